@@ -1,0 +1,152 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A child process started with `posix_spawn` and reaped with `waitpid`.
+///
+/// Foundation's `Process` can hang in `waitUntilExit` when many are used at once from concurrent
+/// tests; this type owns exactly one pid and nothing else, so it never reaps (or waits on) a process
+/// it did not start.
+public final class ChildProcess: @unchecked Sendable {
+    /// The child's process id.
+    public let pid: pid_t
+    private let lock = NSLock()
+    private var status: Int32?
+
+    /// Starts `executable` with `arguments`.
+    ///
+    /// - Parameters:
+    ///   - stdout: a file the child's standard output is appended to (default: /dev/null).
+    ///   - stderr: a file the child's standard error is appended to (default: /dev/null).
+    ///   - environment: extra variables on top of this process's environment.
+    /// - Throws: `TestHostsError` when the spawn fails.
+    public init(
+        _ executable: String, _ arguments: [String], stdout: String? = nil, stderr: String? = nil,
+        environment: [String: String] = [:]
+    ) throws {
+        pid = try Self.spawn(
+            executable, arguments, stdoutPath: stdout ?? "/dev/null", stderrPath: stderr ?? "/dev/null",
+            pipeFD: nil, environment: environment)
+    }
+
+    private init(pid: pid_t) { self.pid = pid }
+
+    /// Sends a signal to the child (only while it has not been reaped).
+    public func signal(_ number: Int32) {
+        lock.lock()
+        defer { lock.unlock() }
+        if status == nil { _ = kill(pid, number) }
+    }
+
+    /// True until the child has exited and been reaped.
+    public var isRunning: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if status != nil { return false }
+        var raw: Int32 = 0
+        if waitpid(pid, &raw, WNOHANG) == pid {
+            status = raw
+            return false
+        }
+        return true
+    }
+
+    /// Waits for the child to exit and returns its exit code (128 + signal when killed).
+    @discardableResult
+    public func wait() -> Int32 {
+        lock.lock()
+        defer { lock.unlock() }
+        if status == nil {
+            var raw: Int32 = 0
+            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+            status = raw
+        }
+        return Self.exitCode(status ?? 0)
+    }
+
+    /// Runs a program to completion and returns its exit code and combined stdout+stderr.
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> (status: Int32, output: String)
+    {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw TestHostsError(message: "pipe(): \(String(cString: strerror(errno)))") }
+        let child: ChildProcess
+        do {
+            child = ChildProcess(
+                pid: try spawn(
+                    executable, arguments, stdoutPath: nil, stderrPath: nil, pipeFD: (fds[0], fds[1]),
+                    environment: environment))
+        } catch {
+            close(fds[0])
+            close(fds[1])
+            throw error
+        }
+        close(fds[1])
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(fds[0], &buffer, buffer.count)
+            if count > 0 {
+                data.append(contentsOf: buffer[0..<count])
+            } else if count == 0 || errno != EINTR {
+                break
+            }
+        }
+        close(fds[0])
+        let status = child.wait()
+        return (status, String(decoding: data, as: UTF8.self))
+    }
+
+    private static func exitCode(_ raw: Int32) -> Int32 {
+        let signal = raw & 0x7f
+        return signal == 0 ? (raw >> 8) & 0xff : 128 + signal
+    }
+
+    private static func spawn(
+        _ executable: String, _ arguments: [String], stdoutPath: String?, stderrPath: String?,
+        pipeFD: (read: Int32, write: Int32)?, environment: [String: String]
+    ) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let pipeFD {
+            posix_spawn_file_actions_adddup2(&actions, pipeFD.write, 1)
+            posix_spawn_file_actions_adddup2(&actions, pipeFD.write, 2)
+            posix_spawn_file_actions_addclose(&actions, pipeFD.read)
+            posix_spawn_file_actions_addclose(&actions, pipeFD.write)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, stdoutPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_addopen(&actions, 2, stderrPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // A fresh signal mask and default handlers, so the child is not deaf to TERM/INT.
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGPIPE, SIGCHLD, SIGHUP] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var merged = ProcessInfo.processInfo.environment
+        for (key, value) in environment { merged[key] = value }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard rc == 0 else {
+            throw TestHostsError(message: "cannot start \(executable): \(String(cString: strerror(rc)))")
+        }
+        return pid
+    }
+}

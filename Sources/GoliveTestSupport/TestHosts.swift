@@ -1,0 +1,337 @@
+import Foundation
+import SSH
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Real OpenSSH `sshd` daemons on loopback ports, standing in for servers.
+///
+/// Each host gets its own ed25519 host key (and optionally an ECDSA one), a port on 127.0.0.1, and a
+/// root directory. Client keys, `known_hosts` and `authorized_keys` are generated in a temporary
+/// directory. ``stop()`` terminates exactly the processes this value started, by pid, and removes the
+/// directory.
+public final class TestHosts: @unchecked Sendable {
+    /// One simulated server.
+    public struct Host: Sendable, Hashable {
+        /// Inventory-style name (`host1`, ...).
+        public var name: String
+        /// Always 127.0.0.1.
+        public var address: String
+        /// The sshd's port.
+        public var port: Int
+        /// A private directory for the host's files (its "disk").
+        public var root: String
+        /// The sshd's host key file (ed25519).
+        public var hostKeyFile: String
+    }
+
+    /// Options for starting hosts.
+    public struct Options: Sendable {
+        /// Also give each host an ECDSA host key (the server then offers both).
+        public var ecdsaHostKey = false
+        /// Allow password login for the current user with this password (needs root and `unshare`:
+        /// sshd runs in its own mount namespace with a private /etc/shadow).
+        public var password: String?
+        /// Write `known_hosts` entries for the hosts (else it starts empty).
+        public var writeKnownHosts = true
+        /// Creates default options.
+        public init() {}
+    }
+
+    /// The temporary directory holding keys, configs and host roots.
+    public let directory: String
+    /// The hosts, in start order.
+    public private(set) var hosts: [Host] = []
+    /// Client key (ed25519), authorized on every host.
+    public let ed25519Key: String
+    /// Client key (ECDSA P-256), authorized on every host.
+    public let ecdsaKey: String
+    /// Client key (ed25519) encrypted with ``passphrase``, authorized on every host.
+    public let encryptedKey: String
+    /// The passphrase of ``encryptedKey``.
+    public let passphrase = "correct horse battery staple"
+    /// Client key (RSA), authorized on every host (libssh2 1.10 cannot use it).
+    public let rsaKey: String
+    /// known_hosts with every host's keys.
+    public let knownHosts: String
+    /// The remote user: whoever runs the tests.
+    public let user: String
+    private var processes: [Int32: ChildProcess] = [:]
+    private var agents: [ChildProcess] = []
+    private let options: Options
+
+    /// Starts `count` hosts and waits until each accepts connections.
+    ///
+    /// - Throws: when keys cannot be generated or an sshd does not come up within 15 s.
+    public init(count: Int, options: Options = Options(), prefix: String = "host") throws {
+        self.options = options
+        directory = try Self.makeTemporaryDirectory()
+        ed25519Key = directory + "/id_ed25519"
+        ecdsaKey = directory + "/id_ecdsa"
+        encryptedKey = directory + "/id_ed25519_pass"
+        rsaKey = directory + "/id_rsa"
+        knownHosts = directory + "/known_hosts"
+        user = String(cString: getpwuid(geteuid()).pointee.pw_name)
+        try Self.sh("mkdir -p /run/sshd 2>/dev/null || true")
+        try Self.keygen(type: "ed25519", path: ed25519Key)
+        try Self.keygen(type: "ecdsa", path: ecdsaKey, bits: "256")
+        try Self.keygen(type: "ed25519", path: encryptedKey, passphrase: passphrase)
+        try Self.keygen(type: "rsa", path: rsaKey, bits: "2048")
+        let authorized = try [ed25519Key, ecdsaKey, encryptedKey, rsaKey]
+            .map { try String(contentsOfFile: $0 + ".pub", encoding: .utf8) }.joined()
+        try authorized.write(toFile: directory + "/authorized_keys", atomically: true, encoding: .utf8)
+        _ = FileManager.default.createFile(atPath: knownHosts, contents: nil)
+        if let password = options.password { try writeShadow(password: password) }
+        do {
+            try add(count: count, prefix: prefix)
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    deinit { stop() }
+
+    /// Starts `count` more hosts.
+    public func add(count: Int, prefix: String = "host") throws {
+        let first = hosts.count + 1
+        var started: [Host] = []
+        for index in first..<(first + count) {
+            let name = "\(prefix)\(index)"
+            let root = directory + "/hosts/" + name
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            let hostKey = root + "/ssh_host_ed25519_key"
+            try Self.keygen(type: "ed25519", path: hostKey)
+            if options.ecdsaHostKey { try Self.keygen(type: "ecdsa", path: root + "/ssh_host_ecdsa_key", bits: "256") }
+            let port = try Self.freePort()
+            let host = Host(name: name, address: "127.0.0.1", port: port, root: root, hostKeyFile: hostKey)
+            try launch(host)
+            started.append(host)
+            if options.writeKnownHosts { try trust(host) }
+        }
+        for host in started { try Self.waitForBanner(port: host.port) }
+        hosts += started
+    }
+
+    /// Adds the host's current key(s) to ``knownHosts``.
+    public func trust(_ host: Host) throws {
+        var lines = ""
+        var files = [host.hostKeyFile]
+        if options.ecdsaHostKey { files.append(host.root + "/ssh_host_ecdsa_key") }
+        for file in files {
+            let pub = try String(contentsOfFile: file + ".pub", encoding: .utf8).split(separator: " ")
+            lines += "[\(host.address)]:\(host.port) \(pub[0]) \(pub[1])\n"
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: knownHosts))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(lines.utf8))
+        try handle.close()
+    }
+
+    /// The sshd config text for a host.
+    private func config(_ host: Host) -> String {
+        var text = """
+            Port \(host.port)
+            ListenAddress 127.0.0.1
+            HostKey \(host.hostKeyFile)
+            PidFile \(host.root)/sshd.pid
+            AuthorizedKeysFile \(directory)/authorized_keys
+            StrictModes no
+            UsePAM no
+            PermitRootLogin yes
+            PubkeyAuthentication yes
+            PasswordAuthentication \(options.password == nil ? "no" : "yes")
+            KbdInteractiveAuthentication no
+            AllowTcpForwarding yes
+            PrintMotd no
+            PrintLastLog no
+            MaxStartups 200:30:400
+            MaxSessions 100
+            LogLevel ERROR
+            Subsystem sftp internal-sftp
+
+            """
+        if options.ecdsaHostKey { text += "HostKey \(host.root)/ssh_host_ecdsa_key\n" }
+        return text
+    }
+
+    private func launch(_ host: Host) throws {
+        let configFile = host.root + "/sshd_config"
+        try config(host).write(toFile: configFile, atomically: true, encoding: .utf8)
+        let log = host.root + "/sshd.log"
+        let process: ChildProcess
+        if options.password != nil {
+            process = try ChildProcess(
+                "/usr/bin/unshare",
+                [
+                    "--mount", "--propagation", "private", "/bin/sh", "-c",
+                    "mount --bind \(directory)/shadow /etc/shadow && exec /usr/sbin/sshd -D -e -f \(configFile)",
+                ], stderr: log)
+        } else {
+            process = try ChildProcess("/usr/sbin/sshd", ["-D", "-e", "-f", configFile], stderr: log)
+        }
+        processes[process.pid] = process
+        pidsByName[host.name] = process.pid
+    }
+
+    private var pidsByName: [String: Int32] = [:]
+
+    /// Kills one host's sshd (SIGKILL), as if the server died; its open connections drop too.
+    public func kill(_ host: Host) {
+        guard let pid = pidsByName[host.name] else { return }
+        // Connection children are in the listener's process group only when started from it; kill them by parent.
+        _ = try? Self.sh("pkill -KILL -P \(pid) 2>/dev/null; true")
+        processes[pid]?.signal(SIGKILL)
+        processes[pid]?.wait()
+        processes[pid] = nil
+        pidsByName[host.name] = nil
+    }
+
+    /// Replaces a host's key with a new one and restarts its sshd (known_hosts is left as it was).
+    public func rotateHostKey(_ host: Host) throws {
+        kill(host)
+        try? FileManager.default.removeItem(atPath: host.hostKeyFile)
+        try? FileManager.default.removeItem(atPath: host.hostKeyFile + ".pub")
+        try Self.keygen(type: "ed25519", path: host.hostKeyFile)
+        try launch(host)
+        try Self.waitForBanner(port: host.port)
+    }
+
+    /// Starts an ssh-agent holding the given keys; returns its socket path. Stopped by ``stop()``.
+    public func startAgent(keys: [String]) throws -> String {
+        let socket = directory + "/agent.\(agents.count).sock"
+        let process = try ChildProcess("/usr/bin/ssh-agent", ["-D", "-a", socket])
+        agents.append(process)
+        var waited = 0
+        while !FileManager.default.fileExists(atPath: socket) && waited < 1000 {
+            usleep(10_000)
+            waited += 1
+        }
+        for key in keys { try Self.sh("SSH_AUTH_SOCK=\(socket) ssh-add -q \(key) 2>/dev/null") }
+        return socket
+    }
+
+    /// An ``SSHTarget`` for a host with the given authentication (default: the ed25519 key).
+    public func target(_ host: Host, auth: [SSHAuthMethod]? = nil, connectTimeout: Duration = .seconds(10))
+        -> SSHTarget
+    {
+        SSHTarget(
+            name: host.name, address: host.address, port: host.port, user: user,
+            authentication: auth ?? [.privateKeyFile(path: ed25519Key, passphrase: nil)],
+            knownHostsFiles: [knownHosts], connectTimeout: connectTimeout)
+    }
+
+    /// Stops every process started here (by pid) and removes the directory. Safe to call twice.
+    public func stop() {
+        for (pid, process) in processes {
+            _ = try? Self.sh("pkill -TERM -P \(pid) 2>/dev/null; true")
+            process.signal(SIGTERM)
+            process.wait()
+        }
+        processes.removeAll()
+        for agent in agents {
+            agent.signal(SIGTERM)
+            agent.wait()
+        }
+        agents.removeAll()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func writeShadow(password: String) throws {
+        let hash = try Self.output(
+            "/usr/bin/openssl", ["passwd", "-6", password])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let shadow = try String(contentsOfFile: "/etc/shadow", encoding: .utf8)
+        let lines = shadow.split(separator: "\n").map { line -> String in
+            var fields = line.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            if fields.first == user, fields.count > 1 { fields[1] = hash }
+            return fields.joined(separator: ":")
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: directory + "/shadow", atomically: true, encoding: .utf8)
+        chmod(directory + "/shadow", 0o640)
+    }
+
+    // MARK: helpers
+
+    static func makeTemporaryDirectory() throws -> String {
+        let base = FileManager.default.temporaryDirectory.path
+        var template = Array("\(base)/golive-hosts-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw TestHostsError(message: "mkdtemp failed: \(String(cString: strerror(errno)))")
+        }
+        return String(cString: made)
+    }
+
+    static func keygen(type: String, path: String, bits: String? = nil, passphrase: String = "") throws {
+        var arguments = ["-q", "-t", type, "-N", passphrase, "-C", "golive-test", "-f", path]
+        if let bits { arguments += ["-b", bits] }
+        _ = try output("/usr/bin/ssh-keygen", arguments)
+    }
+
+    @discardableResult
+    static func sh(_ script: String) throws -> String { try output("/bin/sh", ["-c", script]) }
+
+    /// Runs a program and returns its standard output; throws on a non-zero exit.
+    public static func output(_ executable: String, _ arguments: [String]) throws -> String {
+        let (status, text) = try ChildProcess.run(executable, arguments)
+        guard status == 0 else {
+            throw TestHostsError(message: "\(executable) \(arguments.joined(separator: " ")) failed: \(text)")
+        }
+        return text
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw TestHostsError(message: "cannot find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Waits (bounded, 15 s) until something on the port sends an SSH banner.
+    static func waitForBanner(port: Int) throws {
+        for _ in 0..<1500 {
+            if banner(port: port)?.hasPrefix("SSH-2.0") == true { return }
+            usleep(10_000)
+        }
+        throw TestHostsError(message: "no sshd answered on port \(port) within 15 s")
+    }
+
+    private static func banner(port: Int) -> String? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        guard connected else { return nil }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = read(fd, &buffer, buffer.count)
+        return count > 0 ? String(decoding: buffer.prefix(count), as: UTF8.self) : nil
+    }
+}
+
+/// A failure to set up test hosts.
+public struct TestHostsError: Error, CustomStringConvertible {
+    /// What failed.
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,29 @@
+import Foundation
+
+/// Keeps the first and last `limit / 2` bytes of a stream and counts what falls between.
+struct OutputCapture {
+    private let half: Int
+    private var head = Data()
+    private var tail = Data()
+    private(set) var omitted = 0
+
+    init(limit: Int) { half = max(1, limit / 2) }
+
+    mutating func append(_ chunk: Data) {
+        var chunk = chunk
+        if head.count < half {
+            let take = min(half - head.count, chunk.count)
+            head.append(chunk.prefix(take))
+            chunk = chunk.dropFirst(take)
+        }
+        guard !chunk.isEmpty else { return }
+        tail.append(chunk)
+        if tail.count > half {
+            let excess = tail.count - half
+            omitted += excess
+            tail = Data(tail.suffix(half))
+        }
+    }
+
+    var data: Data { head + tail }
+}
