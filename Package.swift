@@ -24,14 +24,17 @@ let package = Package(
         .target(name: "Engine", dependencies: ["Playbook", "SSH"], swiftSettings: strict),
         .executableTarget(
             name: "golive",
-            dependencies: ["Engine", "Playbook", "SSH", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Engine", "Playbook", "SSH", "Sandbox", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
-        .target(name: "GoliveTestSupport", dependencies: ["SSH", "Engine", "Playbook"], swiftSettings: strict),
+        .target(name: "Sandbox", swiftSettings: strict),
+        .target(name: "GoliveTestSupport", dependencies: ["SSH", "Engine", "Playbook", "Sandbox"], swiftSettings: strict),
         .testTarget(name: "SSHTests", dependencies: ["SSH", "GoliveTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "PlaybookTests",
-            dependencies: ["Playbook"],
+            dependencies: ["Playbook", "Engine"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

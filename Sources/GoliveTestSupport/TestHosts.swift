@@ -1,4 +1,5 @@
 import Foundation
+@_exported import Sandbox
 import SSH
 
 #if canImport(Glibc)
@@ -116,13 +117,9 @@ public final class TestHosts: @unchecked Sendable {
 
     /// Adds the host's current key(s) to ``knownHosts``.
     public func trust(_ host: Host) throws {
-        var lines = ""
-        var files = [host.hostKeyFile]
-        if options.ecdsaHostKey { files.append(host.root + "/ssh_host_ecdsa_key") }
-        for file in files {
-            let pub = try String(contentsOfFile: file + ".pub", encoding: .utf8).split(separator: " ")
-            lines += "[\(host.address)]:\(host.port) \(pub[0]) \(pub[1])\n"
-        }
+        var files = [host.hostKeyFile + ".pub"]
+        if options.ecdsaHostKey { files.append(host.root + "/ssh_host_ecdsa_key.pub") }
+        let lines = try HostTools.knownHostsLines(address: host.address, port: host.port, publicKeyFiles: files)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: knownHosts))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(lines.utf8))
@@ -131,29 +128,11 @@ public final class TestHosts: @unchecked Sendable {
 
     /// The sshd config text for a host.
     private func config(_ host: Host) -> String {
-        var text = """
-            Port \(host.port)
-            ListenAddress 127.0.0.1
-            HostKey \(host.hostKeyFile)
-            PidFile \(host.root)/sshd.pid
-            AuthorizedKeysFile \(directory)/authorized_keys
-            StrictModes no
-            UsePAM no
-            PermitRootLogin yes
-            PubkeyAuthentication yes
-            PasswordAuthentication \(options.password == nil ? "no" : "yes")
-            KbdInteractiveAuthentication no
-            AllowTcpForwarding yes
-            PrintMotd no
-            PrintLastLog no
-            MaxStartups 200:30:400
-            MaxSessions 100
-            LogLevel ERROR
-            Subsystem sftp internal-sftp
-
-            """
-        if options.ecdsaHostKey { text += "HostKey \(host.root)/ssh_host_ecdsa_key\n" }
-        return text
+        var keys = [host.hostKeyFile]
+        if options.ecdsaHostKey { keys.append(host.root + "/ssh_host_ecdsa_key") }
+        return HostTools.sshdConfig(
+            address: host.address, port: host.port, hostKeys: keys, pidFile: host.root + "/sshd.pid",
+            authorizedKeys: directory + "/authorized_keys", password: options.password != nil)
     }
 
     private func launch(_ host: Host) throws {
@@ -264,74 +243,23 @@ public final class TestHosts: @unchecked Sendable {
     }
 
     static func keygen(type: String, path: String, bits: String? = nil, passphrase: String = "") throws {
-        var arguments = ["-q", "-t", type, "-N", passphrase, "-C", "golive-test", "-f", path]
-        if let bits { arguments += ["-b", bits] }
-        _ = try output("/usr/bin/ssh-keygen", arguments)
+        try HostTools.keygen(type: type, path: path, bits: bits, passphrase: passphrase)
     }
 
     @discardableResult
-    static func sh(_ script: String) throws -> String { try output("/bin/sh", ["-c", script]) }
+    static func sh(_ script: String) throws -> String { try HostTools.sh(script) }
 
     /// Runs a program and returns its standard output; throws on a non-zero exit.
     public static func output(_ executable: String, _ arguments: [String]) throws -> String {
-        let (status, text) = try ChildProcess.run(executable, arguments)
-        guard status == 0 else {
-            throw TestHostsError(message: "\(executable) \(arguments.joined(separator: " ")) failed: \(text)")
-        }
-        return text
+        try HostTools.output(executable, arguments)
     }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago.
-    public static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw TestHostsError(message: "cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    public static func freePort() throws -> Int { try HostTools.freePort() }
 
     /// Waits (bounded, 15 s) until something on the port sends an SSH banner.
-    static func waitForBanner(port: Int) throws {
-        for _ in 0..<1500 {
-            if banner(port: port)?.hasPrefix("SSH-2.0") == true { return }
-            usleep(10_000)
-        }
-        throw TestHostsError(message: "no sshd answered on port \(port) within 15 s")
-    }
-
-    private static func banner(port: Int) -> String? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-        guard connected else { return nil }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let count = read(fd, &buffer, buffer.count)
-        return count > 0 ? String(decoding: buffer.prefix(count), as: UTF8.self) : nil
-    }
+    static func waitForBanner(port: Int) throws { try HostTools.waitForListener(port: port, prefix: "SSH-2.0") }
 }
 
 /// A failure to set up test hosts.
-public struct TestHostsError: Error, CustomStringConvertible {
-    /// What failed.
-    public var message: String
-    public var description: String { message }
-}
+public typealias TestHostsError = SandboxError

@@ -21,14 +21,14 @@ public final class ChildProcess: @unchecked Sendable {
     ///   - stdout: a file the child's standard output is appended to (default: /dev/null).
     ///   - stderr: a file the child's standard error is appended to (default: /dev/null).
     ///   - environment: extra variables on top of this process's environment.
-    /// - Throws: `TestHostsError` when the spawn fails.
+    /// - Throws: `SandboxError` when the spawn fails.
     public init(
         _ executable: String, _ arguments: [String], stdout: String? = nil, stderr: String? = nil,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], newSession: Bool = false
     ) throws {
         pid = try Self.spawn(
             executable, arguments, stdoutPath: stdout ?? "/dev/null", stderrPath: stderr ?? "/dev/null",
-            pipeFD: nil, environment: environment)
+            pipeFD: nil, environment: environment, newSession: newSession)
     }
 
     private init(pid: pid_t) { self.pid = pid }
@@ -71,13 +71,13 @@ public final class ChildProcess: @unchecked Sendable {
         -> (status: Int32, output: String)
     {
         var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw TestHostsError(message: "pipe(): \(String(cString: strerror(errno)))") }
+        guard pipe(&fds) == 0 else { throw SandboxError(message: "pipe(): \(String(cString: strerror(errno)))") }
         let child: ChildProcess
         do {
             child = ChildProcess(
                 pid: try spawn(
                     executable, arguments, stdoutPath: nil, stderrPath: nil, pipeFD: (fds[0], fds[1]),
-                    environment: environment))
+                    environment: environment, newSession: false))
         } catch {
             close(fds[0])
             close(fds[1])
@@ -99,6 +99,16 @@ public final class ChildProcess: @unchecked Sendable {
         return (status, String(decoding: data, as: UTF8.self))
     }
 
+    /// Waits for an unrelated pid to disappear (bounded); true when it did.
+    public static func waitForExit(of pid: pid_t, timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if kill(pid, 0) != 0 && errno == ESRCH { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
     private static func exitCode(_ raw: Int32) -> Int32 {
         let signal = raw & 0x7f
         return signal == 0 ? (raw >> 8) & 0xff : 128 + signal
@@ -106,7 +116,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     private static func spawn(
         _ executable: String, _ arguments: [String], stdoutPath: String?, stderrPath: String?,
-        pipeFD: (read: Int32, write: Int32)?, environment: [String: String]
+        pipeFD: (read: Int32, write: Int32)?, environment: [String: String], newSession: Bool
     ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -132,7 +142,9 @@ public final class ChildProcess: @unchecked Sendable {
         sigemptyset(&defaults)
         for signal in [SIGTERM, SIGINT, SIGPIPE, SIGCHLD, SIGHUP] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // POSIX_SPAWN_SETSID (glibc 2.26+): a daemon that outlives this process and its terminal.
+        let setsid: Int32 = newSession ? 0x80 : 0
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | setsid))
 
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
@@ -145,7 +157,7 @@ public final class ChildProcess: @unchecked Sendable {
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard rc == 0 else {
-            throw TestHostsError(message: "cannot start \(executable): \(String(cString: strerror(rc)))")
+            throw SandboxError(message: "cannot start \(executable): \(String(cString: strerror(rc)))")
         }
         return pid
     }

@@ -1,0 +1,56 @@
+import Foundation
+import Playbook
+
+/// How a step will look when it runs on a host: the resolved command or request, redacted.
+public enum StepDescription {
+    /// The resolved action of a step for one host (secrets as `••••`); the template problem if it cannot render.
+    public static func describe(_ action: Step.Action, _ context: TemplateContext) -> String {
+        do {
+            switch action {
+            case .shell(let template): return try template.render(context, quoting: .shell).display
+            case .local(let template): return "(on the controller) " + (try template.render(context, quoting: .shell).display)
+            case .command(let argv):
+                return try argv.map { ShellQuoting.quote(try $0.render(context, quoting: .plain).display) }.joined(separator: " ")
+            case .upload(let transfer), .template(let transfer):
+                let source = try transfer.source.render(context, quoting: .plain).display
+                let destination = try transfer.destination.render(context, quoting: .plain).display
+                let verb = if case .template = action { "render" } else { "upload" }
+                return "\(verb) \(source) → \(destination) (mode \(String(transfer.mode, radix: 8)))"
+            case .archive(let archive):
+                let path = try archive.path.render(context, quoting: .plain).display
+                let destination = try archive.destination.render(context, quoting: .plain).display
+                return "archive \(path) → \(destination) (restored on rollback)"
+            case .http(let http):
+                var text = "GET \(try http.url.render(context, quoting: .plain).display) expect \(http.status)"
+                if let contains = http.contains { text += " containing '\(try contains.render(context, quoting: .plain).display)'" }
+                return text + (http.viaHost ? " (from the host)" : "")
+            case .tcp(let tcp):
+                return "tcp connect \(try tcp.host?.render(context, quoting: .plain).display ?? "host"):\(tcp.port)"
+            case .wait(let wait):
+                switch wait.condition {
+                case .port(let port, let host):
+                    return "wait up to \(DurationSyntax.format(wait.timeout)) for \(try host?.render(context, quoting: .plain).display ?? "host"):\(port)"
+                case .file(let file):
+                    return "wait up to \(DurationSyntax.format(wait.timeout)) for file \(try file.render(context, quoting: .plain).display)"
+                case .command(let command):
+                    return "wait up to \(DurationSyntax.format(wait.timeout)) until: \(try command.render(context, quoting: .shell).display)"
+                }
+            case .gate(let gate):
+                return "gate: \(try gate.prompt.render(context, quoting: .plain).display)" + (gate.owner.map { " (answered by \($0))" } ?? "")
+            }
+        } catch let error as TemplateError {
+            return "<cannot render: \(error.message)>"
+        } catch {
+            return "<cannot render: \(error)>"
+        }
+    }
+
+    /// The resolved probe.
+    public static func describe(probe check: Probe.Check, _ context: TemplateContext) -> String {
+        switch check {
+        case .http(let http): describe(Step.Action.http(http), context)
+        case .tcp(let tcp): describe(Step.Action.tcp(tcp), context)
+        case .shell(let command): describe(Step.Action.shell(command), context)
+        }
+    }
+}

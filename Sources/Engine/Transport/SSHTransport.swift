@@ -1,0 +1,192 @@
+import Foundation
+import Playbook
+import SSH
+
+/// The engine's transport over SSH: inventory hosts become ``SSHTarget``s (inventory settings first,
+/// then `~/.ssh/config`, then defaults), connected through one shared ``SSHClient``.
+public final class SSHTransport: Transport {
+    /// Options that are not in the inventory.
+    public struct Options: Sendable {
+        /// Append unknown host keys to known_hosts (and say so) instead of refusing.
+        public var acceptNewHostKeys = false
+        /// The OpenSSH client config to honour.
+        public var sshConfigPath: String = NSHomeDirectory() + "/.ssh/config"
+        /// Default connect timeout.
+        public var connectTimeout: Duration = .seconds(10)
+        /// Keepalive interval; a dead peer is noticed within about three.
+        public var keepaliveInterval: Duration = .seconds(5)
+        /// Creates default options.
+        public init() {}
+    }
+
+    private let inventory: Inventory
+    private let options: Options
+    private let config: SSHConfigFile
+    private let client: SSHClient
+    private let inventoryDirectory: String
+
+    /// Creates a transport for the hosts of `inventory`.
+    public init(inventory: Inventory, options: Options = Options(), client: SSHClient = SSHClient()) {
+        self.inventory = inventory
+        self.options = options
+        self.client = client
+        config = (try? SSHConfigFile(path: options.sshConfigPath)) ?? SSHConfigFile()
+        inventoryDirectory = URL(fileURLWithPath: inventory.file).deletingLastPathComponent().path
+    }
+
+    /// Stops the SSH event loops.
+    public func shutdown() { client.shutdown() }
+
+    public func connect(to host: InventoryHost) async throws -> any HostConnection {
+        let target = try target(for: host, depth: 0)
+        do {
+            let connection = try await client.connect(target)
+            return SSHHostConnection(connection: connection)
+        } catch let error as SSHError {
+            throw TransportError(kind: Self.kind(error), host: host.name, message: error.description)
+        }
+    }
+
+    static func kind(_ error: SSHError) -> TransportError.Kind {
+        switch error.kind {
+        case .hostKeyUnknown, .hostKeyMismatch, .hostKeyRevoked: .hostKey
+        case .authenticationFailed, .unsupportedKey: .authentication
+        case .connectionLost, .channelFailed, .closed: .connectionLost
+        case .cancelled: .cancelled
+        case .sftpFailed, .localFile: .transfer
+        default: .unreachable
+        }
+    }
+
+    /// The SSH target of an inventory host, jump hosts included.
+    public func target(for host: InventoryHost, depth: Int = 0) throws -> SSHTarget {
+        guard depth < 8 else {
+            throw TransportError(kind: .configuration, host: host.name, message: "\(host.name): jump chain is too long")
+        }
+        let fromConfig = config.settings(for: host.address)
+        let address = host.addressGiven ? host.address : (fromConfig.hostName ?? host.address)
+        let user = host.ssh.user ?? fromConfig.user ?? NSUserName()
+        let port = host.ssh.port ?? fromConfig.port ?? 22
+        var auth: [SSHAuthMethod] = []
+        let passphrase = host.ssh.passphraseSecret.flatMap { inventory.secrets[$0]?.value }.map { SSHSecret($0.revealForUse()) }
+        if let identity = host.ssh.identity {
+            auth.append(.privateKeyFile(path: expand(identity), passphrase: passphrase))
+        }
+        if fromConfig.identityAgent != "none", ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"] != nil || fromConfig.identityAgent != nil {
+            auth.append(.agent(socket: fromConfig.identityAgent.map(expand)))
+        }
+        if host.ssh.identity == nil {
+            let files = fromConfig.identityFiles.isEmpty
+                ? ["~/.ssh/id_ed25519", "~/.ssh/id_ecdsa"].map(expand).filter { FileManager.default.fileExists(atPath: $0) }
+                : fromConfig.identityFiles.map(expand)
+            auth += files.map { .privateKeyFile(path: $0, passphrase: passphrase) }
+        }
+        if let password = host.ssh.passwordSecret.flatMap({ inventory.secrets[$0]?.value }) {
+            auth.append(.password(SSHSecret(password.revealForUse())))
+        }
+        let knownHosts = host.ssh.knownHosts.map { [expand($0)] }
+            ?? (fromConfig.userKnownHostsFiles.isEmpty ? [expand("~/.ssh/known_hosts")] : fromConfig.userKnownHostsFiles.map(expand))
+        let timeout = host.ssh.connectTimeout ?? fromConfig.connectTimeout.map { Duration.seconds($0) } ?? options.connectTimeout
+        var jumps: [SSHTarget] = []
+        if let jump = host.ssh.jump {
+            guard let jumpHost = inventory.host(named: jump) else {
+                throw TransportError(kind: .configuration, host: host.name, message: "\(host.name): jump host '\(jump)' is not in the inventory")
+            }
+            let jumpTarget = try target(for: jumpHost, depth: depth + 1)
+            jumps = jumpTarget.jumps + [jumpTarget.withoutJumps]
+        } else if let proxy = fromConfig.proxyJump, !host.addressGiven || host.ssh.jump == nil, proxy != "none" {
+            for hop in proxy.split(separator: ",") {
+                jumps.append(try hopTarget(String(hop), knownHosts: knownHosts, auth: auth, timeout: timeout))
+            }
+        }
+        return SSHTarget(
+            name: host.name, address: address, port: port, user: user, authentication: auth, knownHostsFiles: knownHosts,
+            hostKeyPolicy: options.acceptNewHostKeys ? .acceptNew : .strict, connectTimeout: timeout,
+            keepaliveInterval: options.keepaliveInterval, jumps: jumps)
+    }
+
+    /// A `[user@]host[:port]` ProxyJump hop from ssh_config; an inventory host of that name is used as is.
+    private func hopTarget(_ hop: String, knownHosts: [String], auth: [SSHAuthMethod], timeout: Duration) throws -> SSHTarget {
+        var rest = Substring(hop)
+        var user: String?
+        if let at = rest.firstIndex(of: "@") {
+            user = String(rest[..<at])
+            rest = rest[rest.index(after: at)...]
+        }
+        var port: Int?
+        if let colon = rest.lastIndex(of: ":"), !rest.contains("]") || rest.hasSuffix("]") == false {
+            port = Int(rest[rest.index(after: colon)...])
+            if port != nil { rest = rest[..<colon] }
+        }
+        let name = String(rest)
+        if let host = inventory.host(named: name) { return try target(for: host, depth: 1).withoutJumps }
+        let settings = config.settings(for: name)
+        return SSHTarget(
+            name: name, address: settings.hostName ?? name, port: port ?? settings.port ?? 22,
+            user: user ?? settings.user ?? NSUserName(),
+            authentication: settings.identityFiles.map { .privateKeyFile(path: expand($0), passphrase: nil) } + auth,
+            knownHostsFiles: knownHosts, hostKeyPolicy: options.acceptNewHostKeys ? .acceptNew : .strict,
+            connectTimeout: timeout, keepaliveInterval: options.keepaliveInterval)
+    }
+
+    private func expand(_ path: String) -> String {
+        if path == "~" { return NSHomeDirectory() }
+        if path.hasPrefix("~/") { return NSHomeDirectory() + path.dropFirst(1) }
+        if path.hasPrefix("/") { return path }
+        return URL(fileURLWithPath: inventoryDirectory + "/" + path).standardizedFileURL.path
+    }
+}
+
+extension SSHTarget {
+    fileprivate var withoutJumps: SSHTarget {
+        var copy = self
+        copy.jumps = []
+        return copy
+    }
+}
+
+/// A ``HostConnection`` over an ``SSHConnection``.
+final class SSHHostConnection: HostConnection {
+    let connection: SSHConnection
+    let summary: ConnectionSummary
+
+    init(connection: SSHConnection) {
+        self.connection = connection
+        let info = connection.info
+        summary = ConnectionSummary(
+            endpoint: info.connectedAddress.hasPrefix("via") ? "\(connection.target.endpoint) \(info.connectedAddress)" : connection.target.endpoint,
+            hostKey: "\(info.hostKey.displayType) \(info.hostKey.fingerprint)",
+            authMethod: info.authMethod, setupTime: info.setupTime, hostKeyAdded: info.hostKeyAdded)
+    }
+
+    func run(_ command: String, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?) async throws -> CommandOutcome {
+        var forward: OutputHandler?
+        if let output {
+            forward = { stream, data in output(stream == .stdout, data) }
+        }
+        do {
+            let result = try await connection.run(command, timeout: timeout, captureLimit: 128 * 1024, output: forward)
+            var outcome = CommandOutcome(
+                exitCode: nil, stdout: result.stdout, stderr: result.stderr,
+                omitted: result.stdoutOmitted + result.stderrOmitted, duration: result.duration)
+            switch result.termination {
+            case .exited(let code): outcome.exitCode = Int(code)
+            case .signaled(let signal): outcome.signal = signal
+            case .timedOut: outcome.timedOut = true
+            }
+            return outcome
+        } catch let error as SSHError {
+            throw TransportError(kind: SSHTransport.kind(error), host: connection.target.name, message: error.description)
+        }
+    }
+
+    func upload(_ data: Data, to path: String, mode: Int) async throws {
+        do {
+            try await connection.upload(.data(data), to: path, mode: mode)
+        } catch let error as SSHError {
+            throw TransportError(kind: SSHTransport.kind(error), host: connection.target.name, message: error.description)
+        }
+    }
+
+    func close() async { await connection.close() }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Every problem found in one pass over the input; thrown when at least one is an error.
+public struct ValidationFailure: Error, Sendable, CustomStringConvertible {
+    /// The problems, in file and line order.
+    public var diagnostics: [PlaybookError]
+
+    /// Creates a failure.
+    public init(_ diagnostics: [PlaybookError]) { self.diagnostics = diagnostics }
+
+    /// The errors only.
+    public var errors: [PlaybookError] { diagnostics.filter { $0.severity == .error } }
+
+    public var description: String { DiagnosticRenderer().render(diagnostics) }
+}
+
+/// Prints diagnostics like a compiler: the message, the offending source line and a caret under the column.
+public struct DiagnosticRenderer: Sendable {
+    private let sources: [String: [Substring]]
+
+    /// Creates a renderer that reads the files named by the diagnostics (when they exist).
+    public init() { sources = [:] }
+
+    /// Creates a renderer with file contents already at hand.
+    public init(sources: [String: String]) {
+        self.sources = sources.mapValues { $0.split(separator: "\n", omittingEmptySubsequences: false) }
+    }
+
+    /// The diagnostics as text, each followed by its source line and caret when the file is readable.
+    public func render(_ diagnostics: [PlaybookError]) -> String {
+        var cache = sources
+        var out: [String] = []
+        for diagnostic in diagnostics {
+            let location = diagnostic.location
+            var text = "\(location): \(diagnostic.severity.rawValue): "
+            if !diagnostic.keyPath.isEmpty { text += "\(diagnostic.keyPath): " }
+            text += diagnostic.kind.message
+            if cache[location.file] == nil, let data = FileManager.default.contents(atPath: location.file),
+                data.count < 8 << 20
+            {
+                cache[location.file] = String(decoding: data, as: UTF8.self)
+                    .split(separator: "\n", omittingEmptySubsequences: false)
+            }
+            if let lines = cache[location.file], location.line >= 1, location.line <= lines.count {
+                let line = String(lines[location.line - 1]).replacingOccurrences(of: "\t", with: " ")
+                let shown = line.count > 160 ? String(line.prefix(160)) + "…" : line
+                text += "\n    \(shown)\n    " + String(repeating: " ", count: max(0, location.column - 1)) + "^"
+            }
+            if let hint = diagnostic.hint { text += "\n  hint: \(hint)" }
+            out.append(text)
+        }
+        return out.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,113 @@
+/// The servers of one environment: hosts, groups, SSH settings, variables and secrets.
+public struct Inventory: Sendable {
+    /// The file it was read from.
+    public var file: String
+    /// Names the lock and the timeline (`production`, `staging`).
+    public var environment: String
+    /// Every host, in file order.
+    public var hosts: [InventoryHost]
+    /// Groups by name: direct member hosts and child groups.
+    public var groups: [String: InventoryGroup]
+    /// Variables for every host (lowest precedence).
+    public var vars: [String: Value]
+    /// Secrets by name (already read from the environment, or missing).
+    public var secrets: [String: SecretSource]
+
+    /// The host called `name`.
+    public func host(named name: String) -> InventoryHost? { hosts.first { $0.name == name } }
+
+    /// Every host of a group, its children's included, in file order.
+    public func members(of group: String) -> [String] {
+        var seen = Set<String>()
+        var names: [String] = []
+        func visit(_ name: String, depth: Int) {
+            guard depth < 64, let group = groups[name] else { return }
+            for host in group.hosts where seen.insert(host).inserted { names.append(host) }
+            for child in group.children { visit(child, depth: depth + 1) }
+        }
+        visit(group, depth: 0)
+        let order = Dictionary(uniqueKeysWithValues: hosts.enumerated().map { ($1.name, $0) })
+        return names.sorted { (order[$0] ?? 0) < (order[$1] ?? 0) }
+    }
+}
+
+/// A named set of hosts and child groups with shared variables and SSH settings.
+public struct InventoryGroup: Sendable, Hashable {
+    /// The group's name.
+    public var name: String
+    /// Hosts listed directly in the group.
+    public var hosts: [String]
+    /// Child groups (`children:`).
+    public var children: [String]
+    /// Variables for the group's hosts.
+    public var vars: [String: Value]
+    /// SSH settings for the group's hosts.
+    public var ssh: SSHSettings
+    /// Where the group is defined.
+    public var location: SourceLocation
+}
+
+/// How a secret's value is obtained.
+public struct SecretSource: Sendable, Hashable {
+    /// The environment variable holding it.
+    public var environmentVariable: String
+    /// The value, when the variable is set.
+    public var value: Secret?
+    /// Where it is declared.
+    public var location: SourceLocation
+}
+
+/// SSH settings, merged defaults < group < host; `~/.ssh/config` fills what is still unset.
+public struct SSHSettings: Sendable, Hashable {
+    /// Remote user.
+    public var user: String?
+    /// TCP port.
+    public var port: Int?
+    /// Private key file.
+    public var identity: String?
+    /// known_hosts file.
+    public var knownHosts: String?
+    /// Bound on connect + handshake + authentication.
+    public var connectTimeout: Duration?
+    /// Inventory host to jump through (ProxyJump).
+    public var jump: String?
+    /// Secret name holding the key's passphrase.
+    public var passphraseSecret: String?
+    /// Secret name holding the login password.
+    public var passwordSecret: String?
+
+    /// No settings.
+    public init() {}
+
+    /// `self` with every unset field taken from `other`.
+    public func filled(from other: SSHSettings) -> SSHSettings {
+        var merged = self
+        merged.user = user ?? other.user
+        merged.port = port ?? other.port
+        merged.identity = identity ?? other.identity
+        merged.knownHosts = knownHosts ?? other.knownHosts
+        merged.connectTimeout = connectTimeout ?? other.connectTimeout
+        merged.jump = jump ?? other.jump
+        merged.passphraseSecret = passphraseSecret ?? other.passphraseSecret
+        merged.passwordSecret = passwordSecret ?? other.passwordSecret
+        return merged
+    }
+}
+
+/// One server.
+public struct InventoryHost: Sendable, Hashable {
+    /// The inventory name (used in patterns, messages and the timeline).
+    public var name: String
+    /// Address to dial (defaults to the name; `~/.ssh/config`'s HostName may still apply).
+    public var address: String
+    /// True when the address was written in the inventory (else `~/.ssh/config` may supply one).
+    public var addressGiven: Bool
+    /// SSH settings after defaults and groups were applied.
+    public var ssh: SSHSettings
+    /// The host's own variables.
+    public var vars: [String: Value]
+    /// Groups the host belongs to, directly or through `children`, ancestors first.
+    public var groups: [String]
+    /// Where the host is defined.
+    public var location: SourceLocation
+}

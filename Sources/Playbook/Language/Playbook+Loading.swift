@@ -1,0 +1,496 @@
+import Foundation
+import Yams
+
+extension Playbook {
+    /// Reads and checks a playbook file on its own (templates are checked against an inventory by
+    /// ``Validator``).
+    ///
+    /// - Throws: ``ValidationFailure`` with every problem found in the file.
+    public static func load(file: String) throws(ValidationFailure) -> (Playbook, warnings: [PlaybookError]) {
+        let (reader, root) = YAMLReader.load(file: file)
+        guard let root else { throw ValidationFailure(reader.diagnostics) }
+        let playbook = PlaybookParser(reader: reader).parse(root)
+        let diagnostics = reader.diagnostics.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
+        if diagnostics.contains(where: { $0.severity == .error }) { throw ValidationFailure(diagnostics) }
+        guard let playbook else { throw ValidationFailure(diagnostics) }
+        return (playbook, diagnostics)
+    }
+}
+
+/// Builds a ``Playbook`` from YAML.
+struct PlaybookParser {
+    let reader: YAMLReader
+
+    static let topKeys = [
+        "name", "hosts", "serial", "max_fail", "vars", "window", "prechecks", "backup", "deploy", "health", "rollback",
+        "owner", "contacts", "change_id", "description",
+    ]
+    static let kinds = ["shell", "command", "upload", "template", "archive", "http", "tcp", "wait", "gate", "local"]
+    static let options = [
+        "name", "when", "timeout", "retries", "delay", "until", "register", "rollback", "run_once", "ignore_errors", "owner",
+    ]
+
+    func parse(_ root: Node) -> Playbook? {
+        guard let entries = reader.mapping(root, "", allowed: Self.topKeys) else { return nil }
+        var playbook = Playbook(
+            file: reader.file, name: "", hosts: "", hostsLocation: reader.location(root), serial: [.percent(100)],
+            maxFail: .count(0), vars: [:], window: nil, prechecks: [], backup: [], deploy: [], health: nil, rollback: [],
+            metadata: Metadata())
+        var sawName = false, sawHosts = false, serialNode: Node?
+        for entry in entries {
+            let path = entry.key
+            switch entry.key {
+            case "name":
+                if let name = reader.nonEmptyString(entry.value, path) {
+                    playbook.name = name
+                    sawName = true
+                }
+            case "hosts":
+                if let hosts = reader.nonEmptyString(entry.value, path) {
+                    playbook.hosts = hosts
+                    playbook.hostsLocation = reader.location(entry.value)
+                    sawHosts = true
+                }
+            case "serial":
+                serialNode = entry.value
+                if let serial = parseSerial(entry.value) { playbook.serial = serial }
+            case "max_fail":
+                if let limit = parseFailLimit(entry.value) { playbook.maxFail = limit }
+            case "vars": playbook.vars = reader.variables(entry.value, path)
+            case "window": playbook.window = parseWindow(entry.value)
+            case "prechecks": playbook.prechecks = parseSteps(entry.value, .prechecks)
+            case "backup": playbook.backup = parseSteps(entry.value, .backup)
+            case "deploy": playbook.deploy = parseSteps(entry.value, .deploy)
+            case "rollback": playbook.rollback = parseSteps(entry.value, .rollback)
+            case "health": playbook.health = parseHealth(entry.value)
+            case "owner": playbook.metadata.owner = reader.string(entry.value, path)
+            case "change_id": playbook.metadata.changeID = reader.string(entry.value, path)
+            case "description": playbook.metadata.description = reader.string(entry.value, path)
+            case "contacts":
+                if let items = reader.sequence(entry.value, path) {
+                    playbook.metadata.contacts = items.enumerated().compactMap { reader.string($1, "\(path)[\($0)]") }
+                }
+            default: break
+            }
+        }
+        if !sawName { reader.error(.missingKey("name"), at: reader.location(root), "", hint: "give the go-live a title: `name: billing 2.4.0 go-live`") }
+        if !sawHosts { reader.error(.missingKey("hosts"), at: reader.location(root), "", hint: "say which hosts: `hosts: web` (a group, host or pattern)") }
+        if playbook.deploy.isEmpty && !entries.contains(where: { $0.key == "deploy" }) {
+            reader.error(.missingKey("deploy"), at: reader.location(root), "", hint: "a go-live needs at least one deploy step")
+        }
+        for step in playbook.prechecks + playbook.rollback {
+            if step.undo != nil {
+                reader.error(.conflict("a \(step.section.rawValue) step cannot have its own rollback"), at: step.location, "\(step.id).rollback")
+            }
+        }
+        for step in playbook.allSteps {
+            if case .gate = step.action, step.undo != nil, step.section != .prechecks && step.section != .rollback {
+                reader.error(.conflict("a gate has nothing to roll back; remove `rollback:`"), at: step.location, "\(step.id).rollback")
+            }
+            if case .archive = step.action, step.section != .backup {
+                reader.error(
+                    .conflict("`archive` belongs in the backup section (its restore is the rollback)"), at: step.location, step.id)
+            }
+            if step.runOnce, case .gate = step.action {
+                reader.error(.conflict("a gate is asked once per batch already; `run_once` does not apply"), at: step.location, "\(step.id).run_once")
+            }
+        }
+        // run_once steps change one host; with several batches the rollback could not be confined to it.
+        if let serialNode, playbook.serial != [.percent(100)] {
+            for step in playbook.deploy where step.runOnce && step.undo == nil {
+                reader.error(
+                    .conflict("run_once deploy step without a rollback in a rolling (serial) play: if a later batch fails, nothing could undo it"),
+                    at: step.location, "\(step.id).run_once",
+                    hint: "give it a `rollback:` or move it into its own play (declared serial at line \(reader.location(serialNode).line))")
+            }
+        }
+        for section in [playbook.prechecks, playbook.backup, playbook.deploy, playbook.rollback] {
+            var names: [String: SourceLocation] = [:]
+            for step in section {
+                if let first = names[step.name] {
+                    reader.error(
+                        .duplicate("step name '\(step.name)' is used twice in \(step.section.rawValue) (first at line \(first.line))"),
+                        at: step.location, "\(step.id).name", hint: "step names identify steps on the timeline; make them unique")
+                } else {
+                    names[step.name] = step.location
+                }
+            }
+        }
+        return playbook
+    }
+
+    private func parseSerial(_ node: Node) -> [BatchSize]? {
+        if case .sequence = node {
+            guard let items = reader.sequence(node, "serial") else { return nil }
+            if items.isEmpty {
+                reader.error(.invalidValue("serial list is empty"), node, "serial")
+                return nil
+            }
+            let sizes = items.enumerated().compactMap { batchSize($1, "serial[\($0)]") }
+            return sizes.count == items.count ? sizes : nil
+        }
+        return batchSize(node, "serial").map { [$0] }
+    }
+
+    private func batchSize(_ node: Node, _ path: String) -> BatchSize? {
+        guard let scalar = reader.scalar(node, path, expected: "a number or a percentage") else { return nil }
+        let text = scalar.string.trimmingCharacters(in: .whitespaces)
+        if text.hasSuffix("%") {
+            guard let percent = Int(text.dropLast()), (1...100).contains(percent) else {
+                reader.error(.invalidValue("'\(text)' is not a percentage between 1% and 100%"), node, path)
+                return nil
+            }
+            return .percent(percent)
+        }
+        guard let count = Int(text), count >= 1 else {
+            reader.error(
+                .invalidValue("'\(text)' is not a batch size"), node, path,
+                hint: "write a number of hosts (2), a percentage (25%) or a list ([1, 25%, 100%])")
+            return nil
+        }
+        return .count(count)
+    }
+
+    private func parseFailLimit(_ node: Node) -> FailLimit? {
+        guard let scalar = reader.scalar(node, "max_fail", expected: "a number or a percentage") else { return nil }
+        let text = scalar.string.trimmingCharacters(in: .whitespaces)
+        if text.hasSuffix("%"), let percent = Int(text.dropLast()), (0...100).contains(percent) { return .percent(percent) }
+        if let count = Int(text), count >= 0 { return .count(count) }
+        reader.error(.invalidValue("'\(text)' is not a host count or a percentage (0-100%)"), node, "max_fail")
+        return nil
+    }
+
+    private func parseWindow(_ node: Node) -> Window? {
+        guard let entries = reader.mapping(node, "window", allowed: ["start", "end", "rollback_reserve"]) else { return nil }
+        var start: Date?, end: Date?, reserve = Duration.seconds(0)
+        var endNode: Node?
+        for entry in entries {
+            let path = "window.\(entry.key)"
+            switch entry.key {
+            case "start": start = timestamp(entry.value, path)
+            case "end":
+                end = timestamp(entry.value, path)
+                endNode = entry.value
+            case "rollback_reserve": reserve = reader.duration(entry.value, path) ?? reserve
+            default: break
+            }
+        }
+        if !entries.contains(where: { $0.key == "start" }) { reader.error(.missingKey("start"), node, "window") }
+        if !entries.contains(where: { $0.key == "end" }) { reader.error(.missingKey("end"), node, "window") }
+        guard let start, let end else { return nil }
+        if end <= start {
+            reader.error(.invalidValue("the window ends before it starts"), endNode ?? node, "window.end")
+            return nil
+        }
+        if reserve.seconds >= end.timeIntervalSince(start) {
+            reader.error(.invalidValue("rollback_reserve is as long as the whole window"), node, "window.rollback_reserve")
+        }
+        return Window(start: start, end: end, rollbackReserve: reserve, location: reader.location(node))
+    }
+
+    private func timestamp(_ node: Node, _ path: String) -> Date? {
+        guard let scalar = reader.scalar(node, path, expected: "an RFC 3339 timestamp") else { return nil }
+        let text = scalar.string.trimmingCharacters(in: .whitespaces)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        reader.error(
+            .invalidValue("'\(text)' is not an RFC 3339 timestamp with a UTC offset"), node, path,
+            hint: "write e.g. 2026-11-28T22:00:00+08:00 (the offset is required)")
+        return nil
+    }
+
+    private func parseHealth(_ node: Node) -> Health? {
+        guard let entries = reader.mapping(node, "health", allowed: ["interval", "duration", "failures_allowed", "probes"]) else {
+            return nil
+        }
+        var health = Health(interval: .seconds(5), duration: .seconds(60), failuresAllowed: 0, probes: [])
+        for entry in entries {
+            let path = "health.\(entry.key)"
+            switch entry.key {
+            case "interval": health.interval = reader.duration(entry.value, path) ?? health.interval
+            case "duration": health.duration = reader.duration(entry.value, path) ?? health.duration
+            case "failures_allowed": health.failuresAllowed = reader.int(entry.value, path, range: 0...1000) ?? 0
+            case "probes":
+                guard let items = reader.sequence(entry.value, path) else { continue }
+                for (index, item) in items.enumerated() {
+                    if let probe = parseProbe(item, "\(path)[\(index)]") { health.probes.append(probe) }
+                }
+            default: break
+            }
+        }
+        if health.interval.seconds <= 0 { reader.error(.invalidValue("interval must be positive"), node, "health.interval") }
+        if health.probes.isEmpty { reader.error(.missingKey("probes"), node, "health", hint: "add at least one http, tcp or shell probe") }
+        return health
+    }
+
+    private func parseProbe(_ node: Node, _ path: String) -> Probe? {
+        guard let entries = reader.mapping(node, path, allowed: ["http", "tcp", "shell", "name"]) else { return nil }
+        let checks = entries.filter { $0.key != "name" }
+        guard checks.count == 1, let entry = checks.first else {
+            reader.error(
+                .invalidValue(checks.isEmpty ? "a probe needs one of http, tcp, shell" : "a probe has one kind, found \(checks.map(\.key).joined(separator: " and "))"),
+                node, path)
+            return nil
+        }
+        let name = entries.first { $0.key == "name" }.flatMap { reader.string($0.value, "\(path).name") }
+        let keyPath = "\(path).\(entry.key)"
+        let check: Probe.Check
+        switch entry.key {
+        case "http":
+            guard let http = parseHTTP(entry.value, keyPath) else { return nil }
+            check = .http(http)
+        case "tcp":
+            guard let tcp = parseTCP(entry.value, keyPath) else { return nil }
+            check = .tcp(tcp)
+        default:
+            guard let command = reader.template(entry.value, keyPath) else { return nil }
+            check = .shell(command)
+        }
+        let display = name ?? "\(entry.key) " + (reader.describe(entry.value).trimmingCharacters(in: CharacterSet(charactersIn: "'")))
+        return Probe(check: check, name: display, location: reader.location(node))
+    }
+
+    private func parseSteps(_ node: Node, _ section: Step.Section) -> [Step] {
+        guard let items = reader.sequence(node, section.rawValue) else { return [] }
+        var steps: [Step] = []
+        var registered: [String: SourceLocation] = [:]
+        for (index, item) in items.enumerated() {
+            guard var step = parseStep(item, section: section, index: index) else { continue }
+            step.index = index
+            if let name = step.register {
+                if let first = registered[name] {
+                    reader.error(.duplicate("'\(name)' is registered twice (first at line \(first.line))"), at: step.location, "\(step.id).register")
+                }
+                registered[name] = step.location
+            }
+            steps.append(step)
+        }
+        return steps
+    }
+
+    private func parseStep(_ node: Node, section: Step.Section, index: Int) -> Step? {
+        let path = "\(section.rawValue)[\(index)]"
+        guard let entries = reader.mapping(node, path, allowed: Self.kinds + Self.options) else { return nil }
+        let kinds = entries.filter { Self.kinds.contains($0.key) }
+        guard kinds.count == 1, let kindEntry = kinds.first else {
+            if kinds.isEmpty {
+                reader.error(
+                    .invalidValue("a step needs exactly one kind, found none"), node, path,
+                    hint: "kinds: \(Self.kinds.joined(separator: ", "))")
+            } else {
+                reader.error(
+                    .invalidValue("a step has exactly one kind, found \(kinds.map(\.key).joined(separator: " and "))"),
+                    kinds[1].keyNode, path, hint: "split it into \(kinds.count) steps")
+            }
+            return nil
+        }
+        let kindPath = "\(path).\(kindEntry.key)"
+        var step = Step(
+            name: "", action: .shell(Template(literal: "")), undo: nil, when: nil, timeout: nil, retries: 0, delay: .seconds(1),
+            until: nil, register: nil, runOnce: false, ignoreErrors: false, location: reader.location(node), section: section,
+            index: index)
+        var owner: String?
+        for entry in entries where entry.key != kindEntry.key {
+            let keyPath = "\(path).\(entry.key)"
+            switch entry.key {
+            case "name": step.name = reader.nonEmptyString(entry.value, keyPath) ?? ""
+            case "when": step.when = reader.template(entry.value, keyPath, condition: true)
+            case "until": step.until = reader.template(entry.value, keyPath, condition: true)
+            case "timeout": step.timeout = reader.duration(entry.value, keyPath)
+            case "retries": step.retries = reader.int(entry.value, keyPath, range: 0...100) ?? 0
+            case "delay": step.delay = reader.duration(entry.value, keyPath) ?? step.delay
+            case "register":
+                if let name = reader.nonEmptyString(entry.value, keyPath) {
+                    if name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) && !["host", "run"].contains(name) {
+                        step.register = name
+                    } else {
+                        reader.error(.invalidValue("'\(name)' is not a valid variable name"), entry.value, keyPath)
+                    }
+                }
+            case "rollback": step.undo = reader.template(entry.value, keyPath)
+            case "run_once": step.runOnce = reader.bool(entry.value, keyPath) ?? false
+            case "ignore_errors": step.ignoreErrors = reader.bool(entry.value, keyPath) ?? false
+            case "owner": owner = reader.string(entry.value, keyPath)
+            default: break
+            }
+        }
+        if step.until != nil && step.register == nil {
+            reader.error(.missingKey("register"), node, "\(path).until", hint: "`until` tests the step's registered result")
+        }
+        if owner != nil && kindEntry.key != "gate" {
+            reader.error(.conflict("`owner` applies to gates only"), node, "\(path).owner")
+        }
+        guard let action = parseAction(kindEntry.key, kindEntry.value, kindPath, owner: owner) else { return nil }
+        step.action = action
+        if step.name.isEmpty { step.name = Self.defaultName(action) }
+        return step
+    }
+
+    static func defaultName(_ action: Step.Action) -> String {
+        let text: String
+        switch action {
+        case .shell(let template), .local(let template): text = template.source
+        case .command(let argv): text = argv.map(\.source).joined(separator: " ")
+        case .upload(let transfer), .template(let transfer): text = "\(transfer.source.source) → \(transfer.destination.source)"
+        case .archive(let archive): text = "archive \(archive.path.source)"
+        case .http(let http): text = "GET \(http.url.source)"
+        case .tcp(let tcp): text = "tcp \(tcp.host?.source ?? "host"):\(tcp.port)"
+        case .wait(let wait):
+            switch wait.condition {
+            case .port(let port, _): text = "wait for port \(port)"
+            case .file(let file): text = "wait for \(file.source)"
+            case .command(let command): text = "wait until \(command.source)"
+            }
+        case .gate(let gate): text = gate.prompt.source
+        }
+        let line = text.split(separator: "\n").first.map(String.init) ?? text
+        return line.count > 60 ? String(line.prefix(59)) + "…" : line
+    }
+
+    private func parseAction(_ kind: String, _ node: Node, _ path: String, owner: String?) -> Step.Action? {
+        switch kind {
+        case "shell":
+            return reader.template(node, path).map(Step.Action.shell)
+        case "local":
+            return reader.template(node, path).map(Step.Action.local)
+        case "command":
+            guard let items = reader.sequence(node, path) else { return nil }
+            if items.isEmpty {
+                reader.error(.invalidValue("command needs at least the program"), node, path)
+                return nil
+            }
+            let argv = items.enumerated().compactMap { reader.template($1, "\(path)[\($0)]") }
+            return argv.count == items.count ? .command(argv) : nil
+        case "upload", "template":
+            guard let entries = reader.mapping(node, path, allowed: ["src", "dest", "mode"]) else { return nil }
+            var source: Template?, destination: Template?, mode = 0o644
+            for entry in entries {
+                let keyPath = "\(path).\(entry.key)"
+                switch entry.key {
+                case "src": source = reader.template(entry.value, keyPath)
+                case "dest": destination = reader.template(entry.value, keyPath)
+                default:
+                    if let text = reader.string(entry.value, keyPath) {
+                        if let parsed = Int(text, radix: 8), (0...0o7777).contains(parsed), text.allSatisfy(\.isNumber) {
+                            mode = parsed
+                        } else {
+                            reader.error(.invalidValue("'\(text)' is not an octal file mode"), entry.value, keyPath, hint: "quote it: mode: \"0644\"")
+                        }
+                    }
+                }
+            }
+            for key in ["src", "dest"] where !entries.contains(where: { $0.key == key }) {
+                reader.error(.missingKey(key), node, path)
+            }
+            if let destination, destination.isLiteral, destination.source.split(separator: "/").contains("..") {
+                reader.error(.invalidValue("destination '\(destination.source)' climbs out with '..'"), node, "\(path).dest")
+                return nil
+            }
+            guard let source, let destination else { return nil }
+            let transfer = Transfer(source: source, destination: destination, mode: mode)
+            return kind == "upload" ? .upload(transfer) : .template(transfer)
+        case "archive":
+            guard let entries = reader.mapping(node, path, allowed: ["path", "to"]) else { return nil }
+            var source: Template?, destination: Template?
+            for entry in entries {
+                if entry.key == "path" { source = reader.template(entry.value, "\(path).path") }
+                if entry.key == "to" { destination = reader.template(entry.value, "\(path).to") }
+            }
+            for key in ["path", "to"] where !entries.contains(where: { $0.key == key }) { reader.error(.missingKey(key), node, path) }
+            guard let source, let destination else { return nil }
+            return .archive(Archive(path: source, destination: destination))
+        case "http":
+            return parseHTTP(node, path).map(Step.Action.http)
+        case "tcp":
+            return parseTCP(node, path).map(Step.Action.tcp)
+        case "wait":
+            guard let entries = reader.mapping(node, path, allowed: ["port", "host", "file", "command", "timeout", "interval"]) else {
+                return nil
+            }
+            var condition: WaitCheck.Condition?
+            var timeout = Duration.seconds(60), interval = Duration.seconds(1)
+            var host: Template?
+            var conditions = 0
+            for entry in entries {
+                let keyPath = "\(path).\(entry.key)"
+                switch entry.key {
+                case "port":
+                    conditions += 1
+                    if let port = reader.int(entry.value, keyPath, range: 1...65535) { condition = .port(port, host: nil) }
+                case "host": host = reader.template(entry.value, keyPath)
+                case "file":
+                    conditions += 1
+                    condition = reader.template(entry.value, keyPath).map(WaitCheck.Condition.file)
+                case "command":
+                    conditions += 1
+                    condition = reader.template(entry.value, keyPath).map(WaitCheck.Condition.command)
+                case "timeout": timeout = reader.duration(entry.value, keyPath) ?? timeout
+                default: interval = reader.duration(entry.value, keyPath) ?? interval
+                }
+            }
+            if conditions != 1 {
+                reader.error(.invalidValue("wait needs exactly one of port, file, command"), node, path)
+                return nil
+            }
+            if case .port(let port, _) = condition { condition = .port(port, host: host) }
+            guard let condition else { return nil }
+            return .wait(WaitCheck(condition: condition, timeout: timeout, interval: interval))
+        case "gate":
+            return reader.template(node, path).map { .gate(Gate(prompt: $0, owner: owner)) }
+        default:
+            return nil
+        }
+    }
+
+    private func parseHTTP(_ node: Node, _ path: String) -> HTTPCheck? {
+        guard let entries = reader.mapping(node, path, allowed: ["url", "status", "contains", "timeout", "via"]) else { return nil }
+        var url: Template?, status = 200, contains: Template?, timeout = Duration.seconds(5), viaHost = false
+        for entry in entries {
+            let keyPath = "\(path).\(entry.key)"
+            switch entry.key {
+            case "url":
+                url = reader.template(entry.value, keyPath)
+                if let url, url.isLiteral, URL(string: url.source)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+                    reader.error(.invalidValue("'\(url.source)' is not an http(s) URL"), entry.value, keyPath)
+                } else if let url, !url.source.hasPrefix("http://") && !url.source.hasPrefix("https://") && !url.source.hasPrefix("{{") {
+                    reader.error(.invalidValue("'\(url.source)' is not an http(s) URL"), entry.value, keyPath)
+                }
+            case "status": status = reader.int(entry.value, keyPath, range: 100...599) ?? status
+            case "contains": contains = reader.template(entry.value, keyPath)
+            case "timeout": timeout = reader.duration(entry.value, keyPath) ?? timeout
+            default:
+                if let via = reader.string(entry.value, keyPath) {
+                    if via == "host" { viaHost = true } else if via != "controller" {
+                        reader.error(.invalidValue("via is 'host' or 'controller', not '\(via)'"), entry.value, keyPath)
+                    }
+                }
+            }
+        }
+        guard let url else {
+            reader.error(.missingKey("url"), node, path)
+            return nil
+        }
+        return HTTPCheck(url: url, status: status, contains: contains, timeout: timeout, viaHost: viaHost)
+    }
+
+    private func parseTCP(_ node: Node, _ path: String) -> TCPCheck? {
+        guard let entries = reader.mapping(node, path, allowed: ["port", "host", "timeout"]) else { return nil }
+        var port: Int?, host: Template?, timeout = Duration.seconds(5)
+        for entry in entries {
+            let keyPath = "\(path).\(entry.key)"
+            switch entry.key {
+            case "port": port = reader.int(entry.value, keyPath, range: 1...65535)
+            case "host": host = reader.template(entry.value, keyPath)
+            default: timeout = reader.duration(entry.value, keyPath) ?? timeout
+            }
+        }
+        guard let port else {
+            if !entries.contains(where: { $0.key == "port" }) { reader.error(.missingKey("port"), node, path) }
+            return nil
+        }
+        return TCPCheck(host: host, port: port, timeout: timeout)
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+
+/// A go-live: which hosts, in which batches, inside which window, and the steps of each phase.
+public struct Playbook: Sendable {
+    /// The file it was read from.
+    public var file: String
+    /// Title.
+    public var name: String
+    /// Host pattern the play applies to.
+    public var hosts: String
+    /// Where `hosts:` is.
+    public var hostsLocation: SourceLocation
+    /// Rolling batch sizes; the last repeats until every host is done.
+    public var serial: [BatchSize]
+    /// Hosts that may fail per batch before the run stops and rolls back.
+    public var maxFail: FailLimit
+    /// Playbook variables.
+    public var vars: [String: Value]
+    /// The maintenance window.
+    public var window: Window?
+    /// Read-only checks on every host before any change.
+    public var prechecks: [Step]
+    /// Backups taken per host before its deploy steps.
+    public var backup: [Step]
+    /// The change itself.
+    public var deploy: [Step]
+    /// The watch after each batch.
+    public var health: Health?
+    /// Extra steps after per-step rollbacks and backup restores.
+    public var rollback: [Step]
+    /// Optional document metadata.
+    public var metadata: Metadata
+
+    /// Every step of every section, in order.
+    public var allSteps: [Step] { prechecks + backup + deploy + rollback }
+}
+
+/// Sign-off metadata.
+public struct Metadata: Sendable, Hashable {
+    /// Who owns the change.
+    public var owner: String?
+    /// Change ticket.
+    public var changeID: String?
+    /// What the change is.
+    public var description: String?
+    /// People to call.
+    public var contacts: [String] = []
+}
+
+/// One `serial:` entry.
+public enum BatchSize: Sendable, Hashable, CustomStringConvertible {
+    case count(Int)
+    case percent(Int)
+
+    /// Hosts in a batch of this size, out of `total` (at least 1).
+    public func hosts(of total: Int) -> Int {
+        switch self {
+        case .count(let count): max(1, count)
+        case .percent(let percent): max(1, (total * percent) / 100)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .count(let count): "\(count)"
+        case .percent(let percent): "\(percent)%"
+        }
+    }
+}
+
+/// `max_fail:`: a count or a percentage of the batch's hosts that may fail.
+public enum FailLimit: Sendable, Hashable, CustomStringConvertible {
+    case count(Int)
+    case percent(Int)
+
+    /// The number of hosts allowed to fail in a batch of `size`.
+    public func allowed(inBatchOf size: Int) -> Int {
+        switch self {
+        case .count(let count): count
+        case .percent(let percent): (size * percent) / 100
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .count(let count): "\(count)"
+        case .percent(let percent): "\(percent)%"
+        }
+    }
+}
+
+/// The agreed maintenance window.
+public struct Window: Sendable, Hashable {
+    /// Opens.
+    public var start: Date
+    /// Closes.
+    public var end: Date
+    /// Time kept back for a rollback: rollback starts no later than `end - rollbackReserve`.
+    public var rollbackReserve: Duration
+    /// Where the window is declared.
+    public var location: SourceLocation
+
+    /// `end - rollbackReserve`.
+    public var rollbackPoint: Date { end.addingTimeInterval(-rollbackReserve.seconds) }
+}
+
+/// The health watch after each batch.
+public struct Health: Sendable, Hashable {
+    /// Time between probe rounds.
+    public var interval: Duration
+    /// How long the watch lasts.
+    public var duration: Duration
+    /// Consecutive failed rounds tolerated per host.
+    public var failuresAllowed: Int
+    /// The probes of each round.
+    public var probes: [Probe]
+}
+
+/// A health probe: `http`, `tcp` or `shell`.
+public struct Probe: Sendable, Hashable {
+    /// What to check.
+    public enum Check: Sendable, Hashable {
+        case http(HTTPCheck)
+        case tcp(TCPCheck)
+        case shell(Template)
+    }
+
+    /// The check.
+    public var check: Check
+    /// Display name.
+    public var name: String
+    /// Where it is declared.
+    public var location: SourceLocation
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double.
+    public var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,154 @@
+/// One action of a playbook section, with its options.
+public struct Step: Sendable, Hashable {
+    /// What the step does.
+    public enum Action: Sendable, Hashable {
+        /// A command line for the remote shell.
+        case shell(Template)
+        /// An argument vector, each element quoted: no shell interpretation.
+        case command([Template])
+        /// Copy a local file to the host.
+        case upload(Transfer)
+        /// Render a local file with the variables, then upload it.
+        case template(Transfer)
+        /// Back up a path into a tar.gz on the host; rolling back restores it exactly.
+        case archive(Archive)
+        /// An HTTP check.
+        case http(HTTPCheck)
+        /// A TCP connect check.
+        case tcp(TCPCheck)
+        /// Wait until a port, a file or a command becomes true.
+        case wait(WaitCheck)
+        /// Ask the operator to confirm.
+        case gate(Gate)
+        /// A command on the controller.
+        case local(Template)
+
+        /// The kind's keyword (`shell`, `upload`...).
+        public var kind: String {
+            switch self {
+            case .shell: "shell"
+            case .command: "command"
+            case .upload: "upload"
+            case .template: "template"
+            case .archive: "archive"
+            case .http: "http"
+            case .tcp: "tcp"
+            case .wait: "wait"
+            case .gate: "gate"
+            case .local: "local"
+            }
+        }
+
+        /// True for kinds that never change a host (usable as pre-checks and probes).
+        public var isReadOnly: Bool {
+            switch self {
+            case .http, .tcp, .wait, .gate: true
+            default: false
+            }
+        }
+    }
+
+    /// Which part of the playbook a step belongs to.
+    public enum Section: String, Sendable, Hashable, Codable, CaseIterable {
+        case prechecks, backup, deploy, rollback
+    }
+
+    /// Display name (defaults to the action's text).
+    public var name: String
+    /// What to do.
+    public var action: Action
+    /// The shell command that undoes the step (rolled back in reverse order).
+    public var undo: Template?
+    /// Skip the step unless this condition is true.
+    public var when: Template?
+    /// Bound on one attempt.
+    public var timeout: Duration?
+    /// Attempts after the first failure.
+    public var retries: Int
+    /// Pause between attempts.
+    public var delay: Duration
+    /// Keep retrying (up to `retries`) until this condition is true; `register` names the result.
+    public var until: Template?
+    /// Names the step's result for later templates (`{{ name.stdout }}`, `{{ name.rc }}`).
+    public var register: String?
+    /// Run on the first host of the run only.
+    public var runOnce: Bool
+    /// A failure is recorded but does not fail the host.
+    public var ignoreErrors: Bool
+    /// Where the step starts.
+    public var location: SourceLocation
+    /// Its section.
+    public var section: Section
+    /// Its position in the section (0-based).
+    public var index: Int
+
+    /// A stable identifier: `deploy[2]`.
+    public var id: String { "\(section.rawValue)[\(index)]" }
+}
+
+/// `upload:` and `template:`.
+public struct Transfer: Sendable, Hashable {
+    /// Local file (relative to the playbook).
+    public var source: Template
+    /// Remote path; a trailing `/` means "into this directory".
+    public var destination: Template
+    /// File mode (default 0644).
+    public var mode: Int
+}
+
+/// `archive:`: a backup of `path` into `to`.
+public struct Archive: Sendable, Hashable {
+    /// The directory or file to back up.
+    public var path: Template
+    /// The tar.gz to write on the host.
+    public var destination: Template
+}
+
+/// `http:`.
+public struct HTTPCheck: Sendable, Hashable {
+    /// The URL.
+    public var url: Template
+    /// Expected status (default 200).
+    public var status: Int
+    /// Text the body must contain.
+    public var contains: Template?
+    /// Bound on the request.
+    public var timeout: Duration
+    /// Send it from the host (with curl) instead of from the controller.
+    public var viaHost: Bool
+}
+
+/// `tcp:`.
+public struct TCPCheck: Sendable, Hashable {
+    /// Inventory host or address (default: the host being checked).
+    public var host: Template?
+    /// The port.
+    public var port: Int
+    /// Bound on the connect.
+    public var timeout: Duration
+}
+
+/// `wait:`: poll until the condition holds or the timeout passes.
+public struct WaitCheck: Sendable, Hashable {
+    /// What to wait for.
+    public enum Condition: Sendable, Hashable {
+        case port(Int, host: Template?)
+        case file(Template)
+        case command(Template)
+    }
+
+    /// The condition.
+    public var condition: Condition
+    /// Give up after this long.
+    public var timeout: Duration
+    /// Pause between polls.
+    public var interval: Duration
+}
+
+/// `gate:`: the operator confirms before the run goes on.
+public struct Gate: Sendable, Hashable {
+    /// The question.
+    public var prompt: Template
+    /// Who answers it (shown in plans and reports).
+    public var owner: String?
+}

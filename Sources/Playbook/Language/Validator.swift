@@ -1,0 +1,198 @@
+import Foundation
+
+/// A playbook checked against an inventory: the hosts it targets and each host's variables, with
+/// every template known to resolve.
+public struct ValidatedPlay: Sendable {
+    /// The playbook.
+    public var playbook: Playbook
+    /// The inventory.
+    public var inventory: Inventory
+    /// Target hosts in inventory order (after `hosts:` and `--limit`).
+    public var hosts: [InventoryHost]
+    /// Each host's variables (inventory all < groups < host < playbook < `--var`), plus `host`.
+    public var variables: [String: [String: Value]]
+    /// Warnings found on the way.
+    public var warnings: [PlaybookError]
+
+    /// The template context of a host for a run.
+    public func context(for host: String, run: [String: Value], registered: [String: Value] = [:]) -> TemplateContext {
+        var variables = self.variables[host] ?? [:]
+        variables["run"] = .map(run)
+        for (name, value) in registered { variables[name] = value }
+        return TemplateContext(variables: variables)
+    }
+}
+
+/// Checks a playbook and an inventory together: host patterns select hosts, and every template
+/// resolves for every host it will run on.
+public struct Validator: Sendable {
+    /// Variables given with `--var`.
+    public var extraVars: [String: Value]
+    /// `--limit`.
+    public var limit: String?
+
+    /// Creates a validator.
+    public init(extraVars: [String: Value] = [:], limit: String? = nil) {
+        self.extraVars = extraVars
+        self.limit = limit
+    }
+
+    /// What a registered result looks like at validate time.
+    public static let registeredShape: Value = .map([
+        "stdout": .string(""), "stderr": .string(""), "rc": .int(0), "failed": .bool(false), "changed": .bool(true),
+        "skipped": .bool(false), "status": .int(0), "body": .string(""), "attempts": .int(1),
+    ])
+
+    /// Placeholder run details for validation and plans.
+    public static let placeholderRun: [String: Value] = [
+        "id": .string("RUN-ID"), "kind": .string("run"), "started": .string("1970-01-01T00:00:00Z"),
+        "environment": .string(""), "operator": .string(""),
+    ]
+
+    /// Validates the combination.
+    ///
+    /// - Throws: ``ValidationFailure`` with every problem found.
+    public func validate(_ playbook: Playbook, _ inventory: Inventory) throws(ValidationFailure) -> ValidatedPlay {
+        var diagnostics: [PlaybookError] = []
+        var hosts: [InventoryHost] = []
+        do {
+            hosts = try inventory.select(playbook.hosts)
+        } catch {
+            diagnostics.append(
+                PlaybookError(.unknownHost(error.message), at: playbook.hostsLocation, keyPath: "hosts", hint: error.hint))
+        }
+        if let limit {
+            do {
+                let limited = Set(try inventory.select(limit).map(\.name))
+                hosts = hosts.filter { limited.contains($0.name) }
+                if hosts.isEmpty && diagnostics.isEmpty {
+                    diagnostics.append(
+                        PlaybookError(
+                            .unknownHost("--limit '\(limit)' leaves no host of '\(playbook.hosts)'"), at: .commandLine("limit"),
+                            keyPath: "--limit"))
+                }
+            } catch {
+                diagnostics.append(PlaybookError(.unknownHost(error.message), at: .commandLine("limit"), keyPath: "--limit", hint: error.hint))
+            }
+        } else if hosts.isEmpty && diagnostics.isEmpty {
+            diagnostics.append(
+                PlaybookError(.unknownHost("'\(playbook.hosts)' selects no host"), at: playbook.hostsLocation, keyPath: "hosts"))
+        }
+        var variables: [String: [String: Value]] = [:]
+        for host in hosts { variables[host.name] = Self.variables(for: host, playbook: playbook, inventory: inventory, extra: extraVars) }
+        let play = ValidatedPlay(playbook: playbook, inventory: inventory, hosts: hosts, variables: variables, warnings: [])
+
+        // Every template, per host: undefined variables are grouped by location and path.
+        var undefined: [String: (PlaybookError, [String])] = [:]
+        var order: [String] = []
+        func check(_ template: Template?, _ keyPath: String, registered: Set<String>, host: String) {
+            guard let template else { return }
+            var context = play.context(for: host, run: Self.placeholderRun)
+            for name in registered { context.variables[name] = Self.registeredShape }
+            for reference in template.references where !reference.optional {
+                do {
+                    _ = try context.lookup(reference.path, at: reference.location)
+                } catch {
+                    let key = "\(reference.location)|\(reference.path.joined(separator: "."))"
+                    if undefined[key] == nil {
+                        order.append(key)
+                        undefined[key] = (PlaybookError(.undefinedVariable(error.message), at: reference.location, keyPath: keyPath), [])
+                    }
+                    undefined[key]?.1.append(host)
+                }
+            }
+        }
+        for host in hosts {
+            var registered = Set<String>()
+            let sections = playbook.prechecks + playbook.backup + playbook.deploy
+            for step in sections {
+                var own = registered
+                if let name = step.register { own.insert(name) }
+                check(step.when, "\(step.id).when", registered: registered, host: host.name)
+                check(step.until, "\(step.id).until", registered: own, host: host.name)
+                for (template, path) in Self.templates(of: step.action, step.id) { check(template, path, registered: registered, host: host.name) }
+                if let name = step.register { registered.insert(name) }
+                check(step.undo, "\(step.id).rollback", registered: registered, host: host.name)
+            }
+            for step in playbook.rollback {
+                check(step.when, "\(step.id).when", registered: registered, host: host.name)
+                for (template, path) in Self.templates(of: step.action, step.id) { check(template, path, registered: registered, host: host.name) }
+            }
+            for (index, probe) in (playbook.health?.probes ?? []).enumerated() {
+                for (template, path) in Self.templates(of: probe.check, "health.probes[\(index)]") {
+                    check(template, path, registered: registered, host: host.name)
+                }
+            }
+        }
+        for key in order {
+            guard let (error, lacking) = undefined[key] else { continue }
+            var located = error
+            if lacking.count < hosts.count {
+                let names = lacking.prefix(5).joined(separator: ", ") + (lacking.count > 5 ? " and \(lacking.count - 5) more" : "")
+                located.kind = .undefinedVariable("\(error.kind.message.replacingOccurrences(of: "undefined variable ", with: "")) for host \(names)")
+                located.hint = "define it for every host (inventory vars, group vars or host vars), or use `| default(...)`"
+            }
+            diagnostics.append(located)
+        }
+        // tcp/wait hosts that name inventory hosts must exist.
+        for step in playbook.allSteps {
+            if case .tcp(let tcp) = step.action, let host = tcp.host, host.isLiteral, inventory.host(named: host.source) == nil,
+                !Self.looksLikeAddress(host.source)
+            {
+                diagnostics.append(PlaybookError(.unknownHost("'\(host.source)' is not an inventory host"), at: host.location, keyPath: "\(step.id).tcp.host"))
+            }
+        }
+        let errors = diagnostics.sorted { ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column) }
+        if !errors.isEmpty { throw ValidationFailure(errors) }
+        return play
+    }
+
+    static func looksLikeAddress(_ text: String) -> Bool {
+        text.contains(".") || text.contains(":") || text == "localhost"
+    }
+
+    /// The variables of one host: inventory all < groups (ancestors first) < host < playbook < `--var`, and `host.*`.
+    static func variables(for host: InventoryHost, playbook: Playbook, inventory: Inventory, extra: [String: Value]) -> [String: Value] {
+        var vars: [String: Value] = [:]
+        for (name, source) in inventory.secrets { vars[name] = .secret(source.value ?? Secret("")) }
+        for (key, value) in inventory.vars { vars[key] = value }
+        for group in host.groups { for (key, value) in inventory.groups[group]?.vars ?? [:] { vars[key] = value } }
+        for (key, value) in host.vars { vars[key] = value }
+        for (key, value) in playbook.vars { vars[key] = value }
+        for (key, value) in extra { vars[key] = value }
+        vars["host"] = .map([
+            "name": .string(host.name), "address": .string(host.address), "port": .int(host.ssh.port ?? 22),
+            "user": .string(host.ssh.user ?? ""), "groups": .list(host.groups.map(Value.string)),
+        ])
+        return vars
+    }
+
+    /// The templates inside an action, with their key paths.
+    public static func templates(of action: Step.Action, _ id: String) -> [(Template, String)] {
+        switch action {
+        case .shell(let template): [(template, "\(id).shell")]
+        case .local(let template): [(template, "\(id).local")]
+        case .command(let argv): argv.enumerated().map { ($1, "\(id).command[\($0)]") }
+        case .upload(let transfer), .template(let transfer): [(transfer.source, "\(id).src"), (transfer.destination, "\(id).dest")]
+        case .archive(let archive): [(archive.path, "\(id).archive.path"), (archive.destination, "\(id).archive.to")]
+        case .http(let http): [(http.url, "\(id).http.url")] + (http.contains.map { [($0, "\(id).http.contains")] } ?? [])
+        case .tcp(let tcp): tcp.host.map { [($0, "\(id).tcp.host")] } ?? []
+        case .wait(let wait):
+            switch wait.condition {
+            case .port(_, let host): host.map { [($0, "\(id).wait.host")] } ?? []
+            case .file(let file): [(file, "\(id).wait.file")]
+            case .command(let command): [(command, "\(id).wait.command")]
+            }
+        case .gate(let gate): [(gate.prompt, "\(id).gate")]
+        }
+    }
+
+    /// The templates inside a probe.
+    public static func templates(of check: Probe.Check, _ id: String) -> [(Template, String)] {
+        switch check {
+        case .http(let http): [(http.url, "\(id).http.url")] + (http.contains.map { [($0, "\(id).http.contains")] } ?? [])
+        case .tcp(let tcp): tcp.host.map { [($0, "\(id).tcp.host")] } ?? []
+        case .shell(let command): [(command, "\(id).shell")]
+        }
+    }
+}

@@ -1,0 +1,300 @@
+import Foundation
+
+/// A string with `{{ expression }}` placeholders, parsed when the file is loaded.
+///
+/// In commands (`shell`, `rollback`, `command`, `local`) every substituted value is shell-quoted
+/// unless the expression ends in `| raw`; elsewhere values are inserted as they are.
+public struct Template: Sendable, Hashable, CustomStringConvertible {
+    enum Segment: Sendable, Hashable {
+        case text(String)
+        case expression(TemplateExpression, SourceLocation)
+    }
+
+    /// How substituted values are inserted.
+    public enum Quoting: Sendable {
+        /// Each value becomes one shell word (unless `| raw`).
+        case shell
+        /// Values are inserted as they are.
+        case plain
+    }
+
+    /// The text as written.
+    public let source: String
+    /// Where the text starts.
+    public let location: SourceLocation
+    let segments: [Segment]
+
+    /// The text as written.
+    public var description: String { source }
+
+    /// True when the text holds no placeholder.
+    public var isLiteral: Bool { segments.allSatisfy { if case .text = $0 { true } else { false } } }
+
+    /// Parses `source`; `locate` turns an offset into the source into a file position.
+    init(_ source: String, at location: SourceLocation, locate: @escaping @Sendable (Int) -> SourceLocation)
+        throws(PlaybookError)
+    {
+        self.source = source
+        self.location = location
+        var segments: [Segment] = []
+        let characters = Array(source)
+        var index = 0
+        var text = ""
+        while index < characters.count {
+            if characters[index] == "{", index + 1 < characters.count, characters[index + 1] == "{" {
+                let start = index + 2
+                var end = start
+                while end + 1 < characters.count && !(characters[end] == "}" && characters[end + 1] == "}") { end += 1 }
+                guard end + 1 < characters.count else {
+                    throw PlaybookError(
+                        .invalidValue("unterminated '{{' (missing '}}')"), at: locate(index), keyPath: "")
+                }
+                if !text.isEmpty { segments.append(.text(text)) }
+                text = ""
+                let inner = String(characters[start..<end])
+                do {
+                    var parser = try TemplateExpressionParser(
+                        inner, locate: { _, offset in locate(start + offset) }, origin: locate(start))
+                    segments.append(.expression(try parser.parse(), locate(index)))
+                } catch {
+                    throw PlaybookError(.invalidValue("in template: \(error.message)"), at: locate(start + error.offset), keyPath: "")
+                }
+                index = end + 2
+            } else {
+                text.append(characters[index])
+                index += 1
+            }
+        }
+        if !text.isEmpty { segments.append(.text(text)) }
+        self.segments = segments
+    }
+
+    /// A template holding literal text only (no placeholders are parsed).
+    public init(literal: String, at location: SourceLocation = .commandLine("literal")) {
+        source = literal
+        self.location = location
+        segments = literal.isEmpty ? [] : [.text(literal)]
+    }
+
+    /// Parses a bare expression, as written in `when:` (no braces needed; braces are accepted).
+    static func condition(_ source: String, at location: SourceLocation, locate: @escaping @Sendable (Int) -> SourceLocation)
+        throws(PlaybookError) -> Template
+    {
+        let trimmed = source.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("{{") { return try Template(source, at: location, locate: locate) }
+        return try Template("{{" + source + "}}", at: location, locate: { locate(max(0, $0 - 2)) })
+    }
+
+    /// Every variable path used, with its location (`optional` when under `default(...)`).
+    public var references: [(path: [String], location: SourceLocation, optional: Bool)] {
+        segments.flatMap { segment -> [(path: [String], location: SourceLocation, optional: Bool)] in
+            if case .expression(let expression, _) = segment { return expression.references() }
+            return []
+        }
+    }
+
+    /// Renders the template.
+    ///
+    /// - Returns: the text to use (secrets revealed) and the text to show (secrets as `••••`).
+    /// - Throws: ``TemplateError`` for an undefined variable or a type problem.
+    public func render(_ context: TemplateContext, quoting: Quoting) throws(TemplateError) -> RenderedText {
+        var text = ""
+        var display = ""
+        var secrets: [String] = []
+        for segment in segments {
+            switch segment {
+            case .text(let literal):
+                text += literal
+                display += literal
+            case .expression(let expression, let location):
+                let result = try Self.evaluate(expression, context, at: location)
+                secrets += result.value.secretValues
+                let plain = result.value.text(revealingSecrets: true)
+                let shown = result.value.text(revealingSecrets: false)
+                if quoting == .shell && !result.raw && !result.quoted {
+                    text += ShellQuoting.quote(plain)
+                    display += ShellQuoting.quote(shown)
+                } else {
+                    text += plain
+                    display += shown
+                }
+            }
+        }
+        return RenderedText(text: text, display: display, secrets: secrets)
+    }
+
+    /// Evaluates the template as a condition (`when:`, `until:`).
+    public func evaluateCondition(_ context: TemplateContext) throws(TemplateError) -> Bool {
+        if segments.count == 1, case .expression(let expression, let location) = segments[0] {
+            return try Self.evaluate(expression, context, at: location).value.isTruthy
+        }
+        return Value.string(try render(context, quoting: .plain).text).isTruthy
+    }
+
+    struct Evaluated {
+        var value: Value
+        var raw = false
+        var quoted = false
+    }
+
+    static func evaluate(_ expression: TemplateExpression, _ context: TemplateContext, at location: SourceLocation)
+        throws(TemplateError) -> Evaluated
+    {
+        switch expression {
+        case .literal(let value):
+            return Evaluated(value: value)
+        case .path(let path, let where_):
+            return Evaluated(value: try context.lookup(path, at: where_))
+        case .filtered(let inner, let filters):
+            var result: Evaluated
+            do {
+                result = try evaluate(inner, context, at: location)
+            } catch {
+                guard case .defaultValue(let fallback) = filters.first else { throw error }
+                result = Evaluated(value: fallback)
+            }
+            for filter in filters {
+                switch filter {
+                case .defaultValue(let fallback):
+                    if case .null = result.value { result.value = fallback }
+                    if case .string("") = result.value { result.value = fallback }
+                case .raw: result.raw = true
+                case .quote:
+                    if case .secret(let secret) = result.value {
+                        result.value = .secret(Secret(ShellQuoting.quote(secret.revealForUse())))
+                    } else {
+                        result.value = .string(ShellQuoting.quote(result.value.text(revealingSecrets: true)))
+                    }
+                    result.quoted = true
+                case .upper: result.value = result.value.mapText { $0.uppercased() }
+                case .lower: result.value = result.value.mapText { $0.lowercased() }
+                case .trim: result.value = result.value.mapText { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+                case .basename:
+                    result.value = result.value.mapText { text in
+                        let trimmed = text.hasSuffix("/") && text.count > 1 ? String(text.dropLast()) : text
+                        return trimmed.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? trimmed
+                    }
+                case .dirname:
+                    result.value = result.value.mapText { text in
+                        guard let slash = text.lastIndex(of: "/") else { return "." }
+                        return slash == text.startIndex ? "/" : String(text[..<slash])
+                    }
+                }
+            }
+            return result
+        case .not(let inner):
+            return Evaluated(value: .bool(!(try evaluate(inner, context, at: location).value.isTruthy)))
+        case .and(let left, let right):
+            guard try evaluate(left, context, at: location).value.isTruthy else { return Evaluated(value: .bool(false)) }
+            return Evaluated(value: .bool(try evaluate(right, context, at: location).value.isTruthy))
+        case .or(let left, let right):
+            if try evaluate(left, context, at: location).value.isTruthy { return Evaluated(value: .bool(true)) }
+            return Evaluated(value: .bool(try evaluate(right, context, at: location).value.isTruthy))
+        case .compare(let left, let op, let right):
+            let a = try evaluate(left, context, at: location).value
+            let b = try evaluate(right, context, at: location).value
+            return Evaluated(value: .bool(compare(a, op, b)))
+        }
+    }
+
+    static func compare(_ a: Value, _ op: String, _ b: Value) -> Bool {
+        if op == "in" {
+            switch b {
+            case .list(let items): return items.contains { $0.text(revealingSecrets: true) == a.text(revealingSecrets: true) }
+            case .map(let entries): return entries[a.text(revealingSecrets: true)] != nil
+            default: return b.text(revealingSecrets: true).contains(a.text(revealingSecrets: true))
+            }
+        }
+        let left = a.text(revealingSecrets: true).trimmingCharacters(in: .whitespacesAndNewlines)
+        let right = b.text(revealingSecrets: true).trimmingCharacters(in: .whitespacesAndNewlines)
+        if let x = Double(left), let y = Double(right) {
+            switch op {
+            case "==": return x == y
+            case "!=": return x != y
+            case "<": return x < y
+            case ">": return x > y
+            case "<=": return x <= y
+            default: return x >= y
+            }
+        }
+        switch op {
+        case "==": return left == right
+        case "!=": return left != right
+        case "<": return left < right
+        case ">": return left > right
+        case "<=": return left <= right
+        default: return left >= right
+        }
+    }
+}
+
+/// A rendered template.
+public struct RenderedText: Sendable, Hashable {
+    /// The text to use: secrets revealed. Never log or store it.
+    public var text: String
+    /// The text to show and store: secrets as `••••`.
+    public var display: String
+    /// The plain values of the secrets that went into `text`, for redacting output.
+    public var secrets: [String]
+}
+
+/// A template that could not be rendered.
+public struct TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The missing variable's path, or the problem.
+    public var message: String
+    /// Where the expression is.
+    public var location: SourceLocation
+    public var description: String { "\(location): \(message)" }
+}
+
+/// The variables a template can see.
+public struct TemplateContext: Sendable {
+    /// Top-level names: vars, `host`, `run`, registered results.
+    public var variables: [String: Value]
+
+    /// Creates a context.
+    public init(variables: [String: Value]) { self.variables = variables }
+
+    func lookup(_ path: [String], at location: SourceLocation) throws(TemplateError) -> Value {
+        guard let first = path.first, var value = variables[first] else {
+            let name = path.first ?? ""
+            let hint = Suggestions.closest(to: name, in: Array(variables.keys)).map { " (did you mean '\($0)'?)" } ?? ""
+            throw TemplateError(message: "'\(path.joined(separator: "."))'\(hint)", location: location)
+        }
+        for (index, key) in path.dropFirst().enumerated() {
+            guard case .map(let entries) = value, let next = entries[key] else {
+                let prefix = path.prefix(index + 1).joined(separator: ".")
+                var hint = ""
+                if case .map(let entries) = value,
+                    let close = Suggestions.closest(to: key, in: Array(entries.keys))
+                {
+                    hint = " (did you mean '\(prefix).\(close)'?)"
+                } else if case .map = value {
+                    hint = ""
+                } else {
+                    hint = " ('\(prefix)' is a \(value.typeName), not a map)"
+                }
+                throw TemplateError(message: "'\(path.joined(separator: "."))'\(hint)", location: location)
+            }
+            value = next
+        }
+        return value
+    }
+}
+
+extension Value {
+    fileprivate func mapText(_ transform: (String) -> String) -> Value {
+        if case .secret(let secret) = self { return .secret(Secret(transform(secret.revealForUse()))) }
+        return .string(transform(text(revealingSecrets: true)))
+    }
+
+    /// Plain values of every secret inside this value.
+    var secretValues: [String] {
+        switch self {
+        case .secret(let secret): [secret.revealForUse()]
+        case .list(let items): items.flatMap(\.secretValues)
+        case .map(let entries): entries.values.flatMap(\.secretValues)
+        default: []
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Local simulated servers for the demo and for trying playbooks: a real `sshd` per host on a
+/// loopback port, each with its own directory (its "disk"), and a small HTTP service per host that
+/// serves the host's deployed `current/` release (so `/health` changes with each deploy).
+///
+/// The daemons outlive the command that starts them; their pids are kept in `state.json` and
+/// ``down()`` stops exactly those.
+public struct Sandbox: Sendable {
+    /// One simulated server.
+    public struct Host: Codable, Sendable, Hashable {
+        /// Inventory name.
+        public var name: String
+        /// SSH port on 127.0.0.1.
+        public var sshPort: Int
+        /// HTTP port on 127.0.0.1.
+        public var httpPort: Int
+        /// The host's directory.
+        public var root: String
+        /// The application directory (`root/srv/app`): `releases/`, `current` symlink.
+        public var appDirectory: String
+        /// sshd's pid.
+        public var sshdPID: Int32
+        /// The HTTP service's pid.
+        public var httpPID: Int32
+    }
+
+    /// Where keys, configs, host directories and the state file live.
+    public let directory: String
+
+    /// A sandbox rooted at `directory` (created on `up`).
+    public init(directory: String) {
+        // sshd re-executes itself and needs absolute paths.
+        self.directory = URL(fileURLWithPath: directory).standardizedFileURL.path
+    }
+
+    private var statePath: String { directory + "/state.json" }
+    /// The client key authorized on every host.
+    public var clientKey: String { directory + "/id_ed25519" }
+    /// The known_hosts file holding every host's key.
+    public var knownHosts: String { directory + "/known_hosts" }
+
+    /// The running hosts, from the state file.
+    public func hosts() -> [Host] {
+        guard let data = FileManager.default.contents(atPath: statePath) else { return [] }
+        return (try? JSONDecoder().decode([Host].self, from: data)) ?? []
+    }
+
+    /// Starts `count` hosts (stopping any earlier ones first), deploys release 1.0.0 on each, and
+    /// writes an inventory for them at `inventoryPath`.
+    @discardableResult
+    public func up(count: Int, inventoryPath: String, release: String = "1.0.0") throws -> [Host] {
+        down()
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        chmod(directory, 0o700)
+        if !fileManager.fileExists(atPath: clientKey) { try HostTools.keygen(type: "ed25519", path: clientKey) }
+        try fileManager.copyItem(atPath: clientKey + ".pub", toPath: directory + "/authorized_keys.tmp")
+        _ = try? fileManager.removeItem(atPath: directory + "/authorized_keys")
+        try fileManager.moveItem(atPath: directory + "/authorized_keys.tmp", toPath: directory + "/authorized_keys")
+        if geteuid() == 0 { try? fileManager.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true) }
+        var hosts: [Host] = []
+        var knownHostsText = ""
+        do {
+            for index in 1...max(1, count) {
+                let name = "web\(index)"
+                let root = directory + "/hosts/" + name
+                let app = root + "/srv/app"
+                try? fileManager.removeItem(atPath: root)
+                try fileManager.createDirectory(atPath: app + "/releases/" + release, withIntermediateDirectories: true)
+                try "ok \(release)\n".write(toFile: app + "/releases/\(release)/health", atomically: true, encoding: .utf8)
+                try "<h1>\(name) runs \(release)</h1>\n".write(
+                    toFile: app + "/releases/\(release)/index.html", atomically: true, encoding: .utf8)
+                try fileManager.createSymbolicLink(atPath: app + "/current", withDestinationPath: "releases/\(release)")
+                let hostKey = root + "/ssh_host_ed25519_key"
+                try HostTools.keygen(type: "ed25519", path: hostKey)
+                let sshPort = try HostTools.freePort()
+                var httpPort = try HostTools.freePort()
+                while httpPort == sshPort { httpPort = try HostTools.freePort() }
+                let config = root + "/sshd_config"
+                try HostTools.sshdConfig(
+                    address: "127.0.0.1", port: sshPort, hostKeys: [hostKey], pidFile: root + "/sshd.pid",
+                    authorizedKeys: directory + "/authorized_keys"
+                ).write(toFile: config, atomically: true, encoding: .utf8)
+                let sshd = try ChildProcess(
+                    "/usr/sbin/sshd", ["-D", "-e", "-f", config], stderr: root + "/sshd.log", newSession: true)
+                let http = try ChildProcess(
+                    "/usr/bin/python3",
+                    ["-m", "http.server", String(httpPort), "--bind", "127.0.0.1", "--directory", app + "/current"],
+                    stdout: root + "/http.log", stderr: root + "/http.log", newSession: true)
+                hosts.append(
+                    Host(
+                        name: name, sshPort: sshPort, httpPort: httpPort, root: root, appDirectory: app, sshdPID: sshd.pid,
+                        httpPID: http.pid))
+                try save(hosts)
+                knownHostsText += try HostTools.knownHostsLines(
+                    address: "127.0.0.1", port: sshPort, publicKeyFiles: [hostKey + ".pub"])
+            }
+            for host in hosts {
+                try HostTools.waitForListener(port: host.sshPort, prefix: "SSH-2.0")
+                try HostTools.waitForListener(port: host.httpPort, prefix: nil)
+            }
+        } catch {
+            down()
+            throw error
+        }
+        try knownHostsText.write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        try inventory(hosts, inventoryPath: inventoryPath).write(toFile: inventoryPath, atomically: true, encoding: .utf8)
+        return hosts
+    }
+
+    /// Stops exactly the daemons recorded in the state file (by pid) and forgets them.
+    public func down() {
+        let hosts = hosts()
+        for host in hosts {
+            for pid in [host.sshdPID, host.httpPID] where pid > 1 && isOurs(pid, host: host) {
+                kill(pid, SIGTERM)
+                if !ChildProcess.waitForExit(of: pid, timeout: .seconds(3)) { kill(pid, SIGKILL) }
+                var status: Int32 = 0
+                _ = waitpid(pid, &status, WNOHANG)
+            }
+        }
+        try? FileManager.default.removeItem(atPath: statePath)
+    }
+
+    /// A pid still belongs to this sandbox when its command line names the host's directory.
+    private func isOurs(_ pid: Int32, host: Host) -> Bool {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        let commandLine = String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+        return commandLine.contains(host.root)
+    }
+
+    /// Per host: running or not.
+    public func status() -> [(host: Host, running: Bool)] {
+        hosts().map { host in (host, isOurs(host.sshdPID, host: host) && isOurs(host.httpPID, host: host)) }
+    }
+
+    private func save(_ hosts: [Host]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(hosts).write(to: URL(fileURLWithPath: statePath))
+    }
+
+    /// The inventory text for the hosts; paths are relative to the inventory's directory.
+    func inventory(_ hosts: [Host], inventoryPath: String) -> String {
+        let base = URL(fileURLWithPath: inventoryPath).deletingLastPathComponent().standardizedFileURL.path
+        func relative(_ path: String) -> String {
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+            let from = base.split(separator: "/"), to = absolute.split(separator: "/")
+            var common = 0
+            while common < min(from.count, to.count) && from[common] == to[common] { common += 1 }
+            return (Array(repeating: "..", count: from.count - common) + to[common...].map(String.init)).joined(separator: "/")
+        }
+        let user = String(cString: getpwuid(geteuid()).pointee.pw_name)
+        var text = """
+            # Written by `golive sandbox up`: \(hosts.count) simulated hosts on this machine (sshd + HTTP on loopback).
+            # Each host's files live under its app_dir; its HTTP service serves app_dir/current.
+            environment: sandbox
+            defaults:
+              user: \(user)
+              identity: \(relative(clientKey))
+              known_hosts: \(relative(knownHosts))
+              connect_timeout: 10s
+            groups:
+              web:
+                hosts:
+
+            """
+        for host in hosts {
+            text += "      \(host.name): { address: 127.0.0.1, port: \(host.sshPort), vars: { http_port: \(host.httpPort), app_dir: \(host.appDirectory) } }\n"
+        }
+        text += "vars:\n  app: webapp\n"
+        return text
+    }
+}

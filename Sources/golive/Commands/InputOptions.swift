@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import Playbook
+
+/// Options shared by the commands that read a playbook and an inventory.
+struct InputOptions: ParsableArguments {
+    @Option(name: [.customShort("i"), .long], help: "The inventory file.")
+    var inventory: String?
+
+    @Option(name: .long, help: "Only these hosts or groups (a pattern: web, web*, web:!web3, web:&canary).")
+    var limit: String?
+
+    @Option(name: [.customShort("e"), .customLong("var")], help: "Set a variable (key=value); highest precedence.")
+    var vars: [String] = []
+
+    @Flag(name: .long, help: "Machine-readable output (JSON).")
+    var json = false
+
+    /// `--var` values, parsed.
+    func extraVars() throws -> [String: Value] {
+        var result: [String: Value] = [:]
+        for item in vars {
+            guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+                throw ValidationError("--var expects key=value, got '\(item)'")
+            }
+            result[String(item[..<equals])] = Value.fromCommandLine(String(item[item.index(after: equals)...]))
+        }
+        return result
+    }
+}
+
+/// Loading and validating input, with diagnostics printed the same way by every command.
+enum InputLoader {
+    /// Loads a playbook and (optionally) an inventory and validates them together.
+    ///
+    /// Prints diagnostics to stderr; throws exit code 2 when any is an error.
+    static func load(playbook path: String, options: InputOptions, requireSecrets: Bool) throws -> ValidatedPlay? {
+        var diagnostics: [PlaybookError] = []
+        var playbook: Playbook?
+        var inventory: Inventory?
+        do {
+            let loaded = try Playbook.load(file: path)
+            playbook = loaded.0
+            diagnostics += loaded.warnings
+        } catch {
+            diagnostics += error.diagnostics
+        }
+        if let inventoryPath = options.inventory {
+            do {
+                let loaded = try Inventory.load(file: inventoryPath, requireSecrets: requireSecrets)
+                inventory = loaded.0
+                diagnostics += loaded.warnings
+            } catch {
+                diagnostics += error.diagnostics
+            }
+        }
+        var play: ValidatedPlay?
+        if let playbook, let inventory {
+            do {
+                play = try Validator(extraVars: try options.extraVars(), limit: options.limit).validate(playbook, inventory)
+            } catch let failure as ValidationFailure {
+                diagnostics += failure.diagnostics
+            }
+        }
+        try report(diagnostics, json: options.json)
+        return play
+    }
+
+    /// Loads an inventory on its own.
+    static func loadInventory(_ path: String, json: Bool, requireSecrets: Bool) throws -> Inventory {
+        do {
+            let (inventory, warnings) = try Inventory.load(file: path, requireSecrets: requireSecrets)
+            try report(warnings, json: json)
+            return inventory
+        } catch let failure as ValidationFailure {
+            try report(failure.diagnostics, json: json)
+            throw ExitStatus.invalidInput.exitCode
+        }
+    }
+
+    /// Prints diagnostics (stderr, or JSON on stdout) and throws exit 2 if any is an error.
+    static func report(_ diagnostics: [PlaybookError], json: Bool) throws {
+        if json, !diagnostics.isEmpty {
+            let items = diagnostics.map { diagnostic -> [String: String] in
+                var item = [
+                    "severity": diagnostic.severity.rawValue, "file": diagnostic.location.file,
+                    "line": String(diagnostic.location.line), "column": String(diagnostic.location.column),
+                    "path": diagnostic.keyPath, "message": diagnostic.kind.message,
+                ]
+                if let hint = diagnostic.hint { item["hint"] = hint }
+                return item
+            }
+            if let data = try? JSONSerialization.data(withJSONObject: ["diagnostics": items], options: [.sortedKeys]) {
+                print(String(decoding: data, as: UTF8.self))
+            }
+        } else if !diagnostics.isEmpty {
+            Terminal.error(DiagnosticRenderer().render(diagnostics))
+        }
+        if diagnostics.contains(where: { $0.severity == .error }) {
+            let count = diagnostics.filter { $0.severity == .error }.count
+            if !json { Terminal.error("\(count) error\(count == 1 ? "" : "s"); nothing was touched.") }
+            throw ExitStatus.invalidInput.exitCode
+        }
+    }
+}

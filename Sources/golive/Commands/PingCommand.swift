@@ -1,0 +1,87 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Playbook
+
+/// `golive ping -i INVENTORY`: connect to every host in parallel and report key, auth and round trip.
+struct PingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ping", abstract: "Connect to every host: host key, authentication, round trip.")
+
+    @Option(name: [.customShort("i"), .long], help: "The inventory file.") var inventory: String
+    @Option(name: .long, help: "Only these hosts or groups.") var limit: String?
+    @Flag(name: .long, help: "Append unknown host keys to known_hosts instead of refusing (changed keys are still refused).")
+    var acceptNewHostKeys = false
+    @Flag(name: .long, help: "One JSON object per host.") var json = false
+    @Option(name: .long, help: "Hosts connected at once.") var forks: Int = 500
+
+    func run() async throws {
+        let inventory = try InputLoader.loadInventory(self.inventory, json: json, requireSecrets: false)
+        var hosts = inventory.hosts
+        if let limit {
+            do {
+                hosts = try inventory.select(limit)
+            } catch {
+                Terminal.error("error: --limit: \(error)")
+                throw ExitStatus.invalidInput.exitCode
+            }
+        }
+        var options = SSHTransport.Options()
+        options.acceptNewHostKeys = acceptNewHostKeys
+        let transport = SSHTransport(inventory: inventory, options: options)
+        defer { transport.shutdown() }
+        let results = await Concurrency.forEach(hosts, limit: forks) { host in await Self.ping(host, transport) }
+        var failed = 0
+        let width = max(4, hosts.map(\.name.count).max() ?? 4)
+        for host in hosts {
+            guard let result = results[host.name] else { continue }
+            if json {
+                var item: [String: Any] = ["host": host.name, "ok": result.ok]
+                if let summary = result.summary {
+                    item["endpoint"] = summary.endpoint
+                    item["host_key"] = summary.hostKey
+                    item["auth"] = summary.authMethod
+                    item["host_key_added"] = summary.hostKeyAdded
+                }
+                if let rtt = result.roundTrip { item["round_trip_ms"] = rtt }
+                if let error = result.error { item["error"] = error }
+                let data = try JSONSerialization.data(withJSONObject: item, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            } else if result.ok, let summary = result.summary {
+                let added = summary.hostKeyAdded ? Terminal.yellow(" (host key added to known_hosts)") : ""
+                print(
+                    "\(Terminal.green("ok    ")) \(host.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(summary.endpoint)  \(summary.hostKey)  \(summary.authMethod)  \(String(format: "%.1f", result.roundTrip ?? 0)) ms\(added)")
+            } else {
+                print("\(Terminal.red("failed")) \(host.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(result.error ?? "unknown error")")
+            }
+            if !result.ok { failed += 1 }
+        }
+        if !json {
+            print("\(hosts.count - failed)/\(hosts.count) host(s) reachable")
+        }
+        if failed > 0 { throw ExitStatus.refused.exitCode }
+    }
+
+    struct Result: Sendable {
+        var ok: Bool
+        var summary: ConnectionSummary?
+        var roundTrip: Double?
+        var error: String?
+    }
+
+    static func ping(_ host: InventoryHost, _ transport: SSHTransport) async -> Result {
+        do {
+            let connection = try await transport.connect(to: host)
+            let start = ContinuousClock.now
+            let outcome = try await connection.run("true", timeout: .seconds(30), output: nil)
+            let elapsed = start.duration(to: .now)
+            await connection.close()
+            guard outcome.succeeded else {
+                return Result(ok: false, summary: connection.summary, error: "`true` failed: \(outcome.stderrText)")
+            }
+            return Result(ok: true, summary: connection.summary, roundTrip: elapsed.seconds * 1000)
+        } catch {
+            return Result(ok: false, error: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Sandbox
+
+/// `golive sandbox up|down|status`: local simulated servers to try golive on.
+struct SandboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sandbox", abstract: "Start, stop or list local simulated servers (real sshd + HTTP on loopback).",
+        subcommands: [Up.self, Down.self, Status.self])
+
+    /// Where the sandbox lives.
+    struct Location: ParsableArguments {
+        @Option(name: .long, help: "The sandbox's directory.") var directory = ".golive/sandbox"
+    }
+
+    struct Up: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start N hosts and write their inventory.")
+        @OptionGroup var location: Location
+        @Option(name: .long, help: "How many hosts.") var hosts = 4
+        @Option(name: .long, help: "Where to write the inventory.") var inventory = "inventories/sandbox.yml"
+
+        func run() async throws {
+            let sandbox = Sandbox(directory: location.directory)
+            let started = try sandbox.up(count: hosts, inventoryPath: inventory)
+            for host in started {
+                print("\(host.name)  ssh 127.0.0.1:\(host.sshPort)  http 127.0.0.1:\(host.httpPort)  \(host.appDirectory)")
+            }
+            print("\(started.count) host(s) up; inventory written to \(inventory). Stop them with: golive sandbox down")
+        }
+    }
+
+    struct Down: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop the hosts this sandbox started.")
+        @OptionGroup var location: Location
+
+        func run() async throws {
+            let sandbox = Sandbox(directory: location.directory)
+            let count = sandbox.hosts().count
+            sandbox.down()
+            print("stopped \(count) host(s)")
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the sandbox's hosts.")
+        @OptionGroup var location: Location
+
+        func run() async throws {
+            let rows = Sandbox(directory: location.directory).status()
+            if rows.isEmpty { print("no sandbox hosts") }
+            for (host, running) in rows {
+                print("\(host.name)  \(running ? "running" : "stopped")  ssh :\(host.sshPort)  http :\(host.httpPort)")
+            }
+        }
+    }
+}

@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// golive's exit codes, the same for every command.
+enum ExitStatus: Int32 {
+    /// The command did what it says (change applied and healthy).
+    case success = 0
+    /// The run failed and was rolled back completely.
+    case rolledBack = 1
+    /// Invalid input; nothing was touched.
+    case invalidInput = 2
+    /// Refused before any change.
+    case refused = 3
+    /// Rollback did not complete: a person must act.
+    case needsAttention = 4
+    /// Interrupted by the operator after a clean rollback.
+    case interrupted = 130
+
+    var exitCode: ExitCode { ExitCode(rawValue) }
+}

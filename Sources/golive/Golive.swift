@@ -1,0 +1,14 @@
+import ArgumentParser
+import Foundation
+
+/// The `golive` command line.
+@main
+struct Golive: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "golive",
+        abstract: "Run a go-live: pre-checks, backups, rolling deploy, health watch, automatic rollback.",
+        version: "0.1.0",
+        subcommands: [
+            ValidateCommand.self, PlanCommand.self, PingCommand.self, SandboxCommand.self,
+        ])
+}

@@ -1,0 +1,25 @@
+import Foundation
+
+/// Writing to the terminal: stdout for results, stderr for diagnostics; colour only on a TTY
+/// without `NO_COLOR`.
+enum Terminal {
+    nonisolated(unsafe) static var colorDisabled = ProcessInfo.processInfo.environment["NO_COLOR"] != nil
+
+    static var stdoutIsTTY: Bool { isatty(STDOUT_FILENO) == 1 }
+    static var stdinIsTTY: Bool { isatty(STDIN_FILENO) == 1 }
+
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    static func paint(_ text: String, _ code: String) -> String {
+        guard !colorDisabled, stdoutIsTTY else { return text }
+        return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+    }
+
+    static func green(_ text: String) -> String { paint(text, "32") }
+    static func red(_ text: String) -> String { paint(text, "31") }
+    static func yellow(_ text: String) -> String { paint(text, "33") }
+    static func bold(_ text: String) -> String { paint(text, "1") }
+    static func dim(_ text: String) -> String { paint(text, "2") }
+}
