@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -25,12 +26,16 @@ let package = Package(
         .executableTarget(
             name: "golive",
             dependencies: [
-                "Engine", "Playbook", "SSH", "Sandbox", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Engine", "Playbook", "SSH", "Sandbox", "Store",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
         .target(name: "Sandbox", swiftSettings: strict),
-        .target(name: "GoliveTestSupport", dependencies: ["SSH", "Engine", "Playbook", "Sandbox"], swiftSettings: strict),
+        .target(
+            name: "Store", dependencies: ["Engine", "Playbook", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .target(name: "GoliveTestSupport", dependencies: ["SSH", "Engine", "Playbook", "Sandbox", "Store"], swiftSettings: strict),
         .testTarget(name: "SSHTests", dependencies: ["SSH", "GoliveTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "PlaybookTests",

@@ -2,12 +2,17 @@ internal import CLibSSH2
 import Foundation
 
 /// SHA-256 and HMAC-SHA1 through OpenSSL's libcrypto (already linked by libssh2).
-enum Digest {
+public enum Digest {
     /// SHA-256 of `data` (32 bytes).
     static func sha256(_ data: Data) -> Data {
         var out = [UInt8](repeating: 0, count: 32)
         data.withUnsafeBytes { raw in golive_sha256(raw.baseAddress, raw.count, &out) }
         return Data(out)
+    }
+
+    /// SHA-256 of `data` as lowercase hex (what `sha256sum` prints).
+    public static func sha256Hex(_ data: Data) -> String {
+        sha256(data).map { String(format: "%02x", $0) }.joined()
     }
 
     /// HMAC-SHA1 of `data` with `key` (20 bytes), as hashed known_hosts entries use.

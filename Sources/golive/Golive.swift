@@ -9,6 +9,7 @@ struct Golive: AsyncParsableCommand {
         abstract: "Run a go-live: pre-checks, backups, rolling deploy, health watch, automatic rollback.",
         version: "0.1.0",
         subcommands: [
-            ValidateCommand.self, PlanCommand.self, PingCommand.self, SandboxCommand.self,
+            ValidateCommand.self, PlanCommand.self, PingCommand.self, CheckCommand.self, RunCommand.self, RehearseCommand.self,
+            SandboxCommand.self,
         ])
 }

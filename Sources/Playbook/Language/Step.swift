@@ -82,6 +82,28 @@ public struct Step: Sendable, Hashable {
     /// Its position in the section (0-based).
     public var index: Int
 
+    /// Creates a step.
+    public init(
+        name: String, action: Action, undo: Template? = nil, when: Template? = nil, timeout: Duration? = nil,
+        retries: Int = 0, delay: Duration = .seconds(1), until: Template? = nil, register: String? = nil,
+        runOnce: Bool = false, ignoreErrors: Bool = false, location: SourceLocation, section: Section, index: Int
+    ) {
+        self.name = name
+        self.action = action
+        self.undo = undo
+        self.when = when
+        self.timeout = timeout
+        self.retries = retries
+        self.delay = delay
+        self.until = until
+        self.register = register
+        self.runOnce = runOnce
+        self.ignoreErrors = ignoreErrors
+        self.location = location
+        self.section = section
+        self.index = index
+    }
+
     /// A stable identifier: `deploy[2]`.
     public var id: String { "\(section.rawValue)[\(index)]" }
 }

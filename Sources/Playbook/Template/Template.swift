@@ -69,6 +69,16 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
         self.segments = segments
     }
 
+    /// Parses a whole template file (for `template:` steps); errors point into that file.
+    public static func parse(fileText text: String, file: String) throws(PlaybookError) -> Template {
+        try Template(text, at: SourceLocation(file: file, line: 1, column: 1)) { offset in
+            let prefix = text.prefix(offset)
+            let line = prefix.filter { $0 == "\n" }.count + 1
+            let lineStart = prefix.lastIndex(of: "\n").map { prefix.distance(from: prefix.startIndex, to: $0) + 1 } ?? 0
+            return SourceLocation(file: file, line: line, column: prefix.count - lineStart + 1)
+        }
+    }
+
     /// A template holding literal text only (no placeholders are parsed).
     public init(literal: String, at location: SourceLocation = .commandLine("literal")) {
         source = literal
@@ -236,6 +246,13 @@ public struct RenderedText: Sendable, Hashable {
     public var display: String
     /// The plain values of the secrets that went into `text`, for redacting output.
     public var secrets: [String]
+
+    /// Creates a rendered text.
+    public init(text: String, display: String, secrets: [String]) {
+        self.text = text
+        self.display = display
+        self.secrets = secrets
+    }
 }
 
 /// A template that could not be rendered.

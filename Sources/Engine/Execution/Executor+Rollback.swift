@@ -1,0 +1,159 @@
+import Foundation
+import Playbook
+
+extension Executor {
+    /// Rolls back every changed host after a failure and returns the run's outcome.
+    func rollbackAndReport(reason: AbortReason) async -> RunOutcome {
+        let detail = abortDetail ?? reason.rawValue
+        let changed = changedHosts()
+        if options.noRollback {
+            for host in changed { hostState[host] = "needs-attention" }
+            attention.append("--no-rollback: \(changed.joined(separator: ", ")) were changed and left as they are")
+            await emit(event(.attentionRequired, status: "no-rollback", message: "stopped without rolling back: \(detail)"))
+            return await finish(exitCode: 4, status: "needs-attention", reason: detail)
+        }
+        await emit(
+            event(
+                .rollbackStarted, phase: .rollback, status: reason.rawValue,
+                message: "\(detail); rolling back \(changed.isEmpty ? "nothing (no host was changed)" : changed.joined(separator: ", "))"))
+        let clean = await rollbackHosts(changed)
+        await emit(event(.rollbackFinished, phase: .rollback, status: clean ? "ok" : "incomplete"))
+        if !clean { return await finish(exitCode: 4, status: "needs-attention", reason: detail) }
+        if reason == .interrupted { return await finish(exitCode: 130, status: "interrupted", reason: detail) }
+        return await finish(exitCode: 1, status: "rolled-back", reason: detail)
+    }
+
+    /// Rolls back hosts in parallel; true when every one is back and healthy.
+    func rollbackHosts(_ hosts: [String]) async -> Bool {
+        let results = await forEachHost(hosts) { executor, host in await executor.rollbackHost(host) }
+        return results.values.allSatisfy { $0 == nil }
+    }
+
+    /// Undoes a host's started steps in reverse order, then the playbook's `rollback:` steps, then
+    /// confirms health. Returns what a person must fix, or nil.
+    func rollbackHost(_ host: String) async -> String? {
+        let steps = startedSteps[host] ?? []
+        if connections[host] == nil || hostState[host] == "unreachable" {
+            if let failure = await reconnect(host) {
+                let message = "\(host): unreachable for rollback (\(failure)); undo by hand, newest first: "
+                    + steps.reversed().map(\.name).joined(separator: ", ")
+                attention.append(message)
+                hostState[host] = "needs-attention"
+                await emit(event(.attentionRequired, phase: .rollback, host: host, status: "unreachable", message: message))
+                return message
+            }
+        }
+        for step in steps.reversed() {
+            let context = play.context(for: host, run: runInfo, registered: registered[host] ?? [:])
+            var command: RenderedText?
+            if let undo = step.undo {
+                do {
+                    command = try undo.render(context, quoting: .shell)
+                } catch {
+                    return await needsAttention(host, step, "cannot render its rollback: \(error)", command: undo.source, output: "")
+                }
+            } else if case .archive = step.action, let archive = archives[host]?[step.id] {
+                let script = ArchiveScripts.restore(path: archive.path, archive: archive.archive)
+                command = RenderedText(text: script, display: "restore \(archive.path) from \(archive.archive)", secrets: [])
+            }
+            guard let command else { continue }
+            if let failure = await runRollbackAction(command, host: host, step: step) { return failure }
+        }
+        for step in play.playbook.rollback {
+            let context = play.context(for: host, run: runInfo, registered: registered[host] ?? [:])
+            if let when = step.when, (try? when.evaluateCondition(context)) == false { continue }
+            let command: RenderedText
+            switch step.action {
+            case .shell(let template):
+                guard let rendered = try? template.render(context, quoting: .shell) else {
+                    return await needsAttention(host, step, "cannot render", command: template.source, output: "")
+                }
+                command = rendered
+            default:
+                let result = await perform(step, on: host, context: context, phase: .rollback)
+                if !result.ok && !step.ignoreErrors {
+                    return await needsAttention(host, step, Self.summary(result), command: result.command, output: result.stderr)
+                }
+                continue
+            }
+            if let failure = await runRollbackAction(command, host: host, step: step), !step.ignoreErrors { return failure }
+        }
+        // Confirm the old version is healthy.
+        if let health = play.playbook.health, !steps.isEmpty {
+            let failures = await probeRound(health, host: host, batch: nil, phase: .verify)
+            if let failure = failures {
+                let message = "\(host): rolled back, but the health probes still fail: \(failure)"
+                attention.append(message)
+                hostState[host] = "needs-attention"
+                await emit(event(.attentionRequired, phase: .verify, host: host, status: "unhealthy", message: message))
+                return message
+            }
+        }
+        hostState[host] = steps.isEmpty ? hostState[host] ?? "unchanged" : "rolled-back"
+        await emit(event(.rollbackHostFinished, phase: .rollback, host: host, status: "ok", message: "\(steps.count) step(s) undone"))
+        return nil
+    }
+
+    /// Runs one rollback command with retries; reconnects when the connection is lost.
+    private func runRollbackAction(_ command: RenderedText, host: String, step: Step) async -> String? {
+        var last: StepAttempt?
+        for attempt in 1...max(1, options.rollbackAttempts) {
+            await emit(
+                RunEvent(
+                    runID: options.runID, kind: .rollbackStepStarted, phase: .rollback, host: host, step: step.id,
+                    stepName: step.name, command: command.display, attempt: attempt))
+            let begin = ContinuousClock.now
+            var result: StepAttempt
+            do {
+                result = try await remote(command, on: host, timeout: step.timeout ?? .seconds(600))
+            } catch {
+                result = StepAttempt(ok: false, status: "unreachable", command: command.display, message: "\(error)", lost: true)
+            }
+            await emit(
+                RunEvent(
+                    runID: options.runID, kind: .rollbackStepFinished, phase: .rollback, host: host, step: step.id,
+                    stepName: step.name, status: result.ok ? "ok" : result.status, exitCode: result.exitCode,
+                    command: command.display, message: result.message, stdout: result.stdout, stderr: result.stderr,
+                    durationMS: Int(begin.duration(to: .now).seconds * 1000), attempt: attempt))
+            if result.ok { return nil }
+            last = result
+            if result.lost, let failure = await reconnect(host) {
+                return await needsAttention(host, step, "host unreachable: \(failure)", command: command.display, output: "")
+            }
+            if attempt < options.rollbackAttempts { try? await Task.sleep(for: .milliseconds(500 * attempt)) }
+        }
+        let output = ((last?.stderr ?? "") + (last?.stdout ?? "")).trimmingCharacters(in: .whitespacesAndNewlines)
+        return await needsAttention(host, step, last.map { Self.summary($0) } ?? "failed", command: command.display, output: output)
+    }
+
+    private func needsAttention(_ host: String, _ step: Step, _ why: String, command: String, output: String) async -> String {
+        let message = "\(host): rollback of '\(step.name)' failed (\(why)); command: \(command)"
+            + (output.isEmpty ? "" : "; output: \(String(output.suffix(500)))")
+        attention.append(redactor.redact(message))
+        hostState[host] = "needs-attention"
+        await emit(event(.attentionRequired, phase: .rollback, host: host, step: step, status: "failed", message: message))
+        return message
+    }
+
+    /// Reconnects with backoff until the deadline; returns the last failure, or nil once connected.
+    func reconnect(_ host: String) async -> String? {
+        if let connection = connections[host] { await connection.close() }
+        connections[host] = nil
+        let deadline = ContinuousClock.now.advanced(by: options.reconnectDeadline)
+        var delay = Duration.milliseconds(250)
+        var failure = "not connected"
+        var tries = 0
+        while tries < 1000 {
+            tries += 1
+            guard let failed = await connect(host) else {
+                if hostState[host] == "unreachable" { hostState[host] = nil }
+                return nil
+            }
+            failure = failed
+            if ContinuousClock.now.advanced(by: delay) >= deadline { break }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+        return failure
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Playbook
+
+/// What kind of run, and how it behaves.
+public struct RunOptions: Sendable {
+    /// The kind of run.
+    public enum Kind: String, Sendable, Codable {
+        /// The real go-live: window enforced, rollback automatic.
+        case run
+        /// A rehearsal: window recorded, not enforced.
+        case rehearse
+        /// Connect and run the pre-checks only.
+        case check
+        /// Roll back a finished run on purpose, or a run whose controller died.
+        case rollback
+    }
+
+    /// The kind.
+    public var kind: Kind
+    /// The run's identifier.
+    public var runID: String
+    /// Who runs it (recorded).
+    public var operatorName: String
+    /// Hosts worked on at once.
+    public var forks: Int = 200
+    /// Answer every gate yes (recorded as such).
+    public var assumeYes = false
+    /// Stop and report instead of rolling back.
+    public var noRollback = false
+    /// Run outside the window, for this recorded reason.
+    public var ignoreWindowReason: String?
+    /// Wait for the window to open instead of refusing.
+    public var waitForWindow = false
+    /// Rehearsals: roll back deliberately after success, so the rollback is timed too.
+    public var rollbackAfter = false
+    /// Directory that `upload`/`template` sources are relative to.
+    public var playbookDirectory: String
+    /// Attempts for each rollback action.
+    public var rollbackAttempts = 3
+    /// How long an unreachable host is retried during rollback before a person is asked to act.
+    public var reconnectDeadline: Duration = .seconds(60)
+    /// Default bound on one step attempt.
+    public var defaultStepTimeout: Duration = .seconds(3600)
+
+    /// Creates options.
+    public init(kind: Kind, runID: String, operatorName: String, playbookDirectory: String) {
+        self.kind = kind
+        self.runID = runID
+        self.operatorName = operatorName
+        self.playbookDirectory = playbookDirectory
+    }
+}
+
+/// Asks the operator a gate's question.
+public protocol GateAnswerer: Sendable {
+    /// Returns true for yes, false for no.
+    func answer(_ prompt: String, done: [String], next: [String]) async -> Bool
+}
+
+/// Why a run stopped and rolled back.
+public enum AbortReason: String, Sendable, Codable {
+    case stepFailed = "step-failed"
+    case healthFailed = "health-failed"
+    case maxFailExceeded = "max-fail-exceeded"
+    case rollbackPoint = "rollback-point"
+    case gateRefused = "gate-refused"
+    case interrupted
+    case journalFailed = "journal-failed"
+    case requested
+}
+
+/// How a run ended.
+public struct RunOutcome: Sendable {
+    /// golive's exit code.
+    public var exitCode: Int32
+    /// `succeeded`, `rolled-back`, `refused`, `needs-attention`, `interrupted`, `failed`.
+    public var status: String
+    /// One line per host.
+    public var hosts: [HostReport]
+    /// What a person must fix (exit 4).
+    public var attention: [String]
+    /// Why the run stopped, when it did.
+    public var reason: String?
+}
+
+/// The end state of one host.
+public struct HostReport: Sendable {
+    /// Inventory name.
+    public var host: String
+    /// `changed`, `unchanged`, `rolled-back`, `failed`, `needs-attention`, `unreachable`.
+    public var state: String
+    /// Detail.
+    public var detail: String
+}
+
+/// Turns secret values into `••••` in text shown or stored.
+public struct Redactor: Sendable {
+    private let secrets: [String]
+
+    /// A redactor for these plain values (short ones are ignored: they would mangle ordinary text).
+    public init(secrets: [String]) {
+        self.secrets = Array(Set(secrets.filter { $0.count >= 3 })).sorted { $0.count > $1.count }
+    }
+
+    /// The text with every secret replaced.
+    public func redact(_ text: String) -> String {
+        var result = text
+        for secret in secrets where result.contains(secret) {
+            result = result.replacingOccurrences(of: secret, with: Value.redactionMark)
+        }
+        return result
+    }
+}

@@ -1,0 +1,149 @@
+import Engine
+import Foundation
+import GRDB
+
+/// The write-ahead journal of one run: each event is committed (synchronous=FULL) before `append`
+/// returns, so the run never acts on something the timeline does not show.
+///
+/// Appends that arrive while a commit is in progress are grouped into the next transaction (group
+/// commit): parallel hosts share one fsync without any of them going on before its event is durable.
+public actor SQLiteJournal: Journal {
+    let pool: DatabasePool
+    let runID: String
+    private var sequence: Int64
+    private var pending: [(RunEvent, CheckedContinuation<Int64, any Error>)] = []
+    private var writing = false
+    /// Bytes of stdout/stderr kept per event (first and last halves).
+    static let outputLimit = 128 * 1024
+
+    init(pool: DatabasePool, runID: String, lastSequence: Int64) {
+        self.pool = pool
+        self.runID = runID
+        sequence = lastSequence
+    }
+
+    @discardableResult
+    public func append(_ event: RunEvent) async throws -> Int64 {
+        try await withCheckedThrowingContinuation { continuation in
+            pending.append((event, continuation))
+            if !writing {
+                writing = true
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while !pending.isEmpty {
+            let batch = pending
+            pending.removeAll()
+            var numbered: [RunEvent] = []
+            var next = sequence
+            for (event, _) in batch {
+                var stored = event
+                stored.runID = runID
+                next += 1
+                stored.sequence = next
+                numbered.append(stored)
+            }
+            let events = numbered
+            do {
+                try await pool.write { db in
+                    for event in events { try Self.insert(event, db) }
+                }
+                sequence = next
+                for (index, (_, continuation)) in batch.enumerated() { continuation.resume(returning: numbered[index].sequence ?? 0) }
+            } catch {
+                for (_, continuation) in batch { continuation.resume(throwing: error) }
+            }
+        }
+        writing = false
+    }
+
+    static func bounded(_ text: String?) -> (String?, Int) {
+        guard let text, text.utf8.count > outputLimit else { return (text, 0) }
+        let bytes = Array(text.utf8)
+        let half = outputLimit / 2
+        let cut = bytes.count - 2 * half
+        let head = String(decoding: bytes.prefix(half), as: UTF8.self)
+        let tail = String(decoding: bytes.suffix(half), as: UTF8.self)
+        return (head + "\n… [\(cut) bytes cut] …\n" + tail, cut)
+    }
+
+    static func insert(_ event: RunEvent, _ db: Database) throws {
+        let time = ISO8601.format(event.time)
+        let (stdout, cutOut) = bounded(event.stdout)
+        let (stderr, cutErr) = bounded(event.stderr)
+        let omitted = (event.outputOmitted ?? 0) + cutOut + cutErr
+        var details: String?
+        if let map = event.details, let data = try? JSONEncoder().encode(map) { details = String(decoding: data, as: UTF8.self) }
+        if event.kind == .runStarted {
+            let info = event.details ?? [:]
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO runs (id, playbook, playbook_file, inventory_file, environment, kind, status, operator,
+                        controller, started, hosts, vars)
+                    VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    event.runID, info["playbook"] ?? "", info["playbook_file"] ?? "", info["inventory_file"] ?? "",
+                    info["environment"] ?? "", info["kind"] ?? "run", info["operator"] ?? "",
+                    "\(info["controller"] ?? "") pid \(info["pid"] ?? "")", time, info["hosts"] ?? "", info["vars"] ?? "{}",
+                ])
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO events (run_id, seq, time, kind, phase, batch, host, step, step_name, status, exit_code, command,
+                    message, stdout, stderr, output_omitted, duration_ms, attempt, details)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                event.runID, event.sequence, time, event.kind.rawValue, event.phase?.rawValue, event.batch, event.host, event.step,
+                event.stepName, event.status, event.exitCode, event.command, event.message, stdout, stderr,
+                omitted > 0 ? omitted : nil, event.durationMS, event.attempt, details,
+            ])
+        switch event.kind {
+        case .stepFinished, .rollbackStepFinished:
+            try db.execute(
+                sql: """
+                    INSERT INTO step_results (run_id, seq, host, step, step_name, phase, attempt, finished, status, exit_code,
+                        duration_ms, command, stdout, stderr, output_omitted)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    event.runID, event.sequence, event.host ?? "", event.step ?? "", event.stepName, event.phase?.rawValue,
+                    event.attempt, time, event.status ?? "", event.exitCode, event.durationMS, event.command, stdout, stderr,
+                    omitted > 0 ? omitted : nil,
+                ])
+        case .probeRound:
+            try db.execute(
+                sql: """
+                    INSERT INTO probe_results (run_id, seq, host, batch, phase, round, time, status, message, duration_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    event.runID, event.sequence, event.host ?? "", event.batch, event.phase?.rawValue, event.attempt, time,
+                    event.status ?? "", event.message, event.durationMS,
+                ])
+        case .backupRecorded:
+            let info = event.details ?? [:]
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO artifacts (run_id, host, step, path, archive, bytes, sha256, existed, time)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    event.runID, event.host ?? "", event.step ?? "", info["path"] ?? "", info["archive"] ?? "",
+                    Int(info["bytes"] ?? ""), info["sha256"], Int(info["existed"] ?? ""), time,
+                ])
+        case .runFinished:
+            try db.execute(
+                sql: "UPDATE runs SET status = ?, exit_code = ?, finished = ?, reason = ? WHERE id = ?",
+                arguments: [event.status ?? "failed", Int(event.details?["exit_code"] ?? ""), time, event.message, event.runID])
+        case .runResumed:
+            try db.execute(sql: "UPDATE runs SET status = 'running', finished = NULL WHERE id = ?", arguments: [event.runID])
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+
+/// Options of the commands that change (or check) hosts: run, rehearse, check.
+struct ExecutionOptions: ParsableArguments {
+    @Option(name: .long, help: "The timeline store (default: $GOLIVE_STORE, else .golive/golive.sqlite beside the playbook).")
+    var store: String?
+
+    @Option(name: .long, help: "Hosts worked on at once.") var forks: Int = 200
+
+    @Flag(name: .long, help: "Answer every gate yes (recorded as such).") var yes = false
+
+    @Flag(name: .long, help: "On failure, stop and report instead of rolling back (exit 4).") var noRollback = false
+
+    @Flag(name: .long, help: "Run outside the window; needs --reason, which is recorded.") var ignoreWindow = false
+
+    @Option(name: .long, help: "Why the window is ignored (recorded on the timeline).") var reason: String?
+
+    @Flag(name: .long, help: "Wait for the window to open instead of refusing.") var waitForWindow = false
+
+    @Flag(name: .long, help: "Append unknown host keys to known_hosts instead of refusing.") var acceptNewHostKeys = false
+
+    @Flag(name: .long, help: "No colours (also NO_COLOR).") var noColor = false
+
+    func validate() throws {
+        if ignoreWindow && (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--ignore-window needs --reason TEXT (it is recorded on the timeline)")
+        }
+        if forks < 1 { throw ValidationError("--forks must be at least 1") }
+    }
+
+    /// The store path for a playbook.
+    func storePath(besidePlaybook playbook: String) -> String {
+        StoreLocation.resolve(store, besidePlaybook: playbook)
+    }
+}
+
+/// Where the timeline store is.
+enum StoreLocation {
+    static func resolve(_ explicit: String?, besidePlaybook playbook: String?) -> String {
+        if let explicit { return explicit }
+        if let environment = ProcessInfo.processInfo.environment["GOLIVE_STORE"], !environment.isEmpty { return environment }
+        let directory = playbook.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? FileManager.default.currentDirectoryPath
+        return directory + "/.golive/golive.sqlite"
+    }
+
+    /// The operator's name: $GOLIVE_OPERATOR, else the login name.
+    static var operatorName: String {
+        ProcessInfo.processInfo.environment["GOLIVE_OPERATOR"] ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
+    }
+
+    /// A new run id: UTC time and a random suffix, sortable.
+    static func newRunID() -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let suffix = String(UInt32.random(in: 0...0xFFFF), radix: 16)
+        return formatter.string(from: Date()) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
+    }
+}

@@ -1,0 +1,86 @@
+import Engine
+import Foundation
+
+/// Shows a run's events in its own terminal: timestamped lines (coloured on a TTY), or one JSON
+/// object per line with `--json`. Output is already redacted by the engine.
+final class ProgressPrinter: RunObserver, @unchecked Sendable {
+    private let json: Bool
+    private let lock = NSLock()
+    private let encoder: JSONEncoder
+    private let start = Date()
+
+    init(json: Bool) {
+        self.json = json
+        encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+    }
+
+    func observe(_ event: RunEvent) {
+        lock.lock()
+        defer { lock.unlock() }
+        if json {
+            if var data = try? encoder.encode(event) {
+                data.append(UInt8(ascii: "\n"))
+                FileHandle.standardOutput.write(data)
+            }
+            return
+        }
+        guard let line = Self.line(event) else { return }
+        let elapsed = String(format: "%6.1fs", Date().timeIntervalSince(start))
+        FileHandle.standardOutput.write(Data("\(Terminal.dim(elapsed)) \(line)\n".utf8))
+    }
+
+    static func line(_ event: RunEvent) -> String? {
+        let host = event.host.map { Terminal.bold($0) + " " } ?? ""
+        let step = event.stepName.map { "'\($0)'" } ?? ""
+        let status = event.status ?? ""
+        func painted(_ text: String) -> String {
+            switch status {
+            case "ok", "yes", "succeeded": Terminal.green(text)
+            case "skipped", "not-enforced", "none", "tolerated-failure": Terminal.yellow(text)
+            default: Terminal.red(text)
+            }
+        }
+        switch event.kind {
+        case .runStarted: return Terminal.bold("▶ \(event.message ?? "run") (run \(event.runID))")
+        case .lockTaken, .lockReleased: return Terminal.dim(event.message ?? event.kind.rawValue)
+        case .windowChecked, .windowOverride: return "window: \(event.message ?? status)"
+        case .hostConnected: return "\(host)connected \(Terminal.dim(event.message ?? ""))"
+        case .hostUnreachable: return "\(host)\(Terminal.red("unreachable")): \(event.message ?? "")"
+        case .phaseStarted: return Terminal.bold("— \(event.phase?.rawValue ?? "phase")\(event.batch.map { " (batch \($0))" } ?? "")")
+        case .phaseFinished: return nil
+        case .batchStarted: return Terminal.bold("═ batch \(event.batch ?? 0): \(event.message ?? "")")
+        case .batchFinished: return "batch \(event.batch ?? 0) " + painted(status)
+        case .stepStarted: return "\(host)→ \(step)" + ((event.attempt ?? 1) > 1 ? " (attempt \(event.attempt ?? 1))" : "")
+        case .stepFinished:
+            var text = "\(host)\(painted(status == "ok" ? "✓" : "✗")) \(step) \(Terminal.dim("\(event.durationMS ?? 0) ms"))"
+            if status != "ok" {
+                text += " " + painted(status)
+                if let message = event.message { text += ": \(message)" }
+                if let code = event.exitCode { text += " (exit \(code))" }
+                let stderr = (event.stderr ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                if !stderr.isEmpty { text += "\n        " + stderr.split(separator: "\n").suffix(5).joined(separator: "\n        ") }
+            }
+            return text
+        case .stepSkipped: return "\(host)\(Terminal.yellow("–")) \(step) skipped (\(event.message ?? ""))"
+        case .backupRecorded: return "\(host)backup \(event.message ?? "")"
+        case .probeRound:
+            return "\(host)health round \(event.attempt ?? 0): " + painted(status) + (event.message.map { " — \($0)" } ?? "")
+        case .gateAsked: return Terminal.yellow("? gate: \(event.message ?? "")")
+        case .gateAnswered: return "gate answered " + painted(status) + " (\(event.message ?? ""))"
+        case .hostFailed: return "\(host)\(Terminal.red("failed")): \(event.message ?? "")"
+        case .rollbackStarted: return Terminal.yellow("↺ rollback: \(event.message ?? status)")
+        case .rollbackStepStarted: return "\(host)↺ \(step)"
+        case .rollbackStepFinished:
+            return "\(host)\(painted(status == "ok" ? "↺✓" : "↺✗")) \(step)" + (status == "ok" ? "" : " \(status): \(event.message ?? event.stderr ?? "")")
+        case .rollbackHostFinished: return "\(host)\(Terminal.green("rolled back")) \(Terminal.dim(event.message ?? ""))"
+        case .rollbackFinished: return "rollback " + painted(status)
+        case .attentionRequired: return Terminal.red("! \(event.message ?? "")")
+        case .controllerLost: return Terminal.red("controller lost: \(event.message ?? "")")
+        case .runResumed: return Terminal.bold("▶ resumed: \(event.message ?? "")")
+        case .runFinished: return nil
+        case .prediction: return "prediction: \(event.message ?? "")"
+        }
+    }
+}
