@@ -26,7 +26,7 @@ let package = Package(
         .executableTarget(
             name: "golive",
             dependencies: [
-                "Engine", "Playbook", "SSH", "Sandbox", "Store",
+                "Engine", "Playbook", "SSH", "Sandbox", "Store", "Console",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -35,6 +35,7 @@ let package = Package(
         .target(
             name: "Store", dependencies: ["Engine", "Playbook", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
+        .target(name: "Console", dependencies: ["Engine", "Store"], swiftSettings: strict),
         .target(name: "GoliveTestSupport", dependencies: ["SSH", "Engine", "Playbook", "Sandbox", "Store"], swiftSettings: strict),
         .testTarget(name: "SSHTests", dependencies: ["SSH", "GoliveTestSupport"], swiftSettings: strict),
         .testTarget(

@@ -32,6 +32,12 @@ extension Executor {
 
     /// Runs one step with its condition, retries and `until`; returns the failure, or nil.
     func runStep(_ step: Step, on host: String, phase: RunEvent.Phase, batch: Int?) async -> String? {
+        if confirmedSteps[host]?.contains(step.id) == true {
+            await emit(
+                event(.stepSkipped, phase: phase, batch: batch, host: host, step: step, status: "skipped",
+                      message: "done before the controller was lost"))
+            return nil
+        }
         var context = play.context(for: host, run: runInfo, registered: registered[host] ?? [:])
         if let when = step.when {
             let run: Bool

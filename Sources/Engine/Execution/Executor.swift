@@ -31,6 +31,8 @@ public actor Executor {
     var attention: [String] = []
     var runOnceResults: [String: Value] = [:]
     var runOnceDone: Set<String> = []
+    /// Steps a resumed run skips: confirmed done before the controller was lost.
+    var confirmedSteps: [String: Set<String>] = [:]
 
     /// Creates an executor for one run.
     public init(
@@ -118,6 +120,7 @@ public actor Executor {
             "hosts": play.hosts.map(\.name).joined(separator: ","), "batches": String(batches.count),
             "controller": ProcessInfo.processInfo.hostName, "pid": String(ProcessInfo.processInfo.processIdentifier),
         ]
+        for (key, value) in options.recorded { info[key] = value }
         if let window = playbook.window {
             info["window_start"] = formatter.string(from: window.start)
             info["window_end"] = formatter.string(from: window.end)
@@ -259,7 +262,7 @@ public actor Executor {
 
     // MARK: batches
 
-    private func runBatch(_ batch: [String], number: Int) async {
+    func runBatch(_ batch: [String], number: Int) async {
         let playbook = play.playbook
         await emit(event(.batchStarted, batch: number, message: batch.joined(separator: ", ")))
         var active = batch

@@ -39,6 +39,8 @@ public struct RunOptions: Sendable {
     public var rollbackAttempts = 3
     /// How long an unreachable host is retried during rollback before a person is asked to act.
     public var reconnectDeadline: Duration = .seconds(60)
+    /// Extra `runStarted` details (the command line's --var and --limit, so `resume` can rebuild the play).
+    public var recorded: [String: String] = [:]
     /// Default bound on one step attempt.
     public var defaultStepTimeout: Duration = .seconds(3600)
 

@@ -33,6 +33,7 @@ enum RunDriver {
         options.ignoreWindowReason = execution.ignoreWindow ? execution.reason : nil
         options.waitForWindow = execution.waitForWindow
         options.rollbackAfter = rollbackAfter
+        options.recorded = RecordedInput.encode(vars: input.vars, limit: input.limit)
         if kind == .run && play.playbook.window == nil && !input.json {
             Terminal.error(Terminal.yellow("warning: the playbook declares no window; the run is not time-boxed"))
         }

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Console
+import Foundation
+import Store
+
+/// Options for the commands that read the timeline store.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "The timeline store (default: $GOLIVE_STORE, else .golive/golive.sqlite in this directory).")
+    var store: String?
+
+    func open() throws -> TimelineStore {
+        let path = StoreLocation.resolve(store, besidePlaybook: nil)
+        guard FileManager.default.fileExists(atPath: path) else {
+            Terminal.error("error: no timeline store at \(path) (use --store or GOLIVE_STORE)")
+            throw ExitStatus.invalidInput.exitCode
+        }
+        return try TimelineStore(path: path)
+    }
+
+    func run(_ store: TimelineStore, _ id: String?) throws -> RunRecord {
+        if let id {
+            guard let run = try store.run(id) else {
+                Terminal.error("error: no run '\(id)' in \(store.path)")
+                throw ExitStatus.invalidInput.exitCode
+            }
+            return run
+        }
+        guard let newest = try store.runs(limit: 1).first else {
+            Terminal.error("error: the store \(store.path) holds no run yet")
+            throw ExitStatus.invalidInput.exitCode
+        }
+        return newest
+    }
+}
+
+/// `golive runs`: list runs.
+struct RunsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runs", abstract: "List runs: id, playbook, environment, kind, status, start, duration, who.")
+
+    @OptionGroup var storeOptions: StoreOptions
+    @Flag(name: .long, help: "Rehearsals only.") var rehearsals = false
+    @Option(name: .long, help: "How many.") var limit = 30
+    @Flag(name: .long, help: "JSON lines.") var json = false
+
+    func run() async throws {
+        let store = try storeOptions.open()
+        let runs = try store.runs(limit: limit, kind: rehearsals ? "rehearse" : nil)
+        let formatter = ISO8601DateFormatter()
+        if json {
+            for run in runs {
+                let item: [String: Any] = [
+                    "id": run.id, "playbook": run.playbook, "environment": run.environment, "kind": run.kind, "status": run.status,
+                    "started": formatter.string(from: run.started), "duration_s": run.duration, "operator": run.operatorName,
+                    "exit_code": run.exitCode as Any,
+                ]
+                let data = try JSONSerialization.data(withJSONObject: item, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            }
+            return
+        }
+        print("ID                    KIND      STATUS           ENV          STARTED               DURATION  WHO        PLAYBOOK")
+        for run in runs {
+            print(
+                run.id.padding(toLength: 21, withPad: " ", startingAt: 0) + " "
+                    + run.kind.padding(toLength: 9, withPad: " ", startingAt: 0) + " "
+                    + run.status.padding(toLength: 16, withPad: " ", startingAt: 0) + " "
+                    + run.environment.padding(toLength: 12, withPad: " ", startingAt: 0) + " "
+                    + formatter.string(from: run.started).padding(toLength: 21, withPad: " ", startingAt: 0) + " "
+                    + String(format: "%7.1fs", run.duration) + "  "
+                    + run.operatorName.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + run.playbook)
+        }
+    }
+}
+
+/// `golive timeline RUN`: the events of a run as text, JSON or HTML.
+struct TimelineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "timeline", abstract: "Show a run's timeline as text, JSON or a self-contained HTML page.")
+
+    enum Format: String, ExpressibleByArgument { case text, json, html }
+
+    @Argument(help: "The run id (or a unique prefix); default: the newest run.") var run: String?
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(name: .long, help: "text, json or html.") var format: Format = .text
+    @Option(name: [.customShort("o"), .long], help: "Write to this file instead of stdout.") var output: String?
+
+    func run() async throws {
+        let store = try storeOptions.open()
+        let record = try storeOptions.run(store, run)
+        let renderer = TimelineRenderer(run: record, events: try store.events(runID: record.id))
+        let data: Data
+        switch format {
+        case .text: data = Data(renderer.text().utf8)
+        case .json: data = try renderer.json()
+        case .html: data = Data(renderer.html().utf8)
+        }
+        if let output {
+            try data.write(to: URL(fileURLWithPath: output))
+            print("wrote \(output)")
+        } else {
+            FileHandle.standardOutput.write(data)
+            if format == .json { print("") }
+        }
+    }
+}
+
+/// `golive unlock ENVIRONMENT --reason TEXT`: release a stale lock, on purpose and on the record.
+struct UnlockCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unlock", abstract: "Release an environment's lock (recorded on the holder's timeline).")
+
+    @Argument(help: "The environment.") var environment: String
+    @Option(name: .long, help: "Why (recorded).") var reason: String
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() async throws {
+        let store = try storeOptions.open()
+        if let held = try await store.lock.forceRelease(environment: environment, operatorName: StoreLocation.operatorName, reason: reason) {
+            print("released the lock on \(environment) held by run \(held.runID) (\(held.holder) on \(held.controller)); recorded on its timeline")
+        } else {
+            print("\(environment) was not locked")
+        }
+    }
+}
