@@ -45,6 +45,8 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "EngineTests", dependencies: ["GoliveTestSupport", "Engine", "Playbook", "Store"], swiftSettings: strict),
+        .testTarget(
             name: "GoliveCLITests",
             dependencies: ["GoliveTestSupport", "Engine", "Playbook"],
             swiftSettings: strict

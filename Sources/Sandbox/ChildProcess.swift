@@ -103,8 +103,11 @@ public final class ChildProcess: @unchecked Sendable {
     public static func waitForExit(of pid: pid_t, timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
+            var status: Int32 = 0
+            // Reap it if it is our child (a zombie still answers kill(pid, 0)).
+            if waitpid(pid, &status, WNOHANG) == pid { return true }
             if kill(pid, 0) != 0 && errno == ESRCH { return true }
-            usleep(20_000)
+            usleep(10_000)
         }
         return false
     }

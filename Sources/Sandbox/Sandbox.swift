@@ -118,8 +118,8 @@ public struct Sandbox: Sendable {
         let hosts = hosts()
         for host in hosts {
             for pid in [host.sshdPID, host.httpPID] where pid > 1 && isOurs(pid, host: host) {
-                kill(pid, SIGTERM)
-                if !ChildProcess.waitForExit(of: pid, timeout: .seconds(3)) { kill(pid, SIGKILL) }
+                Glibc.kill(pid, SIGTERM)
+                if !ChildProcess.waitForExit(of: pid, timeout: .seconds(3)) { Glibc.kill(pid, SIGKILL) }
                 var status: Int32 = 0
                 _ = waitpid(pid, &status, WNOHANG)
             }
@@ -132,6 +132,14 @@ public struct Sandbox: Sendable {
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
         let commandLine = String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
         return commandLine.contains(host.root)
+    }
+
+    /// Kills a host's sshd and its connections (SIGKILL), as if the server died.
+    public func kill(_ name: String) {
+        guard let host = hosts().first(where: { $0.name == name }), isOurs(host.sshdPID, host: host) else { return }
+        _ = try? HostTools.sh("pkill -KILL -P \(host.sshdPID) 2>/dev/null; true")
+        Glibc.kill(host.sshdPID, SIGKILL)
+        _ = ChildProcess.waitForExit(of: host.sshdPID, timeout: .seconds(3))
     }
 
     /// Per host: running or not.

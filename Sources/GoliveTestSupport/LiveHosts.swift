@@ -1,0 +1,97 @@
+import Engine
+import Foundation
+import Playbook
+import Sandbox
+
+/// Simulated servers for engine and CLI tests: a ``Sandbox`` (real sshd + HTTP per host) in a
+/// temporary directory, with its inventory, and helpers to load playbooks and run them.
+public final class LiveHosts: @unchecked Sendable {
+    /// The sandbox.
+    public let sandbox: Sandbox
+    /// Temporary directory holding everything.
+    public let directory: String
+    /// The generated inventory.
+    public let inventoryPath: String
+    /// The hosts.
+    public let hosts: [Sandbox.Host]
+
+    /// Starts `count` hosts (web1...), each on release 1.0.0.
+    public init(count: Int) throws {
+        var template = Array("\(FileManager.default.temporaryDirectory.path)/golive-live-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw SandboxError(message: "mkdtemp failed") }
+        directory = String(cString: made)
+        sandbox = Sandbox(directory: directory + "/sandbox")
+        inventoryPath = directory + "/inventory.yml"
+        hosts = try sandbox.up(count: count, inventoryPath: inventoryPath)
+    }
+
+    deinit { stop() }
+
+    /// Stops the hosts this fixture started and removes its directory. Safe to call twice.
+    public func stop() {
+        sandbox.down()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// A host by name.
+    public func host(_ name: String) -> Sandbox.Host? { hosts.first { $0.name == name } }
+
+    /// The release a host's `current` points at (`1.0.0`), or nil.
+    public func current(_ name: String) -> String? {
+        guard let host = host(name),
+            let target = try? FileManager.default.destinationOfSymbolicLink(atPath: host.appDirectory + "/current")
+        else { return nil }
+        return URL(fileURLWithPath: target).lastPathComponent
+    }
+
+    /// Writes a playbook into the fixture's directory and returns its path.
+    public func write(_ text: String, name: String = "play.yml") throws -> String {
+        let path = directory + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Loads and validates a playbook against the fixture's inventory.
+    public func load(_ playbook: String, vars: [String: Value] = [:], environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws -> ValidatedPlay
+    {
+        let (book, _) = try Playbook.load(file: playbook)
+        let (inventory, _) = try Inventory.load(file: inventoryPath, environment: environment)
+        return try Validator(extraVars: vars).validate(book, inventory)
+    }
+
+    /// Runs a playbook with an in-memory journal and returns the outcome and the events.
+    public func execute(
+        _ playbook: String, vars: [String: Value] = [:], kind: RunOptions.Kind = .run,
+        journal: (any Journal)? = nil, gates: (any GateAnswerer)? = nil,
+        configure: (inout RunOptions) -> Void = { _ in }, during: (@Sendable (Executor) async -> Void)? = nil
+    ) async throws -> (RunOutcome, [RunEvent]) {
+        let play = try load(playbook, vars: vars)
+        var options = RunOptions(
+            kind: kind, runID: "test-\(UInt32.random(in: 0...UInt32.max))", operatorName: "tester",
+            playbookDirectory: URL(fileURLWithPath: playbook).deletingLastPathComponent().path)
+        options.reconnectDeadline = .seconds(3)
+        configure(&options)
+        let memory = MemoryJournal()
+        let transport = SSHTransport(inventory: play.inventory)
+        defer { transport.shutdown() }
+        let executor = Executor(play: play, transport: transport, journal: journal ?? memory, gates: gates, options: options)
+        let watcher = during.map { body in Task { await body(executor) } }
+        let outcome = await executor.run()
+        watcher?.cancel()
+        return (outcome, await memory.events)
+    }
+
+    /// Runs a shell command on this machine (the hosts' files are local) and returns its output.
+    public func shell(_ script: String) throws -> String { try HostTools.sh(script) }
+}
+
+/// Waits (bounded) for a condition checked every 20 ms; false on timeout.
+public func eventually(timeout: Duration = .seconds(20), _ condition: @Sendable () async -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return false
+}
