@@ -7,13 +7,20 @@ extension Playbook {
     ///
     /// - Throws: ``ValidationFailure`` with every problem found in the file.
     public static func load(file: String) throws(ValidationFailure) -> (Playbook, warnings: [PlaybookError]) {
-        let (reader, root) = YAMLReader.load(file: file)
-        guard let root else { throw ValidationFailure(reader.diagnostics) }
-        let playbook = PlaybookParser(reader: reader).parse(root)
-        let diagnostics = reader.diagnostics.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
+        let (playbook, diagnostics) = parse(file: file)
         if diagnostics.contains(where: { $0.severity == .error }) { throw ValidationFailure(diagnostics) }
         guard let playbook else { throw ValidationFailure(diagnostics) }
         return (playbook, diagnostics)
+    }
+
+    /// Reads a playbook as far as it can: the (possibly partial) playbook, without the steps that
+    /// had errors, and every diagnostic. Lets callers check the rest against an inventory too.
+    public static func parse(file: String) -> (Playbook?, [PlaybookError]) {
+        let (reader, root) = YAMLReader.load(file: file)
+        guard let root else { return (nil, reader.diagnostics) }
+        let playbook = PlaybookParser(reader: reader).parse(root)
+        let diagnostics = reader.diagnostics.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
+        return (playbook?.hosts.isEmpty == false ? playbook : nil, diagnostics)
     }
 }
 

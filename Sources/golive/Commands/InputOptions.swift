@@ -38,13 +38,9 @@ enum InputLoader {
         var diagnostics: [PlaybookError] = []
         var playbook: Playbook?
         var inventory: Inventory?
-        do {
-            let loaded = try Playbook.load(file: path)
-            playbook = loaded.0
-            diagnostics += loaded.warnings
-        } catch {
-            diagnostics += error.diagnostics
-        }
+        let parsed = Playbook.parse(file: path)
+        playbook = parsed.0
+        diagnostics += parsed.1
         if let inventoryPath = options.inventory {
             do {
                 let loaded = try Inventory.load(file: inventoryPath, requireSecrets: requireSecrets)
@@ -62,6 +58,7 @@ enum InputLoader {
                 diagnostics += failure.diagnostics
             }
         }
+        diagnostics.sort { ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column) }
         try report(diagnostics, json: options.json)
         return play
     }

@@ -1,0 +1,30 @@
+import Foundation
+import Sandbox
+
+/// The built `golive` executable, run as a user would.
+public struct GoliveBinary: Sendable {
+    /// The package's root directory.
+    public let root: String
+    /// The executable.
+    public let path: String
+
+    /// Finds the binary built beside the tests (`.build/debug/golive`).
+    public init(file: String = #filePath) {
+        var url = URL(fileURLWithPath: file)
+        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+            url.deleteLastPathComponent()
+        }
+        root = url.path
+        path = root + "/.build/debug/golive"
+    }
+
+    /// Runs `golive ARGS` to completion; returns the exit code and combined output.
+    public func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        try ChildProcess.run(path, arguments, environment: environment)
+    }
+
+    /// Starts `golive ARGS` in the background with output to a file.
+    public func start(_ arguments: [String], output: String, environment: [String: String] = [:]) throws -> ChildProcess {
+        try ChildProcess(path, arguments, stdout: output, stderr: output, environment: environment)
+    }
+}

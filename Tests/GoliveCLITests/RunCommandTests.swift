@@ -1,0 +1,136 @@
+import Foundation
+import GoliveTestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The `golive` binary end to end against real sshd hosts: exit codes, signals, the journal.
+@Suite(.serialized) struct RunCommandTests {
+    let golive = GoliveBinary()
+    let live: LiveHosts
+    var store: String { live.directory + "/store.sqlite" }
+    var playbook: String { golive.root + "/playbooks/webapp.yml" }
+
+    init() throws { live = try LiveHosts(count: 4) }
+
+    private func all(_ release: String) -> Bool { ["web1", "web2", "web3", "web4"].allSatisfy { live.current($0) == release } }
+
+    private func events(_ output: String) throws -> [[String: Any]] {
+        try output.split(separator: "\n").filter { $0.hasPrefix("{") }.map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    @Test func invalidInputExitsTwoWithTheLocationAndTouchesNothing() throws {
+        let bad = try live.write("name: x\nhosts: web\ndeploy:\n  - shell: echo {{ nope }}\n    timeout: 5 minutes\n", name: "bad.yml")
+        let (status, output) = try golive.run(["run", bad, "-i", live.inventoryPath, "--store", store])
+        #expect(status == 2)
+        #expect(output.contains("bad.yml:5:14: error: deploy[0].timeout: '5 minutes' is not a duration"))
+        #expect(output.contains("bad.yml:4:20: error: deploy[0].shell: undefined variable 'nope'"))
+        #expect(!FileManager.default.fileExists(atPath: store))
+    }
+
+    @Test func sigintDuringTheSecondBatchRollsBackEveryHostAndExits130() async throws {
+        let play = try live.write(
+            try String(contentsOfFile: playbook, encoding: .utf8)
+                .replacingOccurrences(of: "  - name: switch current", with: "  - name: wait\n    shell: test {{ host.name }} = web1 -o {{ host.name }} = web2 || sleep 30\n  - name: switch current")
+                .replacingOccurrences(of: "files/webapp/", with: golive.root + "/playbooks/files/webapp/"))
+        let log = live.directory + "/sigint.log"
+        let process = try golive.start(["run", play, "-i", live.inventoryPath, "--store", store, "--json"], output: log)
+        let reached = await eventually(timeout: .seconds(60)) {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            return text.contains("\"stepName\":\"wait\"") && text.contains("\"host\":\"web3\"") && text.contains("\"kind\":\"stepStarted\"")
+                && text.range(of: #""batch":2"#) != nil
+        }
+        #expect(reached)
+        process.signal(SIGINT)
+        let status = process.wait()
+        #expect(status == 130)
+        #expect(all("1.0.0"))
+        let output = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(try events(output).contains { $0["kind"] as? String == "rollbackStarted" && $0["status"] as? String == "interrupted" })
+    }
+
+    @Test func aKilledControllerIsRolledBackFromTheJournal() async throws {
+        let log = live.directory + "/kill.log"
+        let slow = try live.write(
+            try String(contentsOfFile: playbook, encoding: .utf8)
+                .replacingOccurrences(of: "  - name: switch current", with: "  - name: wait\n    shell: sleep 30\n  - name: switch current")
+                .replacingOccurrences(of: "files/webapp/", with: golive.root + "/playbooks/files/webapp/"))
+        let process = try golive.start(["run", slow, "-i", live.inventoryPath, "--store", store, "--json"], output: log)
+        let reached = await eventually(timeout: .seconds(60)) {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("\"stepName\":\"wait\"")
+        }
+        #expect(reached)
+        process.signal(SIGKILL)
+        process.wait()
+        // The killed run left web1/web2 half-changed (3.0.0 dir created, current untouched) and the lock held.
+        let runs = try golive.run(["runs", "--store", store, "--json"])
+        let id = try #require(try events(runs.output).first?["id"] as? String)
+        let refused = try golive.run(["run", playbook, "-i", live.inventoryPath, "--store", store])
+        #expect(refused.status == 3)
+        #expect(refused.output.contains("locked by run \(id)"))
+        let (status, output) = try golive.run(["resume", id, "--rollback", "--store", store])
+        #expect(status == 0, "\(output)")
+        #expect(all("1.0.0"))
+        for name in ["web1", "web2"] {
+            #expect(!FileManager.default.fileExists(atPath: try #require(live.host(name)).appDirectory + "/releases/2.0.0"))
+        }
+        let timeline = try golive.run(["timeline", id, "--store", store, "--format", "json"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(timeline.output.utf8)) as? [String: Any])
+        let list = try #require(document["events"] as? [[String: Any]])
+        let started = list.filter { $0["kind"] as? String == "stepStarted" }.count
+        let ended = list.filter { ["stepFinished", "controllerLost"].contains($0["kind"] as? String ?? "") }.count
+        #expect(started == ended)
+        #expect(list.contains { $0["kind"] as? String == "controllerLost" })
+        #expect((document["run"] as? [String: Any])?["status"] as? String == "rolled-back")
+        let integrity = try HostTools.output("/usr/bin/sqlite3", [store, "PRAGMA integrity_check"])
+        #expect(integrity.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
+    }
+
+    @Test func secretsAppearNowhereInTheStoreOrTheConsole() throws {
+        let secret = "s3cr3t-\(UInt32.random(in: 100_000...999_999))"
+        let inventory = try String(contentsOfFile: live.inventoryPath, encoding: .utf8) + "secrets:\n  token: { env: TEST_TOKEN }\n"
+        let inventoryPath = try live.write(inventory, name: "secret-inventory.yml")
+        let play = try live.write(
+            """
+            name: secret handling
+            hosts: web1
+            deploy:
+              - name: echo it
+                shell: echo token={{ token }}
+              - name: fail with it
+                shell: echo "bad {{ token | raw }}" >&2; exit 3
+            """, name: "secret.yml")
+        let (status, output) = try golive.run(
+            ["run", play, "-i", inventoryPath, "--store", store, "--json"], environment: ["TEST_TOKEN": secret])
+        #expect(status == 1)
+        #expect(!output.contains(secret))
+        #expect(output.contains("token=••••") || output.contains("token='••••'"))
+        for file in [store, store + "-wal"] where FileManager.default.fileExists(atPath: file) {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+            #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file) holds the secret")
+        }
+        let attributes = try FileManager.default.attributesOfItem(atPath: store)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+    }
+
+    @Test func theDemoScriptDeploysThenRollsBackABrokenRelease() throws {
+        let (status, output) = try ChildProcess.run(
+            "/bin/bash", [golive.root + "/.ci/demo"],
+            environment: [
+                "GOLIVE_DEMO_SKIP_SETUP": "1", "GOLIVE_DEMO_DIR": live.directory + "/demo",
+                "GOLIVE_DEMO_INVENTORY": live.directory + "/demo-inventory.yml", "GOLIVE_STORE": live.directory + "/demo.sqlite",
+            ])
+        defer { Sandbox(directory: live.directory + "/demo").down() }
+        #expect(status == 0, "\(output.suffix(2000))")
+        #expect(output.contains("exit code: 1"))
+        for host in ["web1", "web2", "web3", "web4"] {
+            let link = try FileManager.default.destinationOfSymbolicLink(atPath: live.directory + "/demo/hosts/\(host)/srv/app/current")
+            #expect(link == "releases/2.0.0")
+        }
+        #expect(FileManager.default.fileExists(atPath: live.directory + "/demo-timeline.html"))
+    }
+}
