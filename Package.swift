@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "SSHTests", dependencies: ["SSH", "GoliveTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "PlaybookTests",
-            dependencies: ["Playbook", "Engine"],
+            dependencies: ["Playbook", "Engine", "Sandbox"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

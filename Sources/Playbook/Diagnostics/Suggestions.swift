@@ -2,8 +2,8 @@
 public enum Suggestions {
     /// The candidate closest to `word`, when it is close enough to be a likely misspelling.
     public static func closest(to word: String, in candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
-        guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
+        let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased()), abs($0.count - word.count)) }
+        guard let best = scored.min(by: { ($0.1, $0.2) < ($1.1, $1.2) }) else { return nil }
         let limit = max(1, min(3, word.count / 3 + 1))
         return best.1 <= limit ? best.0 : nil
     }

@@ -56,6 +56,12 @@ final class YAMLReader {
     }
 
     private func report(_ error: YamlError) {
+        if case .duplicatedKeysInMapping(let duplicates, _) = error, let key = duplicates.first,
+            let located = duplicateKey("duplicated key '\(key)'")
+        {
+            diagnostics.append(located)
+            return
+        }
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
@@ -68,6 +74,27 @@ final class YAMLReader {
         default:
             self.error(.syntax("\(error)"), at: SourceLocation(file: file, line: 1, column: 1), "")
         }
+    }
+
+    /// Yams refuses duplicate keys without a position; find the second occurrence in the text.
+    private func duplicateKey(_ problem: String) -> PlaybookError? {
+        guard problem.contains("duplicated key"), let open = problem.firstIndex(of: "'"),
+            let close = problem[problem.index(after: open)...].firstIndex(of: "'")
+        else { return nil }
+        let key = String(problem[problem.index(after: open)..<close])
+        var seen: [String: Int] = [:]
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let indentation = line.prefix { $0 == " " }.count
+            let rest = line.dropFirst(indentation)
+            guard rest.hasPrefix(key + ":") else { continue }
+            if let first = seen["\(indentation)"] {
+                return PlaybookError(
+                    .duplicate("key '\(key)' appears twice (first at line \(first))"),
+                    at: SourceLocation(file: file, line: index + 1, column: indentation + 1), keyPath: key)
+            }
+            seen["\(indentation)"] = index + 1
+        }
+        return nil
     }
 
     // MARK: diagnostics
