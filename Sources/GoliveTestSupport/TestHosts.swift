@@ -36,6 +36,8 @@ public final class TestHosts: @unchecked Sendable {
         public var password: String?
         /// Write `known_hosts` entries for the hosts (else it starts empty).
         public var writeKnownHosts = true
+        /// Also listen on the IPv6 loopback `::1` (and trust `[::1]:port`).
+        public var ipv6 = false
         /// Creates default options.
         public init() {}
     }
@@ -119,7 +121,8 @@ public final class TestHosts: @unchecked Sendable {
     public func trust(_ host: Host) throws {
         var files = [host.hostKeyFile + ".pub"]
         if options.ecdsaHostKey { files.append(host.root + "/ssh_host_ecdsa_key.pub") }
-        let lines = try HostTools.knownHostsLines(address: host.address, port: host.port, publicKeyFiles: files)
+        var lines = try HostTools.knownHostsLines(address: host.address, port: host.port, publicKeyFiles: files)
+        if options.ipv6 { lines += try HostTools.knownHostsLines(address: "::1", port: host.port, publicKeyFiles: files) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: knownHosts))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(lines.utf8))
@@ -130,9 +133,10 @@ public final class TestHosts: @unchecked Sendable {
     private func config(_ host: Host) -> String {
         var keys = [host.hostKeyFile]
         if options.ecdsaHostKey { keys.append(host.root + "/ssh_host_ecdsa_key") }
-        return HostTools.sshdConfig(
+        let text = HostTools.sshdConfig(
             address: host.address, port: host.port, hostKeys: keys, pidFile: host.root + "/sshd.pid",
             authorizedKeys: directory + "/authorized_keys", password: options.password != nil)
+        return options.ipv6 ? text + "ListenAddress ::1\n" : text
     }
 
     private func launch(_ host: Host) throws {
