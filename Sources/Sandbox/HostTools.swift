@@ -29,7 +29,8 @@ public enum HostTools {
 
     /// The sshd config of a simulated host listening on `address:port`.
     public static func sshdConfig(
-        address: String, port: Int, hostKeys: [String], pidFile: String, authorizedKeys: String, password: Bool = false
+        address: String, port: Int, hostKeys: [String], pidFile: String, authorizedKeys: String, password: Bool = false,
+        home: String? = nil
     ) -> String {
         var text = """
             Port \(port)
@@ -52,6 +53,8 @@ public enum HostTools {
 
             """
         for key in hostKeys { text += "HostKey \(key)\n" }
+        // A home of its own, as a separate server would have (sessions get HOME from SetEnv).
+        if let home { text += "SetEnv HOME=\(home)\n" }
         return text
     }
 

@@ -84,7 +84,7 @@ public struct Sandbox: Sendable {
                 let config = root + "/sshd_config"
                 try HostTools.sshdConfig(
                     address: "127.0.0.1", port: sshPort, hostKeys: [hostKey], pidFile: root + "/sshd.pid",
-                    authorizedKeys: directory + "/authorized_keys"
+                    authorizedKeys: directory + "/authorized_keys", home: root
                 ).write(toFile: config, atomically: true, encoding: .utf8)
                 let sshd = try ChildProcess(
                     "/usr/sbin/sshd", ["-D", "-e", "-f", config], stderr: root + "/sshd.log", newSession: true)

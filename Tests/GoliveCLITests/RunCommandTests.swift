@@ -90,6 +90,51 @@ import Testing
         #expect(integrity.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
     }
 
+    @Test func twoControllersWithTwoStoresCannotGoLiveAtOnce() async throws {
+        let slow = try live.write(
+            try String(contentsOfFile: playbook, encoding: .utf8)
+                .replacingOccurrences(of: "  - name: switch current", with: "  - name: wait\n    shell: sleep 8\n  - name: switch current")
+                .replacingOccurrences(of: "files/webapp/", with: golive.root + "/playbooks/files/webapp/"))
+        let log = live.directory + "/first.log"
+        let first = try golive.start(["run", slow, "-i", live.inventoryPath, "--store", live.directory + "/laptop1.sqlite", "--json"], output: log)
+        let running = await eventually(timeout: .seconds(60)) {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("\"stepName\":\"wait\"")
+        }
+        #expect(running)
+        let second = try golive.run(["run", playbook, "-i", live.inventoryPath, "--store", live.directory + "/laptop2.sqlite"])
+        #expect(second.status == 3)
+        let firstID = try #require(try events(String(contentsOfFile: log, encoding: .utf8)).first?["runID"] as? String)
+        #expect(second.output.contains("locked on web") && second.output.contains("by run \(firstID)"))
+        #expect(first.wait() == 0)
+        #expect(all("2.0.0"))
+        // Released at the end: the second laptop can go now.
+        let third = try golive.run(["run", playbook, "-i", live.inventoryPath, "--store", live.directory + "/laptop2.sqlite", "-e", "version=2.1.0"])
+        #expect(third.status == 0, "\(third.output)")
+    }
+
+    @Test func unlockReleasesAStaleLockAndRecordsIt() async throws {
+        let log = live.directory + "/stale.log"
+        let slow = try live.write(
+            try String(contentsOfFile: playbook, encoding: .utf8)
+                .replacingOccurrences(of: "  - name: switch current", with: "  - name: wait\n    shell: sleep 30\n  - name: switch current")
+                .replacingOccurrences(of: "files/webapp/", with: golive.root + "/playbooks/files/webapp/"))
+        let process = try golive.start(["run", slow, "-i", live.inventoryPath, "--store", store, "--json"], output: log)
+        _ = await eventually(timeout: .seconds(60)) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("\"stepName\":\"wait\"") }
+        process.signal(SIGKILL)
+        process.wait()
+        let id = try #require(try events(String(contentsOfFile: log, encoding: .utf8)).first?["runID"] as? String)
+        let refused = try golive.run(["run", playbook, "-i", live.inventoryPath, "--store", store])
+        #expect(refused.status == 3)
+        let unlock = try golive.run(["unlock", "sandbox", "--reason", "controller died", "-i", live.inventoryPath, "--store", store])
+        #expect(unlock.status == 0)
+        #expect(unlock.output.contains("held by run \(id)"))
+        #expect(unlock.output.contains("web1: released (run=\(id))"))
+        let timeline = try golive.run(["timeline", id, "--store", store])
+        #expect(timeline.output.contains("lockReleased") && timeline.output.contains("controller died"))
+        _ = try golive.run(["resume", id, "--rollback", "--store", store])
+        #expect(all("1.0.0"))
+    }
+
     @Test func secretsAppearNowhereInTheStoreOrTheConsole() throws {
         let secret = "s3cr3t-\(UInt32.random(in: 100_000...999_999))"
         let inventory = try String(contentsOfFile: live.inventoryPath, encoding: .utf8) + "secrets:\n  token: { env: TEST_TOKEN }\n"

@@ -108,6 +108,9 @@ extension Executor {
                 }
             }
         }
+        // The host locks of the lost controller carry this run's id: release them.
+        heldHostLocks = Set(play.hosts.map(\.name).filter { connections[$0] != nil })
+        await releaseHostLocks()
         if let lock {
             try? await lock.release(environment: environment, runID: options.runID)
             await emit(event(.lockReleased, message: "environment \(environment) unlocked"))

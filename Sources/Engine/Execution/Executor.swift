@@ -31,6 +31,8 @@ public actor Executor {
     var attention: [String] = []
     var runOnceResults: [String: Value] = [:]
     var runOnceDone: Set<String> = []
+    /// Hosts whose environment lock this run holds.
+    var heldHostLocks: Set<String> = []
     /// Steps a resumed run skips: confirmed done before the controller was lost.
     var confirmedSteps: [String: Set<String>] = [:]
 
@@ -141,6 +143,7 @@ public actor Executor {
             }
         }
         let outcome = await runLocked(batches: batches)
+        await releaseHostLocks()
         await closeConnections()
         if let lock {
             try? await lock.release(environment: environment, runID: options.runID)
@@ -168,6 +171,9 @@ public actor Executor {
                 exitCode: 3, status: "refused",
                 hosts: unreachable.map { HostReport(host: $0.key, state: "unreachable", detail: $0.value) }, attention: [],
                 reason: reason)
+        }
+        if options.kind != .check, let refusal = await takeHostLocks(play.hosts.map(\.name)) {
+            return RunOutcome(exitCode: 3, status: "refused", hosts: [], attention: [], reason: refusal)
         }
         // Pre-checks on every host in parallel: any failure refuses the run.
         if !playbook.prechecks.isEmpty {

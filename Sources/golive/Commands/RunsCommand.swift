@@ -1,6 +1,8 @@
 import ArgumentParser
 import Console
+import Engine
 import Foundation
+import Playbook
 import Store
 
 /// Options for the commands that read the timeline store.
@@ -112,14 +114,41 @@ struct UnlockCommand: AsyncParsableCommand {
 
     @Argument(help: "The environment.") var environment: String
     @Option(name: .long, help: "Why (recorded).") var reason: String
+    @Option(name: [.customShort("i"), .long], help: "Also remove the lock directories on the inventory's hosts.")
+    var inventory: String?
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
-        let store = try storeOptions.open()
-        if let held = try await store.lock.forceRelease(environment: environment, operatorName: StoreLocation.operatorName, reason: reason) {
-            print("released the lock on \(environment) held by run \(held.runID) (\(held.holder) on \(held.controller)); recorded on its timeline")
-        } else {
-            print("\(environment) was not locked")
+        let path = StoreLocation.resolve(storeOptions.store, besidePlaybook: nil)
+        if FileManager.default.fileExists(atPath: path) {
+            let store = try TimelineStore(path: path)
+            if let held = try await store.lock.forceRelease(
+                environment: environment, operatorName: StoreLocation.operatorName, reason: reason)
+            {
+                print("released the lock on \(environment) held by run \(held.runID) (\(held.holder) on \(held.controller)); recorded on its timeline")
+            } else {
+                print("\(environment) was not locked in \(path)")
+            }
         }
+        guard let inventory else { return }
+        let loaded = try InputLoader.loadInventory(inventory, json: false, requireSecrets: false)
+        let transport = SSHTransport(inventory: loaded)
+        defer { transport.shutdown() }
+        let environment = self.environment
+        let results = await Concurrency.forEach(loaded.hosts, limit: 200) { host -> String in
+            do {
+                let connection = try await transport.connect(to: host)
+                defer { Task { await connection.close() } }
+                let lock = "\"$HOME\"/.golive/locks/" + ShellQuoting.quote("\(environment)@\(host.name)")
+                let outcome = try await connection.run(
+                    "l=\(lock); if [ -d \"$l\" ]; then cat \"$l/info\" | head -1; rm -rf \"$l\"; else echo none; fi",
+                    timeout: .seconds(30), output: nil)
+                let first = outcome.stdoutText.split(separator: "\n").first.map(String.init) ?? ""
+                return first == "none" ? "not locked" : "released (\(first))"
+            } catch {
+                return "unreachable: \(error)"
+            }
+        }
+        for host in loaded.hosts { print("  \(host.name): \(results[host.name] ?? "?")") }
     }
 }
