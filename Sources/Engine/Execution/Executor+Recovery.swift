@@ -86,9 +86,10 @@ extension Executor {
         let outcome: RunOutcome
         switch recovery {
         case .rollback:
+            // Every host: the changed ones to roll back, all of them to release the lost run's host locks.
             let changed = changedHosts()
-            let unreachable = await connectAll(play.hosts.filter { changed.contains($0.name) })
-            for host in unreachable.keys { hostState[host] = "unreachable" }
+            let unreachable = await connectAll(play.hosts)
+            for host in unreachable.keys where changed.contains(host) { hostState[host] = "unreachable" }
             outcome = await rollbackAndReport(reason: .requested)
         case .resume:
             let unreachable = await connectAll(play.hosts)
