@@ -50,12 +50,21 @@ extension Executor {
                 return nil
             }
         }
-        if step.runOnce, let name = step.register ?? Optional(step.id), runOnceDone.contains(step.id) {
-            await emit(event(.stepSkipped, phase: phase, batch: batch, host: host, step: step, status: "skipped", message: "run_once: already ran"))
-            if let result = runOnceResults[name], let register = step.register { registered[host, default: [:]][register] = result }
+        if step.runOnce, host != play.hosts.first?.name {
+            // The first host of the run runs it; the others wait for its result and share it.
+            var waited = 0
+            while runOnceResults[step.id] == nil && !runOnceFailed.contains(step.id) && waited < 360_000 {
+                if Task.isCancelled || abortReason != nil { return abortReason == nil ? "cancelled" : nil }
+                try? await Task.sleep(for: .milliseconds(50))
+                waited += 50
+            }
+            guard let result = runOnceResults[step.id] else {
+                return "\(step.name): run_once step did not succeed on \(play.hosts.first?.name ?? "the first host")"
+            }
+            await emit(event(.stepSkipped, phase: phase, batch: batch, host: host, step: step, status: "skipped", message: "run_once: ran on \(play.hosts.first?.name ?? "")"))
+            if let register = step.register { registered[host, default: [:]][register] = result }
             return nil
         }
-        if step.runOnce { runOnceDone.insert(step.id) }
         if phase == .backup || phase == .deploy {
             // Started counts as done for rollback: record it before the action.
             startedSteps[host, default: []].append(step)
@@ -78,7 +87,6 @@ extension Executor {
             if let name = step.register {
                 let value = Self.result(result, skipped: false, attempts: attempt)
                 registered[host, default: [:]][name] = value
-                if step.runOnce { runOnceResults[name] = value }
             }
             var ok = result.ok
             if ok, let until = step.until {
@@ -96,11 +104,17 @@ extension Executor {
                     stderr: result.stderr, outputOmitted: result.omitted > 0 ? result.omitted : nil,
                     durationMS: Int(elapsed.seconds * 1000), attempt: attempt, details: result.details))
             last = result
-            if ok { return nil }
+            if ok {
+                if step.runOnce { runOnceResults[step.id] = Self.result(result, skipped: false, attempts: attempt) }
+                return nil
+            }
             if result.lost || Task.isCancelled || abortReason != nil { break }
             if attempt < attempts { try? await Task.sleep(for: step.delay) }
         }
         let reason = "\(step.name): " + (last.map { Self.summary($0) } ?? "failed")
+        if step.runOnce {
+            if step.ignoreErrors, let last { runOnceResults[step.id] = Self.result(last, skipped: false, attempts: attempts) } else { runOnceFailed.insert(step.id) }
+        }
         if step.ignoreErrors {
             return nil
         }

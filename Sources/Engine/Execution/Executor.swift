@@ -30,7 +30,7 @@ public actor Executor {
     var journalBroken = false
     var attention: [String] = []
     var runOnceResults: [String: Value] = [:]
-    var runOnceDone: Set<String> = []
+    var runOnceFailed: Set<String> = []
     /// Hosts whose environment lock this run holds.
     var heldHostLocks: Set<String> = []
     /// Steps a resumed run skips: confirmed done before the controller was lost.
