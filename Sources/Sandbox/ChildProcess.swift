@@ -107,9 +107,18 @@ public final class ChildProcess: @unchecked Sendable {
             // Reap it if it is our child (a zombie still answers kill(pid, 0)).
             if waitpid(pid, &status, WNOHANG) == pid { return true }
             if kill(pid, 0) != 0 && errno == ESRCH { return true }
+            if isZombie(pid) { return true }
             usleep(10_000)
         }
         return false
+    }
+
+    /// True when the process has exited but not been reaped (its parent is gone or busy).
+    public static func isZombie(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
     private static func exitCode(_ raw: Int32) -> Int32 {

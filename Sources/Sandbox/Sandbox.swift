@@ -53,7 +53,7 @@ public struct Sandbox: Sendable {
     /// Starts `count` hosts (stopping any earlier ones first), deploys release 1.0.0 on each, and
     /// writes an inventory for them at `inventoryPath`.
     @discardableResult
-    public func up(count: Int, inventoryPath: String, release: String = "1.0.0") throws -> [Host] {
+    public func up(count: Int, inventoryPath: String, release: String = "1.0.0", http: Bool = true) throws -> [Host] {
         down()
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -76,6 +76,11 @@ public struct Sandbox: Sendable {
                 try "<h1>\(name) runs \(release)</h1>\n".write(
                     toFile: app + "/releases/\(release)/index.html", atomically: true, encoding: .utf8)
                 try fileManager.createSymbolicLink(atPath: app + "/current", withDestinationPath: "releases/\(release)")
+                // What the other example playbooks expect: a schema and a config directory.
+                try fileManager.createDirectory(atPath: app + "/schema", withIntermediateDirectories: true)
+                try "41_initial\n".write(toFile: app + "/schema/version", atomically: true, encoding: .utf8)
+                try fileManager.createDirectory(atPath: app + "/config", withIntermediateDirectories: true)
+                try "request_timeout = 10s\n".write(toFile: app + "/config/app.conf", atomically: true, encoding: .utf8)
                 let hostKey = root + "/ssh_host_ed25519_key"
                 try HostTools.keygen(type: "ed25519", path: hostKey)
                 let sshPort = try HostTools.freePort()
@@ -88,21 +93,25 @@ public struct Sandbox: Sendable {
                 ).write(toFile: config, atomically: true, encoding: .utf8)
                 let sshd = try ChildProcess(
                     "/usr/sbin/sshd", ["-D", "-e", "-f", config], stderr: root + "/sshd.log", newSession: true)
-                let http = try ChildProcess(
-                    "/usr/bin/python3",
-                    ["-m", "http.server", String(httpPort), "--bind", "127.0.0.1", "--directory", app + "/current"],
-                    stdout: root + "/http.log", stderr: root + "/http.log", newSession: true)
+                var httpPID: Int32 = 0
+                if http {
+                    httpPID = try ChildProcess(
+                        "/usr/bin/python3",
+                        ["-m", "http.server", String(httpPort), "--bind", "127.0.0.1", "--directory", app + "/current"],
+                        stdout: root + "/http.log", stderr: root + "/http.log", newSession: true
+                    ).pid
+                }
                 hosts.append(
                     Host(
                         name: name, sshPort: sshPort, httpPort: httpPort, root: root, appDirectory: app, sshdPID: sshd.pid,
-                        httpPID: http.pid))
+                        httpPID: httpPID))
                 try save(hosts)
                 knownHostsText += try HostTools.knownHostsLines(
                     address: "127.0.0.1", port: sshPort, publicKeyFiles: [hostKey + ".pub"])
             }
             for host in hosts {
                 try HostTools.waitForListener(port: host.sshPort, prefix: "SSH-2.0")
-                try HostTools.waitForListener(port: host.httpPort, prefix: nil)
+                if http { try HostTools.waitForListener(port: host.httpPort, prefix: nil) }
             }
         } catch {
             down()
@@ -115,14 +124,15 @@ public struct Sandbox: Sendable {
 
     /// Stops exactly the daemons recorded in the state file (by pid) and forgets them.
     public func down() {
-        let hosts = hosts()
-        for host in hosts {
-            for pid in [host.sshdPID, host.httpPID] where pid > 1 && isOurs(pid, host: host) {
-                Glibc.kill(pid, SIGTERM)
-                if !ChildProcess.waitForExit(of: pid, timeout: .seconds(3)) { Glibc.kill(pid, SIGKILL) }
-                var status: Int32 = 0
-                _ = waitpid(pid, &status, WNOHANG)
-            }
+        var pids: [Int32] = []
+        for host in hosts() {
+            for pid in [host.sshdPID, host.httpPID] where pid > 1 && isOurs(pid, host: host) { pids.append(pid) }
+        }
+        for pid in pids { Glibc.kill(pid, SIGTERM) }
+        for pid in pids {
+            if !ChildProcess.waitForExit(of: pid, timeout: .seconds(3)) { Glibc.kill(pid, SIGKILL) }
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, WNOHANG)
         }
         try? FileManager.default.removeItem(atPath: statePath)
     }
@@ -144,7 +154,7 @@ public struct Sandbox: Sendable {
 
     /// Per host: running or not.
     public func status() -> [(host: Host, running: Bool)] {
-        hosts().map { host in (host, isOurs(host.sshdPID, host: host) && isOurs(host.httpPID, host: host)) }
+        hosts().map { host in (host, isOurs(host.sshdPID, host: host) && (host.httpPID == 0 || isOurs(host.httpPID, host: host))) }
     }
 
     private func save(_ hosts: [Host]) throws {
@@ -180,6 +190,11 @@ public struct Sandbox: Sendable {
             """
         for host in hosts {
             text += "      \(host.name): { address: 127.0.0.1, port: \(host.sshPort), vars: { http_port: \(host.httpPort), app_dir: \(host.appDirectory) } }\n"
+        }
+        if hosts.count >= 2 {
+            // The last hosts double as database servers for playbooks/db-migration.yml.
+            text += "  db:\n    hosts: [\(hosts.suffix(max(1, hosts.count / 2)).map(\.name).joined(separator: ", "))]\n"
+            text += "    vars: { db_name: billing }\n"
         }
         text += "vars:\n  app: webapp\n"
         return text

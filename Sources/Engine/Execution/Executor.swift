@@ -121,6 +121,8 @@ public actor Executor {
             "environment": environment, "kind": options.kind.rawValue, "operator": options.operatorName,
             "hosts": play.hosts.map(\.name).joined(separator: ","), "batches": String(batches.count),
             "controller": ProcessInfo.processInfo.hostName, "pid": String(ProcessInfo.processInfo.processIdentifier),
+            "steps_per_host": String(playbook.backup.count + playbook.deploy.count),
+            "batch_hosts": batches.map { $0.joined(separator: ",") }.joined(separator: ";"),
         ]
         for (key, value) in options.recorded { info[key] = value }
         if let window = playbook.window {

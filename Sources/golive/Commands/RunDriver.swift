@@ -41,7 +41,10 @@ enum RunDriver {
         sshOptions.acceptNewHostKeys = execution.acceptNewHostKeys
         let transport = SSHTransport(inventory: play.inventory, options: sshOptions)
         defer { transport.shutdown() }
-        let journal = KillingJournal.wrap(try store.journal(runID: runID))
+        // GOLIVE_BENCH_JOURNAL=memory: benchmarks only, to measure what durable journaling costs.
+        let journal: any Journal =
+            ProcessInfo.processInfo.environment["GOLIVE_BENCH_JOURNAL"] == "memory"
+            ? MemoryJournal() : KillingJournal.wrap(try store.journal(runID: runID))
         let printer = ProgressPrinter(json: input.json)
         let gates: (any GateAnswerer)? = Terminal.stdinIsTTY && !input.json ? TerminalGate() : nil
         if gates == nil && !execution.yes && (play.playbook.backup + play.playbook.deploy).contains(where: { if case .gate = $0.action { true } else { false } }) && kind != .check {

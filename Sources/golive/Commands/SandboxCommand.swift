@@ -18,10 +18,11 @@ struct SandboxCommand: AsyncParsableCommand {
         @OptionGroup var location: Location
         @Option(name: .long, help: "How many hosts.") var hosts = 4
         @Option(name: .long, help: "Where to write the inventory.") var inventory = "inventories/sandbox.yml"
+        @Flag(name: .long, help: "No HTTP service per host (sshd only; for benchmarks with many hosts).") var noHTTP = false
 
         func run() async throws {
             let sandbox = Sandbox(directory: location.directory)
-            let started = try sandbox.up(count: hosts, inventoryPath: inventory)
+            let started = try sandbox.up(count: hosts, inventoryPath: inventory, http: !noHTTP)
             for host in started {
                 print("\(host.name)  ssh 127.0.0.1:\(host.sshPort)  http 127.0.0.1:\(host.httpPort)  \(host.appDirectory)")
             }

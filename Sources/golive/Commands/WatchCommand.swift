@@ -1,0 +1,94 @@
+import ArgumentParser
+import Console
+import Engine
+import Foundation
+import Store
+
+/// `golive watch [RUN]`: the live console of a run, from any terminal, while it runs and after.
+struct WatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch", abstract: "Live console of a run (default: the newest), from any terminal.")
+
+    @Argument(help: "The run id (or a unique prefix); default: the newest run.") var run: String?
+    @OptionGroup var storeOptions: StoreOptions
+    @Flag(name: .long, help: "Print one snapshot and exit (also when not on a terminal).") var once = false
+    @Flag(name: .long, help: "No colours (also NO_COLOR).") var noColor = false
+
+    func run() async throws {
+        if noColor { Terminal.colorDisabled = true }
+        let store = try storeOptions.open()
+        var record = try storeOptions.run(store, run)
+        var model = WatchModel(runID: record.id)
+        model.apply(try store.events(runID: record.id))
+        let size = TerminalSize.current()
+        var screen = WatchScreen(width: size.columns, height: size.rows)
+        if once || !Terminal.stdoutIsTTY || !Terminal.stdinIsTTY {
+            print(screen.render(model).joined(separator: "\n"))
+            return
+        }
+        let raw = RawTerminal()
+        defer { raw.restore() }
+        var follow = true
+        var filtering = false
+        var lastDraw = Date.distantPast
+        var dirty = true
+        while true {
+            let fresh = try store.events(runID: record.id, after: model.lastSequence)
+            if !fresh.isEmpty {
+                model.apply(fresh)
+                dirty = true
+                if follow, let index = model.hosts.lastIndex(where: { $0.state == "running" || $0.state == "rolling-back" }) {
+                    screen.scroll = max(0, index - screen.hostRows + 1)
+                }
+            }
+            let size = TerminalSize.current()
+            if size.columns != screen.width || size.rows != screen.height {
+                screen.width = max(40, size.columns)
+                screen.height = max(10, size.rows)
+                dirty = true
+            }
+            if dirty || Date().timeIntervalSince(lastDraw) >= 1 {
+                raw.draw(screen.render(model), prompt: filtering ? "/ filter: \(screen.filter)" : nil)
+                lastDraw = Date()
+                dirty = false
+            }
+            guard let key = raw.readKey(timeoutMilliseconds: 200) else { continue }
+            dirty = true
+            if filtering {
+                switch key {
+                case .enter, .escape: filtering = false
+                case .backspace: if !screen.filter.isEmpty { screen.filter.removeLast() }
+                case .character(let character): screen.filter.append(character)
+                default: break
+                }
+                continue
+            }
+            switch key {
+            case .character("q"), .escape: return
+            case .character("f"): follow.toggle()
+            case .character("/"): filtering = true
+            case .character("e"):
+                if screen.outputHost != nil {
+                    screen.outputHost = nil
+                } else {
+                    let rows = model.hosts.filter { screen.filter.isEmpty || $0.host.contains(screen.filter) }
+                    screen.outputHost = rows.dropFirst(screen.scroll).first?.host
+                }
+            case .up:
+                follow = false
+                screen.scroll = max(0, screen.scroll - 1)
+            case .down:
+                follow = false
+                screen.scroll = min(max(0, model.hosts.count - 1), screen.scroll + 1)
+            case .pageUp:
+                follow = false
+                screen.scroll = max(0, screen.scroll - screen.hostRows)
+            case .pageDown:
+                follow = false
+                screen.scroll = min(max(0, model.hosts.count - screen.hostRows), screen.scroll + screen.hostRows)
+            default: break
+            }
+            record = try store.run(record.id) ?? record
+        }
+    }
+}

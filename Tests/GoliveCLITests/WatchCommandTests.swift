@@ -1,0 +1,52 @@
+import Foundation
+import GoliveTestSupport
+import Testing
+
+/// `golive watch` driven in a real terminal (tmux) against a live run on real sshd hosts.
+@Suite(.serialized) struct WatchCommandTests {
+    let golive = GoliveBinary()
+    let live: LiveHosts
+
+    init() throws { live = try LiveHosts(count: 4) }
+
+    private func tmux(_ arguments: [String]) throws -> String { try HostTools.output("/usr/bin/tmux", arguments) }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/tmux"), "needs tmux"))
+    func watchFollowsALiveRunToItsEndAndQuitsCleanly() async throws {
+        let store = live.directory + "/watch.sqlite"
+        let slow = try live.write(
+            try String(contentsOfFile: golive.root + "/playbooks/webapp.yml", encoding: .utf8)
+                .replacingOccurrences(of: "  - name: switch current", with: "  - name: wait\n    shell: sleep 2\n  - name: switch current")
+                .replacingOccurrences(of: "files/webapp/", with: golive.root + "/playbooks/files/webapp/"))
+        let run = try golive.start(["run", slow, "-i", live.inventoryPath, "--store", store, "--json"], output: live.directory + "/run.log")
+        let started = await eventually { FileManager.default.fileExists(atPath: store) && ((try? String(contentsOfFile: self.live.directory + "/run.log", encoding: .utf8)) ?? "").contains("runStarted") }
+        #expect(started)
+        let session = "golive-watch-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "80", "-y", "24", "/bin/bash --norc --noprofile"])
+        defer { _ = try? tmux(["kill-session", "-t", session]) }
+        _ = try tmux(["send-keys", "-t", session, "\(golive.path) watch --store \(store); echo WATCH-EXIT=$?", "Enter"])
+        let live = self.live
+        let showsHosts = await eventually(timeout: .seconds(30)) {
+            let screen = (try? HostTools.output("/usr/bin/tmux", ["capture-pane", "-p", "-t", session])) ?? ""
+            return ["web1", "web2", "web3", "web4"].allSatisfy { screen.contains($0) } && screen.contains("golive watch")
+        }
+        #expect(showsHosts)
+        #expect(run.wait() == 0)
+        let finished = await eventually(timeout: .seconds(30)) {
+            let screen = (try? HostTools.output("/usr/bin/tmux", ["capture-pane", "-p", "-t", session])) ?? ""
+            return screen.contains("[succeeded]") && screen.contains("phase: finished")
+        }
+        #expect(finished)
+        let screen = try tmux(["capture-pane", "-p", "-t", session])
+        for line in screen.split(separator: "\n") { #expect(line.count <= 80) }
+        #expect(screen.contains("7/7") && screen.contains("[succeeded] ·"))
+        _ = try tmux(["send-keys", "-t", session, "q"])
+        let quit = await eventually(timeout: .seconds(10)) {
+            ((try? HostTools.output("/usr/bin/tmux", ["capture-pane", "-p", "-t", session])) ?? "").contains("WATCH-EXIT=0")
+        }
+        #expect(quit)
+        // The alternate screen is gone: the shell's own screen is back.
+        #expect(!(try tmux(["capture-pane", "-p", "-t", session])).contains("── newest events ──"))
+        _ = live
+    }
+}

@@ -1,0 +1,53 @@
+"""Summarises bench/work/raw.txt (label N wall user sys maxrss_kb per line) into a Markdown table with
+medians, spreads and the ratios the issues ask for."""
+import statistics
+import sys
+from collections import defaultdict
+
+rows = defaultdict(list)
+for line in open(sys.argv[1]):
+    parts = line.split()
+    if len(parts) != 6:
+        continue
+    label, n, wall, user, sys_, rss = parts
+    rows[(label, int(n))].append((float(wall), float(user) + float(sys_), int(rss) / 1024))
+
+
+def med(label, n, index):
+    values = [r[index] for r in rows.get((label, n), [])]
+    return statistics.median(values) if values else None
+
+
+def spread(label, n):
+    values = [r[0] for r in rows.get((label, n), [])]
+    return (max(values) - min(values)) if len(values) > 1 else 0.0
+
+
+sizes = sorted({n for _, n in rows})
+labels = sorted({l for l, _ in rows})
+print("| tool | N | wall s (median) | spread s | controller CPU s | CPU ms/host | peak RSS MB | runs |")
+print("|---|---|---|---|---|---|---|---|")
+for label in labels:
+    for n in sizes:
+        if (label, n) not in rows:
+            continue
+        wall, cpu, rss = med(label, n, 0), med(label, n, 1), med(label, n, 2)
+        print("| %s | %d | %.2f | %.2f | %.2f | %.1f | %.0f | %d |" % (label, n, wall, spread(label, n), cpu, cpu * 1000 / n, rss, len(rows[(label, n)])))
+print()
+print("| ratio | " + " | ".join("N=%d" % n for n in sizes) + " |")
+print("|---|" + "---|" * len(sizes))
+def ratio(a, b, index=0):
+    cells = []
+    for n in sizes:
+        x, y = med(a, n, index), med(b, n, index)
+        cells.append("%.2f" % (x / y) if x and y else "–")
+    return cells
+for title, a, b, index in [
+    ("golive / parallel-ssh wall (5 steps)", "golive-five", "pssh-five", 0),
+    ("golive / parallel-ssh controller CPU (5 steps)", "golive-five", "pssh-five", 1),
+    ("golive / OpenSSH+ControlMaster wall (5 steps)", "golive-five", "openssh-five", 0),
+    ("golive ping / parallel-ssh ping wall", "golive-ping", "pssh-ping", 0),
+    ("journal on / off wall (5 steps)", "golive-five", "golive-five-nojournal", 0),
+    ("golive ping / bare ssh true wall", "golive-ping", "ssh-true", 0),
+]:
+    print("| %s | %s |" % (title, " | ".join(ratio(a, b, index))))
