@@ -82,46 +82,48 @@ public struct Validator: Sendable {
         for host in hosts { variables[host.name] = Self.variables(for: host, playbook: playbook, inventory: inventory, extra: extraVars) }
         let play = ValidatedPlay(playbook: playbook, inventory: inventory, hosts: hosts, variables: variables, warnings: [])
 
-        // Every template, per host: undefined variables are grouped by location and path.
+        // Every template, per host: undefined variables are grouped by location and path. Hosts whose
+        // variables have the same shape (names and nesting) resolve the same way: check one of each.
         var undefined: [String: (PlaybookError, [String])] = [:]
         var order: [String] = []
-        func check(_ template: Template?, _ keyPath: String, registered: Set<String>, host: String) {
-            guard let template else { return }
-            var context = play.context(for: host, run: Self.placeholderRun)
-            for name in registered { context.variables[name] = Self.registeredShape }
-            for reference in template.references where !reference.optional {
-                do {
-                    _ = try context.lookup(reference.path, at: reference.location)
-                } catch {
-                    let key = "\(reference.location)|\(reference.path.joined(separator: "."))"
-                    if undefined[key] == nil {
-                        order.append(key)
-                        undefined[key] = (PlaybookError(.undefinedVariable(error.message), at: reference.location, keyPath: keyPath), [])
+        var shapes: [String: [String]] = [:]
+        var shapeOrder: [String] = []
+        for host in hosts {
+            let shape = Self.shape(of: variables[host.name] ?? [:])
+            if shapes[shape] == nil { shapeOrder.append(shape) }
+            shapes[shape, default: []].append(host.name)
+        }
+        for shape in shapeOrder {
+            guard let members = shapes[shape], let representative = members.first else { continue }
+            var context = play.context(for: representative, run: Self.placeholderRun)
+            func check(_ template: Template?, _ keyPath: String) {
+                guard let template else { return }
+                for reference in template.references where !reference.optional {
+                    do {
+                        _ = try context.lookup(reference.path, at: reference.location)
+                    } catch {
+                        let key = "\(reference.location)|\(reference.path.joined(separator: "."))"
+                        if undefined[key] == nil {
+                            order.append(key)
+                            undefined[key] = (PlaybookError(.undefinedVariable(error.message), at: reference.location, keyPath: keyPath), [])
+                        }
+                        undefined[key]?.1 += members
                     }
-                    undefined[key]?.1.append(host)
                 }
             }
-        }
-        for host in hosts {
-            var registered = Set<String>()
-            let sections = playbook.prechecks + playbook.backup + playbook.deploy
-            for step in sections {
-                var own = registered
-                if let name = step.register { own.insert(name) }
-                check(step.when, "\(step.id).when", registered: registered, host: host.name)
-                check(step.until, "\(step.id).until", registered: own, host: host.name)
-                for (template, path) in Self.templates(of: step.action, step.id) { check(template, path, registered: registered, host: host.name) }
-                if let name = step.register { registered.insert(name) }
-                check(step.undo, "\(step.id).rollback", registered: registered, host: host.name)
+            for step in playbook.prechecks + playbook.backup + playbook.deploy {
+                check(step.when, "\(step.id).when")
+                for (template, path) in Self.templates(of: step.action, step.id) { check(template, path) }
+                if let name = step.register { context.variables[name] = Self.registeredShape }
+                check(step.until, "\(step.id).until")
+                check(step.undo, "\(step.id).rollback")
             }
             for step in playbook.rollback {
-                check(step.when, "\(step.id).when", registered: registered, host: host.name)
-                for (template, path) in Self.templates(of: step.action, step.id) { check(template, path, registered: registered, host: host.name) }
+                check(step.when, "\(step.id).when")
+                for (template, path) in Self.templates(of: step.action, step.id) { check(template, path) }
             }
             for (index, probe) in (playbook.health?.probes ?? []).enumerated() {
-                for (template, path) in Self.templates(of: probe.check, "health.probes[\(index)]") {
-                    check(template, path, registered: registered, host: host.name)
-                }
+                for (template, path) in Self.templates(of: probe.check, "health.probes[\(index)]") { check(template, path) }
             }
         }
         for key in order {
@@ -145,6 +147,14 @@ public struct Validator: Sendable {
         let errors = diagnostics.sorted { ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column) }
         if !errors.isEmpty { throw ValidationFailure(errors) }
         return play
+    }
+
+    /// The names and nesting of a variable set, without the values.
+    static func shape(of variables: [String: Value]) -> String {
+        variables.keys.sorted().map { key in
+            if case .map(let inner) = variables[key] { return key + "{" + shape(of: inner) + "}" }
+            return key
+        }.joined(separator: ",")
     }
 
     static func looksLikeAddress(_ text: String) -> Bool {

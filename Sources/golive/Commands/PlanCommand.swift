@@ -20,11 +20,12 @@ struct PlanCommand: AsyncParsableCommand {
             throw ExitStatus.invalidInput.exitCode
         }
         let document = PlanDocument(play: play)
+        // Streamed host by host: a plan of thousands of hosts never sits in memory whole.
+        let out = FileHandle.standardOutput
         if input.json {
-            let data = try JSONSerialization.data(withJSONObject: document.json(), options: [.sortedKeys, .prettyPrinted])
-            print(String(decoding: data, as: UTF8.self))
+            try document.writeJSON { out.write($0) }
         } else {
-            print(document.text(), terminator: "")
+            document.writeText { out.write(Data($0.utf8)) }
         }
     }
 }
@@ -54,7 +55,7 @@ struct PlanDocument {
         return context
     }
 
-    func text() -> String {
+    func writeText(_ write: (String) -> Void) {
         let playbook = play.playbook
         var out = "Plan: \(playbook.name)\n"
         out += "  environment \(play.inventory.environment), \(play.hosts.count) host(s) in \(batches.count) batch(es), max_fail \(playbook.maxFail)\n"
@@ -67,7 +68,9 @@ struct PlanDocument {
         }
         out += "\nBatches:\n"
         for (index, batch) in batches.enumerated() { out += "  \(index + 1). \(batch.joined(separator: ", "))\n" }
+        write(out)
         for host in play.hosts {
+            out = ""
             let context = context(host.name)
             out += "\nHost \(host.name) (\(host.address)):\n"
             for (title, steps) in [("prechecks", playbook.prechecks), ("backup", playbook.backup), ("deploy", playbook.deploy)] where !steps.isEmpty {
@@ -96,11 +99,35 @@ struct PlanDocument {
                 for line in undoable { out += "    - \(line)\n" }
                 for step in playbook.rollback { out += "    - \(step.name): \(StepDescription.describe(step.action, context))\n" }
             }
+            write(out)
         }
+    }
+
+    /// The plan as text (tests and small plans).
+    func text() -> String {
+        var out = ""
+        writeText { out += $0 }
         return out
     }
 
-    func json() -> [String: Any] {
+    /// Writes `{"name":..., ..., "hosts": [ {...}, ... ]}` one host at a time.
+    func writeJSON(_ write: (Data) -> Void) throws {
+        var head = json(includeHosts: false)
+        head["hosts"] = []
+        var prefix = try JSONSerialization.data(withJSONObject: head, options: [.sortedKeys])
+        // Open the empty hosts array: `"hosts":[]` becomes `"hosts":[` and each host follows.
+        guard let range = prefix.range(of: Data("\"hosts\":[]".utf8)) else { return }
+        let tail = prefix.subdata(in: range.upperBound..<prefix.endIndex)
+        prefix = prefix.subdata(in: prefix.startIndex..<range.upperBound.advanced(by: -1))
+        write(prefix)
+        for (index, host) in play.hosts.enumerated() {
+            if index > 0 { write(Data(",".utf8)) }
+            write(try JSONSerialization.data(withJSONObject: hostJSON(host), options: [.sortedKeys]))
+        }
+        write(Data("]".utf8) + tail + Data("\n".utf8))
+    }
+
+    func json(includeHosts: Bool = true) -> [String: Any] {
         let playbook = play.playbook
         let formatter = ISO8601DateFormatter()
         var document: [String: Any] = [
@@ -113,7 +140,13 @@ struct PlanDocument {
                 "rollback_point": formatter.string(from: window.rollbackPoint),
             ]
         }
-        document["hosts"] = play.hosts.map { host -> [String: Any] in
+        if includeHosts { document["hosts"] = play.hosts.map(hostJSON) }
+        return document
+    }
+
+    func hostJSON(_ host: InventoryHost) -> [String: Any] {
+        let playbook = play.playbook
+        do {
             let context = context(host.name)
             func steps(_ list: [Step]) -> [[String: Any]] {
                 list.map { step in
@@ -128,6 +161,5 @@ struct PlanDocument {
                 "probes": (playbook.health?.probes ?? []).map { StepDescription.describe(probe: $0.check, context) },
             ]
         }
-        return document
     }
 }
