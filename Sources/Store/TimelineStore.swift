@@ -132,6 +132,23 @@ public final class TimelineStore: Sendable {
         }
     }
 
+    /// The newest finished rehearsal of a playbook file that completed its batches, with its events.
+    public func lastRehearsal(playbookFile: String) throws -> (RunRecord, [RunEvent])? {
+        let path = URL(fileURLWithPath: playbookFile).standardizedFileURL.path
+        let candidates = try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM runs WHERE kind = 'rehearse' AND playbook_file = ? AND status IN ('succeeded', 'rolled-back') ORDER BY started DESC LIMIT 5",
+                arguments: [path]
+            ).map(RunRecord.init)
+        }
+        for run in candidates {
+            let events = try events(runID: run.id)
+            if events.contains(where: { $0.kind == .batchFinished && $0.status == "ok" }) { return (run, events) }
+        }
+        return nil
+    }
+
     /// `PRAGMA integrity_check` result ("ok" when sound).
     public func integrityCheck() throws -> String {
         try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }

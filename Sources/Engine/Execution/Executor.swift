@@ -117,7 +117,8 @@ public actor Executor {
         let batches = Planner.batches(play.hosts.map(\.name), serial: playbook.serial)
         let formatter = ISO8601DateFormatter()
         var info: [String: String] = [
-            "playbook": playbook.name, "playbook_file": playbook.file, "inventory_file": play.inventory.file,
+            "playbook": playbook.name, "playbook_file": URL(fileURLWithPath: playbook.file).standardizedFileURL.path,
+            "inventory_file": URL(fileURLWithPath: play.inventory.file).standardizedFileURL.path,
             "environment": environment, "kind": options.kind.rawValue, "operator": options.operatorName,
             "hosts": play.hosts.map(\.name).joined(separator: ","), "batches": String(batches.count),
             "controller": ProcessInfo.processInfo.hostName, "pid": String(ProcessInfo.processInfo.processIdentifier),
@@ -128,7 +129,7 @@ public actor Executor {
         if let window = playbook.window {
             info["window_start"] = formatter.string(from: window.start)
             info["window_end"] = formatter.string(from: window.end)
-            info["rollback_point"] = formatter.string(from: window.rollbackPoint)
+            info["rollback_point"] = formatter.string(from: effectiveRollbackPoint(window))
         }
         guard await emit(event(.runStarted, message: "\(options.kind.rawValue) of \(playbook.name) on \(environment)", details: info)) else {
             return await finish(exitCode: 4, status: "failed", reason: "the timeline cannot be written")
@@ -244,28 +245,45 @@ public actor Executor {
                 return message
             }
         }
-        if now >= window.rollbackPoint {
-            let message = "past the window's rollback point (\(formatter.string(from: window.rollbackPoint))): too late to start"
+        if now >= effectiveRollbackPoint(window) {
+            let message = "past the window's rollback point (\(formatter.string(from: effectiveRollbackPoint(window)))): too late to start"
             await emit(event(.windowChecked, status: "refused", message: message))
             return message
+        }
+        if let prediction = options.prediction {
+            let fit = prediction.fit(window, startingAt: now)
+            let message = "the rehearsal \(prediction.rehearsalID) (\(formatter.string(from: prediction.rehearsed))) predicts \(Int(prediction.run.rounded()))s"
+                + (prediction.rollback.map { " and \(Int($0.rounded()))s to roll back" } ?? "")
+                + "; rollback point \(formatter.string(from: fit.rollbackPoint)); margin \(Int(fit.margin.rounded()))s"
+            await emit(event(.prediction, status: fit.fits ? "fits" : "does-not-fit", message: message))
+            if !fit.fits {
+                let refusal = "the run cannot fit the window: \(message) (use --ignore-window --reason to go anyway)"
+                await emit(event(.windowChecked, status: "refused", message: refusal))
+                return refusal
+            }
         }
         await emit(
             event(
                 .windowChecked, status: "ok",
-                message: "inside the window; rollback point in \(Int(window.rollbackPoint.timeIntervalSince(now)))s"))
+                message: "inside the window; rollback point in \(Int(effectiveRollbackPoint(window).timeIntervalSince(now)))s"))
         return nil
     }
 
     /// A task that aborts the run when the window's rollback point is reached.
     private func startWindowWatch() -> Task<Void, Never>? {
         guard options.kind == .run, options.ignoreWindowReason == nil, let window = play.playbook.window else { return nil }
-        let point = window.rollbackPoint
+        let point = effectiveRollbackPoint(window)
         return Task { [weak self] in
             let wait = point.timeIntervalSinceNow
             if wait > 0 { try? await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
             guard !Task.isCancelled else { return }
             await self?.abort(.rollbackPoint, detail: "the window's rollback point was reached")
         }
+    }
+
+    /// `end - max(rollback_reserve, the rehearsed rollback time)`.
+    func effectiveRollbackPoint(_ window: Window) -> Date {
+        options.prediction?.fit(window, startingAt: Date()).rollbackPoint ?? window.rollbackPoint
     }
 
     // MARK: batches

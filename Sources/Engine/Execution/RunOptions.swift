@@ -41,6 +41,8 @@ public struct RunOptions: Sendable {
     public var reconnectDeadline: Duration = .seconds(60)
     /// Extra `runStarted` details (the command line's --var and --limit, so `resume` can rebuild the play).
     public var recorded: [String: String] = [:]
+    /// How long the run (and its rollback) should take, from the last rehearsal.
+    public var prediction: Prediction?
     /// Default bound on one step attempt.
     public var defaultStepTimeout: Duration = .seconds(3600)
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Playbook
+import Store
 
 /// `golive plan PLAYBOOK -i INVENTORY`: the resolved steps per host and batch; touches nothing.
 struct PlanCommand: AsyncParsableCommand {
@@ -10,6 +11,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     @Argument(help: "The playbook file.") var playbook: String
     @OptionGroup var input: InputOptions
+    @Option(name: .long, help: "The timeline store holding rehearsals (for the prediction).") var store: String?
 
     func validate() throws {
         if input.inventory == nil { throw ValidationError("plan needs an inventory: -i INVENTORY") }
@@ -19,7 +21,13 @@ struct PlanCommand: AsyncParsableCommand {
         guard let play = try InputLoader.load(playbook: playbook, options: input, requireSecrets: false) else {
             throw ExitStatus.invalidInput.exitCode
         }
-        let document = PlanDocument(play: play)
+        var document = PlanDocument(play: play)
+        let storePath = StoreLocation.resolve(store, besidePlaybook: playbook)
+        if FileManager.default.fileExists(atPath: storePath), let timeline = try? TimelineStore(path: storePath),
+            let (_, events) = try? timeline.lastRehearsal(playbookFile: playbook)
+        {
+            document.prediction = Prediction.from(rehearsal: events, batches: document.batches.count)
+        }
         // Streamed host by host: a plan of thousands of hosts never sits in memory whole.
         let out = FileHandle.standardOutput
         if input.json {
@@ -34,6 +42,7 @@ struct PlanCommand: AsyncParsableCommand {
 struct PlanDocument {
     let play: ValidatedPlay
     let batches: [[String]]
+    var prediction: Prediction?
 
     init(play: ValidatedPlay) {
         self.play = play
@@ -65,6 +74,16 @@ struct PlanDocument {
             out += "rollback point \(formatter.string(from: window.rollbackPoint)) (reserve \(DurationSyntax.format(window.rollbackReserve)))\n"
         } else {
             out += "  no window: `run` warns and proceeds\n"
+        }
+        if let prediction {
+            out += "  prediction: \(Int(prediction.run.rounded()))s to run"
+            out += prediction.rollback.map { ", \(Int($0.rounded()))s to roll back" } ?? ""
+            out += " (rehearsal \(prediction.rehearsalID), \(formatter.string(from: prediction.rehearsed)))"
+            if let window = playbook.window {
+                let fit = prediction.fit(window, startingAt: Date())
+                out += fit.fits ? "; fits the window with \(Int(fit.margin))s to spare" : "; does NOT fit the window (short by \(Int(-fit.margin))s)"
+            }
+            out += "\n"
         }
         out += "\nBatches:\n"
         for (index, batch) in batches.enumerated() { out += "  \(index + 1). \(batch.joined(separator: ", "))\n" }

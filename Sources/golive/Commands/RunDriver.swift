@@ -34,6 +34,13 @@ enum RunDriver {
         options.waitForWindow = execution.waitForWindow
         options.rollbackAfter = rollbackAfter
         options.recorded = RecordedInput.encode(vars: input.vars, limit: input.limit)
+        if kind == .run, let (rehearsal, events) = try? store.lastRehearsal(playbookFile: playbook) {
+            let batches = Planner.batches(play.hosts.map(\.name), serial: play.playbook.serial).count
+            options.prediction = Prediction.from(rehearsal: events, batches: batches)
+            if options.prediction == nil && !input.json {
+                Terminal.error("note: the rehearsal \(rehearsal.id) did not finish a batch; no prediction")
+            }
+        }
         if kind == .run && play.playbook.window == nil && !input.json {
             Terminal.error(Terminal.yellow("warning: the playbook declares no window; the run is not time-boxed"))
         }
