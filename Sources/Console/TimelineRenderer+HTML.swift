@@ -10,6 +10,9 @@ extension TimelineRenderer {
         }
         var bars: [Bar] = []
         var open: [String: RunEvent] = [:]
+        // Health rounds are drawn as a block: each round from the previous one (or the watch's start).
+        var healthStart: [Int: Date] = [:]
+        var lastRound: [String: Date] = [:]
         let origin = run.started
         let last = max(events.last?.time.timeIntervalSince(origin) ?? 1, 0.001)
         for event in events {
@@ -30,12 +33,20 @@ extension TimelineRenderer {
                     Bar(
                         host: event.host ?? "", label: event.stepName ?? event.step ?? "", phase: phase, status: event.status ?? "",
                         start: begin.timeIntervalSince(origin), end: event.time.timeIntervalSince(origin), detail: detail))
+            case .phaseStarted where event.phase == .health:
+                if let batch = event.batch { healthStart[batch] = event.time }
             case .probeRound:
                 let end = event.time.timeIntervalSince(origin)
+                let roundKey = "\(event.host ?? "")|\(event.batch ?? 0)|\(event.phase?.rawValue ?? "")"
+                var begin = end - Double(event.durationMS ?? 0) / 1000
+                if event.phase == .health, let previous = lastRound[roundKey] ?? event.batch.flatMap({ healthStart[$0] }) {
+                    begin = previous.timeIntervalSince(origin)
+                }
+                lastRound[roundKey] = event.time
                 bars.append(
                     Bar(
                         host: event.host ?? "", label: "health", phase: event.phase == .verify ? "verify" : "health",
-                        status: event.status ?? "", start: end - Double(event.durationMS ?? 0) / 1000, end: end,
+                        status: event.status ?? "", start: begin, end: end,
                         detail: "health round \(event.attempt ?? 0) [\(event.status ?? "")]\n\(event.message ?? event.command ?? "")"))
             default:
                 break

@@ -27,6 +27,8 @@ extension Executor {
                 }
             }
             watched.removeAll { failed[$0] != nil }
+            // Stop as soon as a failure decides the batch: rollback must not wait for the next round.
+            if watched.isEmpty || failed.count > play.playbook.maxFail.allowed(inBatchOf: hosts.count) { break }
             if round < rounds {
                 let rest = health.interval - begin.duration(to: .now)
                 if rest > .zero { try? await Task.sleep(for: rest) }
