@@ -22,6 +22,8 @@ final class EventLoop: @unchecked Sendable {
     // Loop-thread state.
     private var cores: [SessionCore] = []
     private let clock = ContinuousClock()
+    /// Signalled when the thread has left its loop (after freeing every session).
+    private let exited = DispatchSemaphore(value: 0)
 
     /// Starts the loop's thread.
     init(name: String) {
@@ -65,6 +67,13 @@ final class EventLoop: @unchecked Sendable {
         wake()
     }
 
+    /// Stops the thread and waits (bounded) until it has freed its sessions, so that no libssh2 or
+    /// OpenSSL call is in flight when the process exits.
+    func stopAndWait(timeout: Duration = .seconds(2)) {
+        stop()
+        _ = exited.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds * 1000)))
+    }
+
     private func wake() {
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
@@ -88,6 +97,7 @@ final class EventLoop: @unchecked Sendable {
             if drainInbox() {
                 for core in cores { core.markBroken(core.error(.closed, .exec, message: "transport shut down")) }
                 cores.removeAll()
+                exited.signal()
                 return
             }
             for core in cores where core.runSoon { core.drive() }

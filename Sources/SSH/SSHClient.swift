@@ -32,9 +32,11 @@ public final class SSHClient: Sendable {
         for loop in loops { loop.stop() }
     }
 
-    /// Stops the event loops; every connection is closed and pending calls fail with `.closed`.
+    /// Stops the event loops and waits for them; every connection is closed and pending calls fail
+    /// with `.closed`. Call it before the process exits.
     public func shutdown() {
         for loop in loops { loop.stop() }
+        for loop in loops { loop.stopAndWait() }
     }
 
     /// Connects, verifies the host key and authenticates.

@@ -193,3 +193,27 @@ func releasePlaybook(serial: String = "2", maxFail: String = "0", deploy extra: 
         #expect(["web1", "web3", "web4"].allSatisfy { live.current($0) == "1.0.0" })
     }
 }
+
+/// The max_fail cases that surprise Ansible users.
+@Suite(.serialized) struct MaxFailEdgeTests {
+    let live: LiveHosts
+
+    init() throws { live = try LiveHosts(count: 4) }
+
+    @Test func maxFailHundredPercentNeverStopsButRollsBackEveryFailedHost() async throws {
+        let play = try live.write(releasePlaybook(serial: "2", maxFail: "100%", deploy: "  - name: fails on web1 and web3\n    shell: test {{ host.name }} != web1 -a {{ host.name }} != web3"))
+        let (outcome, events) = try await live.execute(play)
+        #expect(outcome.exitCode == 0)
+        #expect(live.current("web1") == "1.0.0" && live.current("web3") == "1.0.0")
+        #expect(live.current("web2") == "2.0.0" && live.current("web4") == "2.0.0")
+        #expect(events.contains { $0.kind == .batchStarted && $0.batch == 2 })
+    }
+
+    @Test func aBatchOfOneWithMaxFailZeroStopsAtItsFailure() async throws {
+        let play = try live.write(releasePlaybook(serial: "1", deploy: "  - name: fails on web2\n    shell: test {{ host.name }} != web2"))
+        let (outcome, events) = try await live.execute(play)
+        #expect(outcome.exitCode == 1)
+        #expect(["web1", "web2", "web3", "web4"].allSatisfy { live.current($0) == "1.0.0" })
+        #expect(!events.contains { $0.kind == .batchStarted && $0.batch == 3 })
+    }
+}

@@ -105,8 +105,13 @@ import Testing
         #expect(second.status == 3)
         let firstID = try #require(try events(String(contentsOfFile: log, encoding: .utf8)).first?["runID"] as? String)
         #expect(second.output.contains("locked on web") && second.output.contains("by run \(firstID)"))
+        // A third controller that is willing to wait gets the lock once the first is done.
+        let waiting = try golive.start(
+            ["run", playbook, "-i", live.inventoryPath, "--store", live.directory + "/laptop3.sqlite", "--lock-wait", "2m", "-e", "version=2.0.1", "--json"],
+            output: live.directory + "/third.log")
         #expect(first.wait() == 0)
-        #expect(all("2.0.0"))
+        #expect(waiting.wait() == 0)
+        #expect(all("2.0.1"))
         // Released at the end: the second laptop can go now.
         let third = try golive.run(["run", playbook, "-i", live.inventoryPath, "--store", live.directory + "/laptop2.sqlite", "-e", "version=2.1.0"])
         #expect(third.status == 0, "\(third.output)")

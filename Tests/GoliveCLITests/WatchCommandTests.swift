@@ -49,4 +49,25 @@ import Testing
         #expect(!(try tmux(["capture-pane", "-p", "-t", session])).contains("── newest events ──"))
         _ = live
     }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/tmux"), "needs tmux"))
+    func runDrawsItsProgressInPlaceOnATerminal() async throws {
+        let session = "golive-run-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "100", "-y", "40", "/bin/bash --norc --noprofile"])
+        defer { _ = try? tmux(["kill-session", "-t", session]) }
+        let store = live.directory + "/tty.sqlite"
+        _ = try tmux([
+            "send-keys", "-t", session,
+            "\(golive.path) run \(golive.root)/playbooks/webapp.yml -i \(live.inventoryPath) --store \(store); echo RUN-EXIT=$?", "Enter",
+        ])
+        let done = await eventually(timeout: .seconds(60)) {
+            ((try? HostTools.output("/usr/bin/tmux", ["capture-pane", "-p", "-t", session])) ?? "").contains("RUN-EXIT=0")
+        }
+        #expect(done)
+        let screen = try tmux(["capture-pane", "-p", "-t", session])
+        // One frame, redrawn in place: the header appears once, with every host row and the summary below.
+        #expect(screen.components(separatedBy: "HOST BATCH STEP").count == 2)
+        #expect(["web1", "web2", "web3", "web4"].allSatisfy { screen.contains("\($0) ") })
+        #expect(screen.contains("Summary of run") && screen.contains("succeeded"))
+    }
 }

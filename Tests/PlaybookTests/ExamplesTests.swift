@@ -32,7 +32,7 @@ struct ExamplesTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         var located = 0
-        for iteration in 0..<1500 {
+        for iteration in 0..<3000 {
             let source = sources[iteration % sources.count]
             var lines = try String(contentsOfFile: source, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             for _ in 0..<Int.random(in: 1...3, using: &generator) {

@@ -134,18 +134,41 @@ public actor Executor {
         guard await emit(event(.runStarted, message: "\(options.kind.rawValue) of \(playbook.name) on \(environment)", details: info)) else {
             return await finish(exitCode: 4, status: "failed", reason: "the timeline cannot be written")
         }
+        var lease: Task<Void, Never>?
         if let lock {
-            do {
-                try await lock.acquire(
-                    environment: environment, runID: options.runID, operatorName: options.operatorName,
-                    reason: playbook.name)
-                await emit(event(.lockTaken, message: "environment \(environment) locked by \(options.operatorName)"))
-            } catch {
-                await emit(event(.runFinished, status: "refused", message: "\(error)"))
-                return RunOutcome(exitCode: 3, status: "refused", hosts: [], attention: [], reason: "\(error)")
+            let deadline = ContinuousClock.now.advanced(by: options.lockWait ?? .zero)
+            var announced = false
+            while true {
+                do {
+                    try await lock.acquire(
+                        environment: environment, runID: options.runID, operatorName: options.operatorName,
+                        reason: playbook.name)
+                    await emit(event(.lockTaken, message: "environment \(environment) locked by \(options.operatorName)"))
+                    break
+                } catch let held as LockHeld where ContinuousClock.now < deadline && abortReason == nil {
+                    if !announced {
+                        announced = true
+                        await emit(event(.lockTaken, status: "waiting", message: "waiting for the lock: \(held)"))
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                } catch {
+                    await emit(event(.runFinished, status: "refused", message: "\(error)", details: ["exit_code": "3"]))
+                    return RunOutcome(exitCode: 3, status: "refused", hosts: [], attention: [], reason: "\(error)")
+                }
+            }
+            // The lease shows the lock's holder is alive; a lock whose lease stops moving is shown as stale.
+            let (environment, runID, interval) = (environment, options.runID, options.leaseInterval)
+            lease = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    if Task.isCancelled { break }
+                    try? await lock.refresh(environment: environment, runID: runID)
+                }
             }
         }
         let outcome = await runLocked(batches: batches)
+        lease?.cancel()
+        await lease?.value
         await releaseHostLocks()
         await closeConnections()
         if let lock {
@@ -175,8 +198,14 @@ public actor Executor {
                 hosts: unreachable.map { HostReport(host: $0.key, state: "unreachable", detail: $0.value) }, attention: [],
                 reason: reason)
         }
-        if options.kind != .check, let refusal = await takeHostLocks(play.hosts.map(\.name)) {
-            return RunOutcome(exitCode: 3, status: "refused", hosts: [], attention: [], reason: refusal)
+        if options.kind != .check {
+            let deadline = ContinuousClock.now.advanced(by: options.lockWait ?? .zero)
+            while let refusal = await takeHostLocks(play.hosts.map(\.name)) {
+                guard ContinuousClock.now < deadline, abortReason == nil else {
+                    return RunOutcome(exitCode: 3, status: "refused", hosts: [], attention: [], reason: refusal)
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
         }
         // Pre-checks on every host in parallel: any failure refuses the run.
         if !playbook.prechecks.isEmpty {

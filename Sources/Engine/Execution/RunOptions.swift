@@ -41,6 +41,10 @@ public struct RunOptions: Sendable {
     public var reconnectDeadline: Duration = .seconds(60)
     /// Extra `runStarted` details (the command line's --var and --limit, so `resume` can rebuild the play).
     public var recorded: [String: String] = [:]
+    /// Wait this long for a held environment lock instead of refusing at once.
+    public var lockWait: Duration?
+    /// How often the lock's lease is refreshed while the run goes on.
+    public var leaseInterval: Duration = .seconds(15)
     /// How long the run (and its rollback) should take, from the last rehearsal.
     public var prediction: Prediction?
     /// Default bound on one step attempt.

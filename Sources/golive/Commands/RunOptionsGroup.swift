@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Playbook
 
 /// Options of the commands that change (or check) hosts: run, rehearse, check.
 struct ExecutionOptions: ParsableArguments {
@@ -22,11 +23,17 @@ struct ExecutionOptions: ParsableArguments {
 
     @Flag(name: .long, help: "No colours (also NO_COLOR).") var noColor = false
 
+    @Option(name: .long, help: "Wait up to this long for a held environment lock (e.g. 10m) instead of refusing.")
+    var lockWait: String?
+
     func validate() throws {
         if ignoreWindow && (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--ignore-window needs --reason TEXT (it is recorded on the timeline)")
         }
         if forks < 1 { throw ValidationError("--forks must be at least 1") }
+        if let lockWait, DurationSyntax.parse(lockWait) == nil {
+            throw ValidationError("--lock-wait expects a duration like 30s or 10m, got '\(lockWait)'")
+        }
     }
 
     /// The store path for a playbook.

@@ -1,3 +1,4 @@
+import Console
 import Engine
 import Foundation
 
@@ -8,9 +9,15 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
     private let lock = NSLock()
     private let encoder: JSONEncoder
     private let start = Date()
+    /// On a terminal: the live screen, redrawn in place.
+    private let live: Bool
+    private var model: WatchModel?
+    private var drawnLines = 0
+    private var lastDraw = Date.distantPast
 
-    init(json: Bool) {
+    init(json: Bool, live: Bool = false) {
         self.json = json
+        self.live = live && !json
         encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys]
@@ -19,6 +26,20 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
     func observe(_ event: RunEvent) {
         lock.lock()
         defer { lock.unlock() }
+        if live {
+            var current = model ?? WatchModel(runID: event.runID)
+            current.apply([event])
+            model = current
+            if event.kind == .gateAsked || event.kind == .attentionRequired {
+                // Leave the frame where it is; the prompt or message goes below it.
+                redraw(current, force: true)
+                drawnLines = 0
+                if let line = Self.line(event) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+                return
+            }
+            redraw(current, force: event.kind == .runFinished || event.kind == .runStarted)
+            return
+        }
         if json {
             if var data = try? encoder.encode(event) {
                 data.append(UInt8(ascii: "\n"))
@@ -29,6 +50,27 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
         guard let line = Self.line(event) else { return }
         let elapsed = String(format: "%6.1fs", Date().timeIntervalSince(start))
         FileHandle.standardOutput.write(Data("\(Terminal.dim(elapsed)) \(line)\n".utf8))
+    }
+
+    /// Redraws the live screen over the previous frame (at most 5 times a second).
+    private func redraw(_ model: WatchModel, force: Bool) {
+        guard force || Date().timeIntervalSince(lastDraw) >= 0.2 else { return }
+        lastDraw = Date()
+        let size = TerminalSize.current()
+        let rows = min(size.rows - 1, 8 + model.hosts.count + 8)
+        var screen = WatchScreen(width: size.columns, height: max(12, rows))
+        screen.scroll = max(0, (model.hosts.lastIndex { $0.state == "running" || $0.state == "rolling-back" } ?? 0) - screen.hostRows + 1)
+        var lines = screen.render(model).dropLast()  // no key help: this screen takes no keys
+        if lines.first != nil { lines[lines.startIndex] = Terminal.bold(lines[lines.startIndex]) }
+        var text = drawnLines > 0 ? "\u{1B}[\(drawnLines)A" : ""
+        for line in lines {
+            var shown = line
+            if line.contains(" failed ") || line.contains("unreachable") || line.contains("needs-attention") { shown = Terminal.red(line) }
+            if line.contains(" rolled-back ") || line.contains(" rolling-back ") { shown = Terminal.yellow(line) }
+            text += "\r" + shown + "\u{1B}[K\n"
+        }
+        drawnLines = lines.count
+        FileHandle.standardOutput.write(Data(text.utf8))
     }
 
     static func line(_ event: RunEvent) -> String? {
