@@ -17,6 +17,15 @@ import Testing
 
     private func all(_ release: String) -> Bool { ["web1", "web2", "web3", "web4"].allSatisfy { live.current($0) == release } }
 
+    /// The example web deploy with an extra step before the switch that runs `command`.
+    private func webapp(pausingWith command: String, name: String) throws -> String {
+        try live.write(
+            try String(contentsOfFile: playbook, encoding: .utf8)
+                .replacingOccurrences(of: "  - name: switch current", with: "  - name: wait\n    shell: \(command)\n  - name: switch current")
+                .replacingOccurrences(of: "files/webapp/", with: golive.root + "/playbooks/files/webapp/"),
+            name: name)
+    }
+
     private func events(_ output: String) throws -> [[String: Any]] {
         try output.split(separator: "\n").filter { $0.hasPrefix("{") }.map {
             try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
@@ -33,10 +42,7 @@ import Testing
     }
 
     @Test func sigintDuringTheSecondBatchRollsBackEveryHostAndExits130() async throws {
-        let play = try live.write(
-            try String(contentsOfFile: playbook, encoding: .utf8)
-                .replacingOccurrences(of: "  - name: switch current", with: "  - name: wait\n    shell: test {{ host.name }} = web1 -o {{ host.name }} = web2 || sleep 30\n  - name: switch current")
-                .replacingOccurrences(of: "files/webapp/", with: golive.root + "/playbooks/files/webapp/"))
+        let play = try webapp(pausingWith: "test {{ host.name }} = web1 -o {{ host.name }} = web2 || sleep 30", name: "paused-1.yml")
         let log = live.directory + "/sigint.log"
         let process = try golive.start(["run", play, "-i", live.inventoryPath, "--store", store, "--json"], output: log)
         let reached = await eventually(timeout: .seconds(60)) {
@@ -55,10 +61,7 @@ import Testing
 
     @Test func aKilledControllerIsRolledBackFromTheJournal() async throws {
         let log = live.directory + "/kill.log"
-        let slow = try live.write(
-            try String(contentsOfFile: playbook, encoding: .utf8)
-                .replacingOccurrences(of: "  - name: switch current", with: "  - name: wait\n    shell: sleep 30\n  - name: switch current")
-                .replacingOccurrences(of: "files/webapp/", with: golive.root + "/playbooks/files/webapp/"))
+        let slow = try webapp(pausingWith: "sleep 30", name: "paused-2.yml")
         let process = try golive.start(["run", slow, "-i", live.inventoryPath, "--store", store, "--json"], output: log)
         let reached = await eventually(timeout: .seconds(60)) {
             ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("\"stepName\":\"wait\"")
@@ -91,10 +94,7 @@ import Testing
     }
 
     @Test func twoControllersWithTwoStoresCannotGoLiveAtOnce() async throws {
-        let slow = try live.write(
-            try String(contentsOfFile: playbook, encoding: .utf8)
-                .replacingOccurrences(of: "  - name: switch current", with: "  - name: wait\n    shell: sleep 8\n  - name: switch current")
-                .replacingOccurrences(of: "files/webapp/", with: golive.root + "/playbooks/files/webapp/"))
+        let slow = try webapp(pausingWith: "sleep 8", name: "paused-3.yml")
         let log = live.directory + "/first.log"
         let first = try golive.start(["run", slow, "-i", live.inventoryPath, "--store", live.directory + "/laptop1.sqlite", "--json"], output: log)
         let running = await eventually(timeout: .seconds(60)) {
@@ -119,10 +119,7 @@ import Testing
 
     @Test func unlockReleasesAStaleLockAndRecordsIt() async throws {
         let log = live.directory + "/stale.log"
-        let slow = try live.write(
-            try String(contentsOfFile: playbook, encoding: .utf8)
-                .replacingOccurrences(of: "  - name: switch current", with: "  - name: wait\n    shell: sleep 30\n  - name: switch current")
-                .replacingOccurrences(of: "files/webapp/", with: golive.root + "/playbooks/files/webapp/"))
+        let slow = try webapp(pausingWith: "sleep 30", name: "paused-4.yml")
         let process = try golive.start(["run", slow, "-i", live.inventoryPath, "--store", store, "--json"], output: log)
         _ = await eventually(timeout: .seconds(60)) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("\"stepName\":\"wait\"") }
         process.signal(SIGKILL)

@@ -63,8 +63,8 @@ import Testing
         let done = await eventually(timeout: .seconds(60)) {
             ((try? HostTools.output("/usr/bin/tmux", ["capture-pane", "-p", "-t", session])) ?? "").contains("RUN-EXIT=0")
         }
-        #expect(done)
         let screen = try tmux(["capture-pane", "-p", "-t", session])
+        #expect(done, "\(screen)")
         // One frame, redrawn in place: the header appears once, with every host row and the summary below.
         #expect(screen.components(separatedBy: "HOST BATCH STEP").count == 2)
         #expect(["web1", "web2", "web3", "web4"].allSatisfy { screen.contains("\($0) ") })

@@ -111,15 +111,6 @@ extension Executor {
         }
         // The host locks of the lost controller carry this run's id: release them.
         heldHostLocks = Set(play.hosts.map(\.name).filter { connections[$0] != nil })
-        await releaseHostLocks()
-        if let lock {
-            try? await lock.release(environment: environment, runID: options.runID)
-            await emit(event(.lockReleased, message: "environment \(environment) unlocked"))
-        }
-        await emit(
-            event(
-                .runFinished, status: outcome.status, message: outcome.reason,
-                details: ["exit_code": String(outcome.exitCode)]))
-        return outcome
+        return await close(outcome)
     }
 }

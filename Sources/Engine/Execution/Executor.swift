@@ -169,6 +169,11 @@ public actor Executor {
         let outcome = await runLocked(batches: batches)
         lease?.cancel()
         await lease?.value
+        return await close(outcome)
+    }
+
+    /// Releases the host and store locks, closes the connections and records the end of the run.
+    func close(_ outcome: RunOutcome) async -> RunOutcome {
         await releaseHostLocks()
         await closeConnections()
         if let lock {

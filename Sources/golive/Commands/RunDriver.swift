@@ -53,7 +53,7 @@ enum RunDriver {
         let journal: any Journal =
             ProcessInfo.processInfo.environment["GOLIVE_BENCH_JOURNAL"] == "memory"
             ? MemoryJournal() : KillingJournal.wrap(try store.journal(runID: runID))
-        let printer = ProgressPrinter(json: input.json, live: Terminal.stdoutIsTTY && !Terminal.colorDisabled)
+        let printer = ProgressPrinter(json: input.json, live: Terminal.canRedraw)
         let gates: (any GateAnswerer)? = Terminal.stdinIsTTY && !input.json ? TerminalGate() : nil
         if gates == nil && !execution.yes && (play.playbook.backup + play.playbook.deploy).contains(where: { if case .gate = $0.action { true } else { false } }) && kind != .check {
             Terminal.error(Terminal.yellow("note: no terminal and no --yes: every gate will be answered no (safe default)"))
