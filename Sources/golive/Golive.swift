@@ -13,4 +13,22 @@ struct Golive: AsyncParsableCommand {
             WatchCommand.self, RunsCommand.self, TimelineCommand.self, ResumeCommand.self, RollbackCommand.self, UnlockCommand.self,
             SandboxCommand.self,
         ])
+
+    /// Runs the command; invalid arguments exit with 2, like every other invalid input.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                Terminal.error(fullMessage(for: error))
+                Foundation.exit(ExitStatus.invalidInput.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }

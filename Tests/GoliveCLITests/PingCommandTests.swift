@@ -49,5 +49,9 @@ import Testing
         #expect(status == 0)
         #expect(output.contains("2/2 host(s) reachable") && !output.contains(" web2 "))
         #expect(try golive.run(["ping", "-i", live.inventoryPath, "--limit", "nope"]).status == 2)
+        // Bad arguments are invalid input too: exit 2, with usage.
+        let missing = try golive.run(["run", golive.root + "/playbooks/webapp.yml"])
+        #expect(missing.status == 2 && missing.output.contains("needs an inventory"))
+        #expect(try golive.run(["run", "--forks", "0", "x.yml", "-i", live.inventoryPath]).status == 2)
     }
 }
