@@ -59,6 +59,37 @@ import Testing
         #expect(try events(output).contains { $0["kind"] as? String == "rollbackStarted" && $0["status"] as? String == "interrupted" })
     }
 
+    @Test func abandoningARollbackNeedsTwoMoreCtrlCsAndResumeFinishesIt() async throws {
+        // A slow rollback of the switch, and a long step after it to interrupt.
+        let play = try live.write(
+            try String(contentsOfFile: playbook, encoding: .utf8)
+                .replacingOccurrences(of: "    rollback: ln -sfn", with: "    rollback: sleep 2 && ln -sfn")
+                .replacingOccurrences(of: "\nhealth:", with: "  - name: hold\n    shell: sleep 30\n\nhealth:")
+                .replacingOccurrences(of: "files/webapp/", with: golive.root + "/playbooks/files/webapp/"),
+            name: "abandon.yml")
+        let log = live.directory + "/abandon.log"
+        let process = try golive.start(["run", play, "-i", live.inventoryPath, "--store", store, "--json"], output: log)
+        let holding = await eventually(timeout: .seconds(60)) {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("\"stepName\":\"hold\"")
+        }
+        #expect(holding)
+        process.signal(SIGINT)
+        let rollingBack = await eventually(timeout: .seconds(30)) {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("\"kind\":\"rollbackStepStarted\"")
+        }
+        #expect(rollingBack)
+        process.signal(SIGINT)
+        try await Task.sleep(for: .milliseconds(300))
+        process.signal(SIGINT)
+        #expect(process.wait() == 4)
+        let output = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(output.contains("rollback abandoned by the operator"))
+        let id = try #require(try events(output).first?["runID"] as? String)
+        let (status, resumed) = try golive.run(["resume", id, "--rollback", "--store", store])
+        #expect(status == 0, "\(resumed.suffix(800))")
+        #expect(all("1.0.0"))
+    }
+
     @Test func aKilledControllerIsRolledBackFromTheJournal() async throws {
         let log = live.directory + "/kill.log"
         let slow = try webapp(pausingWith: "sleep 30", name: "paused-2.yml")
