@@ -168,6 +168,24 @@ import Testing
         #expect(all("1.0.0"))
     }
 
+    @Test func theJSONStreamAndThePlainLinesMatchTheTimeline() throws {
+        let streamed = try golive.run(["run", playbook, "-i", live.inventoryPath, "--store", store, "--json"])
+        #expect(streamed.status == 0)
+        let lines = try events(streamed.output)
+        let id = try #require(lines.first?["runID"] as? String)
+        let timeline = try golive.run(["timeline", id, "--store", store, "--format", "json"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(timeline.output.utf8)) as? [String: Any])
+        let stored = try #require(document["events"] as? [[String: Any]])
+        let key = { (event: [String: Any]) in "\(event["sequence"] ?? "")|\(event["kind"] ?? "")|\(event["host"] ?? "")|\(event["step"] ?? "")|\(event["status"] ?? "")" }
+        #expect(lines.map(key) == stored.map(key))
+        // Without a terminal: one timestamped line per step, and the summary.
+        let plain = try golive.run(["run", playbook, "-i", live.inventoryPath, "--store", store, "-e", "version=2.0.2"])
+        #expect(plain.status == 0)
+        let stepLines = plain.output.split(separator: "\n").filter { $0.contains(" ✓ '") }
+        #expect(stepLines.count == 4 * 8)  // per host: 2 pre-checks, 1 backup, 5 deploy steps
+        #expect(plain.output.contains("Summary of run") && !plain.output.contains("\u{1B}["))
+    }
+
     @Test func secretsAppearNowhereInTheStoreOrTheConsole() throws {
         let secret = "s3cr3t-\(UInt32.random(in: 100_000...999_999))"
         let inventory = try String(contentsOfFile: live.inventoryPath, encoding: .utf8) + "secrets:\n  token: { env: TEST_TOKEN }\n"
