@@ -135,7 +135,7 @@ final class EventLoop: @unchecked Sendable {
             } else {
                 let wait = now.duration(to: nextWake)
                 let ms = wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000
-                timeout = Int32(max(0, min(ms + 1, 1000)))
+                timeout = Int32(max(0, min(ms + 1, cores.contains { $0.current != nil } ? 250 : 1000)))
             }
             let ready = poll(&fds, nfds_t(fds.count), timeout)
             if ready < 0 && errno != EINTR { preconditionFailure("EventLoop: poll() failed: errno \(errno)") }
@@ -154,6 +154,12 @@ final class EventLoop: @unchecked Sendable {
             for core in cores {
                 if let deadline = core.current?.deadline, deadline <= after { core.deadlineReached() }
                 core.keepaliveIfDue(now: after)
+                // libssh2 can answer EAGAIN with the data it waits for already in its own buffers, so the
+                // socket never becomes readable again: retry blocked operations at least every 250 ms
+                // (retrying a call after EAGAIN is always allowed).
+                if core.current != nil && !core.runSoon && core.lastDriven.duration(to: after) > .milliseconds(250) {
+                    core.runSoon = true
+                }
             }
         }
     }

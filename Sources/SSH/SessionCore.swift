@@ -32,6 +32,8 @@ final class SessionCore: @unchecked Sendable {
     var keepaliveInterval: Duration
     /// Ask the loop to run the current operation without waiting for the socket.
     var runSoon = false
+    /// When the loop last gave the current operation a chance to run.
+    var lastDriven = ContinuousClock.now
     /// Removed from the loop once true and idle.
     var finished = false
     /// True once this session carries jump-host tunnels.
@@ -97,6 +99,7 @@ final class SessionCore: @unchecked Sendable {
     /// Runs the current operation (starting the next queued one if idle).
     func drive() {
         runSoon = false
+        lastDriven = .now
         var budget = 4
         while budget > 0 {
             budget -= 1
