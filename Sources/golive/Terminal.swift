@@ -27,4 +27,12 @@ enum Terminal {
     static func yellow(_ text: String) -> String { paint(text, "33") }
     static func bold(_ text: String) -> String { paint(text, "1") }
     static func dim(_ text: String) -> String { paint(text, "2") }
+
+    /// A line of the watch screen with its colour: the header bold, rows of failed or unreachable hosts
+    /// red, rows being or already rolled back yellow.
+    static func watchRow(_ line: String, header: Bool) -> String {
+        if line.contains(" failed ") || line.contains("unreachable") || line.contains("needs-attention") { return red(line) }
+        if line.contains(" rolled-back ") || line.contains(" rolling-back ") { return yellow(line) }
+        return header ? bold(line) : line
+    }
 }

@@ -1,8 +1,10 @@
-/// Bounded structured concurrency over hosts.
+import Playbook
+
+/// Bounded structured concurrency over hosts: a task group with at most `limit` bodies in flight.
 public enum Concurrency {
     /// Runs `body` for every item with at most `limit` in flight; results by the item's key.
     public static func forEach<Item: Sendable, Result: Sendable>(
-        _ items: [Item], limit: Int, key: @escaping @Sendable (Item) -> String = { "\($0)" },
+        _ items: [Item], limit: Int, key: @escaping @Sendable (Item) -> String,
         _ body: @escaping @Sendable (Item) async -> Result
     ) async -> [String: Result] {
         await withTaskGroup(of: (String, Result).self) { group in
@@ -18,15 +20,10 @@ public enum Concurrency {
         }
     }
 
-    /// Runs `body` for every host with at most `limit` in flight; results by host name.
+    /// Runs `body` for every inventory host with at most `limit` in flight; results by host name.
     public static func forEach<Result: Sendable>(
-        _ hosts: [InventoryHostRef], limit: Int, _ body: @escaping @Sendable (InventoryHostRef) async -> Result
+        _ hosts: [InventoryHost], limit: Int, _ body: @escaping @Sendable (InventoryHost) async -> Result
     ) async -> [String: Result] {
         await forEach(hosts, limit: limit, key: { $0.name }, body)
     }
 }
-
-import Playbook
-
-/// An inventory host, as passed to ``Concurrency``.
-public typealias InventoryHostRef = InventoryHost

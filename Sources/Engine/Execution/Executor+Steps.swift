@@ -206,7 +206,10 @@ extension Executor {
         }
     }
 
-    /// Runs a command on a host, reconnecting once if the connection was lost before the command.
+    /// Runs a command on a host's open connection.
+    ///
+    /// - Throws: ``TransportError`` when the host is not connected or the connection drops (the
+    ///   rollback reconnects; a deploy step fails the host).
     func remote(_ command: RenderedText, on host: String, timeout: Duration) async throws -> StepAttempt {
         guard let connection = connections[host] else {
             throw TransportError(kind: .connectionLost, host: host, message: "\(host): not connected")

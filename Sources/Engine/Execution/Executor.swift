@@ -26,7 +26,8 @@ public actor Executor {
     var hostState: [String: String] = [:]
     var abortReason: AbortReason?
     var abortDetail: String?
-    var work: Task<Void, Never>?
+    /// Cancels the batch work in flight (set while a batch segment runs).
+    var cancelWork: (@Sendable () -> Void)?
     var journalBroken = false
     var attention: [String] = []
     var runOnceResults: [String: Value] = [:]
@@ -66,11 +67,9 @@ public actor Executor {
         guard abortReason == nil else { return }
         abortReason = reason
         abortDetail = detail
-        work?.cancel()
+        cancelWork?()
     }
 
-    /// True once the run is stopping.
-    public var isAborting: Bool { abortReason != nil }
 
     // MARK: events
 
@@ -415,35 +414,15 @@ public actor Executor {
         _ hosts: [String], _ body: @escaping @Sendable (Executor, String) async -> String?
     ) async -> [String: String?] {
         let task = Task { await self.forEachHost(hosts, body) }
-        work = Task { _ = await task.value }
-        let cancelWatcher = Task { [weak self] in
-            while !Task.isCancelled {
-                if await self?.isAborting == true {
-                    task.cancel()
-                    return
-                }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-        }
+        cancelWork = { task.cancel() }
+        if abortReason != nil { task.cancel() }
         let results = await task.value
-        cancelWatcher.cancel()
-        work = nil
+        cancelWork = nil
         return results
     }
 
     func forEachHost(_ hosts: [String], _ body: @escaping @Sendable (Executor, String) async -> String?) async -> [String: String?] {
-        await withTaskGroup(of: (String, String?).self) { group in
-            var pending = hosts[...]
-            var results: [String: String?] = [:]
-            let limit = max(1, options.forks)
-            for host in pending.prefix(limit) { group.addTask { (host, await body(self, host)) } }
-            pending = pending.dropFirst(limit)
-            while let (host, result) = await group.next() {
-                results[host] = result
-                if let next = pending.popFirst() { group.addTask { (next, await body(self, next)) } }
-            }
-            return results
-        }
+        await Concurrency.forEach(hosts, limit: options.forks, key: { $0 }) { host in await body(self, host) }
     }
 
     // MARK: connections

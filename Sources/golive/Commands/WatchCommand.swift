@@ -17,7 +17,7 @@ struct WatchCommand: AsyncParsableCommand {
     func run() async throws {
         if noColor { Terminal.colorDisabled = true }
         let store = try storeOptions.open()
-        var record = try storeOptions.run(store, run)
+        let record = try storeOptions.run(store, run)
         var model = WatchModel(runID: record.id)
         model.apply(try store.events(runID: record.id))
         let size = TerminalSize.current()
@@ -88,7 +88,6 @@ struct WatchCommand: AsyncParsableCommand {
                 screen.scroll = min(max(0, model.hosts.count - screen.hostRows), screen.scroll + screen.hostRows)
             default: break
             }
-            record = try store.run(record.id) ?? record
         }
     }
 }

@@ -60,14 +60,10 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
         let rows = min(size.rows - 1, 8 + model.hosts.count + 8)
         var screen = WatchScreen(width: size.columns, height: max(12, rows))
         screen.scroll = max(0, (model.hosts.lastIndex { $0.state == "running" || $0.state == "rolling-back" } ?? 0) - screen.hostRows + 1)
-        var lines = screen.render(model).dropLast()  // no key help: this screen takes no keys
-        if lines.first != nil { lines[lines.startIndex] = Terminal.bold(lines[lines.startIndex]) }
+        let lines = screen.render(model).dropLast()  // no key help: this screen takes no keys
         var text = drawnLines > 0 ? "\u{1B}[\(drawnLines)A" : ""
-        for line in lines {
-            var shown = line
-            if line.contains(" failed ") || line.contains("unreachable") || line.contains("needs-attention") { shown = Terminal.red(line) }
-            if line.contains(" rolled-back ") || line.contains(" rolling-back ") { shown = Terminal.yellow(line) }
-            text += "\r" + shown + "\u{1B}[K\n"
+        for (index, line) in lines.enumerated() {
+            text += "\r" + Terminal.watchRow(line, header: index == 0) + "\u{1B}[K\n"
         }
         drawnLines = lines.count
         FileHandle.standardOutput.write(Data(text.utf8))

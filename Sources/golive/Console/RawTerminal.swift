@@ -43,11 +43,7 @@ final class RawTerminal {
     func draw(_ lines: [String], prompt: String?) {
         var text = "\u{1B}[H"
         for (index, line) in lines.enumerated() {
-            var shown = line
-            if index == 0 { shown = Terminal.bold(line) }
-            if line.contains(" failed ") || line.contains("unreachable") || line.contains("needs-attention") { shown = Terminal.red(line) }
-            if line.contains(" rolled-back ") || line.contains(" rolling-back ") { shown = Terminal.yellow(line) }
-            text += shown + "\u{1B}[K" + (index < lines.count - 1 ? "\r\n" : "")
+            text += Terminal.watchRow(line, header: index == 0) + "\u{1B}[K" + (index < lines.count - 1 ? "\r\n" : "")
         }
         if let prompt { text += "\r\u{1B}[K" + prompt }
         write(text)
