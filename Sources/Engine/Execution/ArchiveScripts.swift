@@ -10,6 +10,7 @@ enum ArchiveScripts {
             set -e; p=\(p); a=\(a)
             case "$p" in ""|/|*/..|*/../*|../*) echo "refusing to archive '$p'" >&2; exit 2;; esac
             mkdir -p "$(dirname "$a")"
+            trap 'rm -f "$a.partial"' EXIT; trap 'exit 143' TERM INT
             if [ -e "$p" ] || [ -L "$p" ]; then
               tar -C "$(dirname "$p")" -czpf "$a.partial" "$(basename "$p")"; existed=1
             else

@@ -275,10 +275,11 @@ extension Executor {
     private func backup(_ archive: Archive, step: Step, on host: String, context: TemplateContext) async throws -> StepAttempt {
         let path = try archive.path.render(context, quoting: .plain).text
         let destination = try archive.destination.render(context, quoting: .plain).text
-        archives[host, default: [:]][step.id] = (path, destination)
         let script = ArchiveScripts.create(path: path, archive: destination)
         var result = try await remote(RenderedText(text: script, display: "archive \(path) → \(destination)", secrets: []), on: host, timeout: step.timeout ?? .seconds(3600))
         if result.ok {
+            // Only a finished archive has something to restore: an interrupted one never touched `path`.
+            archives[host, default: [:]][step.id] = (path, destination)
             let fields = result.stdout.split(separator: " ").map(String.init)
             let details = ["path": path, "archive": destination, "sha256": fields.first ?? "", "bytes": fields.count > 1 ? fields[1].trimmingCharacters(in: .whitespacesAndNewlines) : "", "existed": fields.count > 2 ? fields[2].trimmingCharacters(in: .whitespacesAndNewlines) : ""]
             result.details = details
