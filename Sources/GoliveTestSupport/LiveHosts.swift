@@ -15,14 +15,13 @@ public final class LiveHosts: @unchecked Sendable {
     /// The hosts.
     public let hosts: [Sandbox.Host]
 
-    /// Starts `count` hosts (web1...), each on release 1.0.0.
-    public init(count: Int) throws {
-        var template = Array("\(FileManager.default.temporaryDirectory.path)/golive-live-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw SandboxError(message: "mkdtemp failed") }
-        directory = String(cString: made)
+    /// Starts `count` hosts (web1...), each on release 1.0.0; on loopback ports unless `network`
+    /// asks for a namespace per host.
+    public init(count: Int, network: Sandbox.NetworkMode = .loopback) throws {
+        directory = try TestHosts.makeTemporaryDirectory(name: "live")
         sandbox = Sandbox(directory: directory + "/sandbox")
         inventoryPath = directory + "/inventory.yml"
-        hosts = try sandbox.up(count: count, inventoryPath: inventoryPath)
+        hosts = try sandbox.up(count: count, inventoryPath: inventoryPath, network: network)
     }
 
     deinit { stop() }

@@ -237,9 +237,10 @@ public final class TestHosts: @unchecked Sendable {
 
     // MARK: helpers
 
-    static func makeTemporaryDirectory() throws -> String {
+    /// A new private directory under the system's temporary directory (`golive-NAME-XXXXXX`).
+    public static func makeTemporaryDirectory(name: String = "hosts") throws -> String {
         let base = FileManager.default.temporaryDirectory.path
-        var template = Array("\(base)/golive-hosts-XXXXXX".utf8CString)
+        var template = Array("\(base)/golive-\(name)-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else {
             throw TestHostsError(message: "mkdtemp failed: \(String(cString: strerror(errno)))")
         }

@@ -58,13 +58,14 @@ public enum HostTools {
         return text
     }
 
-    /// The `[address]:port keytype key` known_hosts lines for a host's public keys.
+    /// The `[address]:port keytype key` known_hosts lines for a host's public keys (plain
+    /// `address keytype key` on port 22, as OpenSSH writes them).
     public static func knownHostsLines(address: String, port: Int, publicKeyFiles: [String]) throws -> String {
         var lines = ""
         for file in publicKeyFiles {
             let fields = try String(contentsOfFile: file, encoding: .utf8).split(separator: " ")
             guard fields.count >= 2 else { throw SandboxError(message: "\(file) is not a public key") }
-            lines += "[\(address)]:\(port) \(fields[0]) \(fields[1])\n"
+            lines += (port == 22 ? address : "[\(address)]:\(port)") + " \(fields[0]) \(fields[1])\n"
         }
         return lines
     }
@@ -87,25 +88,27 @@ public enum HostTools {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// Waits (bounded) until something on `127.0.0.1:port` sends a line starting with `prefix`
+    /// Waits (bounded) until something on `address:port` sends a line starting with `prefix`
     /// (an SSH banner), or merely accepts connections when `prefix` is nil.
-    public static func waitForListener(port: Int, prefix: String?, timeout: Duration = .seconds(15)) throws {
+    public static func waitForListener(
+        address: String = "127.0.0.1", port: Int, prefix: String?, timeout: Duration = .seconds(15)
+    ) throws {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
-            if let answer = probe(port: port, read: prefix != nil) {
+            if let answer = probe(address: address, port: port, read: prefix != nil) {
                 if let prefix { if answer.hasPrefix(prefix) { return } } else { return }
             }
             usleep(10_000)
         }
-        throw SandboxError(message: "nothing answered on 127.0.0.1:\(port) within \(timeout)")
+        throw SandboxError(message: "nothing answered on \(address):\(port) within \(timeout)")
     }
 
-    private static func probe(port: Int, read wantsData: Bool) -> String? {
+    private static func probe(address host: String, port: Int, read wantsData: Bool) -> String? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

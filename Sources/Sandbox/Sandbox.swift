@@ -4,20 +4,24 @@ import Foundation
     import Glibc
 #endif
 
-/// Local simulated servers for the demo and for trying playbooks: a real `sshd` per host on a
-/// loopback port, each with its own directory (its "disk"), and a small HTTP service per host that
-/// serves the host's deployed `current/` release (so `/health` changes with each deploy).
+/// Local simulated servers for the demo and for trying playbooks: a real `sshd` per host, each with
+/// its own directory (its "disk"), and a small HTTP service per host that serves the host's deployed
+/// `current/` release (so `/health` changes with each deploy).
 ///
-/// The daemons outlive the command that starts them; their pids are kept in `state.json` and
-/// ``down()`` stops exactly those.
+/// Run as root, each host gets a network namespace and an address of its own (``SandboxNetwork``:
+/// sshd on port 22, HTTP on port 80, as on a real server); otherwise hosts share 127.0.0.1 and differ
+/// by port. The daemons outlive the command that starts them; their pids are kept in `state.json`
+/// and ``down()`` stops exactly those (and removes the sandbox's namespaces).
 public struct Sandbox: Sendable {
     /// One simulated server.
     public struct Host: Codable, Sendable, Hashable {
         /// Inventory name.
         public var name: String
-        /// SSH port on 127.0.0.1.
+        /// The host's address: its own in a namespace, else 127.0.0.1.
+        public var address: String
+        /// SSH port at ``address``.
         public var sshPort: Int
-        /// HTTP port on 127.0.0.1.
+        /// HTTP port at ``address``.
         public var httpPort: Int
         /// The host's directory.
         public var root: String
@@ -27,6 +31,18 @@ public struct Sandbox: Sendable {
         public var sshdPID: Int32
         /// The HTTP service's pid.
         public var httpPID: Int32
+        /// The host's network namespace, when it has one.
+        public var network: SandboxNetwork.Slot?
+    }
+
+    /// How the hosts are reached.
+    public enum NetworkMode: String, Sendable, CaseIterable {
+        /// A network namespace and address per host when running as root, else loopback ports.
+        case automatic
+        /// Every host on 127.0.0.1, on ports of its own.
+        case loopback
+        /// A network namespace and address per host (needs root).
+        case namespaces
     }
 
     /// Where keys, configs, host directories and the state file live.
@@ -53,8 +69,21 @@ public struct Sandbox: Sendable {
     /// Starts `count` hosts (stopping any earlier ones first), deploys release 1.0.0 on each, and
     /// writes an inventory for them at `inventoryPath`.
     @discardableResult
-    public func up(count: Int, inventoryPath: String, release: String = "1.0.0", http: Bool = true) throws -> [Host] {
+    public func up(
+        count: Int, inventoryPath: String, release: String = "1.0.0", http: Bool = true, network mode: NetworkMode = .automatic
+    ) throws -> [Host] {
         down()
+        let network = SandboxNetwork(directory: directory)
+        let namespaces: Bool
+        switch mode {
+        case .loopback: namespaces = false
+        case .automatic: namespaces = SandboxNetwork.isAvailable
+        case .namespaces:
+            guard SandboxNetwork.isAvailable else {
+                throw SandboxError(message: "network namespaces need root and iproute2's `ip`; use --network loopback")
+            }
+            namespaces = true
+        }
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
         chmod(directory, 0o700)
@@ -66,6 +95,7 @@ public struct Sandbox: Sendable {
         var hosts: [Host] = []
         var knownHostsText = ""
         do {
+            let octet = namespaces ? try network.allocateOctet() : 0
             for index in 1...max(1, count) {
                 let name = "web\(index)"
                 let root = directory + "/hosts/" + name
@@ -83,35 +113,50 @@ public struct Sandbox: Sendable {
                 try "request_timeout = 10s\n".write(toFile: app + "/config/app.conf", atomically: true, encoding: .utf8)
                 let hostKey = root + "/ssh_host_ed25519_key"
                 try HostTools.keygen(type: "ed25519", path: hostKey)
-                let sshPort = try HostTools.freePort()
-                var httpPort = try HostTools.freePort()
-                while httpPort == sshPort { httpPort = try HostTools.freePort() }
+                var slot: SandboxNetwork.Slot?
+                let address: String, sshPort: Int, httpPort: Int, httpBind: String
+                if namespaces {
+                    let made = network.slot(index: index - 1, name: name, octet: octet)
+                    try network.create(made)
+                    slot = made
+                    (address, sshPort, httpPort, httpBind) = (made.hostAddress, 22, 80, "0.0.0.0")
+                } else {
+                    address = "127.0.0.1"
+                    sshPort = try HostTools.freePort()
+                    var free = try HostTools.freePort()
+                    while free == sshPort { free = try HostTools.freePort() }
+                    (httpPort, httpBind) = (free, address)
+                }
+                /// Runs a daemon of this host (inside its namespace when it has one).
+                func daemon(_ executable: String, _ arguments: [String], log: String) throws -> ChildProcess {
+                    let (program, argv) = slot.map { network.inside($0, executable, arguments) } ?? (executable, arguments)
+                    return try ChildProcess(program, argv, stdout: log, stderr: log, newSession: true)
+                }
                 let config = root + "/sshd_config"
                 try HostTools.sshdConfig(
-                    address: "127.0.0.1", port: sshPort, hostKeys: [hostKey], pidFile: root + "/sshd.pid",
+                    address: address, port: sshPort, hostKeys: [hostKey], pidFile: root + "/sshd.pid",
                     authorizedKeys: directory + "/authorized_keys", home: root
                 ).write(toFile: config, atomically: true, encoding: .utf8)
-                let sshd = try ChildProcess(
-                    "/usr/sbin/sshd", ["-D", "-e", "-f", config], stderr: root + "/sshd.log", newSession: true)
+                let sshd = try daemon("/usr/sbin/sshd", ["-D", "-e", "-f", config], log: root + "/sshd.log")
                 var httpPID: Int32 = 0
                 if http {
-                    httpPID = try ChildProcess(
+                    httpPID = try daemon(
                         "/usr/bin/python3",
-                        ["-m", "http.server", String(httpPort), "--bind", "127.0.0.1", "--directory", app + "/current"],
-                        stdout: root + "/http.log", stderr: root + "/http.log", newSession: true
+                        ["-m", "http.server", String(httpPort), "--bind", httpBind, "--directory", app + "/current"],
+                        log: root + "/http.log"
                     ).pid
                 }
                 hosts.append(
                     Host(
-                        name: name, sshPort: sshPort, httpPort: httpPort, root: root, appDirectory: app, sshdPID: sshd.pid,
-                        httpPID: httpPID))
+                        name: name, address: address, sshPort: sshPort, httpPort: httpPort, root: root, appDirectory: app,
+                        sshdPID: sshd.pid, httpPID: httpPID, network: slot))
                 try save(hosts)
                 knownHostsText += try HostTools.knownHostsLines(
-                    address: "127.0.0.1", port: sshPort, publicKeyFiles: [hostKey + ".pub"])
+                    address: address, port: sshPort, publicKeyFiles: [hostKey + ".pub"])
             }
             for host in hosts {
-                try HostTools.waitForListener(port: host.sshPort, prefix: "SSH-2.0")
-                if http { try HostTools.waitForListener(port: host.httpPort, prefix: nil) }
+                try HostTools.waitForListener(address: host.address, port: host.sshPort, prefix: "SSH-2.0")
+                if http { try HostTools.waitForListener(address: host.address, port: host.httpPort, prefix: nil) }
             }
         } catch {
             down()
@@ -135,6 +180,23 @@ public struct Sandbox: Sendable {
             _ = waitpid(pid, &status, WNOHANG)
         }
         try? FileManager.default.removeItem(atPath: statePath)
+        SandboxNetwork(directory: directory).destroyAll()
+    }
+
+    /// Cuts a host off the network (packets dropped silently) until ``heal(_:)``; needs namespaces.
+    public func partition(_ name: String) throws {
+        guard let slot = hosts().first(where: { $0.name == name })?.network else {
+            throw SandboxError(message: "\(name) has no network namespace to cut")
+        }
+        try SandboxNetwork(directory: directory).partition(slot)
+    }
+
+    /// Ends a partition made by ``partition(_:)``.
+    public func heal(_ name: String) throws {
+        guard let slot = hosts().first(where: { $0.name == name })?.network else {
+            throw SandboxError(message: "\(name) has no network namespace")
+        }
+        try SandboxNetwork(directory: directory).heal(slot)
     }
 
     /// A pid still belongs to this sandbox when its command line names the host's directory.
@@ -175,7 +237,8 @@ public struct Sandbox: Sendable {
         }
         let user = String(cString: getpwuid(geteuid()).pointee.pw_name)
         var text = """
-            # Written by `golive sandbox up`: \(hosts.count) simulated hosts on this machine (sshd + HTTP on loopback).
+            # Written by `golive sandbox up`: \(hosts.count) simulated hosts on this machine (sshd + HTTP\(
+                hosts.first?.network == nil ? " on loopback" : ", each in a network namespace of its own")).
             # Each host's files live under its app_dir; its HTTP service serves app_dir/current.
             environment: sandbox
             defaults:
@@ -189,7 +252,7 @@ public struct Sandbox: Sendable {
 
             """
         for host in hosts {
-            text += "      \(host.name): { address: 127.0.0.1, port: \(host.sshPort), vars: { http_port: \(host.httpPort), app_dir: \(host.appDirectory) } }\n"
+            text += "      \(host.name): { address: \(host.address), port: \(host.sshPort), vars: { http_port: \(host.httpPort), app_dir: \(host.appDirectory) } }\n"
         }
         if hosts.count >= 2 {
             // The last hosts double as database servers for playbooks/db-migration.yml.

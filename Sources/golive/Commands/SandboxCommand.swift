@@ -5,8 +5,8 @@ import Sandbox
 /// `golive sandbox up|down|status`: local simulated servers to try golive on.
 struct SandboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sandbox", abstract: "Start, stop or list local simulated servers (real sshd + HTTP on loopback).",
-        subcommands: [Up.self, Down.self, Status.self])
+        commandName: "sandbox", abstract: "Start, stop or list local simulated servers (real sshd + HTTP per host).",
+        subcommands: [Up.self, Down.self, Status.self, Partition.self, Heal.self])
 
     /// Where the sandbox lives.
     struct Location: ParsableArguments {
@@ -19,12 +19,16 @@ struct SandboxCommand: AsyncParsableCommand {
         @Option(name: .long, help: "How many hosts.") var hosts = 4
         @Option(name: .long, help: "Where to write the inventory.") var inventory = "inventories/sandbox.yml"
         @Flag(name: .long, help: "No HTTP service per host (sshd only; for benchmarks with many hosts).") var noHTTP = false
+        @Option(
+            name: .long,
+            help: "automatic (a network namespace and address per host when root, else loopback ports), loopback or namespaces."
+        ) var network: Sandbox.NetworkMode = .automatic
 
         func run() async throws {
             let sandbox = Sandbox(directory: location.directory)
-            let started = try sandbox.up(count: hosts, inventoryPath: inventory, http: !noHTTP)
+            let started = try sandbox.up(count: hosts, inventoryPath: inventory, http: !noHTTP, network: network)
             for host in started {
-                print("\(host.name)  ssh 127.0.0.1:\(host.sshPort)  http 127.0.0.1:\(host.httpPort)  \(host.appDirectory)")
+                print("\(host.name)  ssh \(host.address):\(host.sshPort)  http \(host.address):\(host.httpPort)  \(host.appDirectory)")
             }
             print("\(started.count) host(s) up; inventory written to \(inventory). Stop them with: golive sandbox down")
         }
@@ -50,8 +54,40 @@ struct SandboxCommand: AsyncParsableCommand {
             let rows = Sandbox(directory: location.directory).status()
             if rows.isEmpty { print("no sandbox hosts") }
             for (host, running) in rows {
-                print("\(host.name)  \(running ? "running" : "stopped")  ssh :\(host.sshPort)  http :\(host.httpPort)")
+                print(
+                    "\(host.name)  \(running ? "running" : "stopped")  ssh \(host.address):\(host.sshPort)  http \(host.address):\(host.httpPort)"
+                        + (host.network.map { "  netns \($0.namespace)" } ?? ""))
             }
         }
     }
+
+    /// A host name argument.
+    struct HostArgument: ParsableArguments {
+        @Argument(help: "The host (web1, ...).") var host: String
+    }
+
+    struct Partition: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cut a host off the network (packets dropped silently); needs namespaces (root).")
+        @OptionGroup var location: Location
+        @OptionGroup var argument: HostArgument
+
+        func run() async throws {
+            try Sandbox(directory: location.directory).partition(argument.host)
+            print("\(argument.host) cut off; end it with: golive sandbox heal \(argument.host)")
+        }
+    }
+
+    struct Heal: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reconnect a host cut off by `sandbox partition`.")
+        @OptionGroup var location: Location
+        @OptionGroup var argument: HostArgument
+
+        func run() async throws {
+            try Sandbox(directory: location.directory).heal(argument.host)
+            print("\(argument.host) reconnected")
+        }
+    }
 }
+
+extension Sandbox.NetworkMode: ExpressibleByArgument {}
