@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "Store", dependencies: ["Engine", "Playbook", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
-        .target(name: "Console", dependencies: ["Engine", "Store"], swiftSettings: strict),
+        .target(name: "Console", dependencies: ["Engine", "Playbook", "Store"], swiftSettings: strict),
         .target(name: "GoliveTestSupport", dependencies: ["SSH", "Engine", "Playbook", "Sandbox", "Store"], swiftSettings: strict),
         .testTarget(name: "SSHTests", dependencies: ["SSH", "GoliveTestSupport"], swiftSettings: strict),
         .testTarget(

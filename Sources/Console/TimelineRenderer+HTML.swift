@@ -5,6 +5,40 @@ extension TimelineRenderer {
     /// A self-contained HTML page (no network): a Gantt chart per host and step, coloured by phase,
     /// failures outlined, the window and rollback point as vertical lines, and the event list.
     public func html() -> String {
+        let svg = ganttSVG()
+        let origin = run.started
+        var rows = ""
+        for event in events {
+            rows += "<tr class='\(event.status ?? "")'><td>\(String(format: "%.3f", event.time.timeIntervalSince(origin)))s</td><td>\(event.kind.rawValue)</td>"
+            rows += "<td>\(Self.escape(event.host ?? ""))</td><td>\(Self.escape(event.stepName ?? event.step ?? ""))</td><td>\(Self.escape(event.status ?? ""))</td>"
+            rows += "<td>\(Self.escape(event.message ?? event.command ?? ""))</td></tr>\n"
+        }
+        return """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>golive timeline \(Self.escape(run.id))</title>
+            <style>
+            body { font: 14px system-ui, sans-serif; margin: 24px; color: #222; }
+            h1 { font-size: 20px; } .meta { color: #555; }
+            .host { font: 13px monospace; } .grid { stroke: #eee; }
+            .bar { stroke: none; } .bar.precheck { fill: #8ab; } .bar.backup { fill: #a8c; } .bar.deploy { fill: #49d; }
+            .bar.health { fill: #5b5; } .bar.verify { fill: #7c7; } .bar.rollback { fill: #e93; } .bar.failed { stroke: #c00; stroke-width: 2; fill-opacity: .75; }
+            .legend span { display: inline-block; padding: 2px 8px; margin-right: 6px; color: #fff; border-radius: 3px; }
+            table { border-collapse: collapse; margin-top: 16px; font-size: 12px; } td { padding: 2px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
+            tr.failed td, tr.timed-out td, tr.unreachable td { color: #b00; }
+            </style></head><body>
+            <h1>\(Self.escape(run.playbook))</h1>
+            <p class="meta">run \(Self.escape(run.id)) · \(Self.escape(run.kind)) on \(Self.escape(run.environment)) by \(Self.escape(run.operatorName)) · \(Self.escape(run.status))\(run.exitCode.map { " (exit \($0))" } ?? "") · \(String(format: "%.1f", run.duration)) s</p>
+            <p class="legend"><span style="background:#8ab">precheck</span><span style="background:#a8c">backup</span><span style="background:#49d">deploy</span><span style="background:#5b5">health</span><span style="background:#e93">rollback</span></p>
+            \(svg)
+            <table><tr><th>time</th><th>event</th><th>host</th><th>step</th><th>status</th><th>detail</th></tr>
+            \(rows)</table>
+            </body></html>
+            """
+    }
+
+    /// The Gantt chart alone (an inline SVG): a row per host, a bar per step, phase colours,
+    /// failures outlined, window and rollback-point lines. Reports embed it.
+    public func ganttSVG() -> String {
         struct Bar {
             var host: String, label: String, phase: String, status: String, start: Double, end: Double, detail: String
         }
@@ -85,33 +119,7 @@ extension TimelineRenderer {
             svg += "<text x='\(x(offset) + 3)' y='\(height - 4)' fill='\(color)' class='marker-label'>\(label)</text>"
         }
         svg += "</svg>"
-        var rows = ""
-        for event in events {
-            rows += "<tr class='\(event.status ?? "")'><td>\(String(format: "%.3f", event.time.timeIntervalSince(origin)))s</td><td>\(event.kind.rawValue)</td>"
-            rows += "<td>\(Self.escape(event.host ?? ""))</td><td>\(Self.escape(event.stepName ?? event.step ?? ""))</td><td>\(Self.escape(event.status ?? ""))</td>"
-            rows += "<td>\(Self.escape(event.message ?? event.command ?? ""))</td></tr>\n"
-        }
-        return """
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>golive timeline \(Self.escape(run.id))</title>
-            <style>
-            body { font: 14px system-ui, sans-serif; margin: 24px; color: #222; }
-            h1 { font-size: 20px; } .meta { color: #555; }
-            .host { font: 13px monospace; } .grid { stroke: #eee; }
-            .bar { stroke: none; } .bar.precheck { fill: #8ab; } .bar.backup { fill: #a8c; } .bar.deploy { fill: #49d; }
-            .bar.health { fill: #5b5; } .bar.verify { fill: #7c7; } .bar.rollback { fill: #e93; } .bar.failed { stroke: #c00; stroke-width: 2; fill-opacity: .75; }
-            .legend span { display: inline-block; padding: 2px 8px; margin-right: 6px; color: #fff; border-radius: 3px; }
-            table { border-collapse: collapse; margin-top: 16px; font-size: 12px; } td { padding: 2px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
-            tr.failed td, tr.timed-out td, tr.unreachable td { color: #b00; }
-            </style></head><body>
-            <h1>\(Self.escape(run.playbook))</h1>
-            <p class="meta">run \(Self.escape(run.id)) · \(Self.escape(run.kind)) on \(Self.escape(run.environment)) by \(Self.escape(run.operatorName)) · \(Self.escape(run.status))\(run.exitCode.map { " (exit \($0))" } ?? "") · \(String(format: "%.1f", run.duration)) s</p>
-            <p class="legend"><span style="background:#8ab">precheck</span><span style="background:#a8c">backup</span><span style="background:#49d">deploy</span><span style="background:#5b5">health</span><span style="background:#e93">rollback</span></p>
-            \(svg)
-            <table><tr><th>time</th><th>event</th><th>host</th><th>step</th><th>status</th><th>detail</th></tr>
-            \(rows)</table>
-            </body></html>
-            """
+        return svg
     }
 
     static func escape(_ text: String) -> String {

@@ -23,6 +23,16 @@ public struct GoliveBinary: Sendable {
         try ChildProcess.run(path, arguments, environment: environment)
     }
 
+    /// The run id in the output of a `--json` run (its first event), if any.
+    public static func runID(in output: String) -> String? {
+        for line in output.split(separator: "\n") {
+            if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let id = object["runID"] as? String {
+                return id
+            }
+        }
+        return nil
+    }
+
     /// Starts `golive ARGS` in the background with output to a file.
     public func start(_ arguments: [String], output: String, environment: [String: String] = [:]) throws -> ChildProcess {
         try ChildProcess(path, arguments, stdout: output, stderr: output, environment: environment)

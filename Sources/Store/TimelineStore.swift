@@ -74,7 +74,40 @@ public final class TimelineStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v2-plans") { db in
+            // Plans as signed off: the resolved lines behind each fingerprint, so a refused
+            // `run --expect-plan` can say what changed.
+            try db.execute(
+                sql: """
+                    CREATE TABLE plans (
+                        fingerprint TEXT PRIMARY KEY, created TEXT NOT NULL, playbook_file TEXT NOT NULL,
+                        environment TEXT NOT NULL, entries TEXT NOT NULL
+                    );
+                    """)
+        }
         return migrator
+    }
+
+    /// Records a resolved plan under its fingerprint (kept once; the first record wins).
+    public func savePlan(_ plan: ResolvedPlan, playbookFile: String, environment: String) throws {
+        let entries = String(decoding: try JSONEncoder().encode(plan.entries), as: UTF8.self)
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO plans (fingerprint, created, playbook_file, environment, entries) VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    plan.fingerprint, ISO8601.format(Date()), URL(fileURLWithPath: playbookFile).standardizedFileURL.path, environment,
+                    entries,
+                ])
+        }
+    }
+
+    /// The plan recorded under `fingerprint`, if any.
+    public func plan(fingerprint: String) throws -> ResolvedPlan? {
+        let text = try pool.read { db in
+            try String.fetchOne(db, sql: "SELECT entries FROM plans WHERE fingerprint = ?", arguments: [fingerprint])
+        }
+        guard let text else { return nil }
+        return ResolvedPlan(entries: try JSONDecoder().decode([ResolvedPlan.Entry].self, from: Data(text.utf8)))
     }
 
     /// A journal that appends a run's events to this store.
@@ -134,19 +167,29 @@ public final class TimelineStore: Sendable {
 
     /// The newest finished rehearsal of a playbook file that completed its batches, with its events.
     public func lastRehearsal(playbookFile: String) throws -> (RunRecord, [RunEvent])? {
+        try rehearsals(playbookFile: playbookFile, limit: 1).first
+    }
+
+    /// The newest finished rehearsals (up to `limit`, started before `before` when given) of a
+    /// playbook file that completed their batches, newest first, with their events.
+    public func rehearsals(playbookFile: String, limit: Int, before: Date? = nil) throws -> [(RunRecord, [RunEvent])] {
         let path = URL(fileURLWithPath: playbookFile).standardizedFileURL.path
         let candidates = try pool.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM runs WHERE kind = 'rehearse' AND playbook_file = ? AND status IN ('succeeded', 'rolled-back') ORDER BY started DESC LIMIT 5",
-                arguments: [path]
+                sql: """
+                    SELECT * FROM runs WHERE kind = 'rehearse' AND playbook_file = ? AND status IN ('succeeded', 'rolled-back')
+                    AND started < ? ORDER BY started DESC, rowid DESC LIMIT ?
+                    """,
+                arguments: [path, before.map(ISO8601.format) ?? "9999", limit * 4]
             ).map(RunRecord.init)
         }
-        for run in candidates {
+        var found: [(RunRecord, [RunEvent])] = []
+        for run in candidates where found.count < limit {
             let events = try events(runID: run.id)
-            if events.contains(where: { $0.kind == .batchFinished && $0.status == "ok" }) { return (run, events) }
+            if events.contains(where: { $0.kind == .batchFinished && $0.status == "ok" }) { found.append((run, events)) }
         }
-        return nil
+        return found
     }
 
     /// `PRAGMA integrity_check` result ("ok" when sound).

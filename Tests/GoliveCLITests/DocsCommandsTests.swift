@@ -31,17 +31,19 @@ import Testing
         var commands: [Shown] = [], synopsis: [Shown] = []
         for file in ["README.md"] + docs.map({ "docs/" + $0 }) {
             let text = try String(contentsOfFile: golive.root + "/" + file, encoding: .utf8)
-            var fenced = false
+            var fenced = false, shell = false
             for (index, line) in text.components(separatedBy: "\n").enumerated() {
                 if line.hasPrefix("```") {
                     fenced.toggle()
+                    shell = fenced && line.hasPrefix("```sh")
                     continue
                 }
                 if fenced {
                     let trimmed = line.trimmingCharacters(in: .whitespaces)
-                    // The README's tour block runs in ReadmeCommandsTests.
-                    if trimmed.hasPrefix("$golive ") && file != "README.md" {
-                        let command = trimmed.dropFirst().split(separator: "#", maxSplits: 1)[0]
+                    // The README's tour block runs in ReadmeCommandsTests; in ```sh blocks elsewhere,
+                    // `golive ...` lines are commands too.
+                    if (trimmed.hasPrefix("$golive ") || (shell && trimmed.hasPrefix("golive "))) && file != "README.md" {
+                        let command = trimmed.drop { $0 == "$" }.split(separator: "#", maxSplits: 1)[0]
                         commands.append(Shown(file: file, line: index + 1, text: command.trimmingCharacters(in: .whitespaces)))
                     } else if trimmed.hasPrefix("golive ") && file == "docs/cli.md" {
                         synopsis.append(Shown(file: file, line: index + 1, text: trimmed))
@@ -86,13 +88,7 @@ import Testing
     }
 
     /// The id of the run a `--json` run printed.
-    func runID(_ output: String) throws -> String {
-        try #require(
-            output.split(separator: "\n").lazy.compactMap { line -> String? in
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
-                return object["runID"] as? String
-            }.first, "\(output.suffix(500))")
-    }
+    func runID(_ output: String) throws -> String { try #require(GoliveBinary.runID(in: output), "\(output.suffix(500))") }
 
     @Test func everyShownCommandRuns() throws {
         let (commands, _) = try shownCommands()
@@ -119,7 +115,7 @@ import Testing
                 case "PLAYBOOK", "playbooks/app.yml", "playbooks/webapp.yml": playbook
                 case "INVENTORY", "INV", "inventories/staging.yml", "inventories/production.yml", "inventories/sandbox.yml": live.inventoryPath
                 case "ENV", "ENVIRONMENT", "production", "staging": "sandbox"
-                case "FILE", "run.html", "timeline.html": live.directory + "/out.html"
+                case "FILE", "run.html", "timeline.html", "plan.html", "plan.md", "report.md", "report.html": live.directory + "/out-" + word
                 default: word
                 }
             }
@@ -137,6 +133,12 @@ import Testing
             if arguments.first == "resume" {
                 lastRun = try killedRun()
                 if !arguments.contains("--rollback") { arguments.append("--yes") }
+            }
+            if let flag = arguments.firstIndex(of: "--expect-plan"), flag + 1 < arguments.count {
+                // The fingerprint shown is an example: use the plan's own.
+                let plan = try golive.run(["plan", playbook, "-i", live.inventoryPath, "--json"], environment: environment)
+                let document = try #require(try JSONSerialization.jsonObject(with: Data(plan.output.utf8)) as? [String: Any])
+                arguments[flag + 1] = try #require(document["fingerprint"] as? String)
             }
             if arguments.contains("RUN") {
                 arguments = arguments.map { $0 == "RUN" ? lastRun : $0 }

@@ -28,7 +28,7 @@ import Testing
             if arguments.first == "sandbox" { continue }  // the test's own sandbox is up already
             arguments = arguments.map { $0 == "inventories/sandbox.yml" ? live.inventoryPath : $0 }
             arguments = arguments.map { $0 == "playbooks/webapp.yml" ? golive.root + "/playbooks/webapp.yml" : $0 }
-            arguments = arguments.map { $0 == "timeline.html" ? live.directory + "/timeline.html" : $0 }
+            arguments = arguments.map { ["timeline.html", "plan.html", "report.md"].contains($0) ? live.directory + "/" + $0 : $0 }
             let (status, output) = try golive.run(arguments, environment: environment)
             let expected: Int32 = line.contains("healthy=false") ? 1 : 0
             #expect(status == expected, "\(line)\n\(output.suffix(800))")

@@ -394,7 +394,7 @@ public actor Executor {
         let how: String
         if options.assumeYes {
             answer = true
-            how = "--yes"
+            how = "--yes (operator \(options.operatorName))"
         } else if let gates {
             let steps = play.playbook.backup + play.playbook.deploy
             let done = steps.filter { $0.index < gate.index || $0.section == .backup }.map(\.name)

@@ -23,6 +23,11 @@ enum RunDriver {
             Terminal.error("error: cannot open the timeline store \(storePath): \(error)")
             throw ExitStatus.refused.exitCode
         }
+        let plan = ResolvedPlan(play)
+        if let expected = execution.expectPlan, expected != plan.fingerprint {
+            refuseChangedPlan(expected: expected, current: plan, store: store)
+            throw ExitStatus.refused.exitCode
+        }
         let runID = StoreLocation.newRunID()
         var options = RunOptions(
             kind: kind, runID: runID, operatorName: StoreLocation.operatorName,
@@ -35,6 +40,7 @@ enum RunDriver {
         options.rollbackAfter = rollbackAfter
         options.lockWait = execution.lockWait.flatMap(DurationSyntax.parse)
         options.recorded = RecordedInput.encode(vars: input.vars, limit: input.limit)
+        options.recorded["plan_fingerprint"] = plan.fingerprint
         if kind == .run, let (rehearsal, events) = try? store.lastRehearsal(playbookFile: playbook) {
             let batches = Planner.batches(play.hosts.map(\.name), serial: play.playbook.serial).count
             options.prediction = Prediction.from(rehearsal: events, batches: batches)
@@ -76,6 +82,19 @@ enum RunDriver {
         signals.stop()
         if !input.json { printSummary(outcome, runID: runID, storePath: storePath) }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+    }
+
+    /// Says why a run with `--expect-plan` does not start: what changed since the signed-off plan.
+    static func refuseChangedPlan(expected: String, current: ResolvedPlan, store: TimelineStore) {
+        var text = "error: the plan changed since \(expected) was signed off (it is now \(current.fingerprint)); nothing was touched"
+        if let signed = try? store.plan(fingerprint: expected) {
+            let changes = current.changes(from: signed)
+            text += "\nwhat changed:\n" + changes.prefix(40).map { "  - " + $0 }.joined(separator: "\n")
+            if changes.count > 40 { text += "\n  ... and \(changes.count - 40) more" }
+        } else {
+            text += "\nplan \(expected) is not recorded in \(store.path) (plans are recorded by `golive plan`), so what changed cannot be shown"
+        }
+        Terminal.error(text + "\nreview the new plan (`golive plan ... --format md`) and sign it off again, or run without --expect-plan")
     }
 
     static func printSummary(_ outcome: RunOutcome, runID: String, storePath: String) {

@@ -26,6 +26,9 @@ struct ExecutionOptions: ParsableArguments {
     @Option(name: .long, help: "Wait up to this long for a held environment lock (e.g. 10m) instead of refusing.")
     var lockWait: String?
 
+    @Option(name: .long, help: "Refuse (exit 3) unless the resolved plan still has this fingerprint (from `golive plan`).")
+    var expectPlan: String?
+
     func validate() throws {
         if ignoreWindow && (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--ignore-window needs --reason TEXT (it is recorded on the timeline)")

@@ -1,0 +1,312 @@
+import Engine
+import Foundation
+import Playbook
+import Store
+
+extension PlanDocument {
+    /// The go-live plan for sign-off: window, hosts and batches, pre-checks, backups, every step per
+    /// batch with its resolved command and rollback, gates and who answers them, health criteria,
+    /// the rollback plan in the order it would run, expected durations from the rehearsals, and a
+    /// sign-off table. Secrets show as `••••`; the fingerprint ties the document to what will run.
+    public func printable(generated: Date = Date()) -> PrintableDocument {
+        let playbook = play.playbook
+        let metadata = playbook.metadata
+        let stamp = ISO8601DateFormatter()
+        var facts: [(String, String)] = []
+        if let change = metadata.changeID { facts.append(("Change", change)) }
+        facts.append(("Playbook", "\(playbook.name) (\(playbook.file))"))
+        facts.append(("Environment", "\(play.inventory.environment) (inventory \(play.inventory.file))"))
+        if let owner = metadata.owner { facts.append(("Owner", owner)) }
+        if !metadata.contacts.isEmpty { facts.append(("Contacts", metadata.contacts.joined(separator: "; "))) }
+        facts.append(("Hosts", "\(play.hosts.count) in \(batches.count) batch(es), max_fail \(playbook.maxFail)"))
+        facts.append(("Plan fingerprint", "\(resolved.fingerprint)  (run it with: golive run --expect-plan \(resolved.fingerprint))"))
+        facts.append(("Generated", stamp.string(from: generated)))
+
+        var sections: [PrintableDocument.Section] = []
+        if let description = metadata.description { sections.append(.init("Description", [.paragraph(description)])) }
+        sections.append(windowSection())
+        sections.append(
+            .init(
+                "Hosts and batches",
+                [
+                    .paragraph(
+                        "Batches run one after another; within a batch every host runs each step in parallel. Any failed host beyond max_fail (\(playbook.maxFail)) stops the run and rolls every changed host back."
+                    ),
+                    .table(
+                        header: ["Batch", "Hosts", "Addresses"],
+                        rows: batches.enumerated().map { index, batch in
+                            [
+                                "\(index + 1)", batch.joined(separator: ", "),
+                                batch.map { name in play.inventory.host(named: name)?.address ?? "" }.joined(separator: ", "),
+                            ]
+                        }),
+                ]))
+        sections.append(stepsSection("Pre-checks", playbook.prechecks, hosts: play.hosts.map(\.name), note: "Run on every host before anything changes; any failure stops the go-live with nothing changed."))
+        sections.append(backupSection())
+        sections.append(deploySection())
+        sections.append(gatesSection())
+        sections.append(healthSection())
+        sections.append(rollbackSection())
+        sections.append(timingSection())
+        sections.append(signOffSection())
+        return PrintableDocument(title: "Go-live plan: \(playbook.name)", facts: facts, sections: sections)
+    }
+
+    /// The plan as Markdown.
+    public func markdown(generated: Date = Date()) -> String { printable(generated: generated).markdown() }
+
+    /// The plan as a self-contained, printable HTML page.
+    public func html(generated: Date = Date()) -> String { printable(generated: generated).html() }
+
+    // MARK: sections
+
+    private func windowSection() -> PrintableDocument.Section {
+        let stamp = ISO8601DateFormatter()
+        guard let window = play.playbook.window else {
+            return .init("Window", [.paragraph("No window declared: the run is not time-boxed (`run` warns and proceeds).")])
+        }
+        var rows: [[String]] = [
+            ["Window opens", stamp.string(from: window.start)],
+            ["Window closes", stamp.string(from: window.end)],
+            ["Length", DurationSyntax.format(.seconds(window.end.timeIntervalSince(window.start)))],
+            ["Rollback reserve", DurationSyntax.format(window.rollbackReserve)],
+        ]
+        var point = window.rollbackPoint
+        if let prediction {
+            let fit = prediction.fit(window, startingAt: window.start)
+            point = fit.rollbackPoint
+            rows.append(["Expected run (from rehearsal \(prediction.rehearsalID))", Self.seconds(prediction.run)])
+            if let rollback = prediction.rollback { rows.append(["Expected rollback", Self.seconds(rollback)]) }
+            rows.append(["Fits before the rollback point", fit.fits ? "yes, \(Self.seconds(fit.margin)) to spare" : "NO: short by \(Self.seconds(-fit.margin))"])
+        }
+        rows.insert(["Rollback point (no change starts after it; anything unfinished is rolled back)", stamp.string(from: point)], at: 2)
+        return .init("Window", [.table(header: ["", "Time"], rows: rows)])
+    }
+
+    /// Hosts grouped by what a step resolves to on them, in first-seen order.
+    private func grouped(_ hosts: [String], _ describe: (String) -> String) -> [(text: String, hosts: [String])] {
+        var order: [String] = []
+        var members: [String: [String]] = [:]
+        for host in hosts {
+            let text = describe(host)
+            if members[text] == nil { order.append(text) }
+            members[text, default: []].append(host)
+        }
+        return order.map { ($0, members[$0] ?? []) }
+    }
+
+    /// The hosts of a row: "all (N)" when it is every host in scope.
+    private func hostList(_ hosts: [String], of all: [String]) -> String {
+        hosts.count == all.count && all.count > 1 ? "all \(all.count): \(hosts.joined(separator: ", "))" : hosts.joined(separator: ", ")
+    }
+
+    /// Who or what carries out a step.
+    private func actor(_ step: Step) -> String {
+        switch step.action {
+        case .gate(let gate): return "operator" + (gate.owner.map { " (\($0))" } ?? "")
+        case .local: return "golive, on the controller"
+        case .http(let http) where !http.viaHost: return "golive, from the controller"
+        case .tcp: return "golive, from the controller"
+        default: return step.runOnce ? "golive, first host of the run only" : "golive, on each host"
+        }
+    }
+
+    private func stepRows(_ steps: [Step], hosts: [String], withRollback: Bool) -> [[String]] {
+        var rows: [[String]] = []
+        for (index, step) in steps.enumerated() {
+            for (text, members) in grouped(hosts, { StepDescription.describe(step.action, context($0)) }) {
+                var row = ["\(index + 1)", ResolvedPlan.options(step), actor(step), text, hostList(members, of: hosts)]
+                if withRollback {
+                    var undo = step.undo.map { StepDescription.describe(.shell($0), context(members[0])) } ?? "—"
+                    if case .archive = step.action { undo = "restore this archive" }
+                    row.append(undo)
+                }
+                rows.append(row)
+            }
+        }
+        return rows
+    }
+
+    private func stepsSection(_ title: String, _ steps: [Step], hosts: [String], note: String) -> PrintableDocument.Section {
+        guard !steps.isEmpty else { return .init(title, [.paragraph("None.")]) }
+        return .init(
+            title,
+            [.paragraph(note), .table(header: ["#", "Step", "By", "Resolved command", "Hosts"], rows: stepRows(steps, hosts: hosts, withRollback: false))])
+    }
+
+    private func backupSection() -> PrintableDocument.Section {
+        let steps = play.playbook.backup
+        guard !steps.isEmpty else { return .init("Backups", [.paragraph("None declared.")]) }
+        let hosts = play.hosts.map(\.name)
+        let latest = rehearsals.first
+        var rows: [[String]] = []
+        for (index, step) in steps.enumerated() {
+            let sizes = latest?.artifacts.filter { $0.step == step.id }.compactMap(\.bytes) ?? []
+            let expected =
+                sizes.isEmpty
+                ? "not rehearsed"
+                : "\(Self.bytes(sizes.max() ?? 0)) per host at most, \(Self.bytes(sizes.reduce(0, +))) in all (rehearsal \(latest?.run.id ?? ""))"
+            for (text, members) in grouped(hosts, { StepDescription.describe(step.action, context($0)) }) {
+                rows.append(["\(index + 1)", step.name, text, hostList(members, of: hosts), expected])
+            }
+        }
+        return .init(
+            "Backups",
+            [
+                .paragraph("Taken on each host of a batch before its first change; recorded (size, sha256) on the timeline and restored by the rollback."),
+                .table(header: ["#", "Backup", "What → where", "Hosts", "Expected size"], rows: rows),
+            ])
+    }
+
+    private func deploySection() -> PrintableDocument.Section {
+        var blocks: [PrintableDocument.Block] = [
+            .paragraph("Per batch, each step runs on every host of the batch; a step starts on a host only after the previous one succeeded there.")
+        ]
+        for (index, batch) in batches.enumerated() {
+            blocks.append(.paragraph("Batch \(index + 1) of \(batches.count): \(batch.joined(separator: ", "))"))
+            blocks.append(
+                .table(
+                    header: ["#", "Step", "By", "Resolved command", "Hosts", "Rollback"],
+                    rows: stepRows(play.playbook.deploy, hosts: batch, withRollback: true)))
+        }
+        return .init("Deployment steps", blocks)
+    }
+
+    private func gatesSection() -> PrintableDocument.Section {
+        let gates = play.playbook.deploy.filter { if case .gate = $0.action { true } else { false } }
+        guard !gates.isEmpty else { return .init("Gates", [.paragraph("No gates: the run does not stop for a go / no-go.")]) }
+        var rows: [[String]] = []
+        for (index, batch) in batches.enumerated() {
+            for step in gates {
+                guard case .gate(let gate) = step.action else { continue }
+                let prompt = StepDescription.describe(step.action, context(batch[0]))
+                rows.append(["\(index + 1)", prompt, gate.owner ?? "the operator running golive"])
+            }
+        }
+        return .init(
+            "Gates",
+            [
+                .paragraph("The run waits at each gate, once per batch, for a yes; a no rolls back every changed host."),
+                .table(header: ["Batch", "Gate", "Answered by"], rows: rows),
+            ])
+    }
+
+    private func healthSection() -> PrintableDocument.Section {
+        guard let health = play.playbook.health else { return .init("Health criteria", [.paragraph("No health watch declared.")]) }
+        let hosts = play.hosts.map(\.name)
+        var rows: [[String]] = []
+        for (index, probe) in health.probes.enumerated() {
+            for (text, members) in grouped(hosts, { StepDescription.describe(probe: probe.check, context($0)) }) {
+                rows.append(["\(index + 1)", probe.name, text, hostList(members, of: hosts)])
+            }
+        }
+        return .init(
+            "Health criteria",
+            [
+                .paragraph(
+                    "After each batch: every \(DurationSyntax.format(health.interval)) for \(DurationSyntax.format(health.duration)); a host fails after more than \(health.failuresAllowed) failed round(s) in a row, and the run rolls back."
+                ),
+                .table(header: ["#", "Probe", "Resolved", "Hosts"], rows: rows),
+            ])
+    }
+
+    private func rollbackSection() -> PrintableDocument.Section {
+        let playbook = play.playbook
+        let hosts = play.hosts.map(\.name)
+        var rows: [[String]] = []
+        var order = 0
+        for step in (playbook.backup + playbook.deploy).reversed() {
+            let describe: (String) -> String?
+            if let undo = step.undo {
+                describe = { StepDescription.describe(.shell(undo), context($0)) }
+            } else if case .archive(let archive) = step.action {
+                describe = { host in
+                    "restore \((try? archive.destination.render(context(host), quoting: .plain).display) ?? archive.destination.source) into \((try? archive.path.render(context(host), quoting: .plain).display) ?? archive.path.source)"
+                }
+            } else {
+                continue
+            }
+            for (text, members) in grouped(hosts, { describe($0) ?? "" }) {
+                order += 1
+                rows.append(["\(order)", "undo \(step.name)", text, hostList(members, of: hosts)])
+            }
+        }
+        for step in playbook.rollback {
+            for (text, members) in grouped(hosts, { StepDescription.describe(step.action, context($0)) }) {
+                order += 1
+                rows.append(["\(order)", step.name, text, hostList(members, of: hosts)])
+            }
+        }
+        for probe in playbook.health?.probes ?? [] {
+            for (text, members) in grouped(hosts, { StepDescription.describe(probe: probe.check, context($0)) }) {
+                order += 1
+                rows.append(["\(order)", "verify: \(probe.name)", text, hostList(members, of: hosts)])
+            }
+        }
+        let trigger =
+            "Automatic when a step fails beyond max_fail, the health watch fails, the rollback point is reached, or the operator aborts (Ctrl-C). Each changed host is rolled back on its own, in reverse order of what was applied to it, only for the steps that ran there; then the playbook's rollback steps; then the health probes verify each host."
+        guard !rows.isEmpty else { return .init("Rollback plan", [.paragraph(trigger), .paragraph("Nothing to undo: no step declares a rollback or a backup.")]) }
+        return .init("Rollback plan", [.paragraph(trigger), .table(header: ["Order", "Action", "Resolved", "Hosts"], rows: rows)])
+    }
+
+    private func timingSection() -> PrintableDocument.Section {
+        guard !rehearsals.isEmpty else {
+            return .init(
+                "Expected durations",
+                [.paragraph("No rehearsal of this playbook in the timeline store yet: rehearse first (`golive rehearse PLAYBOOK -i INVENTORY --rollback-after`).")])
+        }
+        let stamp = ISO8601DateFormatter()
+        var rows: [[String]] = []
+        for phase in RunEvent.Phase.allCases where phase != .verify {
+            let values = rehearsals.compactMap { $0.timings.phases[phase] }
+            guard !values.isEmpty else { continue }
+            rows.append([phase.rawValue, Self.seconds(PhaseTimings.median(values)), Self.spread(values), "\(values.count)"])
+        }
+        let totals = rehearsals.map(\.timings.total)
+        rows.append(["whole run", Self.seconds(PhaseTimings.median(totals)), Self.spread(totals), "\(totals.count)"])
+        let listed = rehearsals.map { "\($0.run.id) (\(stamp.string(from: $0.run.started)), \($0.run.status), \($0.run.hosts.count) host(s))" }
+        return .init(
+            "Expected durations",
+            [
+                .paragraph("From the \(rehearsals.count) newest rehearsal(s) of this playbook: \(listed.joined(separator: "; "))."),
+                .table(header: ["Phase", "Median", "Spread (min–max)", "Rehearsals"], rows: rows),
+            ])
+    }
+
+    private func signOffSection() -> PrintableDocument.Section {
+        let metadata = play.playbook.metadata
+        var rows: [[String]] = [["Change owner", metadata.owner ?? "", "", "", ""]]
+        for contact in metadata.contacts { rows.append(["Contact", contact, "", "", ""]) }
+        rows.append(["Operations lead", "", "", "", ""])
+        rows.append(["Approver", "", "", "", ""])
+        return .init(
+            "Sign-off",
+            [
+                .paragraph("Signed off for plan fingerprint \(resolved.fingerprint). A run started with `--expect-plan \(resolved.fingerprint)` refuses to start if the playbook, the inventory or the variables changed since."),
+                .table(header: ["Role", "Name", "Go / no-go", "Signature", "Date"], rows: rows),
+            ])
+    }
+
+    // MARK: formatting
+
+    static func seconds(_ value: TimeInterval) -> String {
+        if value < 10 { return String(format: "%.2f s", value) }
+        return value < 90 ? String(format: "%.1f s", value) : String(format: "%dm%02ds", Int(value) / 60, Int(value) % 60)
+    }
+
+    static func spread(_ values: [TimeInterval]) -> String {
+        guard let low = values.min(), let high = values.max() else { return "" }
+        return "\(seconds(low)) – \(seconds(high))"
+    }
+
+    static func bytes(_ count: Int) -> String {
+        let units = ["B", "KB", "MB", "GB", "TB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}
