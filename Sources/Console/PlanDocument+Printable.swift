@@ -70,6 +70,7 @@ extension PlanDocument {
             ["Window closes", stamp.string(from: window.end)],
             ["Length", DurationSyntax.format(.seconds(window.end.timeIntervalSince(window.start)))],
             ["Rollback reserve", DurationSyntax.format(window.rollbackReserve)],
+            ["Announced downtime", window.downtime.map { DurationSyntax.format($0) } ?? "none declared"],
         ]
         var point = window.rollbackPoint
         if let prediction {

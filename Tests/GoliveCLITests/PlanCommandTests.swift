@@ -68,7 +68,7 @@ import Testing
                 owner: web team
                 contacts: [ "ana +1 555 0101", "bo +1 555 0102" ]
                 description: Release 2.0.0 of the web app.
-                window: { start: "2030-01-10T22:00:00Z", end: "2030-01-11T02:00:00Z", rollback_reserve: 45m }
+                window: { start: "2030-01-10T22:00:00Z", end: "2030-01-11T02:00:00Z", rollback_reserve: 45m, downtime: 5m }
                 serial: 2 
                 """)
         // `files/` is relative to the playbook: write the copy beside the original.
@@ -101,6 +101,7 @@ import Testing
         #expect(window["Window opens"] == "2030-01-10T22:00:00Z")
         #expect(window["Window closes"] == "2030-01-11T02:00:00Z")
         #expect(window["Rollback reserve"] == "45m")
+        #expect(window["Announced downtime"] == "5m")
         #expect(window.keys.contains { $0.hasPrefix("Rollback point") })
         #expect(window.keys.contains { $0.hasPrefix("Expected run") })
         // Batches as planned.

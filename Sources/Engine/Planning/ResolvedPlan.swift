@@ -44,6 +44,7 @@ public struct ResolvedPlan: Sendable, Hashable {
         if let window = playbook.window {
             add("window", "\(formatter.string(from: window.start)) → \(formatter.string(from: window.end))")
             add("window.rollback_reserve", DurationSyntax.format(window.rollbackReserve))
+            if let downtime = window.downtime { add("window.downtime", DurationSyntax.format(downtime)) }
         }
         if let health = playbook.health {
             add(

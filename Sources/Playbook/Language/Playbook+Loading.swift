@@ -168,8 +168,8 @@ struct PlaybookParser {
     }
 
     private func parseWindow(_ node: Node) -> Window? {
-        guard let entries = reader.mapping(node, "window", allowed: ["start", "end", "rollback_reserve"]) else { return nil }
-        var start: Date?, end: Date?, reserve = Duration.seconds(0)
+        guard let entries = reader.mapping(node, "window", allowed: ["start", "end", "rollback_reserve", "downtime"]) else { return nil }
+        var start: Date?, end: Date?, reserve = Duration.seconds(0), downtime: Duration?
         var endNode: Node?
         for entry in entries {
             let path = "window.\(entry.key)"
@@ -179,6 +179,7 @@ struct PlaybookParser {
                 end = timestamp(entry.value, path)
                 endNode = entry.value
             case "rollback_reserve": reserve = reader.duration(entry.value, path) ?? reserve
+            case "downtime": downtime = reader.duration(entry.value, path)
             default: break
             }
         }
@@ -192,7 +193,10 @@ struct PlaybookParser {
         if reserve.seconds >= end.timeIntervalSince(start) {
             reader.error(.invalidValue("rollback_reserve is as long as the whole window"), node, "window.rollback_reserve")
         }
-        return Window(start: start, end: end, rollbackReserve: reserve, location: reader.location(node))
+        if let downtime, downtime.seconds > end.timeIntervalSince(start) {
+            reader.error(.invalidValue("downtime is longer than the whole window"), node, "window.downtime")
+        }
+        return Window(start: start, end: end, rollbackReserve: reserve, downtime: downtime, location: reader.location(node))
     }
 
     private func timestamp(_ node: Node, _ path: String) -> Date? {

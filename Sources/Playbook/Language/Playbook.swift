@@ -97,6 +97,8 @@ public struct Window: Sendable, Hashable {
     public var end: Date
     /// Time kept back for a rollback: rollback starts no later than `end - rollbackReserve`.
     public var rollbackReserve: Duration
+    /// The service downtime announced for the window (documents only; golive does not measure it).
+    public var downtime: Duration?
     /// Where the window is declared.
     public var location: SourceLocation
 
