@@ -1,5 +1,5 @@
-"""Summarises bench/work/raw.txt (label N wall user sys maxrss_kb per line) into a Markdown table with
-medians, spreads and the ratios the issues ask for."""
+"""Summarises bench/work/raw.txt (label N wall user sys maxrss_kb [hosts_cpu] per line) into a Markdown
+table with medians, spreads and ratios against the peers."""
 import statistics
 import sys
 from collections import defaultdict
@@ -7,10 +7,11 @@ from collections import defaultdict
 rows = defaultdict(list)
 for line in open(sys.argv[1]):
     parts = line.split()
-    if len(parts) != 6:
+    if len(parts) not in (6, 7):
         continue
-    label, n, wall, user, sys_, rss = parts
-    rows[(label, int(n))].append((float(wall), float(user) + float(sys_), int(rss) / 1024))
+    label, n, wall, user, sys_, rss = parts[:6]
+    hosts_cpu = float(parts[6]) if len(parts) == 7 else float("nan")
+    rows[(label, int(n))].append((float(wall), float(user) + float(sys_), int(rss) / 1024, hosts_cpu))
 
 
 def med(label, n, index):
@@ -25,14 +26,14 @@ def spread(label, n):
 
 sizes = sorted({n for _, n in rows})
 labels = sorted({l for l, _ in rows})
-print("| tool | N | wall s (median) | spread s | controller CPU s | CPU ms/host | peak RSS MB | runs |")
-print("|---|---|---|---|---|---|---|---|")
+print("| tool | N | wall s (median) | spread s | controller CPU s | CPU ms/host | peak RSS MB | hosts' CPU s | runs |")
+print("|---|---|---|---|---|---|---|---|---|")
 for label in labels:
     for n in sizes:
         if (label, n) not in rows:
             continue
-        wall, cpu, rss = med(label, n, 0), med(label, n, 1), med(label, n, 2)
-        print("| %s | %d | %.2f | %.2f | %.2f | %.1f | %.0f | %d |" % (label, n, wall, spread(label, n), cpu, cpu * 1000 / n, rss, len(rows[(label, n)])))
+        wall, cpu, rss, hosts = med(label, n, 0), med(label, n, 1), med(label, n, 2), med(label, n, 3)
+        print("| %s | %d | %.2f | %.2f | %.2f | %.1f | %.0f | %.2f | %d |" % (label, n, wall, spread(label, n), cpu, cpu * 1000 / n, rss, hosts, len(rows[(label, n)])))
 print()
 print("| ratio | " + " | ".join("N=%d" % n for n in sizes) + " |")
 print("|---|" + "---|" * len(sizes))
@@ -46,6 +47,10 @@ for title, a, b, index in [
     ("golive / parallel-ssh wall (5 steps)", "golive-five", "pssh-five", 0),
     ("golive / parallel-ssh controller CPU (5 steps)", "golive-five", "pssh-five", 1),
     ("golive / OpenSSH+ControlMaster wall (5 steps)", "golive-five", "openssh-five", 0),
+    ("ansible-playbook / golive wall (5 steps)", "ansible-five", "golive-five", 0),
+    ("ansible-playbook / golive controller CPU (5 steps)", "ansible-five", "golive-five", 1),
+    ("pyinfra / golive wall (5 steps)", "pyinfra-five", "golive-five", 0),
+    ("golive / pyinfra controller CPU (5 steps)", "golive-five", "pyinfra-five", 1),
     ("golive ping / parallel-ssh ping wall", "golive-ping", "pssh-ping", 0),
     ("journal on / off wall (5 steps)", "golive-five", "golive-five-nojournal", 0),
     ("golive ping / bare ssh true wall", "golive-ping", "ssh-true", 0),

@@ -1,33 +1,50 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark: golive vs OpenSSH (ControlMaster) vs parallel-ssh on N local sshd hosts.
-# Usage: bench/run.sh [N ...]   (default 1 10 50 200); REPS=3 repetitions each.
+# Side-by-side benchmark: golive vs ansible-playbook, pyinfra, parallel-ssh and OpenSSH (ControlMaster)
+# on N local sshd hosts. Usage: bench/run.sh [N ...]   (default 1 10 50 200); REPS=3 repetitions each;
+# PEERS="ansible pyinfra pssh openssh" (default: all) limits the peers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-3}
 SIZES=("$@")
 [ ${#SIZES[@]} -eq 0 ] && SIZES=(1 10 50 200)
+PEERS=${PEERS:-ansible pyinfra pssh openssh}
+peer() { [[ " $PEERS " == *" $1 "* ]]; }
 command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
-python3 -c "import pssh" 2>/dev/null || pip install -q parallel-ssh
+# The peers come from PyPI; one that cannot be installed is skipped and said so.
+peer pssh && { python3 -c "import pssh" 2>/dev/null || pip install -q parallel-ssh || { echo "SKIPPED parallel-ssh: pip install failed"; PEERS=${PEERS/pssh/}; }; }
+peer ansible && { command -v ansible-playbook >/dev/null || pip install -q ansible-core || { echo "SKIPPED ansible: pip install failed"; PEERS=${PEERS/ansible/}; }; }
+peer pyinfra && { command -v pyinfra >/dev/null || pip install -q pyinfra || { echo "SKIPPED pyinfra: pip install failed"; PEERS=${PEERS/pyinfra/}; }; }
 swift build -c release --product golive >/dev/null
 G="$(swift build -c release --show-bin-path)/golive"
 W="$PWD/bench/work"
 rm -rf "$W"; mkdir -p "$W"
 head -c 102400 /dev/urandom > "$W/payload-100k.bin"
-cp bench/five.yml bench/five_health.yml "$W/"
+cp bench/five.yml bench/five_health.yml bench/ansible_five.yml bench/pyinfra_five.py "$W/"
 : > "$W/raw.txt"
 
-measure() { # LABEL N COMMAND...
+# Stops the ControlPersist masters a peer left behind (only those using this run's directory).
+stop_masters() {
+    for pid in $(pgrep -f "$W/(cm-|ansible-cp)" || true); do kill "$pid" 2>/dev/null || true; done
+}
+
+measure() { # LABEL N COMMAND...  (wall, controller user+sys, peak RSS, then the hosts' CPU)
     local label=$1 n=$2; shift 2
+    local before after
+    before=$(python3 bench/hostcpu.py "$W/hosts/state.json")
     if /usr/bin/time -f "%e %U %S %M" -o "$W/time.txt" "$@" > "$W/out.txt" 2>&1; then
-        echo "$label $n $(cat "$W/time.txt")" >> "$W/raw.txt"
+        stop_masters
+        after=$(python3 bench/hostcpu.py "$W/hosts/state.json")
+        echo "$label $n $(cat "$W/time.txt") $(python3 -c "print('%.2f' % ($after - $before))")" >> "$W/raw.txt"
     else
+        stop_masters
         echo "FAILED: $label N=$n"; tail -5 "$W/out.txt"
     fi
 }
 
 for N in "${SIZES[@]}"; do
     echo "== N=$N"
-    "$G" sandbox up --hosts "$N" --no-http --directory "$W/hosts" --inventory "$W/inv.yml" > /dev/null
+    # Loopback ports (not namespaces), so every tool meets the same hosts as in earlier results.
+    "$G" sandbox up --hosts "$N" --no-http --network loopback --directory "$W/hosts" --inventory "$W/inv.yml" > /dev/null
     # OpenSSH config and parallel-ssh spec from the sandbox's state.
     python3 - "$W" <<'PY'
 import json, os, sys
@@ -36,12 +53,32 @@ hosts = json.load(open(os.path.join(w, "hosts/state.json")))
 key = os.path.join(w, "hosts/id_ed25519")
 with open(os.path.join(w, "ssh_config"), "w") as f:
     for h in hosts:
-        f.write(f"Host {h['name']}\n  HostName 127.0.0.1\n  Port {h['sshPort']}\n  IdentityFile {key}\n"
+        f.write(f"Host {h['name']}\n  HostName {h['address']}\n  Port {h['sshPort']}\n  IdentityFile {key}\n"
                 f"  UserKnownHostsFile {w}/hosts/known_hosts\n  StrictHostKeyChecking yes\n  BatchMode yes\n"
                 f"  ControlMaster auto\n  ControlPath {w}/cm-%h\n  ControlPersist 60\n")
 json.dump({"user": os.environ.get("USER", "root"), "key": key, "payload": os.path.join(w, "payload-100k.bin"),
-           "hosts": [{"name": h["name"], "address": "127.0.0.1", "port": h["sshPort"]} for h in hosts]},
+           "hosts": [{"name": h["name"], "address": h["address"], "port": h["sshPort"]} for h in hosts]},
           open(os.path.join(w, "spec.json"), "w"))
+user = os.environ.get("USER", "root")
+# ansible: forks = N, pipelining and ControlPersist on, host keys checked against the sandbox's known_hosts.
+with open(os.path.join(w, "ansible.ini"), "w") as f:
+    for h in hosts:
+        f.write(f"{h['name']} ansible_host={h['address']} ansible_port={h['sshPort']} ansible_user={user} "
+                f"ansible_ssh_private_key_file={key} ansible_python_interpreter=/usr/bin/python3\n")
+with open(os.path.join(w, "ansible.cfg"), "w") as f:
+    f.write(f"[defaults]\nforks = {len(hosts)}\nhost_key_checking = True\ngathering = explicit\n"
+            f"interpreter_python = /usr/bin/python3\nstdout_callback = default\nretry_files_enabled = False\n"
+            f"[ssh_connection]\npipelining = True\ncontrol_path_dir = {w}/ansible-cp\n"
+            f"ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile={w}/hosts/known_hosts "
+            f"-o StrictHostKeyChecking=yes\n")
+# pyinfra: host keys checked against the same known_hosts.
+with open(os.path.join(w, "pyinfra_inventory.py"), "w") as f:
+    f.write("hosts = [\n")
+    for h in hosts:
+        f.write(f"    ({h['name']!r}, {{'ssh_hostname': {h['address']!r}, 'ssh_port': {h['sshPort']}, 'ssh_user': {user!r}, "
+                f"'ssh_key': {key!r}, 'ssh_known_hosts_file': {w + '/hosts/known_hosts'!r}, "
+                f"'ssh_strict_host_key_checking': 'yes'}}),\n")
+    f.write("]\n")
 with open(os.path.join(w, "openssh_five.sh"), "w") as f:
     f.write("set -e\ncfg=%s/ssh_config\n" % w)
     f.write("one() { h=$1; d=/tmp/openssh-bench/$h\n"
@@ -58,9 +95,15 @@ PY
         measure golive-five "$N" "$G" run "$W/five.yml" -i "$W/inv.yml" --store "$W/s.sqlite" --yes
         measure golive-five-nojournal "$N" env GOLIVE_BENCH_JOURNAL=memory "$G" run "$W/five.yml" -i "$W/inv.yml" --store "$W/s.sqlite" --yes
         measure golive-five-health "$N" "$G" run "$W/five_health.yml" -i "$W/inv.yml" --store "$W/s.sqlite" --yes
-        measure openssh-five "$N" bash "$W/openssh_five.sh"
-        measure pssh-ping "$N" python3 bench/pssh_five.py "$W/spec.json" ping
-        measure pssh-five "$N" python3 bench/pssh_five.py "$W/spec.json" five
+        peer openssh && measure openssh-five "$N" bash "$W/openssh_five.sh"
+        if peer pssh; then
+            measure pssh-ping "$N" python3 bench/pssh_five.py "$W/spec.json" ping
+            measure pssh-five "$N" python3 bench/pssh_five.py "$W/spec.json" five
+        fi
+        peer ansible && measure ansible-five "$N" env ANSIBLE_CONFIG="$W/ansible.cfg" \
+            ansible-playbook -i "$W/ansible.ini" "$W/ansible_five.yml" -e payload="$W/payload-100k.bin"
+        peer pyinfra && measure pyinfra-five "$N" env PAYLOAD="$W/payload-100k.bin" \
+            pyinfra "$W/pyinfra_inventory.py" "$W/pyinfra_five.py" -y --parallel "$N" --quiet
         if [ "$N" = 1 ]; then
             measure ssh-true 1 ssh -F "$W/ssh_config" -o ControlMaster=no web1 true
         fi

@@ -16,6 +16,7 @@ struct Golive: AsyncParsableCommand {
 
     /// Runs the command; invalid arguments exit with 2, like every other invalid input.
     static func main() async {
+        raiseOpenFileLimit()
         do {
             var command = try parseAsRoot()
             if var asynchronous = command as? any AsyncParsableCommand {
@@ -30,5 +31,14 @@ struct Golive: AsyncParsableCommand {
             }
             exit(withError: error)
         }
+    }
+
+    /// One socket per host: lift the soft limit on open files to the hard limit (often 1,024 vs
+    /// 524,288), so a run over thousands of hosts is not cut short by EMFILE.
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 }
