@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: golive vs ansible-playbook, pyinfra, parallel-ssh and OpenSSH (ControlMaster)
 # on N local sshd hosts. Usage: bench/run.sh [N ...]   (default 1 10 50 200); REPS=3 repetitions each;
-# PEERS="ansible pyinfra pssh openssh" (default: all) limits the peers.
+# PEERS="ansible pyinfra pssh openssh" (default: all) limits the peers; RESULTS=FILE writes the report
+# there instead of bench/results/DATE.md (the CI smoke run uses it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-3}
@@ -21,6 +22,7 @@ rm -rf "$W"; mkdir -p "$W"
 head -c 102400 /dev/urandom > "$W/payload-100k.bin"
 cp bench/five.yml bench/five_health.yml bench/ansible_five.yml bench/pyinfra_five.py "$W/"
 : > "$W/raw.txt"
+failures=0
 
 # Stops the ControlPersist masters a peer left behind (only those using this run's directory).
 stop_masters() {
@@ -37,6 +39,7 @@ measure() { # LABEL N COMMAND...  (wall, controller user+sys, peak RSS, then the
         echo "$label $n $(cat "$W/time.txt") $(python3 -c "print('%.2f' % ($after - $before))")" >> "$W/raw.txt"
     else
         stop_masters
+        failures=$((failures + 1))
         echo "FAILED: $label N=$n"; tail -5 "$W/out.txt"
     fi
 }
@@ -103,7 +106,7 @@ PY
         peer ansible && measure ansible-five "$N" env ANSIBLE_CONFIG="$W/ansible.cfg" \
             ansible-playbook -i "$W/ansible.ini" "$W/ansible_five.yml" -e payload="$W/payload-100k.bin"
         peer pyinfra && measure pyinfra-five "$N" env PAYLOAD="$W/payload-100k.bin" \
-            pyinfra "$W/pyinfra_inventory.py" "$W/pyinfra_five.py" -y --parallel "$N" --quiet
+            pyinfra "$W/pyinfra_inventory.py" "$W/pyinfra_five.py" -y --parallel "$N"
         if [ "$N" = 1 ]; then
             measure ssh-true 1 ssh -F "$W/ssh_config" -o ControlMaster=no web1 true
         fi
@@ -112,7 +115,7 @@ PY
 done
 
 stamp=$(date -u +%Y%m%d-%H%M)
-out="bench/results/$stamp.md"
+out="${RESULTS:-bench/results/$stamp.md}"
 {
     echo "# Benchmark $stamp"
     echo
@@ -123,3 +126,4 @@ out="bench/results/$stamp.md"
     python3 bench/report.py "$W/raw.txt"
 } > "$out"
 cat "$out"
+[ "$failures" = 0 ] || { echo "$failures measurement(s) failed"; exit 1; }
