@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Playbook
 
 extension TimelineRenderer {
     /// A self-contained HTML page (no network): a Gantt chart per host and step, coloured by phase,
@@ -30,6 +31,7 @@ extension TimelineRenderer {
             <p class="meta">run \(Self.escape(run.id)) · \(Self.escape(run.kind)) on \(Self.escape(run.environment)) by \(Self.escape(run.operatorName)) · \(Self.escape(run.status))\(run.exitCode.map { " (exit \($0))" } ?? "") · \(String(format: "%.1f", run.duration)) s</p>
             <p class="legend"><span style="background:#8ab">precheck</span><span style="background:#a8c">backup</span><span style="background:#49d">deploy</span><span style="background:#5b5">health</span><span style="background:#e93">rollback</span></p>
             \(svg)
+            \(metricsSVG())
             <table><tr><th>time</th><th>event</th><th>host</th><th>step</th><th>status</th><th>detail</th></tr>
             \(rows)</table>
             </body></html>
@@ -120,6 +122,44 @@ extension TimelineRenderer {
         }
         svg += "</svg>"
         return svg
+    }
+
+    /// The log and metric figures the probes read, one small chart per figure with a line per
+    /// host, on the Gantt chart's time axis (window lines included). Empty when there are none.
+    public func metricsSVG() -> String {
+        let origin = run.started
+        var series: [String: [String: [(Double, Double)]]] = [:]
+        for event in events where event.kind == .probeRound {
+            guard let host = event.host else { continue }
+            for (name, text) in event.details ?? [:] where !name.hasPrefix("baseline ") {
+                guard let value = Double(text) else { continue }
+                series[name, default: [:]][host, default: []].append((event.time.timeIntervalSince(origin), value))
+            }
+        }
+        guard !series.isEmpty else { return "" }
+        let span = max(events.last?.time.timeIntervalSince(origin) ?? 1, 0.001)
+        let labelWidth = 140, chartWidth = 900, height = 90
+        let colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+        var out = "<h2 class='metrics'>Probe figures</h2>"
+        for name in series.keys.sorted() {
+            let hosts = series[name] ?? [:]
+            let values = hosts.values.flatMap { $0.map(\.1) }
+            let low = min(0, values.min() ?? 0), high = max(values.max() ?? 1, low + 1e-9)
+            func x(_ seconds: Double) -> Int { labelWidth + Int(seconds / span * Double(chartWidth)) }
+            func y(_ value: Double) -> Int { 10 + Int((1 - (value - low) / (high - low)) * Double(height - 20)) }
+            var svg = "<svg xmlns='http://www.w3.org/2000/svg' width='\(labelWidth + chartWidth + 20)' height='\(height)' class='metric' data-metric='\(Self.escape(name))'>"
+            svg += "<text x='4' y='20' class='host'>\(Self.escape(name))</text>"
+            svg += "<text x='4' y='\(height - 8)' class='marker-label'>\(Self.escape(ByteSize.format(low, bytes: false)))…\(Self.escape(ByteSize.format(high, bytes: false)))</text>"
+            svg += "<line x1='\(labelWidth)' x2='\(labelWidth + chartWidth)' y1='\(y(low))' y2='\(y(low))' class='grid'/>"
+            for (offset, host) in hosts.keys.sorted().enumerated() {
+                let points = (hosts[host] ?? []).map { "\(x($0.0)),\(y($0.1))" }.joined(separator: " ")
+                let colour = colours[offset % colours.count]
+                svg += "<polyline fill='none' stroke='\(colour)' stroke-width='2' points='\(points)'><title>\(Self.escape(host))</title></polyline>"
+            }
+            svg += "</svg>"
+            out += svg
+        }
+        return out
     }
 
     static func escape(_ text: String) -> String {

@@ -18,6 +18,8 @@ public struct WatchModel: Sendable {
         public var state = "pending"
         /// Latest probe rounds (newest last), `true` for ok.
         public var probes: [Bool] = []
+        /// Log and metric figures from the probe rounds, by name, oldest first (last 30).
+        public var signals: [String: [Double]] = [:]
     }
 
     /// The run's id.
@@ -50,6 +52,8 @@ public struct WatchModel: Sendable {
     public var recent: [RunEvent] = []
     /// Output of the newest finished step per host (for `e`).
     public var lastOutput: [String: String] = [:]
+    /// The newest matching log lines from the log probes (host, line), newest last (last 20).
+    public var logLines: [(host: String, line: String)] = []
     /// The newest sequence folded in.
     public var lastSequence: Int64 = 0
 
@@ -102,6 +106,13 @@ public struct WatchModel: Sendable {
                 guard let host = event.host else { break }
                 let index = row(host)
                 hosts[index].probes = Array((hosts[index].probes + [event.status == "ok"]).suffix(10))
+                for (name, text) in event.details ?? [:] where !name.hasPrefix("baseline ") {
+                    guard let value = Double(text) else { continue }
+                    hosts[index].signals[name] = Array((hosts[index].signals[name, default: []] + [value]).suffix(30))
+                }
+                if let lines = event.stdout, event.phase == .health {
+                    logLines = Array((logLines + lines.split(separator: "\n").map { (host, String($0)) }).suffix(20))
+                }
             case .hostFailed: if let host = event.host { hosts[row(host)].state = "failed" }
             case .rollbackStarted: phase = "rollback"
             case .rollbackStepStarted:

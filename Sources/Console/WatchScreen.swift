@@ -29,6 +29,22 @@ public struct WatchScreen: Sendable {
         return total >= 3600 ? String(format: "%dh%02dm", total / 3600, (total % 3600) / 60) : String(format: "%02d:%02d", total / 60, total % 60)
     }
 
+    /// A sparkline of values (`▁` lowest to `█` highest of them).
+    static func sparkline<C: Collection>(_ values: C) -> String where C.Element == Double {
+        guard let low = values.min(), let high = values.max() else { return "" }
+        let marks = Array("▁▂▃▄▅▆▇█")
+        return String(values.map { high > low ? marks[Int(($0 - low) / (high - low) * Double(marks.count - 1))] : marks[0] })
+    }
+
+    /// A figure, short: `0.52`, `12`, `1.5G`.
+    static func figure(_ value: Double) -> String {
+        for (unit, scale) in [("T", 1e12), ("G", 1e9), ("M", 1e6)] where abs(value) >= scale {
+            return String(format: "%.1f", value / scale) + unit
+        }
+        if abs(value) >= 1e4 { return String(format: "%.0fk", value / 1e3) }
+        return value == value.rounded() ? String(Int(value)) : String(format: "%.2f", value)
+    }
+
     /// The screen's lines, each at most `width` characters, exactly `height` lines.
     public func render(_ model: WatchModel, now: Date = Date()) -> [String] {
         var lines: [String] = []
@@ -51,11 +67,26 @@ public struct WatchScreen: Sendable {
         for row in visible {
             let step = "\(row.stepsStarted)/\(model.stepsPerHost) \(row.step)"
             let probes = row.probes.map { $0 ? "✓" : "✗" }.joined()
-            lines.append(
-                row.host.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + " "
-                    + (row.batch.map(String.init) ?? "-").padding(toLength: 5, withPad: " ", startingAt: 0) + " "
-                    + String(step.prefix(25)).padding(toLength: 25, withPad: " ", startingAt: 0) + " "
-                    + row.state.padding(toLength: 15, withPad: " ", startingAt: 0) + " " + probes)
+            // The log and metric figures: newest value and a sparkline of the run so far.
+            let signals: String = row.signals.keys.sorted().map { name -> String in
+                let history = row.signals[name] ?? []
+                return "\(name) \(Self.figure(history.last ?? 0)) \(Self.sparkline(history.suffix(12)))"
+            }.joined(separator: "  ")
+            var line = row.host.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + " "
+            line += (row.batch.map(String.init) ?? "-").padding(toLength: 5, withPad: " ", startingAt: 0) + " "
+            line += String(step.prefix(25)).padding(toLength: 25, withPad: " ", startingAt: 0) + " "
+            line += row.state.padding(toLength: 15, withPad: " ", startingAt: 0) + " "
+            if signals.isEmpty {
+                line += probes
+            } else {
+                let padded: String = probes.padding(toLength: 10, withPad: " ", startingAt: 0)
+                line += "\(padded) \(signals)"
+            }
+            lines.append(line)
+        }
+        if !model.logLines.isEmpty {
+            lines.append("── newest matching log lines ──")
+            for (host, line) in model.logLines.suffix(3) { lines.append("\(host) \(line)") }
         }
         if rows.count > hostRows {
             lines.append("… \(rows.count - visible.count) more host(s): ↑↓ PgUp PgDn scroll")

@@ -30,7 +30,7 @@ public enum HostTools {
     /// The sshd config of a simulated host listening on `address:port`.
     public static func sshdConfig(
         address: String, port: Int, hostKeys: [String], pidFile: String, authorizedKeys: String, password: Bool = false,
-        home: String? = nil
+        home: String? = nil, environment: [String: String] = [:]
     ) -> String {
         var text = """
             Port \(port)
@@ -54,7 +54,10 @@ public enum HostTools {
             """
         for key in hostKeys { text += "HostKey \(key)\n" }
         // A home of its own, as a separate server would have (sessions get HOME from SetEnv).
-        if let home { text += "SetEnv HOME=\(home)\n" }
+        // Extra variables for every session (a faked clock, say) share the one SetEnv line.
+        var variables = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        if let home { variables.insert("HOME=\(home)", at: 0) }
+        if !variables.isEmpty { text += "SetEnv \(variables.joined(separator: " "))\n" }
         return text
     }
 

@@ -214,6 +214,26 @@ public struct Sandbox: Sendable {
         _ = ChildProcess.waitForExit(of: host.sshdPID, timeout: .seconds(3))
     }
 
+    /// Restarts a host's sshd (same address, port and key) so that its sessions get `environment`
+    /// as well, as if the server were configured differently (`FAKETIME` for a clock off by hours).
+    public func restart(_ name: String, environment: [String: String]) throws {
+        var all = hosts()
+        guard let index = all.firstIndex(where: { $0.name == name }) else { throw SandboxError(message: "no host \(name)") }
+        let host = all[index]
+        kill(name)
+        let config = host.root + "/sshd_config"
+        try HostTools.sshdConfig(
+            address: host.address, port: host.sshPort, hostKeys: [host.root + "/ssh_host_ed25519_key"], pidFile: host.root + "/sshd.pid",
+            authorizedKeys: directory + "/authorized_keys", home: host.root, environment: environment
+        ).write(toFile: config, atomically: true, encoding: .utf8)
+        let arguments = ["-D", "-e", "-f", config]
+        let (program, argv) =
+            host.network.map { SandboxNetwork(directory: directory).inside($0, "/usr/sbin/sshd", arguments) } ?? ("/usr/sbin/sshd", arguments)
+        all[index].sshdPID = try ChildProcess(program, argv, stdout: host.root + "/sshd.log", stderr: host.root + "/sshd.log", newSession: true).pid
+        try save(all)
+        try HostTools.waitForListener(address: host.address, port: host.sshPort, prefix: "SSH-2.0")
+    }
+
     /// Per host: running or not.
     public func status() -> [(host: Host, running: Bool)] {
         hosts().map { host in (host, isOurs(host.sshdPID, host: host) && (host.httpPID == 0 || isOurs(host.httpPID, host: host))) }

@@ -76,27 +76,32 @@ public actor SQLiteJournal: Journal {
         let (stderr, cutErr) = bounded(event.stderr)
         let omitted = (event.outputOmitted ?? 0) + cutOut + cutErr
         var details: String?
-        if let map = event.details, let data = try? JSONEncoder().encode(map) { details = String(decoding: data, as: UTF8.self) }
+        if let map = event.details, let data = try? JSONSerialization.data(withJSONObject: map, options: [.sortedKeys]) {
+            details = String(decoding: data, as: UTF8.self)
+        }
         if event.kind == .runStarted {
             let info = event.details ?? [:]
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT OR IGNORE INTO runs (id, playbook, playbook_file, inventory_file, environment, kind, status, operator,
                         controller, started, hosts, vars)
                     VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     event.runID, info["playbook"] ?? "", info["playbook_file"] ?? "", info["inventory_file"] ?? "",
                     info["environment"] ?? "", info["kind"] ?? "run", info["operator"] ?? "",
                     "\(info["controller"] ?? "") pid \(info["pid"] ?? "")", time, info["hosts"] ?? "", info["vars"] ?? "{}",
                 ])
         }
-        try db.execute(
+        // Cached statements: one parse per run, not one per event.
+        try db.cachedStatement(
             sql: """
                 INSERT INTO events (run_id, seq, time, kind, phase, batch, host, step, step_name, status, exit_code, command,
                     message, stdout, stderr, output_omitted, duration_ms, attempt, details)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 event.runID, event.sequence, time, event.kind.rawValue, event.phase?.rawValue, event.batch, event.host, event.step,
                 event.stepName, event.status, event.exitCode, event.command, event.message, stdout, stderr,
@@ -104,23 +109,25 @@ public actor SQLiteJournal: Journal {
             ])
         switch event.kind {
         case .stepFinished, .rollbackStepFinished:
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO step_results (run_id, seq, host, step, step_name, phase, attempt, finished, status, exit_code,
                         duration_ms, command, stdout, stderr, output_omitted)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     event.runID, event.sequence, event.host ?? "", event.step ?? "", event.stepName, event.phase?.rawValue,
                     event.attempt, time, event.status ?? "", event.exitCode, event.durationMS, event.command, stdout, stderr,
                     omitted > 0 ? omitted : nil,
                 ])
         case .probeRound:
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO probe_results (run_id, seq, host, batch, phase, round, time, status, message, duration_ms)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     event.runID, event.sequence, event.host ?? "", event.batch, event.phase?.rawValue, event.attempt, time,
                     event.status ?? "", event.message, event.durationMS,

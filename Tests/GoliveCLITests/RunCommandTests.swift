@@ -211,6 +211,19 @@ import Testing
         }
         let attributes = try FileManager.default.attributesOfItem(atPath: store)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        // Every way the run can be shown or reported afterwards: no secret, the mark instead.
+        let renderings: [[String]] = [
+            ["timeline", "--store", store], ["timeline", "--store", store, "--format", "json"],
+            ["timeline", "--store", store, "--format", "html"], ["report", "--store", store, "--format", "md"],
+            ["report", "--store", store, "--format", "html"], ["watch", "--once", "--store", store],
+            ["runs", "--store", store, "--json"], ["plan", play, "-i", inventoryPath, "--store", store, "--format", "md"],
+            ["plan", play, "-i", inventoryPath, "--store", store, "--format", "html"], ["plan", play, "-i", inventoryPath, "--json"],
+        ]
+        for arguments in renderings {
+            let shown = try golive.run(arguments, environment: ["TEST_TOKEN": secret])
+            #expect(shown.status == 0, "\(arguments): \(shown.output.suffix(300))")
+            #expect(!shown.output.contains(secret), "\(arguments) shows the secret")
+        }
     }
 
     @Test func theDemoScriptDeploysThenRollsBackABrokenRelease() throws {

@@ -70,4 +70,41 @@ import Testing
         #expect(["web1", "web2", "web3", "web4"].allSatisfy { screen.contains("\($0) ") })
         #expect(screen.contains("Summary of run") && screen.contains("succeeded"))
     }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/tmux"), "needs tmux"))
+    func watchShowsTheProbeFiguresAndTheNewestLogLines() async throws {
+        let store = live.directory + "/signals.sqlite"
+        for host in live.hosts { try "42\n".write(toFile: host.appDirectory + "/figure", atomically: true, encoding: .utf8) }
+        let play = try live.write(
+            """
+            name: signals on screen
+            hosts: web
+            deploy:
+              - name: start the app
+                shell: cd {{ app_dir }} && { nohup sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 0.5; echo "ERROR request $i failed" >> app.log; done' </dev/null >/dev/null 2>&1 & }
+            health:
+              interval: 500ms
+              duration: 8s
+              probes:
+                - log: { path: "{{ app_dir }}/app.log", match: ERROR, max: 100, per: 1m }
+                - metric: { command: "cat {{ app_dir }}/figure", value: "< 100" }
+            """, name: "signals.yml")
+        let run = try golive.start(["run", play, "-i", live.inventoryPath, "--store", store, "--json"], output: live.directory + "/signals.log")
+        let session = "golive-signals-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "160", "-y", "30", "/bin/bash --norc --noprofile"])
+        defer { _ = try? tmux(["kill-session", "-t", session]) }
+        _ = await eventually { FileManager.default.fileExists(atPath: store) }
+        _ = try tmux(["send-keys", "-t", session, "\(golive.path) watch --store \(store)", "Enter"])
+        let shown = await eventually(timeout: .seconds(30)) {
+            let screen = (try? HostTools.output("/usr/bin/tmux", ["capture-pane", "-p", "-t", session])) ?? ""
+            return screen.contains("value#2 42") && screen.contains("── newest matching log lines ──")
+                && screen.contains("app.log: ERROR request") && screen.contains("log app.log")
+        }
+        let screen = try tmux(["capture-pane", "-p", "-t", session])
+        #expect(shown, "\(screen)")
+        // A sparkline follows each figure.
+        #expect(screen.contains { "▁▂▃▄▅▆▇█".contains($0) }, "\(screen)")
+        #expect(run.wait() == 0)
+        _ = try tmux(["send-keys", "-t", session, "q"])
+    }
 }

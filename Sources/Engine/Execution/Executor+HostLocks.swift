@@ -27,8 +27,8 @@ extension Executor {
         guard let connection = connections[host] else { return "not connected" }
         let lock = hostLockPath(host)
         let script = """
-            mkdir -p "$HOME/.golive/locks" && l=\(lock)
-            if mkdir "$l" 2>/dev/null; then printf '%s\\n' \(ShellQuoting.quote(info)) > "$l/info"; echo TAKEN
+            mkdir -p -m 700 "$HOME/.golive" "$HOME/.golive/locks" && l=\(lock)
+            if mkdir -m 700 "$l" 2>/dev/null; then printf '%s\\n' \(ShellQuoting.quote(info)) > "$l/info"; echo TAKEN
             elif grep -qx \(ShellQuoting.quote("run=\(options.runID)")) "$l/info" 2>/dev/null; then echo OURS
             else echo HELD; cat "$l/info" 2>/dev/null; fi
             """

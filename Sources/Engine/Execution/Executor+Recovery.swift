@@ -53,6 +53,12 @@ extension Executor {
                 if event.status == "ok" { rolledBack.insert(host) }
             case .controllerLost:
                 open[key] = nil
+            case .probeRound where event.phase == .precheck:
+                // The baselines of the log and metric probes, as measured before the change.
+                for pair in (event.details?["baselines"] ?? "").split(separator: ";") {
+                    let parts = pair.split(separator: "=")
+                    if parts.count == 2, let value = Double(parts[1]) { signals[host, default: SignalState()].baselines[String(parts[0])] = value }
+                }
             default:
                 break
             }

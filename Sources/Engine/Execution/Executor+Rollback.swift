@@ -80,6 +80,8 @@ extension Executor {
         }
         // Confirm the old version is healthy.
         if let health = play.playbook.health, !steps.isEmpty {
+            // Logs count afresh from here: what the changed version wrote is not held against the old one.
+            await markLogPositions(health, host: host)
             let failures = await probeRound(health, host: host, batch: nil, phase: .verify)
             if let failure = failures {
                 let message = "\(host): rolled back, but the health probes still fail: \(failure)"

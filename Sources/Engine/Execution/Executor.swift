@@ -36,6 +36,8 @@ public actor Executor {
     var heldHostLocks: Set<String> = []
     /// Steps a resumed run skips: confirmed done before the controller was lost.
     var confirmedSteps: [String: Set<String>] = [:]
+    /// Per host: log positions, recent counts and baselines of the log and metric probes.
+    var signals: [String: SignalState] = [:]
 
     /// Creates an executor for one run.
     public init(
@@ -211,13 +213,20 @@ public actor Executor {
                 try? await Task.sleep(for: .seconds(1))
             }
         }
-        // Pre-checks on every host in parallel: any failure refuses the run.
-        if !playbook.prechecks.isEmpty {
+        // Pre-checks on every host in parallel: any failure refuses the run. Then the baselines of
+        // the log and metric probes, whose absolute thresholds must already hold.
+        let baselines = playbook.health.map { !signalProbes($0).isEmpty } ?? false
+        if !playbook.prechecks.isEmpty || baselines {
             await emit(event(.phaseStarted, phase: .precheck))
             let failures = await forEachHost(play.hosts.map(\.name)) { executor, host in
                 await executor.runSteps(playbook.prechecks, on: host, phase: .precheck, batch: nil)
             }
-            let failed = failures.filter { $0.value != nil }
+            var failed = failures.filter { $0.value != nil }
+            if failed.isEmpty, baselines, let health = playbook.health {
+                for (host, failure) in await measureBaselines(health, hosts: play.hosts.map(\.name)) {
+                    failed[host] = .some(failure)
+                }
+            }
             await emit(event(.phaseFinished, phase: .precheck, status: failed.isEmpty ? "ok" : "failed"))
             if !failed.isEmpty {
                 let reason = "pre-checks failed on " + failed.keys.sorted().map { "\($0) (\(failed[$0].flatMap { $0 } ?? ""))" }.joined(separator: "; ")
@@ -327,10 +336,11 @@ public actor Executor {
         var active = batch
         let allowed = playbook.maxFail.allowed(inBatchOf: batch.count)
         var failedInBatch: [String: String] = [:]
-        // Segments of backup + deploy steps, split at gates.
-        var segments: [[Step]] = [[]]
-        var gates: [Step?] = []
-        for step in playbook.backup + playbook.deploy {
+        // Segments of steps: the backups first, every host's, as a barrier (a failed backup stops
+        // the batch before anything changes), then the deploy steps, split at gates.
+        var segments: [[Step]] = playbook.backup.isEmpty ? [[]] : [playbook.backup, []]
+        var gates: [Step?] = playbook.backup.isEmpty ? [] : [nil]
+        for step in playbook.deploy {
             if case .gate = step.action {
                 segments.append([])
                 gates.append(step)

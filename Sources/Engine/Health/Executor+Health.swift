@@ -6,6 +6,8 @@ extension Executor {
     /// has more than `failures_allowed` failed rounds in a row. Returns the failed hosts and why.
     func watchHealth(_ health: Health, hosts: [String], batch: Int) async -> [String: String] {
         await emit(event(.phaseStarted, phase: .health, batch: batch, message: "\(hosts.count) host(s)"))
+        // Logs are followed from here, the end of the batch's deploy: older lines do not count.
+        await startFollowingLogs(health, hosts: hosts)
         let rounds = max(1, Int((health.duration.seconds / max(0.001, health.interval.seconds)).rounded(.down)))
         var watched = hosts
         var streak: [String: Int] = [:]
@@ -50,6 +52,7 @@ extension Executor {
             case .http(let http): action = .http(http)
             case .tcp(let tcp): action = .tcp(tcp)
             case .shell(let command): action = .shell(command)
+            case .log, .metric: continue  // one command for all of them, below
             }
             let step = Step(
                 name: probe.name, action: action, undo: nil, when: nil, timeout: max(health.interval, .seconds(10)),
@@ -59,12 +62,18 @@ extension Executor {
             checks.append(result.command)
             if !result.ok { failures.append("\(result.command): \(Self.summary(result))") }
         }
+        // Log and metric probes: one command per round; their figures go to the console.
+        let signals = await signalRound(health, host: host, baseline: false)
+        failures += signals.failures
+        if !signals.command.isEmpty { checks.append(signals.command) }
         await emit(
             RunEvent(
                 runID: options.runID, kind: .probeRound, time: Date(), phase: phase, batch: batch, host: host,
                 status: failures.isEmpty ? "ok" : "failed", command: checks.joined(separator: "; "),
                 message: failures.isEmpty ? nil : failures.joined(separator: "; "),
-                durationMS: Int(begin.duration(to: .now).seconds * 1000), attempt: round))
+                stdout: signals.lines.isEmpty ? nil : signals.lines.joined(separator: "\n"),
+                durationMS: Int(begin.duration(to: .now).seconds * 1000), attempt: round,
+                details: signals.details.isEmpty ? nil : signals.details))
         return failures.first
     }
 }

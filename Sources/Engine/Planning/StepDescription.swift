@@ -51,6 +51,16 @@ public enum StepDescription {
         case .http(let http): describe(Step.Action.http(http), context)
         case .tcp(let tcp): describe(Step.Action.tcp(tcp), context)
         case .shell(let command): describe(Step.Action.shell(command), context)
+        case .log(let log):
+            "log \((try? log.path.render(context, quoting: .plain).display) ?? log.path.source): lines matching /\(log.match)/, at most \(log.max) per \(DurationSyntax.format(log.per))"
+        case .metric(let metric):
+            "metric " + metric.conditions.map { condition in
+                switch condition.source {
+                case .diskFree(let path): "disk_free \((try? path.render(context, quoting: .plain).display) ?? path.source) \(condition.threshold)"
+                case .command(let command): "value of `\((try? command.render(context, quoting: .shell).display) ?? command.source)` \(condition.threshold)"
+                default: "\(condition.name) \(condition.threshold)"
+                }
+            }.joined(separator: ", ")
         }
     }
 }

@@ -35,9 +35,9 @@ public struct DiagnosticRenderer: Sendable {
             var text = "\(location): \(diagnostic.severity.rawValue): "
             if !diagnostic.keyPath.isEmpty { text += "\(diagnostic.keyPath): " }
             text += diagnostic.kind.message
-            if cache[location.file] == nil, let data = FileManager.default.contents(atPath: location.file),
-                data.count < 8 << 20
-            {
+            // The source line is shown only for files golive reads (never a huge one into memory).
+            let size = ((try? FileManager.default.attributesOfItem(atPath: location.file))?[.size] as? NSNumber)?.intValue ?? 0
+            if cache[location.file] == nil, size <= 8 << 20, let data = FileManager.default.contents(atPath: location.file) {
                 cache[location.file] = String(decoding: data, as: UTF8.self)
                     .split(separator: "\n", omittingEmptySubsequences: false)
             }

@@ -233,16 +233,18 @@ struct PlaybookParser {
             }
         }
         if health.interval.seconds <= 0 { reader.error(.invalidValue("interval must be positive"), node, "health.interval") }
-        if health.probes.isEmpty { reader.error(.missingKey("probes"), node, "health", hint: "add at least one http, tcp or shell probe") }
+        if health.probes.isEmpty { reader.error(.missingKey("probes"), node, "health", hint: "add at least one http, tcp, shell, log or metric probe") }
         return health
     }
 
     private func parseProbe(_ node: Node, _ path: String) -> Probe? {
-        guard let entries = reader.mapping(node, path, allowed: ["http", "tcp", "shell", "name"]) else { return nil }
+        guard let entries = reader.mapping(node, path, allowed: ["http", "tcp", "shell", "log", "metric", "name"]) else { return nil }
         let checks = entries.filter { $0.key != "name" }
         guard checks.count == 1, let entry = checks.first else {
             reader.error(
-                .invalidValue(checks.isEmpty ? "a probe needs one of http, tcp, shell" : "a probe has one kind, found \(checks.map(\.key).joined(separator: " and "))"),
+                .invalidValue(
+                    checks.isEmpty
+                        ? "a probe needs one of http, tcp, shell, log, metric" : "a probe has one kind, found \(checks.map(\.key).joined(separator: " and "))"),
                 node, path)
             return nil
         }
@@ -256,12 +258,96 @@ struct PlaybookParser {
         case "tcp":
             guard let tcp = parseTCP(entry.value, keyPath) else { return nil }
             check = .tcp(tcp)
+        case "log":
+            guard let log = parseLog(entry.value, keyPath) else { return nil }
+            check = .log(log)
+        case "metric":
+            guard let metric = parseMetric(entry.value, keyPath) else { return nil }
+            check = .metric(metric)
         default:
             guard let command = reader.template(entry.value, keyPath) else { return nil }
             check = .shell(command)
         }
         let display = name ?? "\(entry.key) " + (reader.describe(entry.value).trimmingCharacters(in: CharacterSet(charactersIn: "'")))
         return Probe(check: check, name: display, location: reader.location(node))
+    }
+
+    /// `log: { path: /var/log/app.log, match: "ERROR|Exception", max: 5, per: 1m }`
+    private func parseLog(_ node: Node, _ path: String) -> LogCheck? {
+        guard let entries = reader.mapping(node, path, allowed: ["path", "match", "max", "per"]) else { return nil }
+        var file: Template?, match: String?, max = Bound.number(0), per = Duration.seconds(60)
+        for entry in entries {
+            let keyPath = "\(path).\(entry.key)"
+            switch entry.key {
+            case "path": file = reader.template(entry.value, keyPath)
+            case "match":
+                guard let text = reader.nonEmptyString(entry.value, keyPath) else { break }
+                if (try? NSRegularExpression(pattern: text)) == nil {
+                    reader.error(.invalidValue("'\(text)' is not a regular expression"), entry.value, keyPath)
+                } else {
+                    match = text
+                }
+            case "max":
+                guard let text = reader.string(entry.value, keyPath) else { break }
+                if let bound = Bound.parse(text), bound.value(baseline: 0).map({ $0 >= 0 }) ?? true {
+                    max = bound
+                } else {
+                    reader.error(.invalidValue("'\(text)' is not a count or a baseline expression"), entry.value, keyPath, hint: "write 5, or baseline * 2")
+                }
+            default: per = reader.duration(entry.value, keyPath) ?? per
+            }
+        }
+        if !entries.contains(where: { $0.key == "path" }) { reader.error(.missingKey("path"), node, path) }
+        if !entries.contains(where: { $0.key == "match" }) { reader.error(.missingKey("match"), node, path) }
+        guard let file, let match else { return nil }
+        return LogCheck(path: file, match: match, max: max, per: per)
+    }
+
+    /// `metric: { load1: "< 4", mem_available: "> 500MB", disk_free: { path: /srv, min: 2GB } }` or
+    /// `metric: { command: "...", value: "< 100" }`.
+    private func parseMetric(_ node: Node, _ path: String) -> MetricCheck? {
+        guard let entries = reader.mapping(node, path, allowed: ["load1", "mem_available", "disk_free", "command", "value"]) else {
+            return nil
+        }
+        func threshold(_ value: Node, _ keyPath: String) -> Threshold? {
+            guard let text = reader.string(value, keyPath) else { return nil }
+            guard let threshold = Threshold.parse(text) else {
+                reader.error(
+                    .invalidValue("'\(text)' is not a threshold"), value, keyPath, hint: "write < 4, > 500MB, >= 2GB or < baseline * 2")
+                return nil
+            }
+            return threshold
+        }
+        var conditions: [MetricCondition] = []
+        var command: Template?, value: Threshold?
+        for entry in entries {
+            let keyPath = "\(path).\(entry.key)"
+            switch entry.key {
+            case "load1": if let limit = threshold(entry.value, keyPath) { conditions.append(MetricCondition(source: .load1, threshold: limit)) }
+            case "mem_available":
+                if let limit = threshold(entry.value, keyPath) { conditions.append(MetricCondition(source: .memAvailable, threshold: limit)) }
+            case "disk_free":
+                guard let disk = reader.mapping(entry.value, keyPath, allowed: ["path", "min"]) else { break }
+                let directory = disk.first { $0.key == "path" }.flatMap { reader.template($0.value, "\(keyPath).path") }
+                var minimum: Bound?
+                if let min = disk.first(where: { $0.key == "min" }), let text = reader.string(min.value, "\(keyPath).min") {
+                    minimum = Bound.parse(text)
+                    if minimum == nil { reader.error(.invalidValue("'\(text)' is not a size"), min.value, "\(keyPath).min", hint: "write 2GB or baseline * 0.5") }
+                }
+                if !disk.contains(where: { $0.key == "path" }) { reader.error(.missingKey("path"), entry.value, keyPath) }
+                if !disk.contains(where: { $0.key == "min" }) { reader.error(.missingKey("min"), entry.value, keyPath) }
+                if let directory, let minimum {
+                    conditions.append(MetricCondition(source: .diskFree(directory), threshold: Threshold(.atLeast, minimum)))
+                }
+            case "command": command = reader.template(entry.value, keyPath)
+            default: value = threshold(entry.value, keyPath)
+            }
+        }
+        let hasCommand = entries.contains { $0.key == "command" }, hasValue = entries.contains { $0.key == "value" }
+        if hasCommand != hasValue { reader.error(.missingKey(hasCommand ? "value" : "command"), node, path) }
+        if let command, let value { conditions.append(MetricCondition(source: .command(command), threshold: value)) }
+        if entries.isEmpty { reader.error(.invalidValue("a metric probe needs load1, mem_available, disk_free or command + value"), node, path) }
+        return conditions.isEmpty ? nil : MetricCheck(conditions: conditions)
     }
 
     private func parseSteps(_ node: Node, _ section: Step.Section) -> [Step] {

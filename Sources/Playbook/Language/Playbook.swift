@@ -118,13 +118,17 @@ public struct Health: Sendable, Hashable {
     public var probes: [Probe]
 }
 
-/// A health probe: `http`, `tcp` or `shell`.
+/// A health probe: `http`, `tcp`, `shell`, `log` or `metric`.
 public struct Probe: Sendable, Hashable {
     /// What to check.
     public enum Check: Sendable, Hashable {
         case http(HTTPCheck)
         case tcp(TCPCheck)
         case shell(Template)
+        /// Matching lines appended to a log file (see ``LogCheck``).
+        case log(LogCheck)
+        /// Figures read from the host (see ``MetricCheck``).
+        case metric(MetricCheck)
     }
 
     /// The check.

@@ -203,6 +203,15 @@ public struct Validator: Sendable {
         case .http(let http): [(http.url, "\(id).http.url")] + (http.contains.map { [($0, "\(id).http.contains")] } ?? [])
         case .tcp(let tcp): tcp.host.map { [($0, "\(id).tcp.host")] } ?? []
         case .shell(let command): [(command, "\(id).shell")]
+        case .log(let log): [(log.path, "\(id).log.path")]
+        case .metric(let metric):
+            metric.conditions.compactMap { condition in
+                switch condition.source {
+                case .diskFree(let path): (path, "\(id).metric.disk_free.path")
+                case .command(let command): (command, "\(id).metric.command")
+                default: nil
+                }
+            }
         }
     }
 }

@@ -21,6 +21,14 @@ final class YAMLReader {
     static func load(file: String) -> (YAMLReader, Node?) {
         let attributes = try? FileManager.default.attributesOfItem(atPath: file)
         let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+        // Refused by its size before a byte is read: memory stays bounded whatever the file.
+        if size > maxFileSize {
+            let reader = YAMLReader(file: file, text: "")
+            reader.error(
+                .unreadable("the file is \(size) bytes; golive reads at most \(maxFileSize) bytes"),
+                at: SourceLocation(file: file, line: 1, column: 1), "")
+            return (reader, nil)
+        }
         guard let data = FileManager.default.contents(atPath: file) else {
             let reader = YAMLReader(file: file, text: "")
             reader.error(.unreadable("cannot read the file"), at: SourceLocation(file: file, line: 1, column: 1), "")
