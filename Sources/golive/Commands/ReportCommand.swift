@@ -25,12 +25,6 @@ struct ReportCommand: AsyncParsableCommand {
             .filter { $0.0.id != record.id }
             .map { (run: $0.0, timings: PhaseTimings(events: $0.1)) }
         let report = RunReport(run: record, events: try store.events(runID: record.id), rehearsals: rehearsals)
-        let text = format == .md ? report.markdown() : report.html()
-        if let output {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: output))
-            print("wrote \(output)")
-        } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
-        }
+        try StoreOptions.deliver(Data((format == .md ? report.markdown() : report.html()).utf8), to: output)
     }
 }

@@ -19,6 +19,16 @@ struct StoreOptions: ParsableArguments {
         return try TimelineStore(path: path)
     }
 
+    /// Writes a rendering to `path` (and says so), or to stdout.
+    static func deliver(_ data: Data, to path: String?) throws {
+        if let path {
+            try data.write(to: URL(fileURLWithPath: path))
+            print("wrote \(path)")
+        } else {
+            FileHandle.standardOutput.write(data)
+        }
+    }
+
     func run(_ store: TimelineStore, _ id: String?) throws -> RunRecord {
         if let id {
             guard let run = try store.run(id) else {
@@ -97,13 +107,7 @@ struct TimelineCommand: AsyncParsableCommand {
         case .json: data = try renderer.json()
         case .html: data = Data(renderer.html().utf8)
         }
-        if let output {
-            try data.write(to: URL(fileURLWithPath: output))
-            print("wrote \(output)")
-        } else {
-            FileHandle.standardOutput.write(data)
-            if format == .json { print("") }
-        }
+        try StoreOptions.deliver(format == .json ? data + Data("\n".utf8) : data, to: output)
     }
 }
 
