@@ -50,7 +50,6 @@ extension TimelineRenderer {
         var healthStart: [Int: Date] = [:]
         var lastRound: [String: Date] = [:]
         let origin = run.started
-        let last = max(events.last?.time.timeIntervalSince(origin) ?? 1, 0.001)
         for event in events {
             let key = "\(event.host ?? "")|\(event.step ?? "")|\(event.kind == .rollbackStepStarted || event.kind == .rollbackStepFinished ? "rb" : "")"
             switch event.kind {
@@ -90,19 +89,7 @@ extension TimelineRenderer {
         }
         let hosts = run.hosts.isEmpty ? Array(Set(bars.map(\.host))).sorted() : run.hosts
         let rowHeight = 26, labelWidth = 140, chartWidth = 900
-        var span = last
-        var lines: [(String, Double, String)] = []
-        let details = events.first { $0.kind == .runStarted }?.details ?? [:]
-        let parse = ISO8601DateFormatter()
-        for (key, label, color) in [("window_start", "window opens", "#2a7"), ("rollback_point", "rollback point", "#d80"), ("window_end", "window closes", "#c22")] {
-            if let text = details[key], let date = parse.date(from: text) {
-                let offset = date.timeIntervalSince(origin)
-                if offset >= 0 && offset <= last * 3 {
-                    lines.append((label, offset, color))
-                    span = max(span, offset)
-                }
-            }
-        }
+        let (span, lines) = timeAxis()
         func x(_ seconds: Double) -> Int { labelWidth + Int(max(0, seconds) / span * Double(chartWidth)) }
         let height = rowHeight * (hosts.count + 1) + 20
         var svg = "<svg xmlns='http://www.w3.org/2000/svg' width='\(labelWidth + chartWidth + 20)' height='\(height)' id='gantt'>"
@@ -124,6 +111,27 @@ extension TimelineRenderer {
         return svg
     }
 
+    /// The charts' time axis: its length in seconds from the run's start, and the window's lines
+    /// (label, offset, colour) that fall near the run.
+    func timeAxis() -> (span: Double, lines: [(String, Double, String)]) {
+        let origin = run.started
+        let last = max(events.last?.time.timeIntervalSince(origin) ?? 1, 0.001)
+        var span = last
+        var lines: [(String, Double, String)] = []
+        let details = events.first { $0.kind == .runStarted }?.details ?? [:]
+        let parse = ISO8601DateFormatter()
+        for (key, label, color) in [("window_start", "window opens", "#2a7"), ("rollback_point", "rollback point", "#d80"), ("window_end", "window closes", "#c22")] {
+            if let text = details[key], let date = parse.date(from: text) {
+                let offset = date.timeIntervalSince(origin)
+                if offset >= 0 && offset <= last * 3 {
+                    lines.append((label, offset, color))
+                    span = max(span, offset)
+                }
+            }
+        }
+        return (span, lines)
+    }
+
     /// The log and metric figures the probes read, one small chart per figure with a line per
     /// host, on the Gantt chart's time axis (window lines included). Empty when there are none.
     public func metricsSVG() -> String {
@@ -137,7 +145,7 @@ extension TimelineRenderer {
             }
         }
         guard !series.isEmpty else { return "" }
-        let span = max(events.last?.time.timeIntervalSince(origin) ?? 1, 0.001)
+        let (span, markers) = timeAxis()
         let labelWidth = 140, chartWidth = 900, height = 90
         let colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
         var out = "<h2 class='metrics'>Probe figures</h2>"
@@ -155,6 +163,9 @@ extension TimelineRenderer {
                 let points = (hosts[host] ?? []).map { "\(x($0.0)),\(y($0.1))" }.joined(separator: " ")
                 let colour = colours[offset % colours.count]
                 svg += "<polyline fill='none' stroke='\(colour)' stroke-width='2' points='\(points)'><title>\(Self.escape(host))</title></polyline>"
+            }
+            for (label, offset, colour) in markers {
+                svg += "<line x1='\(x(offset))' x2='\(x(offset))' y1='0' y2='\(height)' stroke='\(colour)' stroke-width='2' stroke-dasharray='6 3' class='marker'><title>\(label)</title></line>"
             }
             svg += "</svg>"
             out += svg

@@ -106,5 +106,9 @@ import Testing
         #expect(screen.contains { "▁▂▃▄▅▆▇█".contains($0) }, "\(screen)")
         #expect(run.wait() == 0)
         _ = try tmux(["send-keys", "-t", session, "q"])
+        // The HTML timeline charts each figure, a line per host, beside the Gantt bars.
+        let html = try golive.run(["timeline", "--store", store, "--format", "html"])
+        #expect(html.output.contains("data-metric='value#2'") && html.output.contains("data-metric='log app.log'"))
+        #expect(html.output.components(separatedBy: "<polyline").count - 1 == 2 * live.hosts.count)
     }
 }
