@@ -11,10 +11,15 @@ SIZES=("$@")
 PEERS=${PEERS:-ansible pyinfra pssh openssh}
 peer() { [[ " $PEERS " == *" $1 "* ]]; }
 command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
-# The peers come from PyPI; one that cannot be installed is skipped and said so.
-peer pssh && { python3 -c "import pssh" 2>/dev/null || pip install -q parallel-ssh || { echo "SKIPPED parallel-ssh: pip install failed"; PEERS=${PEERS/pssh/}; }; }
-peer ansible && { command -v ansible-playbook >/dev/null || pip install -q ansible-core || { echo "SKIPPED ansible: pip install failed"; PEERS=${PEERS/ansible/}; }; }
-peer pyinfra && { command -v pyinfra >/dev/null || pip install -q pyinfra || { echo "SKIPPED pyinfra: pip install failed"; PEERS=${PEERS/pyinfra/}; }; }
+# The peers come from PyPI into a virtual environment of the bench's own (bench/.venv); one that
+# cannot be installed is skipped and said so.
+VENV="$PWD/bench/.venv"
+[ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV" || echo "no virtual environment (python3-venv missing?): the peers will be skipped"
+PY="$VENV/bin/python"
+skip() { echo "SKIPPED $1: pip install failed"; PEERS=${PEERS/$2/}; }
+peer pssh && { "$PY" -c "import pssh" 2>/dev/null || "$VENV/bin/pip" install -q parallel-ssh || skip parallel-ssh pssh; }
+peer ansible && { [ -x "$VENV/bin/ansible-playbook" ] || "$VENV/bin/pip" install -q ansible-core || skip ansible ansible; }
+peer pyinfra && { [ -x "$VENV/bin/pyinfra" ] || "$VENV/bin/pip" install -q pyinfra || skip pyinfra pyinfra; }
 swift build -c release --product golive >/dev/null
 G="$(swift build -c release --show-bin-path)/golive"
 W="$PWD/bench/work"
@@ -100,13 +105,13 @@ PY
         measure golive-five-health "$N" "$G" run "$W/five_health.yml" -i "$W/inv.yml" --store "$W/s.sqlite" --yes
         peer openssh && measure openssh-five "$N" bash "$W/openssh_five.sh"
         if peer pssh; then
-            measure pssh-ping "$N" python3 bench/pssh_five.py "$W/spec.json" ping
-            measure pssh-five "$N" python3 bench/pssh_five.py "$W/spec.json" five
+            measure pssh-ping "$N" "$PY" bench/pssh_five.py "$W/spec.json" ping
+            measure pssh-five "$N" "$PY" bench/pssh_five.py "$W/spec.json" five
         fi
         peer ansible && measure ansible-five "$N" env ANSIBLE_CONFIG="$W/ansible.cfg" \
-            ansible-playbook -i "$W/ansible.ini" "$W/ansible_five.yml" -e payload="$W/payload-100k.bin"
+            "$VENV/bin/ansible-playbook" -i "$W/ansible.ini" "$W/ansible_five.yml" -e payload="$W/payload-100k.bin"
         peer pyinfra && measure pyinfra-five "$N" env PAYLOAD="$W/payload-100k.bin" \
-            pyinfra "$W/pyinfra_inventory.py" "$W/pyinfra_five.py" -y --parallel "$N"
+            "$VENV/bin/pyinfra" "$W/pyinfra_inventory.py" "$W/pyinfra_five.py" -y --parallel "$N"
         if [ "$N" = 1 ]; then
             measure ssh-true 1 ssh -F "$W/ssh_config" -o ControlMaster=no web1 true
         fi
