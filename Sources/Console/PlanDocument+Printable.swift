@@ -146,7 +146,7 @@ extension PlanDocument {
             let expected =
                 sizes.isEmpty
                 ? "not rehearsed"
-                : "\(Self.bytes(sizes.max() ?? 0)) per host at most, \(Self.bytes(sizes.reduce(0, +))) in all (rehearsal \(latest?.run.id ?? ""))"
+                : "\(ByteSize.format(Double(sizes.max() ?? 0), bytes: true)) per host at most, \(ByteSize.format(Double(sizes.reduce(0, +)), bytes: true)) in all (rehearsal \(latest?.run.id ?? ""))"
             for (text, members) in grouped(hosts, { StepDescription.describe(step.action, context($0)) }) {
                 rows.append(["\(index + 1)", step.name, text, hostList(members, of: hosts), expected])
             }
@@ -300,14 +300,4 @@ extension PlanDocument {
         return "\(seconds(low)) – \(seconds(high))"
     }
 
-    static func bytes(_ count: Int) -> String {
-        let units = ["B", "KB", "MB", "GB", "TB"]
-        var value = Double(count)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(count) B" : String(format: "%.1f", value) + " " + units[unit]
-    }
 }

@@ -9,7 +9,9 @@ public struct RunReport: Sendable {
     /// The run.
     public var run: RunRecord
     /// Its events.
-    public var events: [RunEvent]
+    public let events: [RunEvent]
+    /// What the events measure, computed once for every section.
+    private let actual: PhaseTimings
     /// The rehearsals of the same playbook before it (newest first): the plan it is compared with.
     public var rehearsals: [(run: RunRecord, timings: PhaseTimings)]
 
@@ -17,6 +19,7 @@ public struct RunReport: Sendable {
     public init(run: RunRecord, events: [RunEvent], rehearsals: [(run: RunRecord, timings: PhaseTimings)]) {
         self.run = run
         self.events = events
+        actual = PhaseTimings(events: events)
         self.rehearsals = rehearsals
     }
 
@@ -50,7 +53,6 @@ public struct RunReport: Sendable {
 
     // MARK: sections
 
-    private var actual: PhaseTimings { PhaseTimings(events: events) }
 
     private func summarySection() -> PrintableDocument.Section {
         var lines: [String] = []
@@ -76,7 +78,6 @@ public struct RunReport: Sendable {
     }
 
     private func phaseSection() -> PrintableDocument.Section {
-        let actual = self.actual
         var rows: [[String]] = []
         for phase in RunEvent.Phase.allCases where phase != .verify {
             let planned = rehearsals.compactMap { $0.timings.phases[phase] }
@@ -104,7 +105,6 @@ public struct RunReport: Sendable {
     }
 
     private func stepSection() -> PrintableDocument.Section {
-        let actual = self.actual
         var order: [String] = []
         var statuses: [String: [String: Int]] = [:]
         var names = actual.stepNames

@@ -127,23 +127,13 @@ public struct Sandbox: Sendable {
                     while free == sshPort { free = try HostTools.freePort() }
                     (httpPort, httpBind) = (free, address)
                 }
-                /// Runs a daemon of this host (inside its namespace when it has one).
-                func daemon(_ executable: String, _ arguments: [String], log: String) throws -> ChildProcess {
-                    let (program, argv) = slot.map { network.inside($0, executable, arguments) } ?? (executable, arguments)
-                    return try ChildProcess(program, argv, stdout: log, stderr: log, newSession: true)
-                }
-                let config = root + "/sshd_config"
-                try HostTools.sshdConfig(
-                    address: address, port: sshPort, hostKeys: [hostKey], pidFile: root + "/sshd.pid",
-                    authorizedKeys: directory + "/authorized_keys", home: root
-                ).write(toFile: config, atomically: true, encoding: .utf8)
-                let sshd = try daemon("/usr/sbin/sshd", ["-D", "-e", "-f", config], log: root + "/sshd.log")
+                let sshd = try startSSHD(root: root, address: address, port: sshPort, slot: slot)
                 var httpPID: Int32 = 0
                 if http {
                     httpPID = try daemon(
                         "/usr/bin/python3",
                         ["-m", "http.server", String(httpPort), "--bind", httpBind, "--directory", app + "/current"],
-                        log: root + "/http.log"
+                        slot: slot, log: root + "/http.log"
                     ).pid
                 }
                 hosts.append(
@@ -221,17 +211,30 @@ public struct Sandbox: Sendable {
         guard let index = all.firstIndex(where: { $0.name == name }) else { throw SandboxError(message: "no host \(name)") }
         let host = all[index]
         kill(name)
-        let config = host.root + "/sshd_config"
-        try HostTools.sshdConfig(
-            address: host.address, port: host.sshPort, hostKeys: [host.root + "/ssh_host_ed25519_key"], pidFile: host.root + "/sshd.pid",
-            authorizedKeys: directory + "/authorized_keys", home: host.root, environment: environment
-        ).write(toFile: config, atomically: true, encoding: .utf8)
-        let arguments = ["-D", "-e", "-f", config]
-        let (program, argv) =
-            host.network.map { SandboxNetwork(directory: directory).inside($0, "/usr/sbin/sshd", arguments) } ?? ("/usr/sbin/sshd", arguments)
-        all[index].sshdPID = try ChildProcess(program, argv, stdout: host.root + "/sshd.log", stderr: host.root + "/sshd.log", newSession: true).pid
+        all[index].sshdPID = try startSSHD(
+            root: host.root, address: host.address, port: host.sshPort, slot: host.network, environment: environment
+        ).pid
         try save(all)
         try HostTools.waitForListener(address: host.address, port: host.sshPort, prefix: "SSH-2.0")
+    }
+
+    /// Writes a host's sshd_config (its key, its home, `environment` for its sessions) and starts its sshd.
+    private func startSSHD(
+        root: String, address: String, port: Int, slot: SandboxNetwork.Slot?, environment: [String: String] = [:]
+    ) throws -> ChildProcess {
+        let config = root + "/sshd_config"
+        try HostTools.sshdConfig(
+            address: address, port: port, hostKeys: [root + "/ssh_host_ed25519_key"], pidFile: root + "/sshd.pid",
+            authorizedKeys: directory + "/authorized_keys", home: root, environment: environment
+        ).write(toFile: config, atomically: true, encoding: .utf8)
+        return try daemon("/usr/sbin/sshd", ["-D", "-e", "-f", config], slot: slot, log: root + "/sshd.log")
+    }
+
+    /// Runs a daemon of a host, inside its network namespace when it has one.
+    private func daemon(_ executable: String, _ arguments: [String], slot: SandboxNetwork.Slot?, log: String) throws -> ChildProcess {
+        let (program, argv) =
+            slot.map { SandboxNetwork(directory: directory).inside($0, executable, arguments) } ?? (executable, arguments)
+        return try ChildProcess(program, argv, stdout: log, stderr: log, newSession: true)
     }
 
     /// Per host: running or not.

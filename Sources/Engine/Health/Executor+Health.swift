@@ -42,7 +42,7 @@ extension Executor {
 
     /// One round of every probe on a host; returns the first failure, or nil when all pass.
     func probeRound(_ health: Health, host: String, batch: Int?, phase: RunEvent.Phase, round: Int = 1) async -> String? {
-        let context = play.context(for: host, run: runInfo, registered: registered[host] ?? [:])
+        let context = probeContext(host)
         let begin = ContinuousClock.now
         var failures: [String] = []
         var checks: [String] = []
@@ -63,17 +63,17 @@ extension Executor {
             if !result.ok { failures.append("\(result.command): \(Self.summary(result))") }
         }
         // Log and metric probes: one command per round; their figures go to the console.
-        let signals = await signalRound(health, host: host, baseline: false)
-        failures += signals.failures
-        if !signals.command.isEmpty { checks.append(signals.command) }
+        let signalResult = await signalRound(health, host: host, baseline: false)
+        failures += signalResult.failures
+        if !signalProbes(health).isEmpty { checks.append(Self.signalCommand) }
         await emit(
             RunEvent(
                 runID: options.runID, kind: .probeRound, time: Date(), phase: phase, batch: batch, host: host,
                 status: failures.isEmpty ? "ok" : "failed", command: checks.joined(separator: "; "),
                 message: failures.isEmpty ? nil : failures.joined(separator: "; "),
-                stdout: signals.lines.isEmpty ? nil : signals.lines.joined(separator: "\n"),
+                stdout: signalResult.lines.isEmpty ? nil : signalResult.lines.joined(separator: "\n"),
                 durationMS: Int(begin.duration(to: .now).seconds * 1000), attempt: round,
-                details: signals.details.isEmpty ? nil : signals.details))
+                details: signalResult.details.isEmpty ? nil : signalResult.details))
         return failures.first
     }
 }

@@ -12,19 +12,25 @@ extension Executor {
         }
     }
 
+    /// What a probe round's `command` says for the log and metric probes (their script is long).
+    static let signalCommand = "log and metric probes"
+
+    /// A host's template context for its probes.
+    func probeContext(_ host: String) -> TemplateContext {
+        play.context(for: host, run: runInfo, registered: registered[host] ?? [:])
+    }
+
     /// Runs the signal script on a host and parses it; a failure to run it is an error message.
-    func readSignals(_ health: Health, host: String, follow: Bool) async -> (SignalReadings?, String, String?) {
-        let probes = signalProbes(health)
-        let context = play.context(for: host, run: runInfo, registered: registered[host] ?? [:])
+    func readSignals(_ health: Health, host: String, follow: Bool, context: TemplateContext) async -> Result<SignalReadings, SignalError> {
         do {
-            let script = try SignalScript.build(probes, state: signals[host] ?? SignalState(), follow: follow, context: context)
+            let script = try SignalScript.build(signalProbes(health), state: signals[host] ?? SignalState(), follow: follow, context: context)
             let result = try await remote(script, on: host, timeout: max(health.interval, .seconds(10)))
-            guard result.ok else { return (nil, "log and metric probes", "the probe command failed: \(Self.summary(result))") }
-            return (SignalScript.parse(result.stdout), "log and metric probes", nil)
+            guard result.ok else { return .failure(SignalError(message: "the probe command failed: \(Self.summary(result))")) }
+            return .success(SignalScript.parse(result.stdout))
         } catch let error as TemplateError {
-            return (nil, "log and metric probes", "template: \(error)")
+            return .failure(SignalError(message: "template: \(error)"))
         } catch {
-            return (nil, "log and metric probes", "\(error)")
+            return .failure(SignalError(message: "\(error)"))
         }
     }
 
@@ -39,8 +45,7 @@ extension Executor {
     }
 
     func markLogPositions(_ health: Health, host: String) async {
-        let (readings, _, _) = await readSignals(health, host: host, follow: false)
-        guard let readings else { return }
+        guard case .success(let readings) = await readSignals(health, host: host, follow: false, context: probeContext(host)) else { return }
         var state = signals[host] ?? SignalState()
         for (index, log) in readings.logs { state.positions[index] = (log.inode, log.size) }
         state.counts = [:]
@@ -49,11 +54,15 @@ extension Executor {
 
     /// One round of the log and metric probes on a host: failures, figures for the console
     /// (`details`), and the newest matching log lines.
-    func signalRound(_ health: Health, host: String, baseline: Bool) async -> (failures: [String], details: [String: String], lines: [String], command: String) {
+    func signalRound(_ health: Health, host: String, baseline: Bool) async -> (failures: [String], details: [String: String], lines: [String]) {
         let probes = signalProbes(health)
-        guard !probes.isEmpty else { return ([], [:], [], "") }
-        let (read, command, error) = await readSignals(health, host: host, follow: true)
-        guard let readings = read else { return ([error ?? "no readings"], [:], [], command) }
+        guard !probes.isEmpty else { return ([], [:], []) }
+        let context = probeContext(host)
+        let readings: SignalReadings
+        switch await readSignals(health, host: host, follow: true, context: context) {
+        case .success(let read): readings = read
+        case .failure(let error): return ([error.message], [:], [])
+        }
         var state = signals[host] ?? SignalState()
         var failures: [String] = [], details: [String: String] = [:], lines: [String] = []
         let now = Date()
@@ -61,7 +70,7 @@ extension Executor {
             switch check {
             case .log(let log):
                 guard let reading = readings.logs[index] else { continue }
-                let path = (try? log.path.render(play.context(for: host, run: runInfo), quoting: .plain).display) ?? log.path.source
+                let path = (try? log.path.render(context, quoting: .plain).display) ?? log.path.source
                 if state.positions[index] == nil {
                     state.positions[index] = (reading.inode, reading.size)
                     continue
@@ -121,7 +130,7 @@ extension Executor {
             details["baselines"] = state.baselines.keys.sorted().map { "\($0)=\(state.baselines[$0] ?? 0)" }.joined(separator: ";")
         }
         signals[host] = state
-        return (failures, details, lines, command)
+        return (failures, details, lines)
     }
 
     /// During the prechecks: the baseline of every log and metric probe on each host (one reading
@@ -139,11 +148,11 @@ extension Executor {
 
     func baselineRound(_ health: Health, host: String) async -> String? {
         let begin = ContinuousClock.now
-        let (failures, details, lines, command) = await signalRound(health, host: host, baseline: true)
+        let (failures, details, lines) = await signalRound(health, host: host, baseline: true)
         await emit(
             RunEvent(
                 runID: options.runID, kind: .probeRound, time: Date(), phase: .precheck, host: host,
-                status: failures.isEmpty ? "ok" : "failed", command: command, message: failures.isEmpty ? "baseline" : failures.joined(separator: "; "),
+                status: failures.isEmpty ? "ok" : "failed", command: Self.signalCommand, message: failures.isEmpty ? "baseline" : failures.joined(separator: "; "),
                 stdout: lines.isEmpty ? nil : lines.joined(separator: "\n"), durationMS: Int(begin.duration(to: .now).seconds * 1000),
                 attempt: 0, details: details))
         return failures.first

@@ -13,8 +13,6 @@ public struct PhaseTimings: Sendable, Hashable {
     public var stepNames: [String: String]
     /// Start to finish of the run.
     public var total: TimeInterval
-    /// When the run started.
-    public var started: Date?
 
     /// Measures a run's events.
     public init(events: [RunEvent]) {
@@ -53,7 +51,6 @@ public struct PhaseTimings: Sendable, Hashable {
         self.phases = phases
         self.steps = steps
         stepNames = names
-        started = events.first { $0.kind == .runStarted }?.time
         if let first = events.first?.time, let last = events.last?.time {
             total = last.timeIntervalSince(first)
         } else {
