@@ -59,26 +59,33 @@ public final class LiveHosts: @unchecked Sendable {
         return try Validator(extraVars: vars).validate(book, inventory)
     }
 
-    /// Runs a playbook with an in-memory journal and returns the outcome and the events.
+    /// Runs a playbook through a ``RunSession`` (an in-memory journal unless `journal` is given)
+    /// and returns the outcome and the events.
     public func execute(
         _ playbook: String, vars: [String: Value] = [:], kind: RunOptions.Kind = .run,
         journal: (any Journal)? = nil, gates: (any GateAnswerer)? = nil,
         configure: (inout RunOptions) -> Void = { _ in }, during: (@Sendable (Executor) async -> Void)? = nil
     ) async throws -> (RunOutcome, [RunEvent]) {
         let play = try load(playbook, vars: vars)
+        let options = options(for: playbook, kind: kind, configure: configure)
+        let memory = MemoryJournal()
+        let transport = SSHTransport(inventory: play.inventory)
+        defer { transport.shutdown() }
+        let session = RunSession(store: MemoryStore(journal: journal ?? memory), transport: transport, gates: gates)
+        let outcome = await session.run(play, options: options, whileRunning: during)
+        return (outcome, await memory.events)
+    }
+
+    /// The options of a test run of `playbook`: a random run id, the operator `tester`, a 3 s reconnect deadline.
+    public func options(for playbook: String, kind: RunOptions.Kind = .run, configure: (inout RunOptions) -> Void = { _ in })
+        -> RunOptions
+    {
         var options = RunOptions(
             kind: kind, runID: "test-\(UInt32.random(in: 0...UInt32.max))", operatorName: "tester",
             playbookDirectory: URL(fileURLWithPath: playbook).deletingLastPathComponent().path)
         options.reconnectDeadline = .seconds(3)
         configure(&options)
-        let memory = MemoryJournal()
-        let transport = SSHTransport(inventory: play.inventory)
-        defer { transport.shutdown() }
-        let executor = Executor(play: play, transport: transport, journal: journal ?? memory, gates: gates, options: options)
-        let watcher = during.map { body in Task { await body(executor) } }
-        let outcome = await executor.run()
-        watcher?.cancel()
-        return (outcome, await memory.events)
+        return options
     }
 
     /// Runs a shell command on this machine (the hosts' files are local) and returns its output.

@@ -42,8 +42,9 @@ public actor SQLiteJournal: Journal {
             for (event, _) in batch {
                 var stored = event
                 stored.runID = runID
-                next += 1
-                stored.sequence = next
+                let sequence = event.sequence ?? (next + 1)
+                next = max(next, sequence)
+                stored.sequence = sequence
                 numbered.append(stored)
             }
             let events = numbered
@@ -80,7 +81,7 @@ public actor SQLiteJournal: Journal {
             details = String(decoding: data, as: UTF8.self)
         }
         if event.kind == .runStarted {
-            let info = event.details ?? [:]
+            let info = event.runStarted
             try db.cachedStatement(
                 sql: """
                     INSERT OR IGNORE INTO runs (id, playbook, playbook_file, inventory_file, environment, kind, status, operator,
@@ -89,9 +90,9 @@ public actor SQLiteJournal: Journal {
                     """
             ).execute(
                 arguments: [
-                    event.runID, info["playbook"] ?? "", info["playbook_file"] ?? "", info["inventory_file"] ?? "",
-                    info["environment"] ?? "", info["kind"] ?? "run", info["operator"] ?? "",
-                    "\(info["controller"] ?? "") pid \(info["pid"] ?? "")", time, info["hosts"] ?? "", info["vars"] ?? "{}",
+                    event.runID, info?.playbook ?? "", info?.playbookFile ?? "", info?.inventoryFile ?? "",
+                    info?.environment ?? "", info?.kind ?? "run", info?.operatorName ?? "",
+                    "\(info?.controller ?? "") pid \(info?.pid ?? "")", time, info?.hosts ?? "", info?.vars ?? "{}",
                 ])
         }
         // Cached statements: one parse per run, not one per event.
@@ -133,20 +134,20 @@ public actor SQLiteJournal: Journal {
                     event.status ?? "", event.message, event.durationMS,
                 ])
         case .backupRecorded:
-            let info = event.details ?? [:]
+            guard let backup = event.backup else { break }
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO artifacts (run_id, host, step, path, archive, bytes, sha256, existed, time)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    event.runID, event.host ?? "", event.step ?? "", info["path"] ?? "", info["archive"] ?? "",
-                    Int(info["bytes"] ?? ""), info["sha256"], Int(info["existed"] ?? ""), time,
+                    event.runID, event.host ?? "", event.step ?? "", backup.path, backup.archive, backup.size, backup.sha256,
+                    Int(backup.existed), time,
                 ])
         case .runFinished:
             try db.execute(
                 sql: "UPDATE runs SET status = ?, exit_code = ?, finished = ?, reason = ? WHERE id = ?",
-                arguments: [event.status ?? "failed", Int(event.details?["exit_code"] ?? ""), time, event.message, event.runID])
+                arguments: [event.status ?? "failed", event.runFinished?.exitCode, time, event.message, event.runID])
         case .runResumed:
             try db.execute(sql: "UPDATE runs SET status = 'running', finished = NULL WHERE id = ?", arguments: [event.runID])
         default:

@@ -111,7 +111,7 @@ public final class TimelineStore: Sendable {
     }
 
     /// A journal that appends a run's events to this store.
-    public func journal(runID: String) throws -> SQLiteJournal {
+    public func journal(runID: String) throws -> any Journal {
         let last = try pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events WHERE run_id = ?", arguments: [runID])
         }
@@ -148,7 +148,7 @@ public final class TimelineStore: Sendable {
     }
 
     /// A run's events in order, from `after` (exclusive).
-    public func events(runID: String, after: Int64 = 0) throws -> [RunEvent] {
+    public func events(runID: String, after: Int64) throws -> [RunEvent] {
         try pool.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", arguments: [runID, after]
@@ -319,4 +319,13 @@ enum ISO8601 {
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.date(from: text)
     }
+}
+
+extension TimelineStore: RunStore {
+    /// The database file.
+    public var location: String { path }
+    /// The environment lock kept in this store.
+    public var environmentLock: (any EnvironmentLock)? { lock }
+    /// A run's events in order.
+    public func events(runID: String) throws -> [RunEvent] { try events(runID: runID, after: 0) }
 }

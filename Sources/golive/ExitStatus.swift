@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 
 /// golive's exit codes, the same for every command.
 enum ExitStatus: Int32 {
@@ -14,6 +15,11 @@ enum ExitStatus: Int32 {
     case needsAttention = 4
     /// Interrupted by the operator after a clean rollback.
     case interrupted = 130
+
+    /// The exit status of a run's outcome (``RunResult/exitCode(rollbackRequested:)``).
+    init(_ outcome: RunOutcome) {
+        self = ExitStatus(rawValue: outcome.exitCode) ?? .needsAttention
+    }
 
     var exitCode: ExitCode { ExitCode(rawValue) }
 }

@@ -100,7 +100,7 @@ func releasePlaybook(serial: String = "2", maxFail: String = "0", deploy extra: 
         let (outcome, _) = try await live.execute(play) { $0.rollbackAttempts = 2 }
         #expect(outcome.exitCode == 4)
         #expect(outcome.attention.contains { $0.contains("web1") && $0.contains("fragile") && $0.contains("test web1 != web1") })
-        #expect(outcome.hosts.first { $0.host == "web2" }?.state == "rolled-back")
+        #expect(outcome.hosts.first { $0.host == "web2" }?.state == .rolledBack)
     }
 
     @Test func aFailedPrecheckRefusesAndChangesNothing() async throws {

@@ -98,6 +98,9 @@ public struct RunEvent: Codable, Sendable, Hashable {
 public protocol Journal: Sendable {
     /// Records an event durably.
     ///
+    /// An event that carries a `sequence` is stored under it (the executor numbers its events, so
+    /// that its state folds them in the journal's order); one without gets the next free number.
+    /// Appends are stored in the order they are made.
     /// - Returns: the event's sequence number in its run.
     /// - Throws: when the event could not be recorded; the caller must not take the action it announces.
     @discardableResult
@@ -121,8 +124,9 @@ public actor MemoryJournal: Journal {
     @discardableResult
     public func append(_ event: RunEvent) async throws -> Int64 {
         var stored = event
-        stored.sequence = Int64(events.count + 1)
+        let sequence = event.sequence ?? ((events.last?.sequence ?? 0) + 1)
+        stored.sequence = sequence
         events.append(stored)
-        return Int64(events.count)
+        return sequence
     }
 }

@@ -10,6 +10,12 @@ public protocol EnvironmentLock: Sendable {
     func refresh(environment: String, runID: String) async throws
     /// Releases the lock if this run holds it.
     func release(environment: String, runID: String) async throws
+    /// The current holder, if any.
+    func holder(of environment: String) async throws -> LockHeld?
+    /// Releases whatever holds the lock, on purpose; the release is recorded on the holder's timeline.
+    ///
+    /// - Returns: the released holder, or nil when the environment was not locked.
+    func forceRelease(environment: String, operatorName: String, reason: String) async throws -> LockHeld?
 }
 
 /// The environment is locked by another run.

@@ -2,11 +2,6 @@ import Foundation
 import Playbook
 
 extension Executor {
-    /// Where a host keeps the lock of an environment: a directory created atomically (`mkdir`).
-    func hostLockPath(_ host: String) -> String {
-        "\"$HOME\"/.golive/locks/" + ShellQuoting.quote("\(environment)@\(host)")
-    }
-
     /// Takes the environment lock on every connected host, so two controllers with two stores cannot
     /// go live on the same servers at once. Returns the refusal (naming the holder), or nil.
     func takeHostLocks(_ hosts: [String]) async -> String? {
@@ -25,27 +20,18 @@ extension Executor {
 
     private func takeHostLock(_ host: String, info: String) async -> String? {
         guard let connection = connections[host] else { return "not connected" }
-        let lock = hostLockPath(host)
-        let script = """
-            mkdir -p -m 700 "$HOME/.golive" "$HOME/.golive/locks" && l=\(lock)
-            if mkdir -m 700 "$l" 2>/dev/null; then printf '%s\\n' \(ShellQuoting.quote(info)) > "$l/info"; echo TAKEN
-            elif grep -qx \(ShellQuoting.quote("run=\(options.runID)")) "$l/info" 2>/dev/null; then echo OURS
-            else echo HELD; cat "$l/info" 2>/dev/null; fi
-            """
+        let script = HostLock.takeScript(environment: environment, host: host, runID: options.runID, info: info)
         do {
             let outcome = try await connection.run(script, timeout: .seconds(30), output: nil)
             let lines = outcome.stdoutText.split(separator: "\n").map(String.init)
             switch lines.first {
             case "TAKEN", "OURS":
-                heldHostLocks.insert(host)
                 await emit(event(.lockTaken, host: host, status: "ok", message: "lock \(environment) taken on \(host)"))
                 return nil
             case "HELD":
-                let fields = Dictionary(lines.dropFirst().compactMap { line -> (String, String)? in
-                    guard let equals = line.firstIndex(of: "=") else { return nil }
-                    return (String(line[..<equals]), String(line[line.index(after: equals)...]))
-                }, uniquingKeysWith: { first, _ in first })
-                let message = "environment '\(environment)' is locked on \(host) by run \(fields["run"] ?? "?") "
+                let fields = HostLock.fields(lines.dropFirst())
+                let message =
+                    "environment '\(environment)' is locked on \(host) by run \(fields["run"] ?? "?") "
                     + "(\(fields["operator"] ?? "?") on \(fields["controller"] ?? "?") pid \(fields["pid"] ?? "?"), since \(fields["started"] ?? "?"))"
                 await emit(event(.lockTaken, host: host, status: "held", message: message))
                 return message
@@ -57,19 +43,21 @@ extension Executor {
         }
     }
 
-    /// Releases the host locks this run holds.
-    func releaseHostLocks(_ hosts: [String]? = nil) async {
-        let targets = (hosts ?? Array(heldHostLocks)).filter { heldHostLocks.contains($0) }
+    /// Releases the host locks this run holds (all of them, or those of `hosts`). With
+    /// `unrecorded`, also the locks that may have been taken without their event reaching the
+    /// journal (a recovery: the lost controller may have died between the two); a lock is only ever
+    /// removed when it carries this run's id.
+    func releaseHostLocks(_ hosts: [String]? = nil, unrecorded: Bool = false) async {
+        let targets = (hosts ?? state.hostOrder).filter { (unrecorded && connections[$0] != nil) || state[$0].lockHeld }
         _ = await forEachHost(targets) { executor, host in await executor.releaseHostLock(host) }
     }
 
     private func releaseHostLock(_ host: String) async -> String? {
         if connections[host] == nil { _ = await reconnect(host) }
         guard let connection = connections[host] else { return "unreachable" }
-        let lock = hostLockPath(host)
-        let script = "l=\(lock); grep -qx \(ShellQuoting.quote("run=\(options.runID)")) \"$l/info\" 2>/dev/null && rm -rf \"$l\"; true"
+        let script = HostLock.releaseScript(environment: environment, host: host, runID: options.runID)
         _ = try? await connection.run(script, timeout: .seconds(30), output: nil)
-        heldHostLocks.remove(host)
+        await emit(event(.lockReleased, host: host, status: "ok", message: "lock \(environment) released on \(host)"))
         return nil
     }
 }

@@ -5,12 +5,17 @@ extension Executor {
     /// Rolls back every changed host after a failure and returns the run's outcome.
     func rollbackAndReport(reason: AbortReason) async -> RunOutcome {
         let detail = abortDetail ?? reason.rawValue
-        let changed = changedHosts()
+        let changed = state.changedHosts
+        let requested = reason == .requested
         if options.noRollback {
-            for host in changed { hostState[host] = "needs-attention" }
-            attention.append("--no-rollback: \(changed.joined(separator: ", ")) were changed and left as they are")
-            await emit(event(.attentionRequired, status: "no-rollback", message: "stopped without rolling back: \(detail)"))
-            return await finish(exitCode: 4, status: "needs-attention", reason: detail)
+            await emit(
+                event(
+                    .attentionRequired, status: "no-rollback",
+                    message: "--no-rollback: \(changed.joined(separator: ", ")) were changed and left as they are; stopped without rolling back: \(detail)"))
+            for host in changed {
+                await emit(event(.attentionRequired, host: host, status: "no-rollback", message: "\(host): changed and left as it is (--no-rollback)"))
+            }
+            return await finish(.needsAttention, reason: detail)
         }
         await emit(
             event(
@@ -18,9 +23,9 @@ extension Executor {
                 message: "\(detail); rolling back \(changed.isEmpty ? "nothing (no host was changed)" : changed.joined(separator: ", "))"))
         let clean = await rollbackHosts(changed)
         await emit(event(.rollbackFinished, phase: .rollback, status: clean ? "ok" : "incomplete"))
-        if !clean { return await finish(exitCode: 4, status: "needs-attention", reason: detail) }
-        if reason == .interrupted { return await finish(exitCode: 130, status: "interrupted", reason: detail) }
-        return await finish(exitCode: 1, status: "rolled-back", reason: detail)
+        if !clean { return await finish(.needsAttention, rollbackRequested: requested, reason: detail) }
+        if reason == .interrupted { return await finish(.interrupted, reason: detail) }
+        return await finish(.rolledBack, rollbackRequested: requested, reason: detail)
     }
 
     /// Rolls back hosts in parallel; true when every one is back and healthy.
@@ -32,27 +37,30 @@ extension Executor {
     /// Undoes a host's started steps in reverse order, then the playbook's `rollback:` steps, then
     /// confirms health. Returns what a person must fix, or nil.
     func rollbackHost(_ host: String) async -> String? {
-        let steps = startedSteps[host] ?? []
-        if connections[host] == nil || hostState[host] == "unreachable" {
+        let steps = state[host].started
+        if connections[host] == nil || !state[host].connected {
             if let failure = await reconnect(host) {
-                let message = "\(host): unreachable for rollback (\(failure)); undo by hand, newest first: "
+                let message =
+                    "\(host): unreachable for rollback (\(failure)); undo by hand, newest first: "
                     + steps.reversed().map(\.name).joined(separator: ", ")
-                attention.append(message)
-                hostState[host] = "needs-attention"
                 await emit(event(.attentionRequired, phase: .rollback, host: host, status: "unreachable", message: message))
                 return message
             }
         }
-        for step in steps.reversed() {
-            let context = play.context(for: host, run: runInfo, registered: registered[host] ?? [:])
+        for started in steps.reversed() {
+            guard let step = stepsByID[started.id] else {
+                return await needsAttention(
+                    host, stepID: started.id, name: started.name, "the playbook no longer has this step", command: started.command ?? "",
+                    output: "")
+            }
             var command: RenderedText?
             if let undo = step.undo {
                 do {
-                    command = try undo.render(context, quoting: .shell)
+                    command = try undo.render(hostContext(host), quoting: .shell)
                 } catch {
                     return await needsAttention(host, step, "cannot render its rollback: \(error)", command: undo.source, output: "")
                 }
-            } else if case .archive = step.action, let archive = archives[host]?[step.id] {
+            } else if case .archive = step.action, let archive = state[host].archives[step.id] {
                 let script = ArchiveScripts.restore(path: archive.path, archive: archive.archive)
                 command = RenderedText(text: script, display: "restore \(archive.path) from \(archive.archive)", secrets: [])
             }
@@ -60,7 +68,7 @@ extension Executor {
             if let failure = await runRollbackAction(command, host: host, step: step) { return failure }
         }
         for step in play.playbook.rollback {
-            let context = play.context(for: host, run: runInfo, registered: registered[host] ?? [:])
+            let context = hostContext(host)
             if let when = step.when, (try? when.evaluateCondition(context)) == false { continue }
             let command: RenderedText
             switch step.action {
@@ -85,13 +93,10 @@ extension Executor {
             let failures = await probeRound(health, host: host, batch: nil, phase: .verify)
             if let failure = failures {
                 let message = "\(host): rolled back, but the health probes still fail: \(failure)"
-                attention.append(message)
-                hostState[host] = "needs-attention"
                 await emit(event(.attentionRequired, phase: .verify, host: host, status: "unhealthy", message: message))
                 return message
             }
         }
-        hostState[host] = steps.isEmpty ? hostState[host] ?? "unchanged" : "rolled-back"
         await emit(event(.rollbackHostFinished, phase: .rollback, host: host, status: "ok", message: "\(steps.count) step(s) undone"))
         return nil
     }
@@ -129,12 +134,20 @@ extension Executor {
     }
 
     private func needsAttention(_ host: String, _ step: Step, _ why: String, command: String, output: String) async -> String {
-        let message = "\(host): rollback of '\(step.name)' failed (\(why)); command: \(command)"
+        await needsAttention(host, stepID: step.id, name: step.name, why, command: command, output: output)
+    }
+
+    private func needsAttention(_ host: String, stepID: String, name: String, _ why: String, command: String, output: String)
+        async -> String
+    {
+        let message =
+            "\(host): rollback of '\(name)' failed (\(why)); command: \(command)"
             + (output.isEmpty ? "" : "; output: \(String(output.suffix(500)))")
-        attention.append(redactor.redact(message))
-        hostState[host] = "needs-attention"
-        await emit(event(.attentionRequired, phase: .rollback, host: host, step: step, status: "failed", message: message))
-        return message
+        await emit(
+            RunEvent(
+                runID: options.runID, kind: .attentionRequired, phase: .rollback, host: host, step: stepID, stepName: name,
+                status: "failed", message: message))
+        return redactor.redact(message)
     }
 
     /// Reconnects with backoff until the deadline; returns the last failure, or nil once connected.
@@ -147,10 +160,7 @@ extension Executor {
         var tries = 0
         while tries < 1000 {
             tries += 1
-            guard let failed = await connect(host) else {
-                if hostState[host] == "unreachable" { hostState[host] = nil }
-                return nil
-            }
+            guard let failed = await connect(host) else { return nil }
             failure = failed
             if ContinuousClock.now.advanced(by: delay) >= deadline { break }
             try? await Task.sleep(for: delay)

@@ -14,122 +14,170 @@ struct StepAttempt: Sendable {
     var omitted: Int = 0
     var message: String?
     var httpStatus: Int?
-    var details: [String: String]?
+    /// What an upload or template sent.
+    var transfer: (bytes: String, sha256: String)?
     /// The connection is gone (the host counts as unreachable).
     var lost = false
 }
 
 extension Executor {
     /// Runs steps in order on one host; returns the failure that stopped it, or nil.
-    func runSteps(_ steps: [Step], on host: String, phase fixedPhase: RunEvent.Phase?, batch: Int?) async -> String? {
+    func runSteps(_ steps: [Step], on host: String, phase fixedPhase: RunEvent.Phase?, batch: Int?) async -> StepFailure? {
         for step in steps {
-            if Task.isCancelled || abortReason != nil { return abortReason == nil ? "cancelled" : nil }
+            if Task.isCancelled || abortReason != nil {
+                return abortReason == nil ? StepFailure(.cancelled, host: host, step: step.id, stepName: step.name, message: "cancelled") : nil
+            }
             let phase = fixedPhase ?? (step.section == .backup ? .backup : .deploy)
-            if let failure = await runStep(step, on: host, phase: phase, batch: batch) { return failure }
+            if let failure = await runStep(step, on: host, phase: phase, batch: batch) {
+                if host == play.hosts.first?.name {
+                    // The hosts waiting for this host's `run_once` results will not get them.
+                    firstHostStopped = true
+                    wakeRunOnceWaiters()
+                }
+                return failure
+            }
         }
         return nil
     }
 
+    /// What a step's events record about it (identity, register, options).
+    func details(of step: Step) -> StepDetails {
+        var details = StepDetails(key: StepIdentity.key(step), register: step.register)
+        if step.runOnce { details.runOnce = true }
+        if step.ignoreErrors { details.ignoreErrors = true }
+        if case .local = step.action { details.onController = true }
+        return details
+    }
+
+    /// The rollback of a step rendered for a host now, or nil (none, or it cannot render yet).
+    func renderedRollback(_ step: Step, on host: String) -> String? {
+        guard let undo = step.undo else { return nil }
+        return try? undo.render(hostContext(host), quoting: .shell).text
+    }
+
     /// Runs one step with its condition, retries and `until`; returns the failure, or nil.
-    func runStep(_ step: Step, on host: String, phase: RunEvent.Phase, batch: Int?) async -> String? {
-        if confirmedSteps[host]?.contains(step.id) == true {
+    func runStep(_ step: Step, on host: String, phase: RunEvent.Phase, batch: Int?) async -> StepFailure? {
+        func failure(_ kind: StepFailure.Kind, _ message: String) -> StepFailure {
+            StepFailure(kind, host: host, step: step.id, stepName: step.name, message: message)
+        }
+        if phase != .precheck, state[host].confirmed.contains(step.id) {
             await emit(
-                event(.stepSkipped, phase: phase, batch: batch, host: host, step: step, status: "skipped",
+                event(.stepSkipped, phase: phase, batch: batch, host: host, step: step, status: StepStatus.skipped.rawValue,
                       message: "done before the controller was lost"))
             return nil
         }
-        var context = play.context(for: host, run: runInfo, registered: registered[host] ?? [:])
+        var identity = details(of: step)
         if let when = step.when {
             let run: Bool
-            do { run = try when.evaluateCondition(context) } catch {
-                return await fail(step, host, phase, batch, "when: \(error)")
+            do { run = try when.evaluateCondition(hostContext(host)) } catch {
+                await emit(
+                    event(.stepFinished, phase: phase, batch: batch, host: host, step: step, status: StepStatus.failed.rawValue,
+                          message: "when: \(error)", details: RunEvent.details(identity)))
+                return failure(.template, "when: \(error)")
             }
             if !run {
-                await emit(event(.stepSkipped, phase: phase, batch: batch, host: host, step: step, status: "skipped", message: "when: \(when.source) is false"))
-                if let name = step.register { registered[host, default: [:]][name] = Self.result(nil, skipped: true) }
+                await emit(
+                    event(.stepSkipped, phase: phase, batch: batch, host: host, step: step, status: StepStatus.skipped.rawValue,
+                          message: "when: \(when.source) is false", details: RunEvent.details(identity)))
                 return nil
             }
         }
-        if step.runOnce, host != play.hosts.first?.name {
+        let first = play.hosts.first?.name ?? ""
+        if step.runOnce, host != first {
             // The first host of the run runs it; the others wait for its result and share it.
-            var waited = 0
-            while runOnceResults[step.id] == nil && !runOnceFailed.contains(step.id) && waited < 360_000 {
-                if Task.isCancelled || abortReason != nil { return abortReason == nil ? "cancelled" : nil }
-                try? await Task.sleep(for: .milliseconds(50))
-                waited += 50
+            guard let shared = await runOnceResult(step.id) else {
+                return abortReason == nil ? failure(.cancelled, "cancelled") : nil
             }
-            guard let result = runOnceResults[step.id] else {
-                return "\(step.name): run_once step did not succeed on \(play.hosts.first?.name ?? "the first host")"
+            guard case .done = shared else {
+                return failure(.runOnce, "run_once step did not succeed on \(first)")
             }
-            await emit(event(.stepSkipped, phase: phase, batch: batch, host: host, step: step, status: "skipped", message: "run_once: ran on \(play.hosts.first?.name ?? "")"))
-            if let register = step.register { registered[host, default: [:]][register] = result }
+            identity.sharedFrom = first
+            await emit(
+                event(.stepSkipped, phase: phase, batch: batch, host: host, step: step, status: StepStatus.skipped.rawValue,
+                      message: "run_once: ran on \(first)", details: RunEvent.details(identity)))
             return nil
-        }
-        if phase == .backup || phase == .deploy {
-            // Started counts as done for rollback: record it before the action.
-            startedSteps[host, default: []].append(step)
         }
         let attempts = step.retries + 1
         var last: StepAttempt?
         for attempt in 1...attempts {
             if Task.isCancelled && attempt > 1 { break }
-            context = play.context(for: host, run: runInfo, registered: registered[host] ?? [:])
-            let preview = StepDescription.describe(step.action, context)
+            let context = hostContext(host)
+            var started = identity
+            started.rollback = renderedRollback(step, on: host)
+            // Started counts as done for rollback: recorded before the action.
             guard await emit(
                 RunEvent(
                     runID: options.runID, kind: .stepStarted, phase: phase, batch: batch, host: host, step: step.id,
-                    stepName: step.name, command: preview, attempt: attempt))
-            else { return "the timeline cannot be written" }
+                    stepName: step.name, command: StepDescription.describe(step.action, context), attempt: attempt,
+                    details: RunEvent.details(started)))
+            else { return failure(.journal, "the timeline cannot be written") }
             let begin = ContinuousClock.now
             var result = await perform(step, on: host, context: context, phase: phase)
-            if Task.isCancelled && !result.ok && result.status != "timed-out" { result.status = "cancelled" }
-            let elapsed = begin.duration(to: .now)
-            if let name = step.register {
-                let value = Self.result(result, skipped: false, attempts: attempt)
-                registered[host, default: [:]][name] = value
+            if Task.isCancelled && !result.ok && result.status != StepStatus.timedOut.rawValue {
+                result.status = StepStatus.cancelled.rawValue
             }
+            let elapsed = begin.duration(to: .now)
             var ok = result.ok
             if ok, let until = step.until {
-                let ready = (try? until.evaluateCondition(play.context(for: host, run: runInfo, registered: registered[host] ?? [:]))) ?? false
-                if !ready {
+                // `until` sees this attempt's result under the step's register name.
+                var untilContext = context
+                if let name = step.register { untilContext.variables[name] = Self.registered(result, attempts: attempt) }
+                if !((try? until.evaluateCondition(untilContext)) ?? false) {
                     ok = false
                     result.message = "until: \(until.source) is false"
                 }
             }
+            let stopping = result.lost || Task.isCancelled || abortReason != nil
+            var finished = identity
+            finished.failed = step.register == nil ? nil : !result.ok
+            finished.httpStatus = result.httpStatus
+            finished.bytes = result.transfer?.bytes
+            finished.sha256 = result.transfer?.sha256
+            finished.final = ok || stopping || attempt == attempts
+            if result.lost { finished.lost = true }
             await emit(
                 RunEvent(
                     runID: options.runID, kind: .stepFinished, phase: phase, batch: batch, host: host, step: step.id,
-                    stepName: step.name, status: ok ? "ok" : result.status == "ok" ? "failed" : result.status,
+                    stepName: step.name, status: ok ? StepStatus.ok.rawValue : result.status == "ok" ? StepStatus.failed.rawValue : result.status,
                     exitCode: result.exitCode, command: result.command, message: result.message, stdout: result.stdout,
                     stderr: result.stderr, outputOmitted: result.omitted > 0 ? result.omitted : nil,
-                    durationMS: Int(elapsed.seconds * 1000), attempt: attempt, details: result.details))
+                    durationMS: Int(elapsed.seconds * 1000), attempt: attempt, details: RunEvent.details(finished)))
             last = result
-            if ok {
-                if step.runOnce { runOnceResults[step.id] = Self.result(result, skipped: false, attempts: attempt) }
-                return nil
-            }
-            if result.lost || Task.isCancelled || abortReason != nil { break }
+            if ok { return nil }
+            if stopping { break }
             if attempt < attempts { try? await Task.sleep(for: step.delay) }
         }
-        let reason = "\(step.name): " + (last.map { Self.summary($0) } ?? "failed")
-        if step.runOnce {
-            if step.ignoreErrors, let last { runOnceResults[step.id] = Self.result(last, skipped: false, attempts: attempts) } else { runOnceFailed.insert(step.id) }
-        }
-        if step.ignoreErrors {
-            return nil
-        }
-        if last?.lost == true { hostState[host] = "unreachable" }
-        return reason
+        if step.ignoreErrors { return nil }
+        let message = last.map { Self.summary($0) } ?? "failed"
+        if last?.lost == true { connections[host] = nil }
+        let kind: StepFailure.Kind =
+            last?.lost == true ? .unreachable : last?.status == StepStatus.timedOut.rawValue ? .timedOut
+            : last?.status == StepStatus.cancelled.rawValue ? .cancelled : .failed
+        return failure(kind, message)
     }
 
-    private func fail(_ step: Step, _ host: String, _ phase: RunEvent.Phase, _ batch: Int?, _ message: String) async -> String {
-        await emit(event(.stepFinished, phase: phase, batch: batch, host: host, step: step, status: "failed", message: message))
-        return "\(step.name): \(message)"
+    /// Waits for the `run_once` step's outcome on the first host; nil when the run is stopped first.
+    func runOnceResult(_ step: String) async -> RunOnceResult? {
+        while state.runOnce[step] == nil {
+            if Task.isCancelled || abortReason != nil { return nil }
+            if firstHostStopped { return .failed }
+            await withCheckedContinuation { continuation in runOnceWaiters[step, default: []].append(continuation) }
+        }
+        return state.runOnce[step]
+    }
+
+    /// Resumes the hosts waiting for a `run_once` result (all of them when `step` is nil: the run is stopping).
+    func wakeRunOnceWaiters(_ step: String? = nil) {
+        let keys = step.map { [$0] } ?? Array(runOnceWaiters.keys)
+        for key in keys {
+            for waiter in runOnceWaiters[key] ?? [] { waiter.resume() }
+            runOnceWaiters[key] = nil
+        }
     }
 
     static func summary(_ attempt: StepAttempt) -> String {
         if let message = attempt.message { return message }
-        if attempt.status == "timed-out" { return "timed out" }
+        if attempt.status == StepStatus.timedOut.rawValue { return "timed out" }
         if let code = attempt.exitCode {
             let detail = attempt.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
             return "exit \(code)" + (detail.isEmpty ? "" : ": \(detail)")
@@ -137,23 +185,11 @@ extension Executor {
         return attempt.status
     }
 
-    /// What `register:` stores.
-    static func result(_ attempt: StepAttempt?, skipped: Bool, attempts: Int = 0) -> Value {
-        guard let attempt else {
-            return .map(["stdout": .string(""), "stderr": .string(""), "rc": .int(0), "failed": .bool(false), "changed": .bool(false),
-                "skipped": .bool(true), "status": .int(0), "body": .string(""), "attempts": .int(0)])
-        }
-        func trimmed(_ text: String) -> String {
-            var text = text
-            while text.hasSuffix("\n") { text.removeLast() }
-            return text
-        }
-        return .map([
-            "stdout": .string(trimmed(attempt.stdout)), "stderr": .string(trimmed(attempt.stderr)),
-            "rc": .int(attempt.exitCode ?? -1), "failed": .bool(!attempt.ok), "changed": .bool(true), "skipped": .bool(skipped),
-            "status": .int(attempt.httpStatus ?? 0), "body": .string(attempt.httpStatus != nil ? attempt.stdout : ""),
-            "attempts": .int(attempts),
-        ])
+    /// What `register:` would store for an attempt (the fold stores the same from its event).
+    static func registered(_ attempt: StepAttempt, attempts: Int) -> Value {
+        RegisteredResult.value(
+            stdout: attempt.stdout, stderr: attempt.stderr, exitCode: attempt.exitCode, failed: !attempt.ok,
+            httpStatus: attempt.httpStatus, attempts: attempts)
     }
 
     // MARK: actions
@@ -269,24 +305,25 @@ extension Executor {
             throw TransportError(kind: .connectionLost, host: host, message: "\(host): not connected")
         }
         try await connection.upload(data, to: destination, mode: transfer.mode)
-        return StepAttempt(ok: true, status: "ok", command: display, details: ["bytes": String(data.count), "sha256": Digest.sha256Hex(data)])
+        return StepAttempt(ok: true, status: "ok", command: display, transfer: (String(data.count), Digest.sha256Hex(data)))
     }
 
     private func backup(_ archive: Archive, step: Step, on host: String, context: TemplateContext) async throws -> StepAttempt {
         let path = try archive.path.render(context, quoting: .plain).text
         let destination = try archive.destination.render(context, quoting: .plain).text
         let script = ArchiveScripts.create(path: path, archive: destination)
-        var result = try await remote(RenderedText(text: script, display: "archive \(path) → \(destination)", secrets: []), on: host, timeout: step.timeout ?? .seconds(3600))
+        let result = try await remote(RenderedText(text: script, display: "archive \(path) → \(destination)", secrets: []), on: host, timeout: step.timeout ?? .seconds(3600))
         if result.ok {
             // Only a finished archive has something to restore: an interrupted one never touched `path`.
-            archives[host, default: [:]][step.id] = (path, destination)
-            let fields = result.stdout.split(separator: " ").map(String.init)
-            let details = ["path": path, "archive": destination, "sha256": fields.first ?? "", "bytes": fields.count > 1 ? fields[1].trimmingCharacters(in: .whitespacesAndNewlines) : "", "existed": fields.count > 2 ? fields[2].trimmingCharacters(in: .whitespacesAndNewlines) : ""]
-            result.details = details
+            let fields = result.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            let backup = BackupDetails(
+                path: path, archive: destination, sha256: fields.first ?? "", bytes: fields.count > 1 ? fields[1] : "",
+                existed: fields.count > 2 ? fields[2] : "")
             await emit(
                 RunEvent(
                     runID: options.runID, kind: .backupRecorded, phase: .backup, host: host, step: step.id, stepName: step.name,
-                    status: "ok", message: "\(path) → \(destination) (\(details["bytes"] ?? "?") bytes)", details: details))
+                    status: "ok", message: "\(path) → \(destination) (\(backup.bytes.isEmpty ? "?" : backup.bytes) bytes)",
+                    details: RunEvent.details(backup)))
         }
         return result
     }

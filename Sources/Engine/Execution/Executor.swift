@@ -5,7 +5,9 @@ import Playbook
 /// health watch; on any failure, rolls back every host that changed.
 ///
 /// Every transition is appended to the journal, and confirmed, before the action it announces. The
-/// executor owns the run's state; hosts of a batch run in parallel, bounded by `forks`.
+/// run's state is ``state``, the fold of those events (``RunState/apply(_:)``): the executor keeps
+/// nothing else about the run but its live resources (connections) and its control flow (an abort
+/// in progress). Hosts of a batch run in parallel, bounded by `forks`.
 public actor Executor {
     let play: ValidatedPlay
     let transport: any Transport
@@ -16,33 +18,39 @@ public actor Executor {
     let options: RunOptions
     let redactor: Redactor
     let started = Date()
+    /// Steps of the playbook by id.
+    let stepsByID: [String: Step]
+
+    /// The run's state: every event this executor appended (and, for a recovery, the journal's), folded.
+    public private(set) var state: RunState
+    /// The sequence number the next event gets.
+    var nextSequence: Int64
+    /// Called with each event (unredacted) and the state after it.
+    let stateObserver: (@Sendable (RunEvent, RunState) -> Void)?
 
     var connections: [String: any HostConnection] = [:]
-    var registered: [String: [String: Value]] = [:]
-    /// Steps started on each host (backup and deploy), in order: what rollback undoes.
-    var startedSteps: [String: [Step]] = [:]
-    /// Rendered `archive` paths per host and step id.
-    var archives: [String: [String: (path: String, archive: String)]] = [:]
-    var hostState: [String: String] = [:]
+    /// The health watch's working memory: where each log was read up to. Not run state: a
+    /// recovery starts the watch afresh.
+    var signals: [String: SignalState] = [:]
     var abortReason: AbortReason?
     var abortDetail: String?
     /// Cancels the batch work in flight (set while a batch segment runs).
     var cancelWork: (@Sendable () -> Void)?
     var journalBroken = false
-    var attention: [String] = []
-    var runOnceResults: [String: Value] = [:]
-    var runOnceFailed: Set<String> = []
-    /// Hosts whose environment lock this run holds.
-    var heldHostLocks: Set<String> = []
-    /// Steps a resumed run skips: confirmed done before the controller was lost.
-    var confirmedSteps: [String: Set<String>] = [:]
-    /// Per host: log positions, recent counts and baselines of the log and metric probes.
-    var signals: [String: SignalState] = [:]
+    /// Hosts waiting for a `run_once` step's result, by step id.
+    var runOnceWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    /// The first host stopped at a failure: its later `run_once` steps will not run.
+    var firstHostStopped = false
 
     /// Creates an executor for one run.
+    ///
+    /// - Parameters:
+    ///   - history: the run's events so far, for a recovery (empty for a new run); the state starts as their fold.
+    ///   - stateObserver: called after each event with the state it led to (tests compare it with the journal).
     public init(
         play: ValidatedPlay, transport: any Transport, journal: any Journal, observer: (any RunObserver)? = nil,
-        lock: (any EnvironmentLock)? = nil, gates: (any GateAnswerer)? = nil, options: RunOptions
+        lock: (any EnvironmentLock)? = nil, gates: (any GateAnswerer)? = nil, options: RunOptions,
+        history: [RunEvent] = [], stateObserver: (@Sendable (RunEvent, RunState) -> Void)? = nil
     ) {
         self.play = play
         self.transport = transport
@@ -51,14 +59,19 @@ public actor Executor {
         self.lock = lock
         self.gates = gates
         self.options = options
+        self.stateObserver = stateObserver
         redactor = Redactor(secrets: play.inventory.secrets.values.compactMap { $0.value?.revealForUse() })
+        stepsByID = Dictionary(play.playbook.allSteps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let replayed = RunState.replay(history, runID: options.runID)
+        state = replayed
+        nextSequence = replayed.lastSequence + 1
     }
 
     var environment: String { play.inventory.environment }
     var runInfo: [String: Value] {
         [
             "id": .string(options.runID), "kind": .string(options.kind.rawValue),
-            "started": .string(ISO8601DateFormatter().string(from: started)), "environment": .string(environment),
+            "started": .string(ISO8601DateFormatter().string(from: state.started ?? started)), "environment": .string(environment),
             "operator": .string(options.operatorName),
         ]
     }
@@ -70,22 +83,27 @@ public actor Executor {
         abortReason = reason
         abortDetail = detail
         cancelWork?()
+        wakeRunOnceWaiters()
     }
-
 
     // MARK: events
 
-    /// Appends an event durably, then shows it. A journal failure aborts the run (it must not go on unrecorded).
+    /// Folds an event into the state, appends it (redacted) durably, then shows it. A journal
+    /// failure aborts the run: it must not go on unrecorded.
+    ///
+    /// The event gets the next sequence number here, so the state folds events in the journal's order.
     @discardableResult
     func emit(_ event: RunEvent) async -> Bool {
         var event = event
-        event.command = event.command.map(redactor.redact)
-        event.stdout = event.stdout.map(redactor.redact)
-        event.stderr = event.stderr.map(redactor.redact)
-        event.message = event.message.map(redactor.redact)
+        event.runID = options.runID
+        event.sequence = nextSequence
+        nextSequence += 1
+        state.apply(event)
+        stateObserver?(event, state)
+        let stored = redactor.redact(event)
         if !journalBroken {
             do {
-                event.sequence = try await journal.append(event)
+                try await journal.append(stored)
             } catch {
                 journalBroken = true
                 observer?.observe(
@@ -93,11 +111,14 @@ public actor Executor {
                         runID: options.runID, kind: .attentionRequired,
                         message: "the timeline cannot be written (\(error)); stopping and rolling back"))
                 abort(.journalFailed, detail: "\(error)")
-                observer?.observe(event)
+                observer?.observe(stored)
                 return false
             }
         }
-        observer?.observe(event)
+        observer?.observe(stored)
+        if event.kind == .stepFinished || event.kind == .stepSkipped, let step = event.step, state.runOnce[step] != nil {
+            wakeRunOnceWaiters(step)
+        }
         return !journalBroken
     }
 
@@ -112,65 +133,89 @@ public actor Executor {
 
     // MARK: the run
 
+    /// The run's details as `runStarted` records them.
+    func startedDetails(batches: [[String]]) -> RunStartedDetails {
+        let playbook = play.playbook
+        var info = RunStartedDetails(
+            playbook: playbook.name, playbookFile: URL(fileURLWithPath: playbook.file).standardizedFileURL.path,
+            inventoryFile: URL(fileURLWithPath: play.inventory.file).standardizedFileURL.path, environment: environment,
+            kind: options.kind.rawValue, operatorName: options.operatorName, hosts: play.hosts.map(\.name), batches: batches,
+            controller: ProcessInfo.processInfo.hostName, pid: ProcessInfo.processInfo.processIdentifier,
+            stepsPerHost: playbook.backup.count + playbook.deploy.count)
+        info.vars = options.recorded["vars"]
+        info.limit = options.recorded["limit"]
+        info.planFingerprint = options.recorded["plan_fingerprint"]
+        if let window = playbook.window {
+            let formatter = ISO8601DateFormatter()
+            info.windowStart = formatter.string(from: window.start)
+            info.windowEnd = formatter.string(from: window.end)
+            info.rollbackPoint = formatter.string(from: effectiveRollbackPoint(window))
+        }
+        return info
+    }
+
     /// Runs the go-live to its end and returns the outcome (exit code and report).
     public func run() async -> RunOutcome {
         let playbook = play.playbook
         let batches = Planner.batches(play.hosts.map(\.name), serial: playbook.serial)
-        let formatter = ISO8601DateFormatter()
-        var info: [String: String] = [
-            "playbook": playbook.name, "playbook_file": URL(fileURLWithPath: playbook.file).standardizedFileURL.path,
-            "inventory_file": URL(fileURLWithPath: play.inventory.file).standardizedFileURL.path,
-            "environment": environment, "kind": options.kind.rawValue, "operator": options.operatorName,
-            "hosts": play.hosts.map(\.name).joined(separator: ","), "batches": String(batches.count),
-            "controller": ProcessInfo.processInfo.hostName, "pid": String(ProcessInfo.processInfo.processIdentifier),
-            "steps_per_host": String(playbook.backup.count + playbook.deploy.count),
-            "batch_hosts": batches.map { $0.joined(separator: ",") }.joined(separator: ";"),
-        ]
-        for (key, value) in options.recorded { info[key] = value }
-        if let window = playbook.window {
-            info["window_start"] = formatter.string(from: window.start)
-            info["window_end"] = formatter.string(from: window.end)
-            info["rollback_point"] = formatter.string(from: effectiveRollbackPoint(window))
+        guard
+            await emit(
+                event(
+                    .runStarted, message: "\(options.kind.rawValue) of \(playbook.name) on \(environment)",
+                    details: RunEvent.details(startedDetails(batches: batches))))
+        else {
+            return await finish(.failed, reason: "the timeline cannot be written")
         }
-        guard await emit(event(.runStarted, message: "\(options.kind.rawValue) of \(playbook.name) on \(environment)", details: info)) else {
-            return await finish(exitCode: 4, status: "failed", reason: "the timeline cannot be written")
-        }
-        var lease: Task<Void, Never>?
-        if let lock {
-            let deadline = ContinuousClock.now.advanced(by: options.lockWait ?? .zero)
-            var announced = false
-            while true {
-                do {
-                    try await lock.acquire(
-                        environment: environment, runID: options.runID, operatorName: options.operatorName,
-                        reason: playbook.name)
-                    await emit(event(.lockTaken, message: "environment \(environment) locked by \(options.operatorName)"))
-                    break
-                } catch let held as LockHeld where ContinuousClock.now < deadline && abortReason == nil {
-                    if !announced {
-                        announced = true
-                        await emit(event(.lockTaken, status: "waiting", message: "waiting for the lock: \(held)"))
-                    }
-                    try? await Task.sleep(for: .seconds(1))
-                } catch {
-                    await emit(event(.runFinished, status: "refused", message: "\(error)", details: ["exit_code": "3"]))
-                    return RunOutcome(exitCode: 3, status: "refused", hosts: [], attention: [], reason: "\(error)")
-                }
-            }
-            // The lease shows the lock's holder is alive; a lock whose lease stops moving is shown as stale.
-            let (environment, runID, interval) = (environment, options.runID, options.leaseInterval)
-            lease = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
-                    if Task.isCancelled { break }
-                    try? await lock.refresh(environment: environment, runID: runID)
-                }
-            }
+        let lease: Task<Void, Never>?
+        switch await takeEnvironmentLock(reason: playbook.name) {
+        case .failure(let refusal):
+            await emit(
+                event(
+                    .runFinished, status: RunResult.refused.rawValue, message: refusal.description,
+                    details: RunEvent.details(RunFinishedDetails(exitCode: 3))))
+            return RunOutcome(result: .refused, reason: refusal.description)
+        case .success(let task):
+            lease = task
         }
         let outcome = await runLocked(batches: batches)
         lease?.cancel()
         await lease?.value
         return await close(outcome)
+    }
+
+    /// Takes the environment lock (waiting up to `--lock-wait`) and starts refreshing its lease.
+    ///
+    /// - Returns: the lease task, or the refusal.
+    func takeEnvironmentLock(reason: String) async -> Result<Task<Void, Never>?, RefusalMessage> {
+        guard let lock else { return .success(nil) }
+        let deadline = ContinuousClock.now.advanced(by: options.lockWait ?? .zero)
+        var announced = false
+        while true {
+            do {
+                try await lock.acquire(
+                    environment: environment, runID: options.runID, operatorName: options.operatorName, reason: reason)
+                await emit(event(.lockTaken, message: "environment \(environment) locked by \(options.operatorName)"))
+                break
+            } catch let held as LockHeld where ContinuousClock.now < deadline && abortReason == nil {
+                if !announced {
+                    announced = true
+                    await emit(event(.lockTaken, status: "waiting", message: "waiting for the lock: \(held)"))
+                }
+                try? await Task.sleep(for: .seconds(1))
+            } catch {
+                return .failure(RefusalMessage("\(error)"))
+            }
+        }
+        // The lease shows the lock's holder is alive; a lock whose lease stops moving is shown as stale.
+        let (environment, runID, interval) = (environment, options.runID, options.leaseInterval)
+        return .success(
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    if Task.isCancelled { break }
+                    try? await lock.refresh(environment: environment, runID: runID)
+                }
+            })
     }
 
     /// Releases the host and store locks, closes the connections and records the end of the run.
@@ -183,63 +228,23 @@ public actor Executor {
         }
         await emit(
             event(
-                .runFinished, status: outcome.status, message: outcome.reason,
-                details: ["exit_code": String(outcome.exitCode), "duration_ms": String(Int(Date().timeIntervalSince(started) * 1000))]))
+                .runFinished, status: outcome.result.rawValue, message: outcome.reason,
+                details: RunEvent.details(
+                    RunFinishedDetails(
+                        exitCode: Int(outcome.exitCode), durationMS: Int(Date().timeIntervalSince(started) * 1000)))))
         return outcome
     }
 
     private func runLocked(batches: [[String]]) async -> RunOutcome {
-        let playbook = play.playbook
         if options.kind == .run || options.kind == .rehearse, let refusal = await checkWindow() {
-            return RunOutcome(exitCode: 3, status: "refused", hosts: [], attention: [], reason: refusal)
+            return RunOutcome(result: .refused, reason: refusal)
         }
-        // Connect to every host; an unreachable host refuses the run before any change.
-        await emit(event(.phaseStarted, phase: .connect))
-        let unreachable = await connectAll(play.hosts)
-        await emit(event(.phaseFinished, phase: .connect, status: unreachable.isEmpty ? "ok" : "failed"))
-        if !unreachable.isEmpty {
-            let reason = "unreachable: " + unreachable.map { "\($0.key) (\($0.value))" }.sorted().joined(separator: "; ")
-            return RunOutcome(
-                exitCode: 3, status: "refused",
-                hosts: unreachable.map { HostReport(host: $0.key, state: "unreachable", detail: $0.value) }, attention: [],
-                reason: reason)
-        }
-        if options.kind != .check {
-            let deadline = ContinuousClock.now.advanced(by: options.lockWait ?? .zero)
-            while let refusal = await takeHostLocks(play.hosts.map(\.name)) {
-                guard ContinuousClock.now < deadline, abortReason == nil else {
-                    return RunOutcome(exitCode: 3, status: "refused", hosts: [], attention: [], reason: refusal)
-                }
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
-        // Pre-checks on every host in parallel: any failure refuses the run. Then the baselines of
-        // the log and metric probes, whose absolute thresholds must already hold.
-        let baselines = playbook.health.map { !signalProbes($0).isEmpty } ?? false
-        if !playbook.prechecks.isEmpty || baselines {
-            await emit(event(.phaseStarted, phase: .precheck))
-            let failures = await forEachHost(play.hosts.map(\.name)) { executor, host in
-                await executor.runSteps(playbook.prechecks, on: host, phase: .precheck, batch: nil)
-            }
-            var failed = failures.filter { $0.value != nil }
-            if failed.isEmpty, baselines, let health = playbook.health {
-                for (host, failure) in await measureBaselines(health, hosts: play.hosts.map(\.name)) {
-                    failed[host] = .some(failure)
-                }
-            }
-            await emit(event(.phaseFinished, phase: .precheck, status: failed.isEmpty ? "ok" : "failed"))
-            if !failed.isEmpty {
-                let reason = "pre-checks failed on " + failed.keys.sorted().map { "\($0) (\(failed[$0].flatMap { $0 } ?? ""))" }.joined(separator: "; ")
-                return RunOutcome(
-                    exitCode: 3, status: "refused",
-                    hosts: failed.keys.sorted().map { HostReport(host: $0, state: "unchanged", detail: "pre-check failed: \(failed[$0].flatMap { $0 } ?? "")") },
-                    attention: [], reason: reason)
-            }
-        }
+        if let refusal = await connectAndLock() { return refusal }
+        if let refusal = await runPrechecks(play.hosts.map(\.name)) { return refusal }
         if options.kind == .check {
             return RunOutcome(
-                exitCode: 0, status: "succeeded", hosts: play.hosts.map { HostReport(host: $0.name, state: "unchanged", detail: "pre-checks passed") },
-                attention: [], reason: nil)
+                result: .succeeded,
+                hosts: play.hosts.map { HostReport(host: $0.name, state: .unchanged, detail: "pre-checks passed") })
         }
         let watcher = startWindowWatch()
         defer { watcher?.cancel() }
@@ -251,11 +256,61 @@ public actor Executor {
             return await rollbackAndReport(reason: reason)
         }
         if options.rollbackAfter {
-            await emit(event(.rollbackStarted, phase: .rollback, status: AbortReason.requested.rawValue, message: "rehearsal: rolling back on purpose"))
-            let clean = await rollbackHosts(changedHosts())
-            return await finish(exitCode: clean ? 0 : 4, status: clean ? "rolled-back" : "needs-attention", reason: "rehearsal rolled back on purpose")
+            await emit(
+                event(
+                    .rollbackStarted, phase: .rollback, status: AbortReason.requested.rawValue,
+                    message: "rehearsal: rolling back on purpose"))
+            let clean = await rollbackHosts(state.changedHosts)
+            return await finish(
+                clean ? .rolledBack : .needsAttention, rollbackRequested: true, reason: "rehearsal rolled back on purpose")
         }
-        return await finish(exitCode: 0, status: "succeeded", reason: nil)
+        return await finish(.succeeded, reason: nil)
+    }
+
+    /// Connects to every host and takes the lock on each; an unreachable or locked host refuses
+    /// the run before any change.
+    func connectAndLock() async -> RunOutcome? {
+        await emit(event(.phaseStarted, phase: .connect))
+        let unreachable = await connectAll(play.hosts)
+        await emit(event(.phaseFinished, phase: .connect, status: unreachable.isEmpty ? "ok" : "failed"))
+        if !unreachable.isEmpty {
+            let reason = "unreachable: " + unreachable.map { "\($0.key) (\($0.value))" }.sorted().joined(separator: "; ")
+            return RunOutcome(
+                result: .refused,
+                hosts: unreachable.map { HostReport(host: $0.key, state: .unreachable, detail: $0.value) }, reason: reason)
+        }
+        guard options.kind != .check else { return nil }
+        let deadline = ContinuousClock.now.advanced(by: options.lockWait ?? .zero)
+        while let refusal = await takeHostLocks(play.hosts.map(\.name)) {
+            guard ContinuousClock.now < deadline, abortReason == nil else {
+                return RunOutcome(result: .refused, reason: refusal)
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+        return nil
+    }
+
+    /// Pre-checks on `hosts` in parallel: any failure refuses the run. Then the baselines of the
+    /// log and metric probes, whose absolute thresholds must already hold.
+    func runPrechecks(_ hosts: [String]) async -> RunOutcome? {
+        let playbook = play.playbook
+        let baselines = playbook.health.map { !signalProbes($0).isEmpty } ?? false
+        guard !playbook.prechecks.isEmpty || baselines, !hosts.isEmpty else { return nil }
+        await emit(event(.phaseStarted, phase: .precheck))
+        let failures = await forEachHost(hosts) { executor, host in
+            await executor.runSteps(playbook.prechecks, on: host, phase: .precheck, batch: nil)?.message
+        }
+        var failed = failures.compactMapValues { $0 }
+        if failed.isEmpty, baselines, let health = playbook.health {
+            for (host, failure) in await measureBaselines(health, hosts: hosts) { failed[host] = failure }
+        }
+        await emit(event(.phaseFinished, phase: .precheck, status: failed.isEmpty ? "ok" : "failed"))
+        guard !failed.isEmpty else { return nil }
+        let reason = "pre-checks failed on " + failed.keys.sorted().map { "\($0) (\(failed[$0] ?? ""))" }.joined(separator: "; ")
+        return RunOutcome(
+            result: .refused,
+            hosts: failed.keys.sorted().map { HostReport(host: $0, state: .unchanged, detail: "pre-check failed: \(failed[$0] ?? "")") },
+            reason: reason)
     }
 
     /// Refuses a run outside its window (or waits, or records the override). Returns the refusal.
@@ -276,25 +331,30 @@ public actor Executor {
         var now = Date()
         if now < window.start {
             if options.waitForWindow {
-                await emit(event(.windowChecked, status: "waiting", message: "waiting for the window to open at \(formatter.string(from: window.start))"))
+                await emit(
+                    event(
+                        .windowChecked, status: "waiting",
+                        message: "waiting for the window to open at \(formatter.string(from: window.start))"))
                 try? await Task.sleep(for: .seconds(window.start.timeIntervalSince(now)))
                 if Task.isCancelled || abortReason != nil { return "interrupted while waiting for the window" }
                 now = Date()
             } else {
-                let message = "outside the window: it opens at \(formatter.string(from: window.start)) (in \(Int(window.start.timeIntervalSince(now)))s); use --wait-for-window to wait"
+                let message =
+                    "outside the window: it opens at \(formatter.string(from: window.start)) (in \(Int(window.start.timeIntervalSince(now)))s); use --wait-for-window to wait"
                 await emit(event(.windowChecked, status: "refused", message: message))
-                await emit(event(.runFinished, status: "refused", message: message))
                 return message
             }
         }
         if now >= effectiveRollbackPoint(window) {
-            let message = "past the window's rollback point (\(formatter.string(from: effectiveRollbackPoint(window)))): too late to start"
+            let message =
+                "past the window's rollback point (\(formatter.string(from: effectiveRollbackPoint(window)))): too late to start"
             await emit(event(.windowChecked, status: "refused", message: message))
             return message
         }
         if let prediction = options.prediction {
             let fit = prediction.fit(window, startingAt: now)
-            let message = "the rehearsal \(prediction.rehearsalID) (\(formatter.string(from: prediction.rehearsed))) predicts \(Int(prediction.run.rounded()))s"
+            let message =
+                "the rehearsal \(prediction.rehearsalID) (\(formatter.string(from: prediction.rehearsed))) predicts \(Int(prediction.run.rounded()))s"
                 + (prediction.rollback.map { " and \(Int($0.rounded()))s to roll back" } ?? "")
                 + "; rollback point \(formatter.string(from: fit.rollbackPoint)); margin \(Int(fit.margin.rounded()))s"
             await emit(event(.prediction, status: fit.fits ? "fits" : "does-not-fit", message: message))
@@ -312,7 +372,7 @@ public actor Executor {
     }
 
     /// A task that aborts the run when the window's rollback point is reached.
-    private func startWindowWatch() -> Task<Void, Never>? {
+    func startWindowWatch() -> Task<Void, Never>? {
         guard options.kind == .run, options.ignoreWindowReason == nil, let window = play.playbook.window else { return nil }
         let point = effectiveRollbackPoint(window)
         return Task { [weak self] in
@@ -360,7 +420,7 @@ public actor Executor {
             let failures = await runCancellable(active) { executor, host in
                 await executor.runSteps(segment, on: host, phase: nil, batch: number)
             }
-            for (host, failure) in failures { if let failure { failedInBatch[host] = failure } }
+            for (host, failure) in failures { if let failure { failedInBatch[host] = failure.description } }
             active.removeAll { failedInBatch[$0] != nil }
             if failedInBatch.count > allowed {
                 abort(
@@ -392,12 +452,11 @@ public actor Executor {
                     message: "rolling back \(failedInBatch.keys.sorted().joined(separator: ", ")) (within max_fail \(playbook.maxFail))"))
             _ = await rollbackHosts(failedInBatch.keys.sorted())
         }
-        for host in active where hostState[host] == nil { hostState[host] = "changed" }
         await emit(event(.batchFinished, batch: number, status: failedInBatch.isEmpty ? "ok" : "failed"))
     }
 
     private func askGate(_ gate: Step, batch: Int, hosts: [String]) async -> Bool {
-        let context = play.context(for: hosts.first ?? "", run: runInfo, registered: registered[hosts.first ?? ""] ?? [:])
+        let context = hostContext(hosts.first ?? "")
         let prompt = (try? gate.action.gatePrompt?.render(context, quoting: .plain).display) ?? gate.name
         await emit(event(.gateAsked, batch: batch, step: gate, message: prompt))
         let answer: Bool
@@ -421,8 +480,8 @@ public actor Executor {
 
     /// Runs `body` for each host with the batch's work cancellable by ``abort(_:detail:)``.
     private func runCancellable(
-        _ hosts: [String], _ body: @escaping @Sendable (Executor, String) async -> String?
-    ) async -> [String: String?] {
+        _ hosts: [String], _ body: @escaping @Sendable (Executor, String) async -> StepFailure?
+    ) async -> [String: StepFailure?] {
         let task = Task { await self.forEachHost(hosts, body) }
         cancelWork = { task.cancel() }
         if abortReason != nil { task.cancel() }
@@ -431,8 +490,13 @@ public actor Executor {
         return results
     }
 
-    func forEachHost(_ hosts: [String], _ body: @escaping @Sendable (Executor, String) async -> String?) async -> [String: String?] {
+    func forEachHost<R: Sendable>(_ hosts: [String], _ body: @escaping @Sendable (Executor, String) async -> R) async -> [String: R] {
         await Concurrency.forEach(hosts, limit: options.forks, key: { $0 }) { host in await body(self, host) }
+    }
+
+    /// A host's template context: its variables, the run's details and its registered results.
+    func hostContext(_ host: String) -> TemplateContext {
+        play.context(for: host, run: runInfo, registered: state[host].registered)
     }
 
     // MARK: connections
@@ -455,7 +519,7 @@ public actor Executor {
                 event(
                     .hostConnected, phase: .connect, host: name, status: "ok",
                     message: "\(summary.endpoint) \(summary.hostKey) \(summary.authMethod)",
-                    details: ["setup_ms": String(Int(summary.setupTime.seconds * 1000))]))
+                    details: RunEvent.details(ConnectionDetails(summary: summary))))
             return nil
         } catch {
             await emit(event(.hostUnreachable, phase: .connect, host: name, status: "unreachable", message: "\(error)"))
@@ -468,18 +532,25 @@ public actor Executor {
         connections.removeAll()
     }
 
-    func changedHosts() -> [String] {
-        play.hosts.map(\.name).filter { !(startedSteps[$0] ?? []).isEmpty && hostState[$0] != "rolled-back" }
-    }
-
-    func finish(exitCode: Int32, status: String, reason: String?) async -> RunOutcome {
+    /// The outcome of the run as it stands, one line per host.
+    func finish(_ result: RunResult, rollbackRequested: Bool = false, reason: String?) async -> RunOutcome {
         let reports = play.hosts.map { host -> HostReport in
-            let state = hostState[host.name] ?? ((startedSteps[host.name] ?? []).isEmpty ? "unchanged" : "changed")
-            let steps = (startedSteps[host.name] ?? []).count
-            return HostReport(host: host.name, state: state, detail: "\(steps) step(s) applied")
+            let run = state[host.name]
+            let detail =
+                run.state == .rolledBack
+                ? "\(run.undoneCount) step(s) undone" : "\(run.started.count) step(s) applied"
+            return HostReport(host: host.name, state: run.reportedState, detail: detail)
         }
-        return RunOutcome(exitCode: exitCode, status: status, hosts: reports, attention: attention, reason: reason)
+        return RunOutcome(
+            result: result, rollbackRequested: rollbackRequested, hosts: reports,
+            attention: state.attention.map(redactor.redact), reason: reason.map(redactor.redact))
     }
+}
+
+/// A refusal's words (why a run does not start).
+struct RefusalMessage: Error, Sendable, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 extension Step.Action {

@@ -42,7 +42,7 @@ extension Executor {
 
     /// One round of every probe on a host; returns the first failure, or nil when all pass.
     func probeRound(_ health: Health, host: String, batch: Int?, phase: RunEvent.Phase, round: Int = 1) async -> String? {
-        let context = probeContext(host)
+        let context = hostContext(host)
         let begin = ContinuousClock.now
         var failures: [String] = []
         var checks: [String] = []
@@ -73,7 +73,7 @@ extension Executor {
                 message: failures.isEmpty ? nil : failures.joined(separator: "; "),
                 stdout: signalResult.lines.isEmpty ? nil : signalResult.lines.joined(separator: "\n"),
                 durationMS: Int(begin.duration(to: .now).seconds * 1000), attempt: round,
-                details: signalResult.details.isEmpty ? nil : signalResult.details))
+                details: signalResult.figures.details.isEmpty ? nil : signalResult.figures.details))
         return failures.first
     }
 }

@@ -15,11 +15,6 @@ extension Executor {
     /// What a probe round's `command` says for the log and metric probes (their script is long).
     static let signalCommand = "log and metric probes"
 
-    /// A host's template context for its probes.
-    func probeContext(_ host: String) -> TemplateContext {
-        play.context(for: host, run: runInfo, registered: registered[host] ?? [:])
-    }
-
     /// Runs the signal script on a host and parses it; a failure to run it is an error message.
     func readSignals(_ health: Health, host: String, follow: Bool, context: TemplateContext) async -> Result<SignalReadings, SignalError> {
         do {
@@ -40,12 +35,11 @@ extension Executor {
         guard signalProbes(health).contains(where: { if case .log = $0.1 { true } else { false } }) else { return }
         _ = await forEachHost(hosts) { executor, host in
             await executor.markLogPositions(health, host: host)
-            return nil
         }
     }
 
     func markLogPositions(_ health: Health, host: String) async {
-        guard case .success(let readings) = await readSignals(health, host: host, follow: false, context: probeContext(host)) else { return }
+        guard case .success(let readings) = await readSignals(health, host: host, follow: false, context: hostContext(host)) else { return }
         var state = signals[host] ?? SignalState()
         for (index, log) in readings.logs { state.positions[index] = (log.inode, log.size) }
         state.counts = [:]
@@ -54,17 +48,20 @@ extension Executor {
 
     /// One round of the log and metric probes on a host: failures, figures for the console
     /// (`details`), and the newest matching log lines.
-    func signalRound(_ health: Health, host: String, baseline: Bool) async -> (failures: [String], details: [String: String], lines: [String]) {
+    func signalRound(_ health: Health, host: String, baseline: Bool) async -> (failures: [String], figures: ProbeFigures, lines: [String]) {
         let probes = signalProbes(health)
-        guard !probes.isEmpty else { return ([], [:], []) }
-        let context = probeContext(host)
+        guard !probes.isEmpty else { return ([], ProbeFigures(), []) }
+        let context = hostContext(host)
         let readings: SignalReadings
         switch await readSignals(health, host: host, follow: true, context: context) {
         case .success(let read): readings = read
-        case .failure(let error): return ([error.message], [:], [])
+        case .failure(let error): return ([error.message], ProbeFigures(), [])
         }
         var state = signals[host] ?? SignalState()
-        var failures: [String] = [], details: [String: String] = [:], lines: [String] = []
+        // The baselines measured in the pre-checks (on the timeline: a resumed run has them too).
+        var baselines = self.state[host].baselines
+        var figures = ProbeFigures()
+        var failures: [String] = [], lines: [String] = []
         let now = Date()
         for (index, check) in probes {
             switch check {
@@ -81,15 +78,16 @@ extension Executor {
                 let inWindow = state.counts[index, default: []].reduce(0) { $0 + $1.count }
                 lines += reading.lines.map { "\(URL(fileURLWithPath: path).lastPathComponent): \($0)" }
                 let label = "log \(URL(fileURLWithPath: path).lastPathComponent)"
-                details[label] = String(inWindow)
+                figures.figures[label] = String(inWindow)
                 if baseline {
                     // Matching lines per `per`, from what one interval showed.
                     let rate = Double(reading.count) * log.per.seconds / max(0.001, health.interval.seconds)
-                    state.baselines["\(index)"] = rate
-                    details["baseline \(label)"] = ByteSize.format(rate, bytes: false)
+                    baselines["\(index)"] = rate
+                    figures.baselines["\(index)"] = rate
+                    figures.shownBaselines[label] = ByteSize.format(rate, bytes: false)
                     continue
                 }
-                guard let limit = log.max.value(baseline: state.baselines["\(index)"]) else {
+                guard let limit = log.max.value(baseline: baselines["\(index)"]) else {
                     failures.append("\(label): no baseline (the prechecks did not measure one)")
                     continue
                 }
@@ -106,17 +104,18 @@ extension Executor {
                         failures.append("metric \(condition.name): no value could be read")
                         continue
                     }
-                    details[label] = ByteSize.format(value, bytes: false)
+                    figures.figures[label] = ByteSize.format(value, bytes: false)
                     if baseline {
-                        state.baselines[key] = value
-                        details["baseline \(label)"] = ByteSize.format(value, bytes: false)
+                        baselines[key] = value
+                        figures.baselines[key] = value
+                        figures.shownBaselines[label] = ByteSize.format(value, bytes: false)
                         if condition.threshold.bound.needsBaseline { continue }
                     }
-                    switch condition.threshold.holds(value, baseline: state.baselines[key]) {
+                    switch condition.threshold.holds(value, baseline: baselines[key]) {
                     case .some(true): break
                     case .some(false):
                         let shown = ByteSize.format(value, bytes: condition.isBytes)
-                        let limit = condition.threshold.bound.value(baseline: state.baselines[key]).map { ByteSize.format($0, bytes: condition.isBytes) } ?? "?"
+                        let limit = condition.threshold.bound.value(baseline: baselines[key]).map { ByteSize.format($0, bytes: condition.isBytes) } ?? "?"
                         failures.append("metric \(condition.name) = \(shown), needs \(condition.threshold.comparison.rawValue) \(limit) (\(condition.threshold))")
                     case .none: failures.append("metric \(condition.name): no baseline (the prechecks did not measure one)")
                     }
@@ -125,12 +124,8 @@ extension Executor {
                 break
             }
         }
-        if baseline {
-            // Kept on the timeline so that a resumed run compares with the same baselines.
-            details["baselines"] = state.baselines.keys.sorted().map { "\($0)=\(state.baselines[$0] ?? 0)" }.joined(separator: ";")
-        }
         signals[host] = state
-        return (failures, details, lines)
+        return (failures, figures, lines)
     }
 
     /// During the prechecks: the baseline of every log and metric probe on each host (one reading
@@ -148,13 +143,14 @@ extension Executor {
 
     func baselineRound(_ health: Health, host: String) async -> String? {
         let begin = ContinuousClock.now
-        let (failures, details, lines) = await signalRound(health, host: host, baseline: true)
+        // The baselines go on the timeline with the round, so that a resumed run compares with the same ones.
+        let (failures, figures, lines) = await signalRound(health, host: host, baseline: true)
         await emit(
             RunEvent(
                 runID: options.runID, kind: .probeRound, time: Date(), phase: .precheck, host: host,
                 status: failures.isEmpty ? "ok" : "failed", command: Self.signalCommand, message: failures.isEmpty ? "baseline" : failures.joined(separator: "; "),
                 stdout: lines.isEmpty ? nil : lines.joined(separator: "\n"), durationMS: Int(begin.duration(to: .now).seconds * 1000),
-                attempt: 0, details: details))
+                attempt: 0, details: figures.details))
         return failures.first
     }
 }

@@ -13,6 +13,11 @@ public struct Inventory: Sendable {
     /// Secrets by name (already read from the environment, or missing).
     public var secrets: [String: SecretSource]
 
+    /// An inventory of an environment with no host (for commands that reach none).
+    public static func empty(environment: String) -> Inventory {
+        Inventory(file: "", environment: environment, hosts: [], groups: [:], vars: [:], secrets: [:])
+    }
+
     /// The host called `name`.
     public func host(named name: String) -> InventoryHost? { hosts.first { $0.name == name } }
 

@@ -9,14 +9,14 @@ final class KillingJournal: Journal, @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
 
-    /// Wraps `journal` when the variable is set; returns it unchanged otherwise.
-    static func wrap(_ journal: any Journal) -> any Journal {
+    /// The kill point asked for, if any.
+    static var limit: Int? {
         guard let text = ProcessInfo.processInfo.environment["GOLIVE_FAULT_KILL_AFTER_EVENTS"], let limit = Int(text), limit > 0
-        else { return journal }
-        return KillingJournal(inner: journal, limit: limit)
+        else { return nil }
+        return limit
     }
 
-    private init(inner: any Journal, limit: Int) {
+    init(inner: any Journal, limit: Int) {
         self.inner = inner
         self.limit = limit
     }
@@ -31,4 +31,21 @@ final class KillingJournal: Journal, @unchecked Sendable {
         if reached { kill(getpid(), SIGKILL) }
         return sequence
     }
+}
+
+/// A store whose journals are ``KillingJournal``s when the fault is asked for.
+struct KillingStore: RunStore {
+    let inner: any RunStore
+    let limit: Int
+
+    /// Wraps `store` when `GOLIVE_FAULT_KILL_AFTER_EVENTS` is set; returns it unchanged otherwise.
+    static func wrap(_ store: any RunStore) -> any RunStore {
+        guard let limit = KillingJournal.limit else { return store }
+        return KillingStore(inner: store, limit: limit)
+    }
+
+    var location: String { inner.location }
+    var environmentLock: (any EnvironmentLock)? { inner.environmentLock }
+    func journal(runID: String) throws -> any Journal { KillingJournal(inner: try inner.journal(runID: runID), limit: limit) }
+    func events(runID: String) async throws -> [RunEvent] { try await inner.events(runID: runID) }
 }

@@ -5,24 +5,20 @@ import Foundation
 import Playbook
 import Store
 
-/// Runs a playbook as `run`, `rehearse` or `check`: loads and validates, opens the store, wires
-/// the executor to SSH, the journal, the console and the signals, and maps the outcome to the exit code.
+/// Runs a playbook as `run`, `rehearse` or `check`, and recovers a run (`resume`, `rollback`):
+/// loads and validates, opens the store, builds the ``RunSession`` (SSH, the store, the console,
+/// the gates), handles the signals, and maps the outcome to the exit code. Every command that
+/// drives hosts through a run goes through ``drive(_:runID:storePath:json:_:)``.
 enum RunDriver {
     static func execute(
         kind: RunOptions.Kind, playbook: String, input: InputOptions, execution: ExecutionOptions, rollbackAfter: Bool = false
     ) async throws {
-        if execution.noColor { Terminal.colorDisabled = true }
+        if execution.session.noColor { Terminal.colorDisabled = true }
         guard let play = try InputLoader.load(playbook: playbook, options: input, requireSecrets: true) else {
             throw ExitStatus.invalidInput.exitCode
         }
         let storePath = execution.storePath(besidePlaybook: playbook)
-        let store: TimelineStore
-        do {
-            store = try TimelineStore(path: storePath)
-        } catch {
-            Terminal.error("error: cannot open the timeline store \(storePath): \(error)")
-            throw ExitStatus.refused.exitCode
-        }
+        let store = try openStore(storePath)
         let plan = ResolvedPlan(play)
         if let expected = execution.expectPlan, expected != plan.fingerprint {
             refuseChangedPlan(expected: expected, current: plan, store: store)
@@ -32,13 +28,11 @@ enum RunDriver {
         var options = RunOptions(
             kind: kind, runID: runID, operatorName: StoreLocation.operatorName,
             playbookDirectory: URL(fileURLWithPath: playbook).deletingLastPathComponent().path)
-        options.forks = execution.forks
-        options.assumeYes = execution.yes
+        execution.session.apply(to: &options)
         options.noRollback = execution.noRollback
         options.ignoreWindowReason = execution.ignoreWindow ? execution.reason : nil
         options.waitForWindow = execution.waitForWindow
         options.rollbackAfter = rollbackAfter
-        options.lockWait = execution.lockWait.flatMap(DurationSyntax.parse)
         options.recorded = RecordedInput.encode(vars: input.vars, limit: input.limit)
         options.recorded["plan_fingerprint"] = plan.fingerprint
         if kind == .run, let (rehearsal, events) = try? store.lastRehearsal(playbookFile: playbook) {
@@ -51,37 +45,103 @@ enum RunDriver {
         if kind == .run && play.playbook.window == nil && !input.json {
             Terminal.error(Terminal.yellow("warning: the playbook declares no window; the run is not time-boxed"))
         }
-        var sshOptions = SSHTransport.Options()
-        sshOptions.acceptNewHostKeys = execution.acceptNewHostKeys
-        let transport = SSHTransport(inventory: play.inventory, options: sshOptions)
-        defer { transport.shutdown() }
-        // GOLIVE_BENCH_JOURNAL=memory: benchmarks only, to measure what durable journaling costs.
-        let journal: any Journal =
-            ProcessInfo.processInfo.environment["GOLIVE_BENCH_JOURNAL"] == "memory"
-            ? MemoryJournal() : KillingJournal.wrap(try store.journal(runID: runID))
-        let printer = ProgressPrinter(json: input.json, live: Terminal.canRedraw)
-        let gates: (any GateAnswerer)? = Terminal.stdinIsTTY && !input.json ? TerminalGate() : nil
-        if gates == nil && !execution.yes && (play.playbook.backup + play.playbook.deploy).contains(where: { if case .gate = $0.action { true } else { false } }) && kind != .check {
+        let gated = (play.playbook.backup + play.playbook.deploy).contains { if case .gate = $0.action { true } else { false } }
+        if !canAskGates(json: input.json) && !execution.session.yes && gated && kind != .check {
             Terminal.error(Terminal.yellow("note: no terminal and no --yes: every gate will be answered no (safe default)"))
         }
-        let executor = Executor(
-            play: play, transport: transport, journal: journal, observer: printer, lock: store.lock, gates: gates,
-            options: options)
+        let transport = SSHTransport(inventory: play.inventory, options: execution.session.transportOptions)
+        defer { transport.shutdown() }
+        let session = makeSession(store: store, transport: transport, json: input.json)
+        let runOptions = options
+        try await drive(session, runID: runID, storePath: storePath, json: input.json) { session in
+            await session.run(play, options: runOptions)
+        }
+    }
+
+    /// Recovers run `id` from the store: `resume` (forward) or a rollback (`resume --rollback`, `rollback`).
+    static func recover(
+        _ id: String, mode: Executor.Recovery, storeOptions: StoreOptions, session sessionOptions: SessionOptions, json: Bool
+    ) async throws {
+        if sessionOptions.noColor { Terminal.colorDisabled = true }
+        let store = try storeOptions.open()
+        let record = try storeOptions.run(store, id)
+        if mode == .resume, record.status != "running" {
+            Terminal.error(
+                "error: run \(record.id) has ended (\(record.status)); only a run whose controller died can be resumed (use `golive rollback` to undo a finished run)"
+            )
+            throw ExitStatus.invalidInput.exitCode
+        }
+        let details = try store.events(runID: record.id).first { $0.kind == .runStarted }?.runStarted
+        var input = try InputOptions.parse([])
+        input.inventory = record.inventoryFile
+        input.vars = details?.varList ?? []
+        input.limit = details?.limit
+        input.json = json
+        guard let play = try InputLoader.load(playbook: record.playbookFile, options: input, requireSecrets: true) else {
+            throw ExitStatus.invalidInput.exitCode
+        }
+        var options = RunOptions(
+            kind: RunOptions.Kind(rawValue: record.kind) ?? .run, runID: record.id, operatorName: StoreLocation.operatorName,
+            playbookDirectory: URL(fileURLWithPath: record.playbookFile).deletingLastPathComponent().path)
+        sessionOptions.apply(to: &options)
+        let transport = SSHTransport(inventory: play.inventory, options: sessionOptions.transportOptions)
+        defer { transport.shutdown() }
+        let session = makeSession(store: store, transport: transport, json: json)
+        let runOptions = options
+        try await drive(session, runID: record.id, storePath: store.path, json: json) { session in
+            do {
+                return try await session.recover(play, mode, options: runOptions)
+            } catch {
+                return RunOutcome(result: .failed, reason: "cannot read run \(record.id) from \(store.path): \(error)")
+            }
+        }
+    }
+
+    static func openStore(_ path: String) throws -> TimelineStore {
+        do {
+            return try TimelineStore(path: path)
+        } catch {
+            Terminal.error("error: cannot open the timeline store \(path): \(error)")
+            throw ExitStatus.refused.exitCode
+        }
+    }
+
+    static func canAskGates(json: Bool) -> Bool { Terminal.stdinIsTTY && !json }
+
+    static func makeSession(store: TimelineStore, transport: any Transport, json: Bool) -> RunSession {
+        // GOLIVE_BENCH_JOURNAL=memory: benchmarks only, to measure what durable journaling costs.
+        let runStore: any RunStore =
+            ProcessInfo.processInfo.environment["GOLIVE_BENCH_JOURNAL"] == "memory"
+            ? MemoryStore() : KillingStore.wrap(store)
+        return RunSession(
+            store: runStore, transport: transport, observer: ProgressPrinter(json: json, live: Terminal.canRedraw),
+            gates: canAskGates(json: json) ? TerminalGate() : nil)
+    }
+
+    /// Runs `body` with Ctrl-C/SIGTERM stopping it in order, prints the summary and exits with the outcome's code.
+    static func drive(
+        _ session: RunSession, runID: String, storePath: String, json: Bool,
+        _ body: @Sendable (RunSession) async -> RunOutcome
+    ) async throws {
         let signals = SignalWatcher { count in
             if count == 1 {
-                Terminal.error(Terminal.yellow("\ninterrupted: stopping and rolling back every changed host (Ctrl-C again to abandon the rollback)"))
-                Task { await executor.abort(.interrupted, detail: "interrupted by the operator") }
+                Terminal.error(
+                    Terminal.yellow("\ninterrupted: stopping and rolling back every changed host (Ctrl-C again to abandon the rollback)"))
+                Task { await session.abort(.interrupted, detail: "interrupted by the operator") }
             } else if count == 2 {
-                Terminal.error(Terminal.red("rollback in progress: press Ctrl-C once more within 5 s to abandon it (hosts may be left half-changed; exit 4)"))
+                Terminal.error(
+                    Terminal.red(
+                        "rollback in progress: press Ctrl-C once more within 5 s to abandon it (hosts may be left half-changed; exit 4)"))
             } else {
                 Terminal.error(Terminal.red("rollback abandoned by the operator: run `golive resume \(runID) --rollback` to finish it"))
                 exit(ExitStatus.needsAttention.rawValue)
             }
         }
-        let outcome = await executor.run()
+        let outcome = await body(session)
         signals.stop()
-        if !input.json { printSummary(outcome, runID: runID, storePath: storePath) }
-        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+        if !json { printSummary(outcome, runID: runID, storePath: storePath) }
+        let status = ExitStatus(outcome)
+        if status != .success { throw status.exitCode }
     }
 
     /// Says why a run with `--expect-plan` does not start: what changed since the signed-off plan.
@@ -92,7 +152,8 @@ enum RunDriver {
             text += "\nwhat changed:\n" + changes.prefix(40).map { "  - " + $0 }.joined(separator: "\n")
             if changes.count > 40 { text += "\n  ... and \(changes.count - 40) more" }
         } else {
-            text += "\nplan \(expected) is not recorded in \(store.path) (plans are recorded by `golive plan`), so what changed cannot be shown"
+            text +=
+                "\nplan \(expected) is not recorded in \(store.path) (plans are recorded by `golive plan`), so what changed cannot be shown"
         }
         Terminal.error(text + "\nreview the new plan (`golive plan ... --format md`) and sign it off again, or run without --expect-plan")
     }
@@ -109,9 +170,9 @@ enum RunDriver {
         for host in outcome.hosts {
             let state: String
             switch host.state {
-            case "changed", "unchanged": state = Terminal.green(host.state)
-            case "rolled-back": state = Terminal.yellow(host.state)
-            default: state = Terminal.red(host.state)
+            case .changed, .unchanged, .pending: state = Terminal.green(host.state.rawValue)
+            case .rolledBack: state = Terminal.yellow(host.state.rawValue)
+            default: state = Terminal.red(host.state.rawValue)
             }
             text += "  \(host.host): \(state) (\(host.detail))\n"
         }

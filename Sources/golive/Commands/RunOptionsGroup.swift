@@ -1,15 +1,49 @@
 import ArgumentParser
+import Engine
 import Foundation
 import Playbook
 
-/// Options of the commands that change (or check) hosts: run, rehearse, check.
+/// Options of every command that drives hosts through a run: run, rehearse, check, resume, rollback.
+struct SessionOptions: ParsableArguments {
+    @Option(name: .long, help: "Hosts worked on at once.") var forks: Int = 200
+
+    @Flag(name: .long, help: "Answer every gate yes (recorded as such).") var yes = false
+
+    @Flag(name: .long, help: "Append unknown host keys to known_hosts instead of refusing.") var acceptNewHostKeys = false
+
+    @Flag(name: .long, help: "No colours (also NO_COLOR).") var noColor = false
+
+    @Option(name: .long, help: "Wait up to this long for a held environment lock (e.g. 10m) instead of refusing.")
+    var lockWait: String?
+
+    func validate() throws {
+        if forks < 1 { throw ValidationError("--forks must be at least 1") }
+        if let lockWait, DurationSyntax.parse(lockWait) == nil {
+            throw ValidationError("--lock-wait expects a duration like 30s or 10m, got '\(lockWait)'")
+        }
+    }
+
+    /// Applies the options to a run's options.
+    func apply(to options: inout RunOptions) {
+        options.forks = forks
+        options.assumeYes = yes
+        options.lockWait = lockWait.flatMap(DurationSyntax.parse)
+    }
+
+    /// The SSH transport's options.
+    var transportOptions: SSHTransport.Options {
+        var options = SSHTransport.Options()
+        options.acceptNewHostKeys = acceptNewHostKeys
+        return options
+    }
+}
+
+/// Options of the commands that start a run: run, rehearse, check.
 struct ExecutionOptions: ParsableArguments {
     @Option(name: .long, help: "The timeline store (default: $GOLIVE_STORE, else .golive/golive.sqlite beside the playbook).")
     var store: String?
 
-    @Option(name: .long, help: "Hosts worked on at once.") var forks: Int = 200
-
-    @Flag(name: .long, help: "Answer every gate yes (recorded as such).") var yes = false
+    @OptionGroup var session: SessionOptions
 
     @Flag(name: .long, help: "On failure, stop and report instead of rolling back (exit 4).") var noRollback = false
 
@@ -19,23 +53,12 @@ struct ExecutionOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Wait for the window to open instead of refusing.") var waitForWindow = false
 
-    @Flag(name: .long, help: "Append unknown host keys to known_hosts instead of refusing.") var acceptNewHostKeys = false
-
-    @Flag(name: .long, help: "No colours (also NO_COLOR).") var noColor = false
-
-    @Option(name: .long, help: "Wait up to this long for a held environment lock (e.g. 10m) instead of refusing.")
-    var lockWait: String?
-
     @Option(name: .long, help: "Refuse (exit 3) unless the resolved plan still has this fingerprint (from `golive plan`).")
     var expectPlan: String?
 
     func validate() throws {
         if ignoreWindow && (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--ignore-window needs --reason TEXT (it is recorded on the timeline)")
-        }
-        if forks < 1 { throw ValidationError("--forks must be at least 1") }
-        if let lockWait, DurationSyntax.parse(lockWait) == nil {
-            throw ValidationError("--lock-wait expects a duration like 30s or 10m, got '\(lockWait)'")
         }
     }
 

@@ -124,35 +124,20 @@ struct UnlockCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = StoreLocation.resolve(storeOptions.store, besidePlaybook: nil)
-        if FileManager.default.fileExists(atPath: path) {
-            let store = try TimelineStore(path: path)
-            if let held = try await store.lock.forceRelease(
-                environment: environment, operatorName: StoreLocation.operatorName, reason: reason)
-            {
+        let store: any RunStore = FileManager.default.fileExists(atPath: path) ? try TimelineStore(path: path) : MemoryStore()
+        let loaded = try inventory.map { try InputLoader.loadInventory($0, json: false, requireSecrets: false) }
+        let transport = loaded.map { SSHTransport(inventory: $0) }
+        defer { transport?.shutdown() }
+        let session = RunSession(store: store, transport: transport ?? SSHTransport(inventory: Inventory.empty(environment: environment)))
+        let report = try await session.unlock(
+            environment: environment, operatorName: StoreLocation.operatorName, reason: reason, hosts: loaded?.hosts ?? [])
+        if store is TimelineStore {
+            if let held = report.released {
                 print("released the lock on \(environment) held by run \(held.runID) (\(held.holder) on \(held.controller)); recorded on its timeline")
             } else {
                 print("\(environment) was not locked in \(path)")
             }
         }
-        guard let inventory else { return }
-        let loaded = try InputLoader.loadInventory(inventory, json: false, requireSecrets: false)
-        let transport = SSHTransport(inventory: loaded)
-        defer { transport.shutdown() }
-        let environment = self.environment
-        let results = await Concurrency.forEach(loaded.hosts, limit: 200) { host -> String in
-            do {
-                let connection = try await transport.connect(to: host)
-                defer { Task { await connection.close() } }
-                let lock = "\"$HOME\"/.golive/locks/" + ShellQuoting.quote("\(environment)@\(host.name)")
-                let outcome = try await connection.run(
-                    "l=\(lock); if [ -d \"$l\" ]; then cat \"$l/info\" | head -1; rm -rf \"$l\"; else echo none; fi",
-                    timeout: .seconds(30), output: nil)
-                let first = outcome.stdoutText.split(separator: "\n").first.map(String.init) ?? ""
-                return first == "none" ? "not locked" : "released (\(first))"
-            } catch {
-                return "unreachable: \(error)"
-            }
-        }
-        for host in loaded.hosts { print("  \(host.name): \(results[host.name] ?? "?")") }
+        for host in loaded?.hosts ?? [] { print("  \(host.name): \(report.hosts[host.name] ?? "?")") }
     }
 }

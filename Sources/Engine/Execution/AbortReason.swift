@@ -1,0 +1,11 @@
+/// Why a run stopped and rolled back (the `rollbackStarted` status).
+public enum AbortReason: String, Sendable, Codable {
+    case stepFailed = "step-failed"
+    case healthFailed = "health-failed"
+    case maxFailExceeded = "max-fail-exceeded"
+    case rollbackPoint = "rollback-point"
+    case gateRefused = "gate-refused"
+    case interrupted
+    case journalFailed = "journal-failed"
+    case requested
+}

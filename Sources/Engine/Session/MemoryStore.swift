@@ -1,0 +1,17 @@
+/// A store that keeps one journal in memory and no lock (engine tests, dry runs).
+public struct MemoryStore: RunStore {
+    /// The journal every run appends to.
+    public let journal: any Journal
+
+    /// A store over `journal` (a fresh ``MemoryJournal`` by default).
+    public init(journal: any Journal = MemoryJournal()) { self.journal = journal }
+
+    public var location: String { "memory" }
+    public var environmentLock: (any EnvironmentLock)? { nil }
+    public func journal(runID: String) throws -> any Journal { journal }
+
+    public func events(runID: String) async throws -> [RunEvent] {
+        guard let memory = journal as? MemoryJournal else { return [] }
+        return await memory.events.filter { $0.runID == runID }
+    }
+}
