@@ -204,5 +204,11 @@ final class ScriptedConnection: HostConnection, @unchecked Sendable {
         transport.record(.init(host: host, kind: .upload, text: path))
     }
 
+    func stage(_ data: Data, beside path: String) async throws -> String {
+        try checkConnected()
+        transport.record(.init(host: host, kind: .upload, text: path))
+        return path + ".golive-staged"
+    }
+
     func close() async {}
 }

@@ -135,7 +135,8 @@ public final class TestHosts: @unchecked Sendable {
         if options.ecdsaHostKey { keys.append(host.root + "/ssh_host_ecdsa_key") }
         let text = HostTools.sshdConfig(
             address: host.address, port: host.port, hostKeys: keys, pidFile: host.root + "/sshd.pid",
-            authorizedKeys: directory + "/authorized_keys", password: options.password != nil)
+            authorizedKeys: directory + "/authorized_keys", password: options.password != nil,
+            environment: ["GOLIVE_LOCK_ROOT": host.root + "/var/tmp/golive"])
         return options.ipv6 ? text + "ListenAddress ::1\n" : text
     }
 

@@ -70,6 +70,17 @@ public final class SSHConnection: Sendable {
         return written
     }
 
+    /// Writes bytes over SFTP to a temporary name beside `path` (synced) and returns that name; the
+    /// caller moves it into place (so that the move can run behind its own checks).
+    ///
+    /// - Throws: `SSHError` (`.sftpFailed` with the server's reason, `.localFile`, `.connectionLost`).
+    public func stage(_ source: UploadSource, beside path: String, timeout: Duration? = nil) async throws -> String {
+        let temporary = Self.temporaryName(for: path)
+        let operation = SFTPTransferOperation(direction: .upload(source: source, remotePath: temporary), timeout: timeout)
+        _ = try await submit(operation) { operation.install($0) }
+        return temporary
+    }
+
     /// Downloads the remote file at `path` to `localPath` (created or truncated).
     ///
     /// - Returns: the number of bytes read.

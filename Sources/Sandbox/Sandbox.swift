@@ -27,6 +27,8 @@ public struct Sandbox: Sendable {
         public var root: String
         /// The application directory (`root/srv/app`): `releases/`, `current` symlink.
         public var appDirectory: String
+        /// The host's lock directory (`GOLIVE_LOCK_ROOT` of its sessions, then `lock`).
+        public var lockDirectory: String { root + "/var/tmp/golive/lock" }
         /// sshd's pid.
         public var sshdPID: Int32
         /// The HTTP service's pid.
@@ -219,10 +221,15 @@ public struct Sandbox: Sendable {
     }
 
     /// Writes a host's sshd_config (its key, its home, `environment` for its sessions) and starts its sshd.
+    ///
+    /// Each host gets a lock root of its own (`GOLIVE_LOCK_ROOT`, as a real server has its own
+    /// `/var/tmp`), since the sandbox's hosts share this machine's filesystem.
     private func startSSHD(
         root: String, address: String, port: Int, slot: SandboxNetwork.Slot?, environment: [String: String] = [:]
     ) throws -> ChildProcess {
         let config = root + "/sshd_config"
+        var environment = environment
+        environment["GOLIVE_LOCK_ROOT"] = environment["GOLIVE_LOCK_ROOT"] ?? root + "/var/tmp/golive"
         try HostTools.sshdConfig(
             address: address, port: port, hostKeys: [root + "/ssh_host_ed25519_key"], pidFile: root + "/sshd.pid",
             authorizedKeys: directory + "/authorized_keys", home: root, environment: environment

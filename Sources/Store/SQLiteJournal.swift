@@ -7,12 +7,18 @@ import GRDB
 ///
 /// Appends that arrive while a commit is in progress are grouped into the next transaction (group
 /// commit): parallel hosts share one fsync without any of them going on before its event is durable.
+/// Events are committed in their sequence order, so the journal never has a gap, even when the
+/// process dies between two appends that arrived out of order.
 public actor SQLiteJournal: Journal {
     let pool: DatabasePool
     let runID: String
     private var sequence: Int64
     private var pending: [(RunEvent, CheckedContinuation<Int64, any Error>)] = []
     private var writing = false
+    /// The fence appends must still hold (nil: not fenced yet).
+    private var fence: String?
+    /// The error of a failed commit: every later append fails with it (committing them would leave a gap).
+    private var failure: (any Error)?
     /// Bytes of stdout/stderr kept per event (first and last halves).
     static let outputLimit = 128 * 1024
 
@@ -22,9 +28,12 @@ public actor SQLiteJournal: Journal {
         sequence = lastSequence
     }
 
+    public func adopt(fence: String) { self.fence = fence }
+
     @discardableResult
     public func append(_ event: RunEvent) async throws -> Int64 {
-        try await withCheckedThrowingContinuation { continuation in
+        if let failure { throw failure }
+        return try await withCheckedThrowingContinuation { continuation in
             pending.append((event, continuation))
             if !writing {
                 writing = true
@@ -33,10 +42,31 @@ public actor SQLiteJournal: Journal {
         }
     }
 
+    /// The pending appends that can be committed now, in sequence order: events numbered by the
+    /// caller are committed only once every number before them is (appends made in order may
+    /// arrive out of order; the journal never holds an event whose predecessor it lacks). The
+    /// rest stay pending.
+    private func takeCommittable() -> [(RunEvent, CheckedContinuation<Int64, any Error>)] {
+        var ready: [(RunEvent, CheckedContinuation<Int64, any Error>)] = []
+        var next = sequence
+        var waiting = pending.sorted { ($0.0.sequence ?? Int64.max) < ($1.0.sequence ?? Int64.max) }
+        while let first = waiting.first {
+            if let number = first.0.sequence {
+                guard number <= next + 1 else { break }
+                next = max(next, number)
+            } else {
+                next += 1
+            }
+            ready.append(waiting.removeFirst())
+        }
+        pending = waiting
+        return ready
+    }
+
     private func drain() async {
-        while !pending.isEmpty {
-            let batch = pending
-            pending.removeAll()
+        while true {
+            let batch = takeCommittable()
+            if batch.isEmpty { break }
             var numbered: [RunEvent] = []
             var next = sequence
             for (event, _) in batch {
@@ -48,14 +78,21 @@ public actor SQLiteJournal: Journal {
                 numbered.append(stored)
             }
             let events = numbered
+            let (fence, runID) = (self.fence, self.runID)
             do {
                 try await pool.write { db in
+                    if let fence {
+                        let current = try String.fetchOne(db, sql: "SELECT fence FROM runs WHERE id = ?", arguments: [runID])
+                        guard current == fence else { throw FencedOut(runID: runID) }
+                    }
                     for event in events { try Self.insert(event, db) }
                 }
                 sequence = next
                 for (index, (_, continuation)) in batch.enumerated() { continuation.resume(returning: numbered[index].sequence ?? 0) }
             } catch {
-                for (_, continuation) in batch { continuation.resume(throwing: error) }
+                failure = error
+                for (_, continuation) in batch + pending { continuation.resume(throwing: error) }
+                pending.removeAll()
             }
         }
         writing = false

@@ -85,6 +85,16 @@ public final class TimelineStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v3-fencing") { db in
+            // The lock's fencing token and lease length; the run's fence (the token of the
+            // controller allowed to append to its journal).
+            try db.execute(
+                sql: """
+                    ALTER TABLE locks ADD COLUMN token TEXT;
+                    ALTER TABLE locks ADD COLUMN lease_seconds REAL;
+                    ALTER TABLE runs ADD COLUMN fence TEXT;
+                    """)
+        }
         return migrator
     }
 
@@ -328,4 +338,8 @@ extension TimelineStore: RunStore {
     public var environmentLock: (any EnvironmentLock)? { lock }
     /// A run's events in order.
     public func events(runID: String) throws -> [RunEvent] { try events(runID: runID, after: 0) }
+    /// Records a resolved plan under its fingerprint.
+    public func record(plan: ResolvedPlan, playbookFile: String, environment: String) throws {
+        try savePlan(plan, playbookFile: playbookFile, environment: environment)
+    }
 }

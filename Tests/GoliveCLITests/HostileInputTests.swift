@@ -85,10 +85,37 @@ import Testing
         #expect(try String(contentsOfFile: live.host("web1")!.appDirectory + "/config/app.conf", encoding: .utf8) == "request_timeout = 10s\n")
     }
 
+    @Test func aDamagedBackupIsNotRestoredAndTheTreeIsLeftAsTheDeployLeftIt() throws {
+        // A deploy step cuts the backup to half (a bad block, a full disk), changes the tree, then fails.
+        let releases = live.host("web1")!.appDirectory + "/releases"
+        let untouched = try treeListing(releases + "/1.0.0")
+        let play = try live.write(
+            """
+            name: damaged backup
+            hosts: web1
+            backup:
+              - name: snapshot
+                archive: { path: "{{ app_dir }}/releases", to: "{{ app_dir }}/../backups/releases-{{ run.id }}.tgz" }
+            deploy:
+              - name: damage and change
+                shell: >-
+                  a={{ app_dir }}/../backups/releases-{{ run.id }}.tgz && truncate -s $(( $(stat -c %s $a) / 2 )) $a &&
+                  mkdir -p {{ app_dir }}/releases/2.0.0 && echo two > {{ app_dir }}/releases/2.0.0/health
+              - name: fail
+                shell: exit 1
+            """, name: "damaged.yml")
+        let (status, output) = try golive.run(["run", play, "-i", live.inventoryPath, "--store", store])
+        #expect(status == 4, "\(output.suffix(800))")
+        #expect(output.contains("web1") && output.contains("restore refused, nothing was touched") && output.contains("releases-"), "\(output.suffix(1200))")
+        // Not half-restored: the release the deploy never touched is whole, the new one still there.
+        #expect(try treeListing(releases + "/1.0.0") == untouched)
+        #expect(FileManager.default.fileExists(atPath: releases + "/2.0.0/health"))
+    }
+
     @Test func theStoreAndTheHostLocksArePrivate() throws {
         let directory = live.directory + "/private/store"
         let play = try live.write(
-            "name: hold\nhosts: web1\ndeploy:\n  - name: look at the lock\n    shell: stat -c %a ~/.golive/locks/sandbox@web1\n",
+            "name: hold\nhosts: web1\ndeploy:\n  - name: look at the lock\n    shell: stat -c %a \"$GOLIVE_LOCK_ROOT/lock\" \"$GOLIVE_LOCK_ROOT/lock/token\" \"$GOLIVE_LOCK_ROOT/lock/pg\"\n",
             name: "hold.yml")
         let (status, output) = try golive.run(["run", play, "-i", live.inventoryPath, "--store", directory + "/golive.sqlite", "--json"])
         #expect(status == 0, "\(output.suffix(500))")
@@ -96,6 +123,6 @@ import Testing
         #expect(mode(directory) == 0o700)
         #expect(mode(directory + "/golive.sqlite") == 0o600)
         // The lock directory on the host, as the step saw it while the run held it.
-        #expect(output.contains("\"stdout\":\"700\\n\""), "\(output.suffix(1500))")
+        #expect(output.contains("\"stdout\":\"700\\n600\\n700\\n\""), "\(output.suffix(1500))")
     }
 }

@@ -18,7 +18,7 @@ public struct RunEvent: Codable, Sendable, Hashable {
         case hostFailed
         case rollbackStarted, rollbackStepStarted, rollbackStepFinished, rollbackHostFinished, rollbackFinished
         case attentionRequired
-        case controllerLost, runResumed
+        case controllerLost, processStopped, runResumed
         case runFinished
     }
 
@@ -105,6 +105,26 @@ public protocol Journal: Sendable {
     /// - Throws: when the event could not be recorded; the caller must not take the action it announces.
     @discardableResult
     func append(_ event: RunEvent) async throws -> Int64
+    /// From now on, appends succeed only while `fence` is still the run's fence (the token of the
+    /// environment lock this controller holds); afterwards they throw ``FencedOut``.
+    func adopt(fence: String) async
+}
+
+extension Journal {
+    /// A journal without fencing ignores the fence.
+    public func adopt(fence: String) async {}
+}
+
+/// A journal append refused because another controller took the run over (or the lock was
+/// released by force): this controller must not act again.
+public struct FencedOut: Error, Sendable, CustomStringConvertible {
+    /// The run.
+    public var runID: String
+    /// Creates the error.
+    public init(runID: String) { self.runID = runID }
+    public var description: String {
+        "run \(runID) was taken over by another controller (or its lock was released by force): this controller may record nothing more"
+    }
 }
 
 /// Receives events as they are recorded (console progress, `--json`). Never blocks the run.
@@ -126,7 +146,9 @@ public actor MemoryJournal: Journal {
         var stored = event
         let sequence = event.sequence ?? ((events.last?.sequence ?? 0) + 1)
         stored.sequence = sequence
-        events.append(stored)
+        // Kept in sequence order (appends made in order may arrive out of order).
+        let index = events.lastIndex { ($0.sequence ?? 0) < sequence }.map { $0 + 1 } ?? 0
+        events.insert(stored, at: index)
         return sequence
     }
 }

@@ -8,4 +8,6 @@ public enum AbortReason: String, Sendable, Codable {
     case interrupted
     case journalFailed = "journal-failed"
     case requested
+    /// Another controller took the run over (or its lock was released by force): stop, change nothing more.
+    case fenced
 }

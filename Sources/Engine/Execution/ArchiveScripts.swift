@@ -1,41 +1,97 @@
 import Playbook
 
-/// The shell scripts behind `archive` backups and their restores. Both are idempotent.
+/// The shell scripts behind `archive` backups and their restores. Both are idempotent, and every
+/// failing sub-step fails the script (no command substitution hides an error).
 enum ArchiveScripts {
+    /// The exit status of a restore that refused before touching anything (the archive did not
+    /// verify, the disk cannot hold the restored copy, the path is unsafe).
+    static let refusedStatus = 3
+
     /// Archives `path` into `archive` (tar.gz keeping modes, owners and symlinks), written under a
-    /// temporary name, synced, then renamed. Prints `sha256 bytes existed`.
+    /// temporary name, synced, then renamed. Refuses an archive inside the path it backs up (with
+    /// symlinks resolved). Prints `sha256 bytes existed`.
     static func create(path: String, archive: String) -> String {
         let p = ShellQuoting.quote(path), a = ShellQuoting.quote(archive)
         return """
-            set -e; p=\(p); a=\(a)
-            case "$p" in ""|/|*/..|*/../*|../*) echo "refusing to archive '$p'" >&2; exit 2;; esac
-            mkdir -p "$(dirname "$a")"
-            trap 'rm -f "$a.partial"' EXIT; trap 'exit 143' TERM INT
+            set -eu; p=\(p); a=\(a)
+            fail() { printf 'archive: %s\\n' "$*" >&2; exit 2; }
+            case "$p" in ""|/|*/..|*/../*|../*|..) fail "refusing to archive '$p'";; esac
+            rp=$(realpath -m -- "$p") || fail "cannot resolve $p"
+            ra=$(realpath -m -- "$a") || fail "cannot resolve $a"
+            case "$ra/" in "$rp"/*) fail "refusing to store the archive $a inside the path it backs up ($rp): a restore would delete it";; esac
+            d=$(dirname -- "$a") || fail "cannot take the directory of $a"
+            mkdir -p -- "$d" || fail "cannot create $d"
+            trap 'rm -f -- "$a.partial"' EXIT; trap 'exit 143' TERM INT
             if [ -e "$p" ] || [ -L "$p" ]; then
-              tar -C "$(dirname "$p")" -czpf "$a.partial" "$(basename "$p")"; existed=1
+              parent=$(dirname -- "$p") || fail "cannot take the directory of $p"
+              name=$(basename -- "$p") || fail "cannot take the name of $p"
+              tar -C "$parent" -czpf "$a.partial" -- "$name" || fail "tar failed"
+              existed=1
             else
-              tar -czf "$a.partial" -T /dev/null; existed=0
+              tar -czf "$a.partial" -T /dev/null || fail "tar failed"
+              existed=0
             fi
-            sync "$a.partial" 2>/dev/null || sync
-            mv -f "$a.partial" "$a"
-            echo "$(sha256sum "$a" | cut -d' ' -f1) $(stat -c %s "$a") $existed"
+            sync -- "$a.partial" 2>/dev/null || sync
+            mv -f -- "$a.partial" "$a" || fail "cannot move the archive into place"
+            sum=$(sha256sum -- "$a") || fail "cannot checksum $a"
+            size=$(stat -c %s -- "$a") || fail "cannot stat $a"
+            printf '%s %s %s\\n' "${sum%% *}" "$size" "$existed"
             """
     }
 
-    /// Restores `path` from `archive` exactly: the current tree is removed (so files added since go
-    /// away) and the archived one extracted with modes, owners and symlinks. Entries that would land
-    /// outside `path` are refused before anything is removed.
-    static func restore(path: String, archive: String) -> String {
+    /// Restores `path` from `archive` exactly, or leaves it untouched.
+    ///
+    /// Before anything is touched, the archive is verified (it exists, has the recorded size and
+    /// SHA-256, is sound gzip, lists, and holds only `path`'s entries) and the disk is checked to
+    /// hold a second copy. The archive is then extracted into a temporary sibling, and put in
+    /// place by two renames: the current tree aside, the restored one in; the aside copy is
+    /// removed only once the swap is done. A run of the script that finds an earlier one's
+    /// half-done swap (killed between the renames) puts the aside tree back first, so running it
+    /// again always finishes the restore. Exit ``refusedStatus`` when it refused before touching
+    /// anything; 1 when a later step failed.
+    static func restore(path: String, archive: String, sha256: String, bytes: String, existed: Bool, tag: String) -> String {
         let p = ShellQuoting.quote(path), a = ShellQuoting.quote(archive)
+        let safeTag = String(tag.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
         return """
-            set -e; p=\(p); a=\(a)
-            case "$p" in ""|/|*/..|*/../*|../*) echo "refusing to restore '$p'" >&2; exit 2;; esac
-            test -f "$a" || { echo "backup $a is missing" >&2; exit 1; }
-            name=$(basename "$p"); parent=$(dirname "$p")
-            bad=$(tar -tzf "$a" | while IFS= read -r e; do case "$e" in "$name"|"$name"/*) case "$e" in */../*|*/..|*/../) echo "$e";; esac;; *) echo "$e";; esac; done | head -1)
-            if [ -n "$bad" ]; then echo "refusing $a: entry '$bad' would land outside $p" >&2; exit 1; fi
-            rm -rf "$p"; mkdir -p "$parent"
-            if [ -n "$(tar -tzf "$a" | head -1)" ]; then tar -C "$parent" -xzpf "$a"; fi
+            set -eu; p=\(p); a=\(a); want_sha=\(ShellQuoting.quote(sha256)); want_bytes=\(ShellQuoting.quote(bytes)); existed=\(existed ? 1 : 0)
+            refuse() { printf 'restore refused, nothing was touched: %s\\n' "$*" >&2; exit \(refusedStatus); }
+            fail() { printf 'restore failed: %s\\n' "$*" >&2; exit 1; }
+            case "$p" in ""|/|*/..|*/../*|../*|..) refuse "unsafe path '$p'";; esac
+            parent=$(dirname -- "$p") || refuse "cannot take the directory of $p"
+            name=$(basename -- "$p") || refuse "cannot take the name of $p"
+            tmp="$parent/.$name.golive-restore-\(safeTag)"; aside="$parent/.$name.golive-aside-\(safeTag)"
+            # An earlier restore killed between its two renames: put the aside tree back first.
+            if [ -e "$aside" ] || [ -L "$aside" ]; then
+              if [ -e "$p" ] || [ -L "$p" ]; then rm -rf -- "$aside" || fail "cannot remove $aside"
+              else mv -T -- "$aside" "$p" || fail "cannot put $aside back at $p"; fi
+            fi
+            rm -rf -- "$tmp" || refuse "cannot remove the leftover $tmp"
+            [ -f "$a" ] || refuse "the backup $a is missing"
+            size=$(stat -c %s -- "$a") || refuse "cannot stat $a"
+            [ "$size" = "$want_bytes" ] || refuse "the backup $a has $size bytes; $want_bytes were recorded when it was made"
+            sum=$(sha256sum -- "$a") || refuse "cannot checksum $a"
+            [ "${sum%% *}" = "$want_sha" ] || refuse "the backup $a has sha256 ${sum%% *}; $want_sha was recorded when it was made"
+            gzip -t -- "$a" 2>/dev/null || refuse "the backup $a is not sound gzip"
+            list=$(mktemp) || refuse "cannot make a temporary file"
+            trap 'rm -f -- "$list"' EXIT
+            tar -tzf "$a" > "$list" || refuse "the backup $a cannot be listed"
+            while IFS= read -r e; do
+              case "$e" in "$name"|"$name"/*) case "$e" in */../*|*/..|*/../) refuse "entry '$e' would land outside $p";; esac;;
+              *) refuse "entry '$e' would land outside $p";; esac
+            done < "$list"
+            if [ "$existed" = 1 ] && ! grep -qx -e "$name" -e "$name/" "$list"; then refuse "the backup $a does not hold $name"; fi
+            need=$(gzip -dc -- "$a" | wc -c) || refuse "cannot measure $a"
+            mkdir -p -- "$parent" || refuse "cannot create $parent"
+            free=$(df -Pk -- "$parent" | awk 'NR == 2 { printf "%.0f", $4 * 1024 }') || refuse "cannot read the free space of $parent"
+            [ -n "$free" ] && [ "$free" -gt "$need" ] || refuse "$parent has $free bytes free; the restored copy needs $need beside the current one"
+            mkdir -m 700 -- "$tmp" || refuse "cannot create $tmp"
+            tar -C "$tmp" -xzpf "$a" || { rm -rf -- "$tmp"; refuse "extracting $a failed"; }
+            if [ -e "$p" ] || [ -L "$p" ]; then mv -T -- "$p" "$aside" || { rm -rf -- "$tmp"; refuse "cannot move $p aside"; }; fi
+            if [ "$existed" = 1 ] && ! mv -T -- "$tmp/$name" "$p"; then
+              if mv -T -- "$aside" "$p"; then rm -rf -- "$tmp"; refuse "cannot move the restored $name into place"; fi
+              fail "cannot move the restored $name into place; the current tree is at $aside"
+            fi
+            rm -rf -- "$aside" "$tmp" || fail "the restore is done, but $aside could not be removed"
             """
     }
 }

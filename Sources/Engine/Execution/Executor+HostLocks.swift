@@ -2,44 +2,63 @@ import Foundation
 import Playbook
 
 extension Executor {
-    /// Takes the environment lock on every connected host, so two controllers with two stores cannot
-    /// go live on the same servers at once. Returns the refusal (naming the holder), or nil.
-    func takeHostLocks(_ hosts: [String]) async -> String? {
+    /// Takes the lock on every connected host, so two controllers with any stores or inventories
+    /// cannot change the same servers at once. In a recovery (`stopping` given) the lock is this
+    /// run's already: its token is replaced first, then the commands of the steps the lost
+    /// controller left unfinished are stopped. Returns the refusal (naming the holder), or nil.
+    func takeHostLocks(_ hosts: [String], stopping: [String: [String]] = [:]) async -> String? {
+        guard let token else { return nil }
         let formatter = ISO8601DateFormatter()
         let info = [
-            "run=\(options.runID)", "operator=\(options.operatorName)",
+            "run=\(options.runID)", "environment=\(environment)", "operator=\(options.operatorName)",
             "controller=\(ProcessInfo.processInfo.hostName)", "pid=\(ProcessInfo.processInfo.processIdentifier)",
             "started=\(formatter.string(from: started))",
         ].joined(separator: "\n")
-        let results = await forEachHost(hosts) { executor, host in await executor.takeHostLock(host, info: info) }
+        let results = await forEachHost(hosts) { executor, host in
+            await executor.takeHostLock(host, info: info, token: token, stopping: stopping[host] ?? [])
+        }
         let refusals = results.compactMapValues { $0 }
         guard !refusals.isEmpty else { return nil }
         await releaseHostLocks(hosts.filter { refusals[$0] == nil })
         return refusals.keys.sorted().map { "\($0): \(refusals[$0] ?? "")" }.joined(separator: "; ")
     }
 
-    private func takeHostLock(_ host: String, info: String) async -> String? {
+    private func takeHostLock(_ host: String, info: String, token: String, stopping: [String]) async -> String? {
         guard let connection = connections[host] else { return "not connected" }
-        let script = HostLock.takeScript(environment: environment, host: host, runID: options.runID, info: info)
+        let script = HostLock.takeScript(runID: options.runID, info: info, token: token, stopping: stopping)
         do {
-            let outcome = try await connection.run(script, timeout: .seconds(30), output: nil)
+            let outcome = try await connection.run(script, timeout: .seconds(60), output: nil)
             let lines = outcome.stdoutText.split(separator: "\n").map(String.init)
             switch lines.first {
             case "TAKEN", "OURS":
-                await emit(event(.lockTaken, host: host, status: "ok", message: "lock \(environment) taken on \(host)"))
+                await emit(event(.lockTaken, host: host, status: "ok", message: "lock taken on \(host) for \(environment)"))
+                for line in lines.dropFirst() {
+                    let words = line.split(separator: " ").map(String.init)
+                    guard words.count == 3 else { continue }
+                    let how = words[0] == "KILLED" ? "killed (KILL after TERM)" : words[0] == "STOPPED" ? "stopped (TERM)" : "already gone"
+                    await emit(
+                        event(
+                            .processStopped, host: host, status: words[0].lowercased(),
+                            message: "the lost controller's command \(words[1]) (process group \(words[2])) on \(host): \(how)"))
+                }
                 return nil
             case "HELD":
                 let fields = HostLock.fields(lines.dropFirst())
                 let message =
-                    "environment '\(environment)' is locked on \(host) by run \(fields["run"] ?? "?") "
-                    + "(\(fields["operator"] ?? "?") on \(fields["controller"] ?? "?") pid \(fields["pid"] ?? "?"), since \(fields["started"] ?? "?"))"
+                    "locked on \(host) by run \(fields["run"] ?? "?") of environment '\(fields["environment"] ?? "?")' "
+                    + "(\(fields["operator"] ?? fields["owner"] ?? "?") on \(fields["controller"] ?? "?") pid \(fields["pid"] ?? "?"), since \(fields["started"] ?? "?"))"
                 await emit(event(.lockTaken, host: host, status: "held", message: message))
                 return message
+            case "FAILED":
+                let reason = lines.dropFirst().joined(separator: "; ")
+                await emit(event(.lockTaken, host: host, status: "failed", message: "cannot take the lock on \(host): \(reason)"))
+                return "cannot take the lock on \(host): \(reason)"
             default:
-                return "cannot take the lock: \(outcome.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))"
+                let detail = (outcome.stderrText + outcome.stdoutText).trimmingCharacters(in: .whitespacesAndNewlines)
+                return "cannot take the lock on \(host): exit \(outcome.exitCode.map(String.init) ?? "?")\(detail.isEmpty ? "" : ": \(detail)")"
             }
         } catch {
-            return "cannot take the lock: \(error)"
+            return "cannot take the lock on \(host): \(error)"
         }
     }
 
@@ -55,9 +74,8 @@ extension Executor {
     private func releaseHostLock(_ host: String) async -> String? {
         if connections[host] == nil { _ = await reconnect(host) }
         guard let connection = connections[host] else { return "unreachable" }
-        let script = HostLock.releaseScript(environment: environment, host: host, runID: options.runID)
-        _ = try? await connection.run(script, timeout: .seconds(30), output: nil)
-        await emit(event(.lockReleased, host: host, status: "ok", message: "lock \(environment) released on \(host)"))
+        _ = try? await connection.run(HostLock.releaseScript(runID: options.runID), timeout: .seconds(30), output: nil)
+        await emit(event(.lockReleased, host: host, status: "ok", message: "lock released on \(host)"))
         return nil
     }
 }

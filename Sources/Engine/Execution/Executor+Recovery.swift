@@ -10,18 +10,68 @@ extension Executor {
         case rollback
     }
 
+    /// How a recovery takes the run over from its lost controller (decided by ``RecoveryGuard``).
+    public struct Takeover: Sendable {
+        /// The fencing token of the lock's holder it replaces (nil: the lock is free).
+        public var replacing: String?
+        /// What `--force` overrode, recorded on the timeline.
+        public var note: String?
+        /// Reads the run's journal again once the run is taken over (what the lost controller
+        /// appended while the recovery was being decided is folded in too).
+        public var reload: (@Sendable () async throws -> [RunEvent])?
+
+        /// Creates a takeover.
+        public init(replacing: String?, note: String?, reload: (@Sendable () async throws -> [RunEvent])? = nil) {
+            self.replacing = replacing
+            self.note = note
+            self.reload = reload
+        }
+    }
+
     /// Continues or rolls back the run whose journal this executor was created with (`history`):
-    /// the controller died, or a finished run must be undone. Steps that were started but never
-    /// confirmed are marked `controllerLost` and count as done for rollback. The environment lock
-    /// is taken again for the duration.
-    public func recover(_ recovery: Recovery) async -> RunOutcome {
+    /// the controller died, or a finished run must be undone.
+    ///
+    /// The run is taken over first: the environment lock gets a new fencing token (the lost
+    /// controller's journal appends are refused from then on), each host's lock directory gets
+    /// it too, and the commands the lost controller left running for unfinished steps are stopped
+    /// (TERM, then KILL), each on the timeline. Steps started and never confirmed are marked
+    /// `controllerLost` and count as done for rollback. A resume re-runs the pre-checks of the
+    /// hosts that had not started changing, and is refused past the window's rollback point.
+    public func recover(_ recovery: Recovery, takeover: Takeover = Takeover(replacing: nil, note: nil)) async -> RunOutcome {
         let batches = Planner.batches(play.hosts.map(\.name), serial: play.playbook.serial)
         let finished = state.result != nil
+        // Take the run over before writing anything to its journal: once the lock (and so the
+        // run's fence) is ours, no other controller can append to it.
+        let lease: Task<Void, Never>?
+        switch await takeEnvironmentLock(reason: "recovery", replacing: takeover.replacing, announce: false) {
+        case .failure(let refusal):
+            return RunOutcome(result: .refused, reason: refusal.description)
+        case .success(let task):
+            lease = task
+        }
+        // What the lost controller appended while this recovery was being decided.
+        if let reload = takeover.reload, let history = try? await reload(), history.count > state.eventCount {
+            state = RunState.replay(history, runID: options.runID)
+            nextSequence = state.lastSequence + 1
+        }
+        // The commands the lost controller may have left running: its unfinished steps and undos.
+        var stopping: [String: [String]] = [:]
+        for (host, open) in state.openSteps { stopping[host, default: []].append(HostLock.tag(step: open.id, attempt: open.attempt)) }
+        for host in state.hostOrder {
+            for (step, attempt) in state[host].openUndos { stopping[host, default: []].append(HostLock.tag(undoing: step, attempt: attempt)) }
+        }
         await emit(
             event(
                 .runResumed, status: recovery.rawValue,
                 message: "\(recovery == .rollback ? "rolling back" : "resuming") run \(options.runID) from its journal (\(state.eventCount) events)"
-                    + (finished ? "" : "; the controller was lost")))
+                    + (finished ? "" : "; the controller was lost") + (takeover.note.map { "; \($0) by \(options.operatorName)" } ?? "")))
+        if lock != nil {
+            await emit(
+                event(
+                    .lockTaken,
+                    message: "environment \(environment) locked by \(options.operatorName)"
+                        + (takeover.replacing != nil ? " (taken over from the lost controller: its token is void)" : "")))
+        }
         for (host, open) in state.openSteps {
             await emit(
                 RunEvent(
@@ -29,40 +79,63 @@ extension Executor {
                     step: open.id, stepName: open.name, status: StepStatus.lost.rawValue,
                     message: "started at \(ISO8601DateFormatter().string(from: open.time)) and never confirmed: counted as done"))
         }
-        let lease: Task<Void, Never>?
-        switch await takeEnvironmentLock(reason: "recovery") {
-        case .failure(let refusal):
-            await emit(event(.runFinished, status: RunResult.refused.rawValue, message: refusal.description))
-            return RunOutcome(result: .refused, reason: refusal.description)
-        case .success(let task):
-            lease = task
-        }
-        let outcome: RunOutcome
-        switch recovery {
-        case .rollback:
-            // Every host: the changed ones to roll back, all of them to release the lost run's host locks.
-            _ = await connectAll(play.hosts)
-            outcome = await rollbackAndReport(reason: .requested)
-        case .resume:
-            let unreachable = await connectAll(play.hosts)
-            if !unreachable.isEmpty {
-                abort(.stepFailed, detail: "unreachable on resume: " + unreachable.keys.sorted().joined(separator: ", "))
-                outcome = await rollbackAndReport(reason: .stepFailed)
-            } else {
-                for (index, batch) in batches.enumerated() where abortReason == nil && !state.finishedBatches.contains(index + 1) {
-                    await runBatch(batch, number: index + 1)
-                }
-                if let reason = abortReason {
-                    outcome = await rollbackAndReport(reason: reason)
-                } else {
-                    outcome = await finish(.succeeded, reason: "resumed and finished")
-                }
-            }
-        }
+        let outcome = await recoverLocked(recovery, batches: batches, stopping: stopping)
         // The host locks of the lost controller carry this run's id: released with ours.
-        await releaseHostLocks(play.hosts.map(\.name), unrecorded: true)
+        if !fenced { await releaseHostLocks(play.hosts.map(\.name), unrecorded: true) }
         lease?.cancel()
         await lease?.value
         return await close(outcome)
+    }
+
+    private func recoverLocked(_ recovery: Recovery, batches: [[String]], stopping: [String: [String]]) async -> RunOutcome {
+        // Every host: the changed ones to roll back or finish, all of them to take over (or
+        // release) the lost run's host locks.
+        let unreachable = await connectAll(play.hosts)
+        let reachable = play.hosts.map(\.name).filter { unreachable[$0] == nil }
+        if let refusal = await takeHostLocks(reachable, stopping: stopping) {
+            return RunOutcome(result: .refused, reason: refusal)
+        }
+        switch recovery {
+        case .rollback:
+            return await rollbackAndReport(reason: .requested)
+        case .resume:
+            if !unreachable.isEmpty {
+                abort(.stepFailed, detail: "unreachable on resume: " + unreachable.keys.sorted().joined(separator: ", "))
+                return await rollbackAndReport(reason: .stepFailed)
+            }
+            if let refusal = await resumeWindowRefusal() {
+                return RunOutcome(result: .refused, reason: refusal)
+            }
+            // The pre-checks gate every host that has not started changing yet.
+            let unstarted = state.hostOrder.filter { state[$0].started.isEmpty }
+            if let refused = await runPrechecks(unstarted) {
+                guard !state.changedHosts.isEmpty else { return refused }
+                abort(.stepFailed, detail: "on resume, " + (refused.reason ?? "pre-checks failed"))
+                return await rollbackAndReport(reason: .stepFailed)
+            }
+            let watcher = startWindowWatch()
+            defer { watcher?.cancel() }
+            for (index, batch) in batches.enumerated() where abortReason == nil && !state.finishedBatches.contains(index + 1) {
+                await runBatch(batch, number: index + 1)
+            }
+            watcher?.cancel()
+            if let reason = abortReason { return await rollbackAndReport(reason: reason) }
+            return await finish(.succeeded, reason: "resumed and finished")
+        }
+    }
+
+    /// A resumed run goes on only inside its window, as a new run would (unless the run was
+    /// started with `--ignore-window`): past the rollback point, only a rollback is left.
+    private func resumeWindowRefusal() async -> String? {
+        guard options.kind == .run, let window = play.playbook.window,
+            !state.overrides.contains("window")
+        else { return nil }
+        let point = effectiveRollbackPoint(window)
+        guard Date() >= point else { return nil }
+        let message =
+            "past the window's rollback point (\(ISO8601DateFormatter().string(from: point))): the run cannot go on; "
+            + "roll it back with `golive resume \(options.runID) --rollback`"
+        await emit(event(.windowChecked, status: "refused", message: message))
+        return message
     }
 }

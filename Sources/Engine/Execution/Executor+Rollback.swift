@@ -7,6 +7,11 @@ extension Executor {
         let detail = abortDetail ?? reason.rawValue
         let changed = state.changedHosts
         let requested = reason == .requested
+        if fenced {
+            return await finish(
+                .needsAttention,
+                reason: "this controller lost the run (\(detail)); it stopped and changed nothing more: the controller that took it over is in charge")
+        }
         if options.noRollback {
             await emit(
                 event(
@@ -48,6 +53,7 @@ extension Executor {
             }
         }
         for started in steps.reversed() {
+            if fenced { return "\(host): not rolled back here: another controller took the run over" }
             guard let step = stepsByID[started.id] else {
                 return await needsAttention(
                     host, stepID: started.id, name: started.name, "the playbook no longer has this step", command: started.command ?? "",
@@ -60,12 +66,25 @@ extension Executor {
                 } catch {
                     return await needsAttention(host, step, "cannot render its rollback: \(error)", command: undo.source, output: "")
                 }
+                let redacted = redactedVariables(undo, on: host)
+                if !redacted.isEmpty {
+                    // The journal keeps secrets out: a value that held one is recorded as ••••, and
+                    // a rollback never runs with that in place of the real value.
+                    return await needsAttention(
+                        host, step,
+                        "its rollback needs \(redacted.map { "{{ \($0) }}" }.joined(separator: ", ")), which the timeline holds redacted "
+                            + "(a secret was in it); undo it by hand", command: undo.source, output: "")
+                }
             } else if case .archive = step.action, let archive = state[host].archives[step.id] {
-                let script = ArchiveScripts.restore(path: archive.path, archive: archive.archive)
+                let script = ArchiveScripts.restore(
+                    path: archive.path, archive: archive.archive, sha256: archive.sha256, bytes: archive.bytes,
+                    existed: archive.pathExisted, tag: "\(options.runID)-\(host)-\(step.id)")
                 command = RenderedText(text: script, display: "restore \(archive.path) from \(archive.archive)", secrets: [])
             }
             guard let command else { continue }
-            if let failure = await runRollbackAction(command, host: host, step: step) { return failure }
+            // A step's undo runs where the step ran: a `local` step's on the controller.
+            let onController = started.onController || { if case .local = step.action { true } else { false } }()
+            if let failure = await runRollbackAction(command, host: host, step: step, onController: onController) { return failure }
         }
         for step in play.playbook.rollback {
             let context = hostContext(host)
@@ -78,7 +97,7 @@ extension Executor {
                 }
                 command = rendered
             default:
-                let result = await perform(step, on: host, context: context, phase: .rollback)
+                let result = await perform(step, on: host, context: context, phase: .rollback, tag: HostLock.tag(step: step.id, attempt: 1))
                 if !result.ok && !step.ignoreErrors {
                     return await needsAttention(host, step, Self.summary(result), command: result.command, output: result.stderr)
                 }
@@ -101,8 +120,9 @@ extension Executor {
         return nil
     }
 
-    /// Runs one rollback command with retries; reconnects when the connection is lost.
-    private func runRollbackAction(_ command: RenderedText, host: String, step: Step) async -> String? {
+    /// Runs one rollback command with retries (on the host, or on the controller); reconnects when
+    /// the connection is lost. A restore that refused before touching anything is not retried.
+    private func runRollbackAction(_ command: RenderedText, host: String, step: Step, onController: Bool = false) async -> String? {
         var last: StepAttempt?
         for attempt in 1...max(1, options.rollbackAttempts) {
             await emit(
@@ -111,10 +131,15 @@ extension Executor {
                     stepName: step.name, command: command.display, attempt: attempt))
             let begin = ContinuousClock.now
             var result: StepAttempt
-            do {
-                result = try await remote(command, on: host, timeout: step.timeout ?? .seconds(600))
-            } catch {
-                result = StepAttempt(ok: false, status: "unreachable", command: command.display, message: "\(error)", lost: true)
+            if onController {
+                result = await local(command, timeout: step.timeout ?? .seconds(600))
+            } else {
+                do {
+                    result = try await remote(
+                        command, on: host, timeout: step.timeout ?? .seconds(600), tag: HostLock.tag(undoing: step.id, attempt: attempt))
+                } catch {
+                    result = StepAttempt(ok: false, status: "unreachable", command: command.display, message: "\(error)", lost: true)
+                }
             }
             await emit(
                 RunEvent(
@@ -124,6 +149,7 @@ extension Executor {
                     durationMS: Int(begin.duration(to: .now).seconds * 1000), attempt: attempt))
             if result.ok { return nil }
             last = result
+            if case .archive = step.action, result.exitCode == ArchiveScripts.refusedStatus { break }
             if result.lost, let failure = await reconnect(host) {
                 return await needsAttention(host, step, "host unreachable: \(failure)", command: command.display, output: "")
             }
@@ -148,6 +174,18 @@ extension Executor {
                 runID: options.runID, kind: .attentionRequired, phase: .rollback, host: host, step: stepID, stepName: name,
                 status: "failed", message: message))
         return redactor.redact(message)
+    }
+
+    /// The variables of `template` whose value on `host` holds the redaction mark (a registered
+    /// result recorded redacted, rebuilt from the journal by a recovery).
+    func redactedVariables(_ template: Template, on host: String) -> [String] {
+        let context = hostContext(host)
+        return template.references.compactMap { reference in
+            guard let value = try? context.lookup(reference.path, at: reference.location),
+                value.text(revealingSecrets: true).contains(Value.redactionMark)
+            else { return nil }
+            return reference.path.joined(separator: ".")
+        }
     }
 
     /// Reconnects with backoff until the deadline; returns the last failure, or nil once connected.

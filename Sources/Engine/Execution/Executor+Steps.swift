@@ -112,7 +112,7 @@ extension Executor {
                     details: RunEvent.details(started)))
             else { return failure(.journal, "the timeline cannot be written") }
             let begin = ContinuousClock.now
-            var result = await perform(step, on: host, context: context, phase: phase)
+            var result = await perform(step, on: host, context: context, phase: phase, tag: HostLock.tag(step: step.id, attempt: attempt))
             if Task.isCancelled && !result.ok && result.status != StepStatus.timedOut.rawValue {
                 result.status = StepStatus.cancelled.rawValue
             }
@@ -194,30 +194,31 @@ extension Executor {
 
     // MARK: actions
 
-    /// Carries out one attempt of an action on a host.
-    func perform(_ step: Step, on host: String, context: TemplateContext, phase: RunEvent.Phase) async -> StepAttempt {
+    /// Carries out one attempt of an action on a host; `tag` names its remote commands on the host.
+    func perform(_ step: Step, on host: String, context: TemplateContext, phase: RunEvent.Phase, tag: String) async -> StepAttempt {
         let timeout = step.timeout ?? options.defaultStepTimeout
         do {
             switch step.action {
             case .shell(let template):
                 let command = try template.render(context, quoting: .shell)
-                return try await remote(command, on: host, timeout: timeout)
+                return try await remote(command, on: host, timeout: timeout, tag: tag)
             case .command(let argv):
                 let parts = try argv.map { try $0.render(context, quoting: .plain) }
                 let command = RenderedText(
                     text: parts.map { ShellQuoting.quote($0.text) }.joined(separator: " "),
                     display: parts.map { ShellQuoting.quote($0.display) }.joined(separator: " "),
                     secrets: parts.flatMap(\.secrets))
-                return try await remote(command, on: host, timeout: timeout)
+                return try await remote(command, on: host, timeout: timeout, tag: tag)
             case .local(let template):
                 let command = try template.render(context, quoting: .shell)
                 return await local(command, timeout: timeout)
             case .upload(let transfer), .template(let transfer):
-                return try await upload(transfer, render: { if case .template = step.action { true } else { false } }(), on: host, context: context)
+                return try await upload(
+                    transfer, render: { if case .template = step.action { true } else { false } }(), on: host, context: context, tag: tag)
             case .archive(let archive):
-                return try await backup(archive, step: step, on: host, context: context)
+                return try await backup(archive, step: step, on: host, context: context, tag: tag)
             case .http(let http):
-                return try await httpCheck(http, on: host, context: context)
+                return try await httpCheck(http, on: host, context: context, tag: tag)
             case .tcp(let tcp):
                 let target = try tcp.host.map { try $0.render(context, quoting: .plain).text }
                 let address = target.flatMap { play.inventory.host(named: $0)?.address } ?? target ?? play.inventory.host(named: host)?.address ?? host
@@ -229,7 +230,7 @@ extension Executor {
                     return StepAttempt(ok: false, status: "failed", command: description, message: "\(error)")
                 }
             case .wait(let wait):
-                return try await waitFor(wait, on: host, context: context)
+                return try await waitFor(wait, on: host, context: context, tag: tag)
             case .gate:
                 return StepAttempt(ok: true, status: "ok", command: "gate")
             }
@@ -242,15 +243,32 @@ extension Executor {
         }
     }
 
-    /// Runs a command on a host's open connection.
+    /// Runs a command on a host's open connection. While this run holds the host's lock, the
+    /// command runs behind its guard (``HostLock/guarded(_:tag:token:)``): its process group is
+    /// recorded on the host under `tag` first, and it refuses to run if another controller holds
+    /// the lock now — which fences this controller.
     ///
     /// - Throws: ``TransportError`` when the host is not connected or the connection drops (the
     ///   rollback reconnects; a deploy step fails the host).
-    func remote(_ command: RenderedText, on host: String, timeout: Duration) async throws -> StepAttempt {
+    func remote(_ command: RenderedText, on host: String, timeout: Duration, tag: String) async throws -> StepAttempt {
         guard let connection = connections[host] else {
             throw TransportError(kind: .connectionLost, host: host, message: "\(host): not connected")
         }
-        let outcome = try await connection.run(command.text, timeout: timeout, output: nil)
+        if command.text.contains(Value.redactionMark) {
+            // A value recorded redacted on the timeline never stands in for the real one.
+            return StepAttempt(
+                ok: false, status: StepStatus.failed.rawValue, command: command.display,
+                message: "refused: the command holds a redacted value (\(Value.redactionMark)) in place of a real one")
+        }
+        var text = command.text
+        if let token, state[host].lockHeld { text = HostLock.guarded(text, tag: tag, token: token) }
+        let outcome = try await connection.run(text, timeout: timeout, output: nil)
+        if outcome.exitCode == HostLock.fencedStatus, outcome.stderrText.contains(HostLock.fencedMarker) {
+            abort(.fenced, detail: "\(host) is locked by another controller now")
+            return StepAttempt(
+                ok: false, status: StepStatus.cancelled.rawValue, exitCode: outcome.exitCode, command: command.display,
+                message: "not run: another controller holds the lock on \(host) now")
+        }
         let status = outcome.timedOut ? "timed-out" : outcome.succeeded ? "ok" : "failed"
         var message: String?
         if outcome.timedOut { message = "timed out after \(DurationSyntax.format(timeout)); the command was stopped" }
@@ -280,7 +298,9 @@ extension Executor {
         }
     }
 
-    private func upload(_ transfer: Transfer, render: Bool, on host: String, context: TemplateContext) async throws -> StepAttempt {
+    private func upload(_ transfer: Transfer, render: Bool, on host: String, context: TemplateContext, tag: String) async throws
+        -> StepAttempt
+    {
         let source = try transfer.source.render(context, quoting: .plain).text
         var destination = try transfer.destination.render(context, quoting: .plain).text
         let display = "\(render ? "render" : "upload") \(source) → \(try transfer.destination.render(context, quoting: .plain).display)"
@@ -304,15 +324,25 @@ extension Executor {
         guard let connection = connections[host] else {
             throw TransportError(kind: .connectionLost, host: host, message: "\(host): not connected")
         }
-        try await connection.upload(data, to: destination, mode: transfer.mode)
+        let staged = try await connection.stage(data, beside: destination)
+        let (temporary, target) = (ShellQuoting.quote(staged), ShellQuoting.quote(destination))
+        let move = "chmod \(String(transfer.mode, radix: 8)) \(temporary) && mv -f \(temporary) \(target) || { rm -f \(temporary); exit 1; }"
+        let moved = try await remote(RenderedText(text: move, display: display, secrets: []), on: host, timeout: .seconds(60), tag: tag)
+        guard moved.ok else {
+            return StepAttempt(
+                ok: false, status: moved.status, exitCode: moved.exitCode, command: display, stderr: moved.stderr,
+                message: moved.message ?? "moving the upload into place at \(destination): \(moved.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
         return StepAttempt(ok: true, status: "ok", command: display, transfer: (String(data.count), Digest.sha256Hex(data)))
     }
 
-    private func backup(_ archive: Archive, step: Step, on host: String, context: TemplateContext) async throws -> StepAttempt {
+    private func backup(_ archive: Archive, step: Step, on host: String, context: TemplateContext, tag: String) async throws
+        -> StepAttempt
+    {
         let path = try archive.path.render(context, quoting: .plain).text
         let destination = try archive.destination.render(context, quoting: .plain).text
         let script = ArchiveScripts.create(path: path, archive: destination)
-        let result = try await remote(RenderedText(text: script, display: "archive \(path) → \(destination)", secrets: []), on: host, timeout: step.timeout ?? .seconds(3600))
+        let result = try await remote(RenderedText(text: script, display: "archive \(path) → \(destination)", secrets: []), on: host, timeout: step.timeout ?? .seconds(3600), tag: tag)
         if result.ok {
             // Only a finished archive has something to restore: an interrupted one never touched `path`.
             let fields = result.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -328,7 +358,7 @@ extension Executor {
         return result
     }
 
-    private func httpCheck(_ http: HTTPCheck, on host: String, context: TemplateContext) async throws -> StepAttempt {
+    private func httpCheck(_ http: HTTPCheck, on host: String, context: TemplateContext, tag: String) async throws -> StepAttempt {
         let url = try http.url.render(context, quoting: .plain)
         let expected = try http.contains.map { try $0.render(context, quoting: .plain).text }
         let display = "GET \(url.display)"
@@ -336,7 +366,7 @@ extension Executor {
         var body = ""
         if http.viaHost {
             let command = "curl -s -m \(max(1, Int(http.timeout.seconds.rounded(.up)))) -o - -w '\\n%{http_code}' \(ShellQuoting.quote(url.text))"
-            let result = try await remote(RenderedText(text: command, display: display + " (from the host)", secrets: url.secrets), on: host, timeout: http.timeout + .seconds(5))
+            let result = try await remote(RenderedText(text: command, display: display + " (from the host)", secrets: url.secrets), on: host, timeout: http.timeout + .seconds(5), tag: tag)
             var lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
             status = Int(lines.popLast() ?? "") ?? 0
             body = lines.joined(separator: "\n")
@@ -362,7 +392,7 @@ extension Executor {
         return StepAttempt(ok: ok, status: ok ? "ok" : "failed", exitCode: nil, command: display, stdout: String(body.prefix(4096)), message: message, httpStatus: status)
     }
 
-    private func waitFor(_ wait: WaitCheck, on host: String, context: TemplateContext) async throws -> StepAttempt {
+    private func waitFor(_ wait: WaitCheck, on host: String, context: TemplateContext, tag: String) async throws -> StepAttempt {
         let check: RenderedText
         switch wait.condition {
         case .port(let port, let target):
@@ -381,7 +411,7 @@ extension Executor {
         var last: StepAttempt?
         while ContinuousClock.now < deadline && !Task.isCancelled && polls < 100_000 {
             polls += 1
-            let result = try await remote(check, on: host, timeout: min(wait.timeout, .seconds(60)))
+            let result = try await remote(check, on: host, timeout: min(wait.timeout, .seconds(60)), tag: tag)
             if result.ok { return StepAttempt(ok: true, status: "ok", command: "wait: \(check.display)", message: "true after \(polls) poll(s)") }
             last = result
             try? await Task.sleep(for: wait.interval)

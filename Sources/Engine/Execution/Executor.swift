@@ -22,7 +22,7 @@ public actor Executor {
     let stepsByID: [String: Step]
 
     /// The run's state: every event this executor appended (and, for a recovery, the journal's), folded.
-    public private(set) var state: RunState
+    public internal(set) var state: RunState
     /// The sequence number the next event gets.
     var nextSequence: Int64
     /// Called with each event (unredacted) and the state after it.
@@ -37,6 +37,11 @@ public actor Executor {
     /// Cancels the batch work in flight (set while a batch segment runs).
     var cancelWork: (@Sendable () -> Void)?
     var journalBroken = false
+    /// The environment lock's fencing token while this run holds it (the hosts' lock directories
+    /// carry it too; every remote command checks it first).
+    var token: String?
+    /// Another controller took the run over, or its lock was released by force: act no more.
+    var fenced = false
     /// Hosts waiting for a `run_once` step's result, by step id.
     var runOnceWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     /// The first host stopped at a failure: its later `run_once` steps will not run.
@@ -79,7 +84,15 @@ public actor Executor {
     /// Stops the run at the next safe point and rolls back (SIGINT/SIGTERM, the window's rollback point).
     /// Steps in flight are stopped; they count as done for rollback.
     public func abort(_ reason: AbortReason, detail: String? = nil) {
-        guard abortReason == nil else { return }
+        if reason == .fenced && !fenced {
+            fenced = true
+            // Not on the timeline (it is another controller's now): on the console only.
+            observer?.observe(
+                RunEvent(
+                    runID: options.runID, kind: .attentionRequired, status: "fenced",
+                    message: "this controller lost the run (\(detail ?? "taken over")): it stops here and changes nothing more"))
+        }
+        guard abortReason == nil || reason == .fenced else { return }
         abortReason = reason
         abortDetail = detail
         cancelWork?()
@@ -94,6 +107,11 @@ public actor Executor {
     /// The event gets the next sequence number here, so the state folds events in the journal's order.
     @discardableResult
     func emit(_ event: RunEvent) async -> Bool {
+        // A fenced controller records nothing more (the journal is another controller's).
+        if fenced {
+            observer?.observe(redactor.redact(event))
+            return false
+        }
         var event = event
         event.runID = options.runID
         event.sequence = nextSequence
@@ -104,6 +122,10 @@ public actor Executor {
         if !journalBroken {
             do {
                 try await journal.append(stored)
+            } catch let error as FencedOut {
+                journalBroken = true
+                abort(.fenced, detail: error.description)
+                return false
             } catch {
                 journalBroken = true
                 observer?.observe(
@@ -183,20 +205,27 @@ public actor Executor {
         return await close(outcome)
     }
 
-    /// Takes the environment lock (waiting up to `--lock-wait`) and starts refreshing its lease.
+    /// Takes the environment lock (waiting up to `--lock-wait`), or takes it over from the holder
+    /// whose token is `replacing` (a recovery), and starts refreshing its lease.
     ///
     /// - Returns: the lease task, or the refusal.
-    func takeEnvironmentLock(reason: String) async -> Result<Task<Void, Never>?, RefusalMessage> {
+    func takeEnvironmentLock(reason: String, replacing: String? = nil, announce: Bool = true) async
+        -> Result<Task<Void, Never>?, RefusalMessage>
+    {
         guard let lock else { return .success(nil) }
         let deadline = ContinuousClock.now.advanced(by: options.lockWait ?? .zero)
+        let request = LockRequest(
+            environment: environment, runID: options.runID, operatorName: options.operatorName, reason: reason,
+            lease: options.lease, replacing: replacing)
         var announced = false
         while true {
             do {
-                try await lock.acquire(
-                    environment: environment, runID: options.runID, operatorName: options.operatorName, reason: reason)
-                await emit(event(.lockTaken, message: "environment \(environment) locked by \(options.operatorName)"))
+                let token = try await lock.acquire(request)
+                self.token = token
+                await journal.adopt(fence: token)
+                if announce { await emit(event(.lockTaken, message: "environment \(environment) locked by \(options.operatorName)")) }
                 break
-            } catch let held as LockHeld where ContinuousClock.now < deadline && abortReason == nil {
+            } catch let held as LockHeld where ContinuousClock.now < deadline && abortReason == nil && replacing == nil {
                 if !announced {
                     announced = true
                     await emit(event(.lockTaken, status: "waiting", message: "waiting for the lock: \(held)"))
@@ -206,24 +235,34 @@ public actor Executor {
                 return .failure(RefusalMessage("\(error)"))
             }
         }
-        // The lease shows the lock's holder is alive; a lock whose lease stops moving is shown as stale.
-        let (environment, runID, interval) = (environment, options.runID, options.leaseInterval)
+        // The lease shows the lock's holder is alive; a lock whose lease stops moving is shown as
+        // stale. A refresh that finds the lock no longer ours fences this controller.
+        let (environment, interval) = (environment, options.lease / 4)
+        guard let token else { return .success(nil) }
         return .success(
-            Task {
+            Task { [weak self] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: interval)
                     if Task.isCancelled { break }
-                    try? await lock.refresh(environment: environment, runID: runID)
+                    if (try? await lock.refresh(environment: environment, token: token)) == false {
+                        await self?.abort(.fenced, detail: "the environment lock was taken over or released by force")
+                        break
+                    }
                 }
             })
     }
 
     /// Releases the host and store locks, closes the connections and records the end of the run.
     func close(_ outcome: RunOutcome) async -> RunOutcome {
+        if fenced {
+            // The locks are another controller's now: leave them, and record nothing.
+            await closeConnections()
+            return outcome
+        }
         await releaseHostLocks()
         await closeConnections()
-        if let lock {
-            try? await lock.release(environment: environment, runID: options.runID)
+        if let lock, let token {
+            try? await lock.release(environment: environment, token: token)
             await emit(event(.lockReleased, message: "environment \(environment) unlocked"))
         }
         await emit(

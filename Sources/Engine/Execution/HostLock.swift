@@ -1,34 +1,106 @@
 import Foundation
 import Playbook
 
-/// The environment's lock on a host: a directory created atomically with `mkdir` under the login
-/// user's `~/.golive/locks`, holding the holder's run id, operator, controller and pid. It keeps
-/// two controllers with two stores off the same servers.
+/// The lock on a server: one directory per server, `${GOLIVE_LOCK_ROOT:-/var/tmp/golive}/lock`,
+/// created atomically with `mkdir` by the run that holds it. It is keyed by the server itself —
+/// not by the inventory's host name, the login user's home, the environment's name or the
+/// transport's host key — so two controllers with any inventories or stores cannot change one
+/// server at once. `/var/tmp` survives a reboot; any login user can create the root (mode 1777).
+///
+/// Inside: `info` (run, environment, operator, controller, pid, started), `token` (the fencing
+/// token of the controller in charge) and `pg/` (one file per remote command in flight: its
+/// process group and start time, written by the command's guard before the command runs).
 enum HostLock {
-    /// The lock directory's path, as a shell word (`$HOME` expanded by the remote shell).
-    static func path(environment: String, host: String) -> String {
-        "\"$HOME\"/.golive/locks/" + ShellQuoting.quote("\(environment)@\(host)")
-    }
+    /// The lock directory, as the remote shell sees it.
+    static let directory = "\"${GOLIVE_LOCK_ROOT:-/var/tmp/golive}/lock\""
 
-    /// Takes the lock for `runID`; prints `TAKEN`, `OURS`, or `HELD` and the holder's info lines.
-    static func takeScript(environment: String, host: String, runID: String, info: String) -> String {
-        """
-        mkdir -p -m 700 "$HOME/.golive" "$HOME/.golive/locks" && l=\(path(environment: environment, host: host))
-        if mkdir -m 700 "$l" 2>/dev/null; then printf '%s\\n' \(ShellQuoting.quote(info)) > "$l/info"; echo TAKEN
-        elif grep -qx \(ShellQuoting.quote("run=\(runID)")) "$l/info" 2>/dev/null; then echo OURS
-        else echo HELD; cat "$l/info" 2>/dev/null; fi
-        """
+    /// The exit status of a command refused because another controller holds the lock now.
+    static let fencedStatus = 97
+    /// The exit status of a command whose process group could not be recorded.
+    static let unrecordedStatus = 96
+    /// What a fenced command prints on stderr.
+    static let fencedMarker = "golive: fenced:"
+
+    /// Takes the lock for `runID` with `token`: prints `TAKEN`, `OURS` (the run already held it:
+    /// the token is replaced first, then the commands of `stopping` still running are stopped,
+    /// one `STOPPED|KILLED|GONE tag pgid` line each), `HELD` and the holder's info lines, or
+    /// `FAILED` and the OS error.
+    static func takeScript(runID: String, info: String, token: String, stopping tags: [String]) -> String {
+        let stops = tags.map { ShellQuoting.quote(fileName($0)) }.joined(separator: " ")
+        return """
+            umask 077; r="${GOLIVE_LOCK_ROOT:-/var/tmp/golive}"; l="$r/lock"
+            if [ -L "$r" ]; then echo FAILED; echo "$r is a symbolic link"; exit 0; fi
+            if [ ! -d "$r" ]; then
+              e=$(mkdir -p -m 1777 -- "$r" 2>&1) || { echo FAILED; echo "cannot create $r: $e"; exit 0; }
+            fi
+            if e=$(mkdir -m 700 -- "$l" 2>&1); then
+              mkdir -m 700 -- "$l/pg" && printf '%s\\n' \(ShellQuoting.quote(info)) > "$l/info" && printf '%s\\n' \(ShellQuoting.quote(token)) > "$l/token" \\
+                || { echo FAILED; echo "cannot write into $l"; rm -rf -- "$l"; exit 0; }
+              echo TAKEN
+            elif grep -qx \(ShellQuoting.quote("run=\(runID)")) "$l/info" 2>/dev/null; then
+              mkdir -p -m 700 -- "$l/pg"
+              printf '%s\\n' \(ShellQuoting.quote(token)) > "$l/token.new" && mv -f -- "$l/token.new" "$l/token" \\
+                || { echo FAILED; echo "cannot write $l/token"; exit 0; }
+              echo OURS
+              for t in \(stops); do
+                f="$l/pg/$t"; [ -f "$f" ] || continue
+                read -r pg st < "$f" || { rm -f -- "$f"; continue; }
+                if [ -r "/proc/$pg/stat" ] && read -r s < "/proc/$pg/stat"; then
+                  set -- $s
+                  if [ $# -ge 22 ]; then shift 21; if [ "$1" != "$st" ]; then rm -f -- "$f"; echo "GONE $t $pg"; continue; fi; fi
+                fi
+                if ! kill -0 -- "-$pg" 2>/dev/null; then rm -f -- "$f"; echo "GONE $t $pg"; continue; fi
+                kill -TERM -- "-$pg" 2>/dev/null; i=0
+                while kill -0 -- "-$pg" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+                if kill -0 -- "-$pg" 2>/dev/null; then kill -KILL -- "-$pg" 2>/dev/null; echo "KILLED $t $pg"; else echo "STOPPED $t $pg"; fi
+                rm -f -- "$f"
+              done
+            elif [ -d "$l" ]; then
+              echo HELD; cat -- "$l/info" 2>/dev/null || echo "owner=$(stat -c %U -- "$l") (another login user: its info cannot be read)"
+            else
+              echo FAILED; echo "cannot create $l: $e"
+            fi
+            """
     }
 
     /// Releases the lock if `runID` holds it.
-    static func releaseScript(environment: String, host: String, runID: String) -> String {
-        "l=\(path(environment: environment, host: host)); grep -qx \(ShellQuoting.quote("run=\(runID)")) \"$l/info\" 2>/dev/null && rm -rf \"$l\"; true"
+    static func releaseScript(runID: String) -> String {
+        "l=\(directory); grep -qx \(ShellQuoting.quote("run=\(runID)")) \"$l/info\" 2>/dev/null && rm -rf -- \"$l\"; true"
     }
 
     /// Removes the lock whoever holds it; prints its first info line, or `none`.
-    static func forceReleaseScript(environment: String, host: String) -> String {
-        "l=\(path(environment: environment, host: host)); if [ -d \"$l\" ]; then cat \"$l/info\" | head -1; rm -rf \"$l\"; else echo none; fi"
+    static func forceReleaseScript() -> String {
+        "l=\(directory); if [ -d \"$l\" ]; then head -1 -- \"$l/info\" 2>/dev/null || echo unreadable; rm -rf -- \"$l\"; else echo none; fi"
     }
+
+    /// A remote command behind its guard: the command's process group (and its start time, so a
+    /// reused pid is told apart) is recorded under `pg/TAG` before anything else, then the host's
+    /// token is checked — a command of a controller that no longer holds the lock exits
+    /// ``fencedStatus`` without running — and the record is removed when the command ends.
+    static func guarded(_ command: String, tag: String, token: String) -> String {
+        let file = ShellQuoting.quote(fileName(tag))
+        return """
+            __golive_g=\(directory)/pg/\(file)
+            __golive_st=; if { read -r __golive_s < /proc/$$/stat; } 2>/dev/null; then set -- $__golive_s; if [ $# -ge 22 ]; then shift 21; __golive_st=$1; fi; fi
+            printf '%s %s\\n' "$$" "$__golive_st" > "$__golive_g" || { echo 'golive: cannot record this command under '"$__golive_g" >&2; exit \(unrecordedStatus); }
+            { read -r __golive_t < \(directory)/token; } 2>/dev/null
+            if [ "${__golive_t:-}" != \(ShellQuoting.quote(token)) ]; then rm -f -- "$__golive_g"; echo '\(fencedMarker) another controller holds the lock on this host now' >&2; exit \(fencedStatus); fi
+            trap 'rm -f -- "$__golive_g"' EXIT; trap 'rm -f -- "$__golive_g"; exit 143' TERM; trap 'rm -f -- "$__golive_g"; exit 129' HUP; trap 'rm -f -- "$__golive_g"; exit 130' INT
+            unset __golive_s __golive_st __golive_t; set --
+            \(command)
+            """
+    }
+
+    /// A tag as a file name: letters, digits, `.`, `-` and `_` only.
+    static func fileName(_ tag: String) -> String {
+        String(tag.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") ? $0 : "." })
+    }
+
+    /// The tag of a step's attempt (`deploy.2..1`).
+    static func tag(step: String, attempt: Int) -> String { "\(step).\(attempt)" }
+
+    /// The tag of a rollback action's attempt.
+    static func tag(undoing step: String, attempt: Int) -> String { "undo.\(step).\(attempt)" }
 
     /// The holder's fields (`run`, `operator`, `controller`, `pid`, `started`) from its info lines.
     static func fields(_ lines: some Sequence<String>) -> [String: String] {

@@ -43,8 +43,9 @@ public struct RunOptions: Sendable {
     public var recorded: [String: String] = [:]
     /// Wait this long for a held environment lock instead of refusing at once.
     public var lockWait: Duration?
-    /// How often the lock's lease is refreshed while the run goes on.
-    public var leaseInterval: Duration = .seconds(15)
+    /// The environment lock's lease: refreshed every quarter of it while the run goes on; a lock
+    /// not refreshed for this long is stale (a recovery may take it over).
+    public var lease: Duration = .seconds(60)
     /// How long the run (and its rollback) should take, from the last rehearsal.
     public var prediction: Prediction?
     /// Default bound on one step attempt.

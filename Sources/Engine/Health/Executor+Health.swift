@@ -58,7 +58,7 @@ extension Executor {
                 name: probe.name, action: action, undo: nil, when: nil, timeout: max(health.interval, .seconds(10)),
                 retries: 0, delay: .zero, until: nil, register: nil, runOnce: false, ignoreErrors: false,
                 location: probe.location, section: .deploy, index: index)
-            let result = await perform(step, on: host, context: context, phase: phase)
+            let result = await perform(step, on: host, context: context, phase: phase, tag: "probe")
             checks.append(result.command)
             if !result.ok { failures.append("\(result.command): \(Self.summary(result))") }
         }

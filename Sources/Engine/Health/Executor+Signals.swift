@@ -19,7 +19,7 @@ extension Executor {
     func readSignals(_ health: Health, host: String, follow: Bool, context: TemplateContext) async -> Result<SignalReadings, SignalError> {
         do {
             let script = try SignalScript.build(signalProbes(health), state: signals[host] ?? SignalState(), follow: follow, context: context)
-            let result = try await remote(script, on: host, timeout: max(health.interval, .seconds(10)))
+            let result = try await remote(script, on: host, timeout: max(health.interval, .seconds(10)), tag: "probe")
             guard result.ok else { return .failure(SignalError(message: "the probe command failed: \(Self.summary(result))")) }
             return .success(SignalScript.parse(result.stdout))
         } catch let error as TemplateError {

@@ -10,6 +10,9 @@ public struct MemoryStore: RunStore {
     public var environmentLock: (any EnvironmentLock)? { nil }
     public func journal(runID: String) throws -> any Journal { journal }
 
+    public func record(plan: ResolvedPlan, playbookFile: String, environment: String) async throws {}
+    public func plan(fingerprint: String) async throws -> ResolvedPlan? { nil }
+
     public func events(runID: String) async throws -> [RunEvent] {
         guard let memory = journal as? MemoryJournal else { return [] }
         return await memory.events.filter { $0.runID == runID }

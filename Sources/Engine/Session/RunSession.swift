@@ -51,42 +51,94 @@ public final class RunSession: Sendable {
 
     /// Continues (`.resume`) or rolls back (`.rollback`) run `options.runID` from its journal.
     ///
+    /// Nothing is touched, and nothing recorded, when ``RecoveryGuard`` refuses (the run may
+    /// still be alive) or the plan rebuilt from today's playbook differs from the run's.
+    /// - Parameter force: take the run over from a controller process that is still alive (once
+    ///   its lease has run out).
     /// - Throws: when the store cannot be read.
     public func recover(
-        _ play: ValidatedPlay, _ recovery: Executor.Recovery, options: RunOptions,
+        _ play: ValidatedPlay, _ recovery: Executor.Recovery, options: RunOptions, force: Bool = false,
         whileRunning: (@Sendable (Executor) async -> Void)? = nil
     ) async throws -> RunOutcome {
         let history = try await store.events(runID: options.runID)
+        let state = RunState.replay(history, runID: options.runID)
+        let holder = try await store.environmentLock?.holder(of: play.inventory.environment)
+        let takeover: Executor.Takeover
+        switch RecoveryGuard.decide(state, holder: holder, force: force) {
+        case .refuse(let reason):
+            return RunOutcome(result: .refused, reason: reason)
+        case .proceed(let replacing, let note):
+            let (store, runID) = (self.store, options.runID)
+            takeover = Executor.Takeover(replacing: replacing, note: note, reload: { try await store.events(runID: runID) })
+        }
+        if let refusal = try await planRefusal(play, state: state) {
+            return RunOutcome(result: .refused, reason: refusal)
+        }
         let executor = Executor(
             play: play, transport: transport, journal: try store.journal(runID: options.runID), observer: observer,
             lock: store.environmentLock, gates: gates, options: options, history: history, stateObserver: stateObserver)
-        let outcome = await drive(executor, whileRunning: whileRunning) { await $0.recover(recovery) }
-        return outcome
+        return await drive(executor, whileRunning: whileRunning) { await $0.recover(recovery, takeover: takeover) }
+    }
+
+    /// Why a recovery with today's playbook and inventory would not undo (or finish) what the run
+    /// did: its plan changed, or a step it started is no longer the step at that index. Nil when it is the same.
+    func planRefusal(_ play: ValidatedPlay, state: RunState) async throws -> String? {
+        let steps = Dictionary(play.playbook.allSteps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for host in state.hostOrder {
+            for started in state[host].started {
+                guard let key = started.key else { continue }
+                guard let step = steps[started.id], StepIdentity.key(step) == key else {
+                    return "the playbook changed since run \(state.runID) started: \(started.id) ('\(started.name)', started on \(host)) "
+                        + "is \(steps[started.id].map { "now '\($0.name)', a different step" } ?? "gone"); nothing was touched. "
+                        + "Put the playbook back as it was when the run started, then recover again"
+                }
+            }
+        }
+        guard let recorded = state.info?.planFingerprint else { return nil }
+        let plan = ResolvedPlan(play)
+        guard plan.fingerprint != recorded else { return nil }
+        var text = "the plan changed since run \(state.runID) started (fingerprint \(recorded), now \(plan.fingerprint)); nothing was touched"
+        if let old = try await store.plan(fingerprint: recorded) {
+            let changes = plan.changes(from: old)
+            text += "; what changed: " + changes.prefix(20).joined(separator: "; ") + (changes.count > 20 ? "; and \(changes.count - 20) more" : "")
+        }
+        return text + ". Put the playbook and inventory (and -e values) back as they were when the run started, then recover again"
     }
 
     /// What `unlock` did: the store lock it released, and each host's lock directory.
     public struct UnlockReport: Sendable {
+        /// Why nothing was released (the holder's lease is fresh and `--force` was not given).
+        public var refused: String?
         /// The holder of the store's lock that was released, or nil when it was not locked.
         public var released: LockHeld?
         /// Per host: `released (run=...)`, `not locked`, `unreachable: ...`.
-        public var hosts: [String: String]
+        public var hosts: [String: String] = [:]
     }
 
-    /// Releases an environment's lock on purpose: the store's (recorded on the holder's timeline)
-    /// and, for `hosts`, the lock directories on each host.
+    /// Releases an environment's lock on purpose: the store's (recorded on the holder's timeline,
+    /// and the holder's run fenced: a live controller can record nothing more) and, for `hosts`,
+    /// the lock directories on each host (its commands then refuse to run there). A lock whose run
+    /// may still act (``RecoveryGuard/aliveRefusal(_:force:now:)``) is refused unless `force`.
     ///
     /// - Throws: when the store's lock cannot be read or written.
-    public func unlock(environment: String, operatorName: String, reason: String, hosts: [InventoryHost], forks: Int = 200)
-        async throws -> UnlockReport
-    {
+    public func unlock(
+        environment: String, operatorName: String, reason: String, hosts: [InventoryHost], force: Bool = false, forks: Int = 200
+    ) async throws -> UnlockReport {
+        if !force, let holder = try await store.environmentLock?.holder(of: environment),
+            let alive = RecoveryGuard.aliveRefusal(holder, force: false)
+        {
+            return UnlockReport(
+                refused: "the lock on \(environment) is held by a live run: \(alive). Stop that run (Ctrl-C rolls it back), "
+                    + "or add --force to release its lock anyway (it is then fenced out)")
+        }
         let released = try await store.environmentLock?.forceRelease(
-            environment: environment, operatorName: operatorName, reason: reason)
+            environment: environment, operatorName: operatorName,
+            reason: reason + (force ? " (--force)" : ""))
         let transport = self.transport
         let results = await Concurrency.forEach(hosts, limit: forks) { host -> String in
             do {
                 let connection = try await transport.connect(to: host)
-                let outcome = try await connection.run(
-                    HostLock.forceReleaseScript(environment: environment, host: host.name), timeout: .seconds(30), output: nil)
+                let outcome = try await connection.run(HostLock.forceReleaseScript(), timeout: .seconds(30), output: nil)
                 await connection.close()
                 let first = outcome.stdoutText.split(separator: "\n").first.map(String.init) ?? ""
                 return first == "none" ? "not locked" : "released (\(first))"

@@ -13,4 +13,12 @@ public protocol RunStore: Sendable {
     ///
     /// - Throws: when the store cannot be read.
     func events(runID: String) async throws -> [RunEvent]
+    /// Records a resolved plan under its fingerprint (the first record wins).
+    ///
+    /// - Throws: when the store cannot be written.
+    func record(plan: ResolvedPlan, playbookFile: String, environment: String) async throws
+    /// The plan recorded under `fingerprint`, if any.
+    ///
+    /// - Throws: when the store cannot be read.
+    func plan(fingerprint: String) async throws -> ResolvedPlan?
 }

@@ -41,6 +41,8 @@ public struct HostRun: Sendable, Hashable {
     public var lockHeld = false
     /// Why it failed, when it did (a step, the health watch).
     public var failure: String?
+    /// Rollback actions started and not finished: step id → attempt.
+    public var openUndos: [String: Int] = [:]
     /// Rollback actions that finished `ok` in this run, by step id.
     public var undone: Set<String> = []
     /// Steps undone when its rollback completed (for the report).

@@ -29,6 +29,8 @@ public struct RunState: Sendable, Hashable {
     public var attention: [String] = []
     /// The environment lock is held by this run.
     public var lockHeld = false
+    /// What the run was started to override (`window`: `--ignore-window`).
+    public var overrides: Set<String> = []
     /// How the run ended, once it did.
     public var result: RunResult?
     /// When it started and ended.
@@ -160,11 +162,13 @@ public struct RunState: Sendable, Hashable {
             update(host) { run in
                 run.activity = .rollingBack(event.stepName ?? event.step ?? "")
                 run.lastStep = event.stepName ?? event.step ?? ""
+                if let step = event.step { run.openUndos[step] = event.attempt ?? 1 }
             }
         case .rollbackStepFinished:
             guard let host = event.host else { break }
             update(host) { run in
                 run.activity = .idle
+                if let step = event.step { run.openUndos[step] = nil }
                 if event.status == "ok", let step = event.step { run.undone.insert(step) }
             }
         case .rollbackHostFinished:
@@ -175,6 +179,7 @@ public struct RunState: Sendable, Hashable {
                 run.started = []
                 run.confirmed = []
                 run.undone = []
+                run.openUndos = [:]
                 run.activity = .idle
             }
         case .rollbackFinished:
@@ -197,7 +202,9 @@ public struct RunState: Sendable, Hashable {
             finished = event.time
             phase = nil
             for host in hostOrder { hosts[host]?.activity = .idle }
-        case .windowChecked, .windowOverride, .prediction, .phaseFinished, .gateAsked, .gateAnswered:
+        case .windowOverride:
+            overrides.insert("window")
+        case .windowChecked, .prediction, .phaseFinished, .gateAsked, .gateAnswered, .processStopped:
             break
         }
     }

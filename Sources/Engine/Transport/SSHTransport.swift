@@ -188,5 +188,13 @@ final class SSHHostConnection: HostConnection {
         }
     }
 
+    func stage(_ data: Data, beside path: String) async throws -> String {
+        do {
+            return try await connection.stage(.data(data), beside: path)
+        } catch let error as SSHError {
+            throw TransportError(kind: SSHTransport.kind(error), host: connection.target.name, message: error.description)
+        }
+    }
+
     func close() async { await connection.close() }
 }

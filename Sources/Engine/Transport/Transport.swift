@@ -21,6 +21,9 @@ public protocol HostConnection: Sendable {
     func run(_ command: String, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?) async throws -> CommandOutcome
     /// Writes bytes to a remote file atomically with a mode.
     func upload(_ data: Data, to path: String, mode: Int) async throws
+    /// Writes bytes to a temporary file beside `path` and returns its name; the engine moves it
+    /// into place with a command of its own (behind the host lock's guard).
+    func stage(_ data: Data, beside path: String) async throws -> String
     /// Closes the connection.
     func close() async
     /// How the connection was set up (host key, auth), for `ping` and the timeline.

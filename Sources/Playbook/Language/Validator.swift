@@ -136,6 +136,7 @@ public struct Validator: Sendable {
             }
             diagnostics.append(located)
         }
+        diagnostics += Self.archivesInsideTheirPath(play)
         // tcp/wait hosts that name inventory hosts must exist.
         for step in playbook.allSteps {
             if case .tcp(let tcp) = step.action, let host = tcp.host, host.isLiteral, inventory.host(named: host.source) == nil,
@@ -147,6 +148,48 @@ public struct Validator: Sendable {
         let errors = diagnostics.sorted { ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column) }
         if !errors.isEmpty { throw ValidationFailure(errors) }
         return play
+    }
+
+    /// An `archive` whose destination lies inside the path it backs up would be deleted by its own
+    /// restore: refused for every host it resolves so on (the host checks again with symlinks resolved).
+    static func archivesInsideTheirPath(_ play: ValidatedPlay) -> [PlaybookError] {
+        var errors: [PlaybookError] = []
+        for step in play.playbook.allSteps {
+            guard case .archive(let archive) = step.action else { continue }
+            var hosts: [String] = []
+            var example: (path: String, destination: String)?
+            for host in play.hosts {
+                let context = play.context(for: host.name, run: placeholderRun)
+                guard let path = try? archive.path.render(context, quoting: .plain).text,
+                    let destination = try? archive.destination.render(context, quoting: .plain).text
+                else { continue }
+                let base = normalized(path), target = normalized(destination)
+                guard base == "/" || target == base || target.hasPrefix(base + "/") else { continue }
+                hosts.append(host.name)
+                example = example ?? (base, target)
+            }
+            guard let example else { continue }
+            let names = hosts.count == play.hosts.count ? "" : " (on \(hosts.prefix(5).joined(separator: ", "))\(hosts.count > 5 ? " and \(hosts.count - 5) more" : ""))"
+            errors.append(
+                PlaybookError(
+                    .conflict("the archive \(example.destination) is inside the path it backs up, \(example.path)\(names): restoring it would delete it"),
+                    at: archive.destination.location, keyPath: "\(step.id).archive.to",
+                    hint: "store backups beside the path, e.g. \(URL(fileURLWithPath: example.path).deletingLastPathComponent().path)/backups/"))
+        }
+        return errors
+    }
+
+    /// A path with `.` and `..` resolved and no trailing slash (relative paths stay relative).
+    static func normalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch part {
+            case ".": continue
+            case "..": if !parts.isEmpty && parts.last != ".." { parts.removeLast() } else if !path.hasPrefix("/") { parts.append(part) }
+            default: parts.append(part)
+            }
+        }
+        return (path.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
     }
 
     /// The names and nesting of a variable set, without the values.

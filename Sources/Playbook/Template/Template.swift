@@ -272,7 +272,10 @@ public struct TemplateContext: Sendable {
     /// Creates a context.
     public init(variables: [String: Value]) { self.variables = variables }
 
-    func lookup(_ path: [String], at location: SourceLocation) throws(TemplateError) -> Value {
+    /// The value at a variable path (`previous.stdout`).
+    ///
+    /// - Throws: ``TemplateError`` naming the path when it is not defined.
+    public func lookup(_ path: [String], at location: SourceLocation) throws(TemplateError) -> Value {
         guard let first = path.first, var value = variables[first] else {
             let name = path.first ?? ""
             let hint = Suggestions.closest(to: name, in: Array(variables.keys)).map { " (did you mean '\($0)'?)" } ?? ""

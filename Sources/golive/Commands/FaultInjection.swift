@@ -48,4 +48,8 @@ struct KillingStore: RunStore {
     var environmentLock: (any EnvironmentLock)? { inner.environmentLock }
     func journal(runID: String) throws -> any Journal { KillingJournal(inner: try inner.journal(runID: runID), limit: limit) }
     func events(runID: String) async throws -> [RunEvent] { try await inner.events(runID: runID) }
+    func record(plan: ResolvedPlan, playbookFile: String, environment: String) async throws {
+        try await inner.record(plan: plan, playbookFile: playbookFile, environment: environment)
+    }
+    func plan(fingerprint: String) async throws -> ResolvedPlan? { try await inner.plan(fingerprint: fingerprint) }
 }

@@ -11,10 +11,13 @@ struct ResumeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Roll back instead of continuing.") var rollback = false
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var session: SessionOptions
+    @Flag(name: .long, help: "Take the run over although its controller process is still alive (only once its lease ran out).")
+    var force = false
     @Flag(name: .long, help: "One JSON event per line.") var json = false
 
     func run() async throws {
-        try await RunDriver.recover(run, mode: rollback ? .rollback : .resume, storeOptions: storeOptions, session: session, json: json)
+        try await RunDriver.recover(
+            run, mode: rollback ? .rollback : .resume, storeOptions: storeOptions, session: session, force: force, json: json)
     }
 }
 
@@ -26,9 +29,11 @@ struct RollbackCommand: AsyncParsableCommand {
     @Argument(help: "The run id (or a unique prefix).") var run: String
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var session: SessionOptions
+    @Flag(name: .long, help: "Take the run over although its controller process is still alive (only once its lease ran out).")
+    var force = false
     @Flag(name: .long, help: "One JSON event per line.") var json = false
 
     func run() async throws {
-        try await RunDriver.recover(run, mode: .rollback, storeOptions: storeOptions, session: session, json: json)
+        try await RunDriver.recover(run, mode: .rollback, storeOptions: storeOptions, session: session, force: force, json: json)
     }
 }

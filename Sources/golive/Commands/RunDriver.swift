@@ -35,6 +35,8 @@ enum RunDriver {
         options.rollbackAfter = rollbackAfter
         options.recorded = RecordedInput.encode(vars: input.vars, limit: input.limit)
         options.recorded["plan_fingerprint"] = plan.fingerprint
+        // The plan the run starts with, so that a recovery with changed files can say what changed.
+        try? store.savePlan(plan, playbookFile: playbook, environment: play.inventory.environment)
         if kind == .run, let (rehearsal, events) = try? store.lastRehearsal(playbookFile: playbook) {
             let batches = Planner.batches(play.hosts.map(\.name), serial: play.playbook.serial).count
             options.prediction = Prediction.from(rehearsal: events, batches: batches)
@@ -60,7 +62,8 @@ enum RunDriver {
 
     /// Recovers run `id` from the store: `resume` (forward) or a rollback (`resume --rollback`, `rollback`).
     static func recover(
-        _ id: String, mode: Executor.Recovery, storeOptions: StoreOptions, session sessionOptions: SessionOptions, json: Bool
+        _ id: String, mode: Executor.Recovery, storeOptions: StoreOptions, session sessionOptions: SessionOptions, force: Bool,
+        json: Bool
     ) async throws {
         if sessionOptions.noColor { Terminal.colorDisabled = true }
         let store = try storeOptions.open()
@@ -90,7 +93,7 @@ enum RunDriver {
         let runOptions = options
         try await drive(session, runID: record.id, storePath: store.path, json: json) { session in
             do {
-                return try await session.recover(play, mode, options: runOptions)
+                return try await session.recover(play, mode, options: runOptions, force: force)
             } catch {
                 return RunOutcome(result: .failed, reason: "cannot read run \(record.id) from \(store.path): \(error)")
             }

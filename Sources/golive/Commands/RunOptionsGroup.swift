@@ -16,8 +16,18 @@ struct SessionOptions: ParsableArguments {
     @Option(name: .long, help: "Wait up to this long for a held environment lock (e.g. 10m) instead of refusing.")
     var lockWait: String?
 
+    @Option(
+        name: .long,
+        help: "The environment lock's lease (default 60s): refreshed every quarter of it; a lock not refreshed for this long is stale.")
+    var lease: String?
+
     func validate() throws {
         if forks < 1 { throw ValidationError("--forks must be at least 1") }
+        if let lease {
+            guard let duration = DurationSyntax.parse(lease), duration >= .seconds(1), duration <= .seconds(86_400) else {
+                throw ValidationError("--lease expects a duration from 1s to 24h, like 30s or 5m, got '\(lease)'")
+            }
+        }
         if let lockWait, DurationSyntax.parse(lockWait) == nil {
             throw ValidationError("--lock-wait expects a duration like 30s or 10m, got '\(lockWait)'")
         }
@@ -28,6 +38,7 @@ struct SessionOptions: ParsableArguments {
         options.forks = forks
         options.assumeYes = yes
         options.lockWait = lockWait.flatMap(DurationSyntax.parse)
+        if let lease = lease.flatMap(DurationSyntax.parse) { options.lease = lease }
     }
 
     /// The SSH transport's options.

@@ -120,6 +120,7 @@ struct UnlockCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Why (recorded).") var reason: String
     @Option(name: [.customShort("i"), .long], help: "Also remove the lock directories on the inventory's hosts.")
     var inventory: String?
+    @Flag(name: .long, help: "Release the lock even though its holder's lease is fresh (its run is alive).") var force = false
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
@@ -130,7 +131,12 @@ struct UnlockCommand: AsyncParsableCommand {
         defer { transport?.shutdown() }
         let session = RunSession(store: store, transport: transport ?? SSHTransport(inventory: Inventory.empty(environment: environment)))
         let report = try await session.unlock(
-            environment: environment, operatorName: StoreLocation.operatorName, reason: reason, hosts: loaded?.hosts ?? [])
+            environment: environment, operatorName: StoreLocation.operatorName, reason: reason, hosts: loaded?.hosts ?? [],
+            force: force)
+        if let refused = report.refused {
+            Terminal.error("error: \(refused); nothing was released")
+            throw ExitStatus.refused.exitCode
+        }
         if store is TimelineStore {
             if let held = report.released {
                 print("released the lock on \(environment) held by run \(held.runID) (\(held.holder) on \(held.controller)); recorded on its timeline")

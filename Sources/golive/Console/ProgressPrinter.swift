@@ -116,6 +116,7 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
         case .rollbackFinished: return "rollback " + painted(status)
         case .attentionRequired: return Terminal.red("! \(event.message ?? "")")
         case .controllerLost: return Terminal.red("controller lost: \(event.message ?? "")")
+        case .processStopped: return Terminal.yellow("\(host)\(event.message ?? "")")
         case .runResumed: return Terminal.bold("▶ resumed: \(event.message ?? "")")
         case .runFinished: return nil
         case .prediction: return "prediction: \(event.message ?? "")"
