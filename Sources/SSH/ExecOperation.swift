@@ -39,7 +39,7 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
 
     init(command: String, stdin: Data?, timeout: Duration?, captureLimit: Int, output: OutputHandler?) {
         self.command = command
-        self.stdin = stdin ?? Data()
+        self.stdin = RemoteBootstrap.input(command: command, stdin: stdin)
         self.timeout = timeout
         self.output = output
         stdoutCapture = OutputCapture(limit: captureLimit)
@@ -74,7 +74,7 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
                 state = .exec
             case .exec:
                 guard let channel else { return .finished }
-                let rc = golive_ssh2_channel_exec(channel, Self.wrap(command))
+                let rc = golive_ssh2_channel_exec(channel, RemoteBootstrap.command)
                 if rc == LIBSSH2_ERROR_EAGAIN { return .blocked }
                 if rc != 0 { return abort(core, core.failure(rc, .exec, kind: .channelFailed)) }
                 state = .io
@@ -152,11 +152,6 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
                 return .finished
             }
         }
-    }
-
-    /// Prefixes the command with a line on stderr giving its process group (the shell's pid).
-    static func wrap(_ command: String) -> String {
-        "printf '\(pidMarker)%s\\n' \"$$\" >&2; " + command
     }
 
     /// Consumes the wrapper's first stderr line; returns the bytes after it (the command's own).

@@ -397,12 +397,15 @@ extension Executor {
         switch wait.condition {
         case .port(let port, let target):
             let address = try target.map { try $0.render(context, quoting: .plain).text } ?? "127.0.0.1"
+            // The address is an argument of the inner shell, never part of its script.
+            let probe = "exec 3<>\"/dev/tcp/$1/$2\""
             check = RenderedText(
-                text: "bash -c \(ShellQuoting.quote("exec 3<>/dev/tcp/\(address)/\(port)")) 2>/dev/null || nc -z \(ShellQuoting.quote(address)) \(port)",
+                text: "bash -c \(ShellQuoting.quote(probe)) golive-wait \(ShellQuoting.quote(address)) \(port) 2>/dev/null || nc -z -- \(ShellQuoting.quote(address)) \(port)",
                 display: "port \(address):\(port) open", secrets: [])
         case .file(let file):
-            let path = try file.render(context, quoting: .shell)
-            check = RenderedText(text: "test -e \(path.text)", display: "file \(path.display) exists", secrets: path.secrets)
+            let path = try file.render(context, quoting: .plain)
+            check = RenderedText(
+                text: "test -e \(ShellQuoting.quote(path.text))", display: "file \(ShellQuoting.quote(path.display)) exists", secrets: path.secrets)
         case .command(let command):
             check = try command.render(context, quoting: .shell)
         }

@@ -30,8 +30,9 @@ enum SignalScript {
         for (index, check) in probes {
             switch check {
             case .log(let log):
-                let path = try log.path.render(context, quoting: .shell)
-                add({ "f=\($0)" }, path)
+                // A path, not a command: one quoted word, spaces, quotes and all.
+                let path = try log.path.render(context, quoting: .plain)
+                add({ "f=\(ShellQuoting.quote($0))" }, path)
                 add("if [ -r \"$f\" ]; then set -- $(stat -Lc '%i %s' -- \"$f\"); ino=$1; size=$2; else ino=0; size=0; fi")
                 add("echo \"@@log \(index) $ino $size\"")
                 guard follow, let position = state.positions[index] else { continue }
@@ -52,8 +53,8 @@ enum SignalScript {
                     case .memAvailable: add("echo \"@@metric \(key) $(awk '/^MemAvailable:/ { printf \"%.0f\", $2 * 1024 }' /proc/meminfo)\"")
                     case .diskFree(let path):
                         add(
-                            { "echo \"@@metric \(key) $(df -Pk -- \($0) 2>/dev/null | awk 'NR == 2 { printf \"%.0f\", $4 * 1024 }')\"" },
-                            try path.render(context, quoting: .shell))
+                            { "echo \"@@metric \(key) $(df -Pk -- \(ShellQuoting.quote($0)) 2>/dev/null | awk 'NR == 2 { printf \"%.0f\", $4 * 1024 }')\"" },
+                            try path.render(context, quoting: .plain))
                     case .command(let command):
                         add(
                             { "echo \"@@metric \(key) $( ( \($0) ) 2>/dev/null | grep -Eo '[-+]?[0-9]+([.][0-9]+)?' | tail -n 1)\"" },

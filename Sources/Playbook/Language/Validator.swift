@@ -145,9 +145,58 @@ public struct Validator: Sendable {
                 diagnostics.append(PlaybookError(.unknownHost("'\(host.source)' is not an inventory host"), at: host.location, keyPath: "\(step.id).tcp.host"))
             }
         }
-        let errors = diagnostics.sorted { ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column) }
-        if !errors.isEmpty { throw ValidationFailure(errors) }
-        return play
+        let found = diagnostics + Self.shellDiagnostics(playbook)
+        let sorted = found.sorted { ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column) }
+        if sorted.contains(where: { $0.severity == .error }) { throw ValidationFailure(sorted) }
+        var validated = play
+        validated.warnings = sorted
+        return validated
+    }
+
+    /// Every template that becomes a shell command, with its key path.
+    static func shellTemplates(_ playbook: Playbook) -> [(Template, String)] {
+        var out: [(Template, String)] = []
+        for step in playbook.allSteps {
+            switch step.action {
+            case .shell(let template): out.append((template, "\(step.id).shell"))
+            case .local(let template): out.append((template, "\(step.id).local"))
+            case .wait(let wait):
+                switch wait.condition {
+                case .command(let command): out.append((command, "\(step.id).wait.command"))
+                case .file, .port: break  // paths and addresses: quoted whole
+                }
+            default: break
+            }
+            if let undo = step.undo { out.append((undo, "\(step.id).rollback")) }
+        }
+        for (index, probe) in (playbook.health?.probes ?? []).enumerated() {
+            let id = "health.probes[\(index)]"
+            switch probe.check {
+            case .shell(let command): out.append((command, "\(id).shell"))
+            case .metric(let metric):
+                for condition in metric.conditions {
+                    switch condition.source {
+                    case .command(let command): out.append((command, "\(id).metric.command"))
+                    default: break
+                    }
+                }
+            default: break
+            }
+        }
+        return out
+    }
+
+    /// Placeholders in shell commands that no quoting makes safe (errors), and those a second
+    /// shell parses again or marked `| raw` (warnings).
+    static func shellDiagnostics(_ playbook: Playbook) -> [PlaybookError] {
+        shellTemplates(playbook).flatMap { template, keyPath in
+            template.shellDiagnostics.map { problem in
+                PlaybookError(
+                    problem.isError ? .invalidValue("placeholder: \(problem.message)") : .conflict(problem.message), at: problem.location,
+                    keyPath: keyPath, hint: problem.isError ? "move the placeholder out of there, e.g. into a variable first" : nil,
+                    severity: problem.isError ? .error : .warning)
+            }
+        }
     }
 
     /// An `archive` whose destination lies inside the path it backs up would be deleted by its own

@@ -23,6 +23,8 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
     /// Where the text starts.
     public let location: SourceLocation
     let segments: [Segment]
+    /// Where each placeholder stands when the text is a shell command, in order.
+    let shell: [ShellSyntax.Found]
 
     /// The text as written.
     public var description: String { source }
@@ -67,6 +69,15 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
         }
         if !text.isEmpty { segments.append(.text(text)) }
         self.segments = segments
+        shell = Self.placements(segments)
+    }
+
+    static func placements(_ segments: [Segment]) -> [ShellSyntax.Found] {
+        ShellSyntax.analyze(
+            segments.map { segment in
+                if case .text(let text) = segment { return text }
+                return nil
+            })
     }
 
     /// Parses a whole template file (for `template:` steps); errors point into that file.
@@ -84,6 +95,7 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
         source = literal
         self.location = location
         segments = literal.isEmpty ? [] : [.text(literal)]
+        shell = []
     }
 
     /// Parses a bare expression, as written in `when:` (no braces needed; braces are accepted).
@@ -111,6 +123,7 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
         var text = ""
         var display = ""
         var secrets: [String] = []
+        var placeholder = 0
         for segment in segments {
             switch segment {
             case .text(let literal):
@@ -118,10 +131,24 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
                 display += literal
             case .expression(let expression, let location):
                 let result = try Self.evaluate(expression, context, at: location)
+                let found = placeholder < shell.count ? shell[placeholder] : nil
+                placeholder += 1
                 secrets += result.value.secretValues
                 let plain = result.value.text(revealingSecrets: true)
                 let shown = result.value.text(revealingSecrets: false)
-                if quoting == .shell && !result.raw && !result.quoted {
+                if result.raw {
+                    text += plain
+                    display += shown
+                } else if quoting == .shell {
+                    // Quoted for where it stands, whatever filters came before (`quote` included).
+                    let placement = found?.placement ?? .bare
+                    guard let quoted = placement.quote(plain), let quotedShown = placement.quote(shown) else {
+                        throw TemplateError(message: "cannot be quoted here: \(placement.refusal(of: plain))", location: location)
+                    }
+                    text += quoted
+                    display += quotedShown
+                } else if result.quoted {
+                    // `| quote` outside a shell command: one shell word, as the last transformation.
                     text += ShellQuoting.quote(plain)
                     display += ShellQuoting.quote(shown)
                 } else {
@@ -131,6 +158,37 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
             }
         }
         return RenderedText(text: text, display: display, secrets: secrets)
+    }
+
+    /// What `validate` says about this text as a shell command: placeholders no quoting can make
+    /// safe (errors), and those whose value a second shell parses again or that are `| raw`
+    /// (warnings), each with its location.
+    public var shellDiagnostics: [(location: SourceLocation, message: String, isError: Bool)] {
+        var out: [(location: SourceLocation, message: String, isError: Bool)] = []
+        var index = 0
+        for segment in segments {
+            guard case .expression(let expression, let location) = segment else { continue }
+            let found = index < shell.count ? shell[index] : nil
+            index += 1
+            let raw = Self.isRaw(expression)
+            if case .unsafe(let why)? = found?.placement, !raw {
+                out.append((location, why, true))
+            }
+            if raw {
+                out.append((location, "`| raw` inserts the value unquoted into the shell command: what it holds is run as shell code", false))
+            } else if found?.secondShell == true {
+                out.append(
+                    (location,
+                     "the value is quoted for this shell, but a second shell (sh -c, su -c, ssh, eval) parses the text again: quote it for that shell too, or pass it as an argument or in the environment",
+                     false))
+            }
+        }
+        return out
+    }
+
+    static func isRaw(_ expression: TemplateExpression) -> Bool {
+        if case .filtered(_, let filters) = expression { return filters.contains(.raw) }
+        return false
     }
 
     /// Evaluates the template as a condition (`when:`, `until:`).
@@ -170,11 +228,7 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
                     if case .string("") = result.value { result.value = fallback }
                 case .raw: result.raw = true
                 case .quote:
-                    if case .secret(let secret) = result.value {
-                        result.value = .secret(Secret(ShellQuoting.quote(secret.revealForUse())))
-                    } else {
-                        result.value = .string(ShellQuoting.quote(result.value.text(revealingSecrets: true)))
-                    }
+                    // Applied last, when the value is placed (see `render`): later filters see the plain value.
                     result.quoted = true
                 case .upper: result.value = result.value.mapText { $0.uppercased() }
                 case .lower: result.value = result.value.mapText { $0.lowercased() }

@@ -54,6 +54,7 @@ enum InputLoader {
         if let playbook, let inventory {
             do {
                 play = try Validator(extraVars: try options.extraVars(), limit: options.limit).validate(playbook, inventory)
+                diagnostics += play?.warnings ?? []
             } catch let failure as ValidationFailure {
                 diagnostics += failure.diagnostics
             }
