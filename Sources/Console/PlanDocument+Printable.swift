@@ -19,7 +19,7 @@ extension PlanDocument {
         if let owner = metadata.owner { facts.append(("Owner", owner)) }
         if !metadata.contacts.isEmpty { facts.append(("Contacts", metadata.contacts.joined(separator: "; "))) }
         facts.append(("Hosts", "\(play.hosts.count) in \(batches.count) batch(es), max_fail \(playbook.maxFail)"))
-        facts.append(("Plan fingerprint", "\(resolved.fingerprint)  (run it with: golive run --expect-plan \(resolved.fingerprint))"))
+        facts.append(("Plan fingerprint", "\(resolved.fingerprint)  (run exactly this plan with: \(shownRunCommand))"))
         facts.append(("Generated", stamp.string(from: generated)))
 
         var sections: [PrintableDocument.Section] = []
@@ -147,8 +147,11 @@ extension PlanDocument {
                 sizes.isEmpty
                 ? "not rehearsed"
                 : "\(ByteSize.format(Double(sizes.max() ?? 0), bytes: true)) per host at most, \(ByteSize.format(Double(sizes.reduce(0, +)), bytes: true)) in all (rehearsal \(latest?.run.id ?? ""))"
-            for (text, members) in grouped(hosts, { StepDescription.describe(step.action, context($0)) }) {
-                rows.append(["\(index + 1)", step.name, text, hostList(members, of: hosts), expected])
+            // A run_once backup is taken on the first host only.
+            let takers = step.runOnce ? Array(hosts.prefix(1)) : hosts
+            for (text, members) in grouped(takers, { StepDescription.describe(step.action, context($0)) }) {
+                let list = step.runOnce ? "\(members.joined(separator: ", ")) only (run_once)" : hostList(members, of: hosts)
+                rows.append(["\(index + 1)", step.name, text, list, expected])
             }
         }
         return .init(

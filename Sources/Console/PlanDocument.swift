@@ -14,6 +14,12 @@ public struct PlanDocument: Sendable {
     public var prediction: Prediction?
     /// The newest rehearsals (newest first) with their backup artifacts, for expected timings and sizes.
     public var rehearsals: [(run: RunRecord, timings: PhaseTimings, artifacts: [Artifact])] = []
+    /// The command that runs exactly this plan (its playbook, inventory, `-e` and `--limit` values,
+    /// and `--expect-plan`), shown beside the fingerprint.
+    public var runCommand: String?
+
+    /// The run command to show (a generic one when the plan was not made from a command line).
+    var shownRunCommand: String { runCommand ?? "golive run PLAYBOOK -i INVENTORY --expect-plan \(resolved.fingerprint)" }
     /// The resolved plan and its fingerprint.
     public let resolved: ResolvedPlan
 
@@ -36,6 +42,7 @@ public struct PlanDocument: Sendable {
     public func writeText(_ write: (String) -> Void) {
         let playbook = play.playbook
         var out = "Plan: \(playbook.name)   fingerprint \(resolved.fingerprint)\n"
+        out += "  run exactly this plan with: \(shownRunCommand)\n"
         out += "  environment \(play.inventory.environment), \(play.hosts.count) host(s) in \(batches.count) batch(es), max_fail \(playbook.maxFail)\n"
         let formatter = ISO8601DateFormatter()
         if let window = playbook.window {
@@ -64,7 +71,11 @@ public struct PlanDocument: Sendable {
             for (title, steps) in [("prechecks", playbook.prechecks), ("backup", playbook.backup), ("deploy", playbook.deploy)] where !steps.isEmpty {
                 out += "  \(title):\n"
                 for step in steps {
-                    out += "    - \(step.name): \(StepDescription.describe(step.action, context))\n"
+                    if step.runOnce, host.name != play.hosts.first?.name {
+                        out += "    - \(step.name): runs on \(play.hosts.first?.name ?? "the first host") only (run_once); its result is shared\n"
+                        continue
+                    }
+                    out += "    - \(step.name): \(StepDescription.describe(step.action, context))\(step.runOnce ? " (run_once: here only)" : "")\n"
                     if let undo = step.undo {
                         out += "        rollback: \(StepDescription.describe(.shell(undo), context))\n"
                     }

@@ -68,7 +68,9 @@ public struct RunReport: Sendable {
                 "First failure: \(first.stepName ?? first.step ?? "a step") on \(first.host ?? "?") (\(first.status ?? "failed")\(first.exitCode.map { ", exit \($0)" } ?? "")).")
         }
         if let start = events.first(where: { $0.kind == .rollbackStarted }) {
-            lines.append("Rollback started: \(start.message ?? start.status ?? ""); \(rolledBack.count) host(s) rolled back: \(rolledBack.sorted().joined(separator: ", ")).")
+            let cause = start.message ?? start.status ?? ""
+            let hosts = rolledBack.isEmpty ? "no host was rolled back" : "\(rolledBack.count) host(s) rolled back: \(rolledBack.sorted().joined(separator: ", "))"
+            lines.append("Rollback started\(cause.isEmpty ? "" : ": \(cause)"); \(hosts).")
         }
         if !attention.isEmpty {
             lines.append("A person must act on \(Set(attention.compactMap(\.host)).count) host(s): see Failures.")

@@ -52,8 +52,10 @@ public struct WatchModel: Sendable {
     public var started: Date? { run.started }
     /// When it ended.
     public var finished: Date? { run.finished }
-    /// Final status once ended.
-    public var status: String? { run.result?.rawValue }
+    /// Final status once ended (or what the reader found out: `controller lost?`).
+    public var status: String? { run.result?.rawValue ?? controllerNote }
+    /// Set by the reader when the run is recorded as running but its controller is gone.
+    public var controllerNote: String?
     /// Window end, when declared.
     public var windowEnd: Date? { run.info?.windowEnd.flatMap(Self.date) }
     /// `end - rollback_reserve`.
@@ -89,6 +91,10 @@ public struct WatchModel: Sendable {
         }
         if host.state == .unreachable || host.unreachable { return "unreachable" }
         if host.failure != nil { return "failed" }
+        // Nothing has changed on it yet (pre-checks passed, or not reached): pending, not "ok".
+        if host.state == .pending || host.state == .unchanged {
+            return host.lastStatus == nil || host.lastStatus == .ok || host.lastStatus == .skipped ? "pending" : "failed"
+        }
         switch host.lastStatus {
         case .ok?, .skipped?: return "ok"
         case nil: return host.connected ? "connected" : "pending"

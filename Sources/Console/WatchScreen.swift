@@ -112,7 +112,7 @@ public struct WatchScreen: Sendable {
         lines = Array(lines.prefix(height - 1))
         lines.append("q quit · ↑↓ PgUp PgDn scroll · f follow · / filter · e step output")
         return lines.map { line in
-            let flat = line.replacingOccurrences(of: "\n", with: " ")
+            let flat = TerminalText.visible(line.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\t", with: " "))
             return flat.count > width ? String(flat.prefix(width - 1)) + "…" : flat
         }
     }

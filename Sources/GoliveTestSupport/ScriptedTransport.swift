@@ -97,14 +97,25 @@ public final class ScriptedTransport: Transport, @unchecked Sendable {
 
     /// The commands run on `host`, in order, without the engine's own bookkeeping (host locks).
     public func commands(on host: String) -> [String] {
-        sent.filter { $0.host == host && $0.kind == .run && !$0.text.contains(".golive/locks") }.map(\.text)
+        sent.filter { $0.host == host && $0.kind == .run && !Self.isLockScript($0.text) }.map(\.text)
     }
 
     func record(_ sent: Sent) { lock.withLock { log.append(sent) } }
 
+    /// One of the engine's host-lock scripts (not a command of the playbook).
+    static func isLockScript(_ command: String) -> Bool { command.contains("${GOLIVE_LOCK_ROOT:-/var/tmp/golive}") }
+
+    /// The command without the guard the engine puts before it (what the playbook asked for).
+    static func unguarded(_ command: String) -> String {
+        guard command.hasPrefix("GOLIVE_STEP="), let end = command.range(of: "unset __golive_s __golive_st __golive_t; set --\n") else {
+            return command
+        }
+        return String(command[end.upperBound...])
+    }
+
     /// Answers the engine's host-lock scripts like a host would: `mkdir` succeeds once per lock.
     func hostLockReply(for command: String, on host: String) -> Reply? {
-        guard command.contains(".golive/locks") else { return nil }
+        guard Self.isLockScript(command) else { return nil }
         let runID = command.range(of: "'run=")
             .map { command[$0.upperBound...].prefix { $0 != "'" } }.map(String.init) ?? ""
         return lock.withLock {
@@ -178,6 +189,7 @@ final class ScriptedConnection: HostConnection, @unchecked Sendable {
 
     func run(_ command: String, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?) async throws -> CommandOutcome {
         try checkConnected()
+        let command = ScriptedTransport.unguarded(command)
         transport.record(.init(host: host, kind: .run, text: command))
         let reply = transport.hostLockReply(for: command, on: host) ?? transport.reply(for: command, on: host)
         if reply.drops {

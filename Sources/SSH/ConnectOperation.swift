@@ -321,6 +321,15 @@ final class ConnectOperation: LoopOperation, @unchecked Sendable {
                     + "connection, or the host was rebuilt; if the change is expected, remove the old entry "
                     + "(ssh-keygen -R '\(name)') and verify the new key out of band.")
         case .unknown(let others):
+            if target.hostKeyPolicy == .acceptNew, !others.isEmpty {
+                // A host already pinned with another key type is not new: a key of a new type is
+                // never added on its own (stricter than OpenSSH's accept-new).
+                return core.error(
+                    .hostKeyMismatch, .hostKey,
+                    message: "host key of another type: \(name) is pinned with \(others.joined(separator: ", ")) in \(files), but offers "
+                        + "\(key.displayType) key \(key.fingerprint); --accept-new-host-keys adds keys only for hosts with none. "
+                        + "Verify the new key out of band and add it by hand (ssh-keyscan, then edit known_hosts).")
+            }
             if target.hostKeyPolicy == .acceptNew, let file = target.knownHostsFiles.first {
                 do {
                     try KnownHosts.append(key, for: name, to: file)

@@ -25,5 +25,12 @@ struct OutputCapture {
         }
     }
 
-    var data: Data { head + tail }
+    /// The kept bytes; where bytes were dropped, a line says how many (`… [N bytes cut] …`).
+    var data: Data {
+        guard omitted > 0 else { return head + tail }
+        return head + Data(Self.cutMarker(omitted).utf8) + tail
+    }
+
+    /// The line that stands where bytes were dropped.
+    static func cutMarker(_ count: Int) -> String { "\n… [\(count) bytes cut] …\n" }
 }

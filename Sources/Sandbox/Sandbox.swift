@@ -88,7 +88,9 @@ public struct Sandbox: Sendable {
         }
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        chmod(directory, 0o700)
+        // Others may traverse it (a host's non-root login user reaches its home through it); the
+        // keys inside are 0600.
+        chmod(directory, 0o755)
         if !fileManager.fileExists(atPath: clientKey) { try HostTools.keygen(type: "ed25519", path: clientKey) }
         try fileManager.copyItem(atPath: clientKey + ".pub", toPath: directory + "/authorized_keys.tmp")
         _ = try? fileManager.removeItem(atPath: directory + "/authorized_keys")

@@ -99,7 +99,8 @@ public actor SQLiteJournal: Journal {
     }
 
     static func bounded(_ text: String?) -> (String?, Int) {
-        guard let text, text.utf8.count > outputLimit else { return (text, 0) }
+        // The capture's own cut line may come on top of the limit: cut again only beyond it.
+        guard let text, text.utf8.count > outputLimit + 128 else { return (text, 0) }
         let bytes = Array(text.utf8)
         let half = outputLimit / 2
         let cut = bytes.count - 2 * half

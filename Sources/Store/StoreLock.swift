@@ -9,9 +9,7 @@ import Playbook
 public struct StoreLock: EnvironmentLock {
     let pool: DatabasePool
 
-    static func newToken() -> String {
-        (0..<4).map { _ in String(format: "%08x", UInt32.random(in: 0...UInt32.max)) }.joined()
-    }
+    static func newToken() -> String { StoreTokens.random() }
 
     public func acquire(_ request: LockRequest) async throws -> String {
         let now = ISO8601.format(Date())

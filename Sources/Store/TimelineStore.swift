@@ -20,6 +20,7 @@ public final class TimelineStore: Sendable {
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         let created = !FileManager.default.fileExists(atPath: path)
+        if !created { try Self.tighten(path) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -30,7 +31,25 @@ public final class TimelineStore: Sendable {
         defer { umask(oldMask) }
         pool = try DatabasePool(path: path, configuration: configuration)
         if created { chmod(path, 0o600) }
+        try Self.tighten(path)
         try Self.migrator.migrate(pool)
+    }
+
+    /// The store holds the record of every go-live: only its owner may read it. A file (or its
+    /// `-wal`/`-shm`) that others could read is made 0600; one that cannot be is refused.
+    static func tighten(_ path: String) throws {
+        for file in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            guard lstat(file, &info) == 0 else { continue }
+            if (info.st_mode & S_IFMT) == S_IFLNK {
+                throw StoreError(message: "\(file) is a symbolic link; the store must be a plain file")
+            }
+            guard info.st_mode & 0o077 != 0 else { continue }
+            guard chmod(file, 0o600) == 0 else {
+                throw StoreError(
+                    message: "\(file) can be read by other users (mode \(String(info.st_mode & 0o777, radix: 8))) and cannot be made 0600: \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     static var migrator: DatabaseMigrator {

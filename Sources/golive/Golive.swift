@@ -17,6 +17,8 @@ struct Golive: AsyncParsableCommand {
     /// Runs the command; invalid arguments exit with 2, like every other invalid input.
     static func main() async {
         raiseOpenFileLimit()
+        // Output to a closed pipe (`golive runs | head`) fails that write, not the process.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             if var asynchronous = command as? any AsyncParsableCommand {

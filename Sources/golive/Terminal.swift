@@ -14,8 +14,17 @@ enum Terminal {
     }
 
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        try? FileHandle.standardError.write(contentsOf: Data((text + "\n").utf8))
     }
+
+    /// Writes to stdout; a closed stdout (the terminal or the pipe is gone) is not fatal: the run
+    /// goes on, and rolls back if it must, whoever reads its output.
+    static func out(_ data: Data) {
+        try? FileHandle.standardOutput.write(contentsOf: data)
+    }
+
+    /// Writes text to stdout (see ``out(_:)-(Data)``).
+    static func out(_ text: String) { out(Data(text.utf8)) }
 
     static func paint(_ text: String, _ code: String) -> String {
         guard !colorDisabled, stdoutIsTTY else { return text }

@@ -80,6 +80,66 @@ import Testing
     }
 
     @Test(arguments: ["/bin/sh", "/bin/bash"])
+    func anArchiveSwappedWhileTheRestoreReadsItIsNotWhatGetsRestored(shell: String) throws {
+        let (app, archive, backup) = try makeApp(shell)
+        let before = try treeListing(app)
+        try change(app)
+        // Another archive of the same tree with one file more, put over the original the moment the
+        // restore first computes a checksum (a `sha256sum` that swaps, then checksums).
+        let parent = URL(fileURLWithPath: app).deletingLastPathComponent().path
+        let evil = directory + "/" + UUID().uuidString + ".tgz"
+        _ = try HostTools.sh("mkdir -p \(directory)/evil/app && echo EVIL > \(directory)/evil/app/EVIL && tar -C \(directory)/evil -czf \(evil) app")
+        let shim = directory + "/shim-" + UUID().uuidString.prefix(6)
+        try FileManager.default.createDirectory(atPath: shim, withIntermediateDirectories: true)
+        try "#!/bin/sh\n[ -f \(evil) ] && mv -f \(evil) \(archive)\nexec /usr/bin/sha256sum \"$@\"\n".write(
+            toFile: shim + "/sha256sum", atomically: true, encoding: .utf8)
+        chmod(shim + "/sha256sum", 0o755)
+        let script = ArchiveScripts.restore(
+            path: app, archive: archive, sha256: backup.sha256, bytes: backup.bytes, existed: true, tag: "swap")
+        let (status, output) = try ChildProcess.run(shell, ["-c", script], environment: ["PATH": "\(shim):/usr/bin:/bin"])
+        #expect(status == 0, "\(output)")
+        #expect(try treeListing(app) == before, "what was restored is not what was verified")
+        #expect(!FileManager.default.fileExists(atPath: app + "/EVIL"))
+        _ = parent
+        // The archive itself was swapped meanwhile: a second restore refuses it.
+        let again = try ChildProcess.run(shell, ["-c", script])
+        #expect(again.status == Int32(ArchiveScripts.refusedStatus), "\(again.output)")
+    }
+
+    @Test(arguments: ["/bin/sh", "/bin/bash"])
+    func anArchiveThatIsNoLongerAPlainFileIsRefusedSayingSo(shell: String) throws {
+        for (kind, make, words) in [
+            ("symlink", "ln -sf /etc/hostname", "symbolic link"), ("fifo", "mkfifo", "not a regular file"), ("directory", "mkdir", "not a regular file"),
+        ] {
+            let (app, archive, backup) = try makeApp(shell)
+            try change(app)
+            let changed = try treeListing(app)
+            try FileManager.default.removeItem(atPath: archive)
+            _ = try HostTools.sh("\(make) \(archive)")
+            let (status, output) = try restore(shell, backup)
+            #expect(status == Int32(ArchiveScripts.refusedStatus) && output.contains(words), "\(kind): \(output)")
+            #expect(try treeListing(app) == changed, "\(kind)")
+        }
+    }
+
+    @Test(arguments: ["/bin/sh", "/bin/bash"])
+    func aTreeWithUnicodeNamesIsRestoredAndOneWithANewlineIsRefusedAtBackup(shell: String) throws {
+        let base = directory + "/" + UUID().uuidString
+        let app = base + "/dätä ✓"
+        _ = try HostTools.sh("mkdir -p \(ShellQuoting.quote(app + "/ünï")) && echo x > \(ShellQuoting.quote(app + "/ünï/fïlé ☃"))")
+        let out = try HostTools.output(shell, ["-c", ArchiveScripts.create(path: app, archive: base + "/b.tgz")])
+        let fields = out.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let before = try treeListing(app)
+        _ = try HostTools.sh("rm -rf \(ShellQuoting.quote(app + "/ünï")) && echo new > \(ShellQuoting.quote(app + "/added"))")
+        let (status, output) = try restore(shell, BackupDetails(path: app, archive: base + "/b.tgz", sha256: fields[0], bytes: fields[1], existed: "1"))
+        #expect(status == 0, "\(output)")
+        #expect(try treeListing(app) == before)
+        _ = try HostTools.sh("printf x > \(ShellQuoting.quote(app))/\"$(printf 'new\\nline')\"")
+        let (refused, words) = try ChildProcess.run(shell, ["-c", ArchiveScripts.create(path: app, archive: base + "/c.tgz")])
+        #expect(refused == 2 && words.contains("newline"), "\(words)")
+    }
+
+    @Test(arguments: ["/bin/sh", "/bin/bash"])
     func aSoundChecksumOfABrokenArchiveIsStillRefused(shell: String) throws {
         // The recorded size and sha256 match, but the file is no gzip (a backup that was never
         // sound): caught by gzip -t before anything is touched.

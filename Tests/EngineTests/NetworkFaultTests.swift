@@ -74,6 +74,13 @@ struct NetworkFaultTests {
         }
         #expect(outcome.exitCode == 4)
         #expect(outcome.attention.contains { $0.contains("web3") && $0.contains("marker") }, "\(outcome.attention)")
+        // Once the outcome is declared, golive stops: one attempt to release web3's lock, no more
+        // reconnecting (that lasted another minute before).
+        let events = await journal.events
+        let declared = try #require(events.first { $0.kind == .rollbackFinished })
+        let finished = try #require(events.last { $0.kind == .runFinished })
+        #expect(finished.time.timeIntervalSince(declared.time) < 15, "\(finished.time.timeIntervalSince(declared.time)) s after the outcome")
+        #expect(events.contains { $0.kind == .lockReleased && $0.host == "web3" && $0.status == "failed" }, "\(events.filter { $0.kind == .lockReleased || $0.kind == .lockTaken || $0.kind == .runFinished }.map { "\($0.kind) \($0.host ?? "") \($0.status ?? "") \($0.message ?? "")" })")
         for host in ["web1", "web2", "web4"] {
             #expect(!FileManager.default.fileExists(atPath: live.host(host)!.appDirectory + "/marker"), "\(host) still changed")
         }

@@ -112,6 +112,92 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: releases + "/2.0.0/health"))
     }
 
+    @Test func deepNestingIsRefusedWithALocationInsteadOfCrashing() throws {
+        let parentheses = String(repeating: "(", count: 2000) + "true" + String(repeating: ")", count: 2000)
+        let nots = String(repeating: "not ", count: 100_000) + "true"
+        for (label, condition) in [("parentheses", parentheses), ("nots", nots)] {
+            let play = try live.write("name: deep\nhosts: web1\ndeploy:\n  - shell: \"true\"\n    when: \(condition)\n", name: "deep.yml")
+            let (status, output) = try golive.run(["validate", play, "-i", live.inventoryPath])
+            #expect(status == 2, "\(label): \(output.prefix(300))")
+            #expect(output.contains("deep.yml:5:") && (output.contains("nested too deeply") || output.contains("too long")), "\(label): \(output.prefix(300))")
+        }
+        // The same inside a template file, and an unterminated placeholder there: found by validate.
+        for (label, text) in [("deep", "{{ " + parentheses + " }}"), ("unterminated", "line one\nvalue: {{ app_dir\n")] {
+            try text.write(toFile: live.directory + "/t-\(label).txt", atomically: true, encoding: .utf8)
+            let play = try live.write(
+                "name: t\nhosts: web1\ndeploy:\n  - template: { src: t-\(label).txt, dest: /tmp/golive-t-out }\n", name: "t-\(label).yml")
+            let (status, output) = try golive.run(["validate", play, "-i", live.inventoryPath])
+            #expect(status == 2, "\(label): \(output.prefix(300))")
+            #expect(output.contains("t-\(label).txt:"), "\(label): \(output.prefix(300))")
+        }
+    }
+
+    @Test func numbersAndTimesOutOfRangeAreRefusedAtValidate() throws {
+        let cases: [(String, String)] = [
+            ("  - shell: \"true\"\n    timeout: 9223372036854775807s\n", "out of range"),
+            ("  - shell: \"true\"\n    timeout: 367d\n", "out of range"),
+            ("  - shell: \"true\"\n    delay: 99999999999999999999999h\n", "out of range"),
+            ("  - shell: \"true\"\n    retries: 100000\n", "out of range"),
+        ]
+        for (step, words) in cases {
+            let play = try live.write("name: n\nhosts: web1\ndeploy:\n" + step, name: "range.yml")
+            for command in ["validate", "plan"] {
+                let (status, output) = try golive.run([command, play, "-i", live.inventoryPath])
+                #expect(status == 2 && output.contains("range.yml:5:") && output.contains(words), "\(command) \(step): \(output.prefix(300))")
+            }
+        }
+        for (window, words) in [
+            ("start: 2026-02-30T22:00:00+00:00\n  end: 2026-03-01T02:00:00+00:00", "2026-02-30"),
+            ("start: 2026-11-28T22:00:00+25:00\n  end: 2026-11-29T02:00:00+00:00", "+25:00"),
+            ("start: 2026-11-28T24:00:00Z\n  end: 2026-11-29T02:00:00Z", "T24"),
+            ("start: 2026-11-28 22:00:00+01:00\n  end: 2026-11-29T02:00:00Z", "22:00:00"),
+        ] {
+            let play = try live.write("name: w\nhosts: web1\nwindow:\n  \(window)\ndeploy:\n  - shell: \"true\"\n", name: "window.yml")
+            let (status, output) = try golive.run(["validate", play, "-i", live.inventoryPath])
+            #expect(status == 2 && output.contains("window.yml:4:") && output.contains(words) && output.contains("RFC 3339"), "\(window): \(output.prefix(300))")
+        }
+        // Leap days exist.
+        let leap = try live.write(
+            "name: w\nhosts: web1\nwindow:\n  start: 2028-02-29T22:00:00+00:00\n  end: 2028-03-01T02:00:00+00:00\ndeploy:\n  - shell: \"true\"\n",
+            name: "leap.yml")
+        #expect(try golive.run(["validate", leap, "-i", live.inventoryPath]).status == 0)
+    }
+
+    @Test func aRelativeUploadDestinationIsRefusedAtValidate() throws {
+        _ = try live.shell("echo x > \(live.directory)/f.txt")
+        let play = try live.write("name: r\nhosts: web1\ndeploy:\n  - upload: { src: f.txt, dest: conf/app.conf }\n", name: "relative.yml")
+        let (status, output) = try golive.run(["validate", play, "-i", live.inventoryPath])
+        #expect(status == 2 && output.contains("relative.yml:4:") && output.contains("relative path"), "\(output.prefix(400))")
+    }
+
+    @Test func hostOutputCannotDriveTheOperatorsTerminal() throws {
+        let play = try live.write(
+            """
+            name: escapes
+            hosts: web1
+            deploy:
+              - name: forge a line
+                shell: printf '\\033[1A\\033[2K\\033[32mweb1 rolled back OK\\033[0m\\r\\033]0;owned\\007\\233X\\n' >&2; exit 3
+            """, name: "escapes.yml")
+        let (status, output) = try golive.run(["run", play, "-i", live.inventoryPath, "--store", store, "--no-color"])
+        #expect(status == 1)
+        #expect(!output.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B || $0.value == 0x0D }, "a control character reached the console")
+        #expect(output.contains("\\e[1A\\e[2K"), "\(output.suffix(600))")
+    }
+
+    @Test func aStoreOthersCouldReadIsTightenedOnOpen() throws {
+        let path = live.directory + "/loose/golive.sqlite"
+        let play = try live.write("name: s\nhosts: web1\ndeploy:\n  - shell: \"true\"\n", name: "store.yml")
+        #expect(try golive.run(["run", play, "-i", live.inventoryPath, "--store", path]).status == 0)
+        chmod(path, 0o644)
+        if FileManager.default.fileExists(atPath: path + "-wal") { chmod(path + "-wal", 0o644) }
+        #expect(try golive.run(["runs", "--store", path]).status == 0)
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            let mode = (try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber)?.intValue
+            #expect(mode == 0o600, "\(file): \(String(mode ?? 0, radix: 8))")
+        }
+    }
+
     @Test func theStoreAndTheHostLocksArePrivate() throws {
         let directory = live.directory + "/private/store"
         let play = try live.write(

@@ -115,7 +115,7 @@ import Testing
     }
 
     @Test func aStoppedControllerIsNotRecoveredUnderItsFeetAndIsFencedOutWhenTakenOver() async throws {
-        let play = try slowSwitch(seconds: 3)
+        let play = try slowSwitch(seconds: 10)
         let trace = self.trace
         let run = try await start(play, extra: ["--lease", "2s"]) { trace("web1").contains("start") && trace("web2").contains("start") }
         run.process.signal(SIGSTOP)

@@ -41,9 +41,11 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: store))
     }
 
-    @Test func sigintDuringTheSecondBatchRollsBackEveryHostAndExits130() async throws {
-        let play = try webapp(pausingWith: "test {{ host.name }} = web1 -o {{ host.name }} = web2 || sleep 30", name: "paused-1.yml")
-        let log = live.directory + "/sigint.log"
+    /// Ctrl-C, or the terminal going away (SIGHUP), stops the run in order and rolls every host back.
+    @Test(arguments: [SIGINT, SIGHUP])
+    func aSignalDuringTheSecondBatchRollsBackEveryHostAndExits130(_ number: Int32) async throws {
+        let play = try webapp(pausingWith: "test {{ host.name }} = web1 -o {{ host.name }} = web2 || sleep 30", name: "paused-\(number).yml")
+        let log = live.directory + "/signal-\(number).log"
         let process = try golive.start(["run", play, "-i", live.inventoryPath, "--store", store, "--json"], output: log)
         let reached = await eventually(timeout: .seconds(60)) {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
@@ -51,7 +53,7 @@ import Testing
                 && text.range(of: #""batch":2"#) != nil
         }
         #expect(reached)
-        process.signal(SIGINT)
+        process.signal(number)
         let status = process.wait()
         #expect(status == 130)
         #expect(all("1.0.0"))
@@ -158,8 +160,12 @@ import Testing
         let id = try #require(try events(String(contentsOfFile: log, encoding: .utf8)).first?["runID"] as? String)
         let refused = try golive.run(["run", playbook, "-i", live.inventoryPath, "--store", store])
         #expect(refused.status == 3)
-        let unlock = try golive.run(["unlock", "sandbox", "--reason", "controller died", "-i", live.inventoryPath, "--store", store])
-        #expect(unlock.status == 0)
+        // The dead run changed hosts: unlocking without putting them back is refused, with the way out.
+        let refusedUnlock = try golive.run(["unlock", "sandbox", "--reason", "controller died", "-i", live.inventoryPath, "--store", store])
+        #expect(refusedUnlock.status == 3)
+        #expect(refusedUnlock.output.contains("golive resume \(id) --rollback"), "\(refusedUnlock.output)")
+        let unlock = try golive.run(["unlock", "sandbox", "--reason", "controller died", "--force", "-i", live.inventoryPath, "--store", store])
+        #expect(unlock.status == 0, "\(unlock.output)")
         #expect(unlock.output.contains("held by run \(id)"))
         #expect(unlock.output.contains("web1: released (run=\(id))"))
         let timeline = try golive.run(["timeline", id, "--store", store])

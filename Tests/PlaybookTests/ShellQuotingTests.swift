@@ -27,6 +27,12 @@ import Testing
         ("substitution in quotes", "printf '%s' \"$(printf '%s.' \"{{ v }}\")\"", { "\($0)." }),
         ("here-document", "cat <<EOF\n{{ v }}\nEOF", { "\($0)\n" }),
         ("quoted here-document", "cat <<'EOF'\n{{ v }}\nEOF", { "\($0)\n" }),
+        ("here-string (bash)", "cat <<< {{ v }}", { "\($0)\n" }),
+        ("case word and pattern", "case {{ v }} in {{ v }}) printf '%s' {{ v }};; *) printf no;; esac", { $0 }),
+        // A comment ends at its line: a value with newlines must not end it early.
+        ("comment", "printf '%s' x # {{ v }}\nprintf '%s' y", { _ in "xy" }),
+        ("comment after a quote", "printf '%s' \"a#b\" # it's {{ v }} now\nprintf '%s' y", { _ in "a#by" }),
+        ("word with a hash", "printf '%s' a#{{ v }}", { "a#\($0)" }),
     ]
 
     func run(_ shell: String, _ script: String, in directory: String) throws -> String {
@@ -44,7 +50,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var checked = 0
-        for (name, source, expected) in Self.contexts {
+        for (name, source, expected) in Self.contexts where shell.hasSuffix("bash") || !name.hasSuffix("(bash)") {
             let template = try Template.parse(fileText: source, file: "test.yml")
             #expect(template.shellDiagnostics.isEmpty, "\(name)")
             for value in Self.values {
@@ -65,18 +71,22 @@ import Testing
                 checked += 1
             }
         }
-        #expect(checked >= Self.contexts.count * (Self.values.count - 1))
+        #expect(checked >= (Self.contexts.count - 1) * (Self.values.count - 1))
     }
 
     @Test func placesNoQuotingCanMakeSafeAreRefusedWithTheirLocation() throws {
         let refused = [
-            ("echo `cat {{ v }}`", "backticks"), ("echo \\{{ v }}", "backslash"), ("echo $(( {{ v }} + 1 ))", "$((...))"),
+            ("echo `cat {{ v }}`", "backticks"), ("echo \\{{ v }}", "backslash"), ("echo $(( {{ v }} + 1 ))", "$(( ))"),
             ("echo ${HOME:-{{ v }}}", "${...}"), ("echo \"`echo {{ v }}`\"", "backticks"),
+            ("(( {{ v }} > 1 ))", "arithmetic"), ("echo $[ {{ v }} + 1 ]", "arithmetic"), ("[[ {{ v }} -eq 1 ]]", "[[ ]]"),
+            ("echo $'a{{ v }}'", "$'...'"), ("echo $HOME{{ v }}", "$NAME"), ("echo ${{ v }}", "after '$'"),
+            ("a[{{ v }}]=1", "subscript"), ("let x={{ v }}", "'let'"), ("declare -i n={{ v }}", "'declare'"),
+            ("read {{ v }}", "'read'"), ("printf -v {{ v }} x", "printf -v"),
         ]
         for (source, words) in refused {
             let template = try Template.parse(fileText: source, file: "play.yml")
             let problems = template.shellDiagnostics
-            #expect(problems.count == 1 && problems[0].isError && problems[0].message.contains(words), "\(source): \(problems.map(\.message))")
+            #expect(problems.count == 1 && problems.first?.isError == true && problems.first?.message.contains(words) == true, "\(source): \(problems.map(\.message))")
             #expect(problems.first?.location.column == (source.distance(from: source.startIndex, to: source.range(of: "{{")!.lowerBound) + 1), "\(source)")
             #expect(throws: TemplateError.self) { _ = try template.render(TemplateContext(variables: ["v": .string("x")]), quoting: .shell) }
         }
@@ -86,11 +96,14 @@ import Testing
         for source in [
             "bash -c 'echo {{ v }}'", "sh -c \"echo {{ v }}\"", "su deploy -c 'echo {{ v }}'", "ssh db1 'echo {{ v }}'",
             "eval \"echo {{ v }}\"", "sudo sh -c 'echo {{ v }}'", "/bin/bash -lc 'x {{ v }}'",
+            "echo {{ v }} | bash", "printf '%s' {{ v }} | sudo -u app sh", "python3 -c 'print({{ v }})'", "bash <<EOF\necho {{ v }}\nEOF", "echo {{ v }} | python3",
         ] {
             let problems = try Template.parse(fileText: source, file: "play.yml").shellDiagnostics
             #expect(problems.count == 1 && !problems[0].isError && problems[0].message.contains("second shell"), "\(source): \(problems.map(\.message))")
         }
-        for source in ["echo {{ v }} | bash", "bashful {{ v }}", "printf '%s' 'bash -c {{ v }}'", "echo -c {{ v }}"] {
+        for source in ["bashful {{ v }}", "printf '%s' 'bash -c {{ v }}'", "echo -c {{ v }}", "echo {{ v }} | grep sh", "cat <<EOF\n{{ v }}\nEOF",
+            "test \"$(df -Pk {{ v }} | awk 'NR==2{print $4}')\" -gt 1", "cat {{ v }} | sudo tee /etc/x", "echo {{ v }} | python3 script.py",
+        ] {
             let problems = try Template.parse(fileText: source, file: "play.yml").shellDiagnostics
             #expect(problems.isEmpty, "\(source): \(problems.map(\.message))")
         }

@@ -86,6 +86,24 @@ import Testing
         #expect(!again.info.hostKeyAdded)
     }
 
+    @Test func aKeyOfANewTypeForAPinnedHostIsNeverAccepted() async throws {
+        // known_hosts pins the host with an ECDSA key; the server offers only ED25519.
+        let host = hosts.hosts[0]
+        var target = hosts.target(host)
+        let pinned = hosts.directory + "/pinned_ecdsa"
+        let ecdsa = hosts.directory + "/other_ecdsa"
+        _ = try TestHosts.output("/usr/bin/ssh-keygen", ["-q", "-t", "ecdsa", "-N", "", "-f", ecdsa])
+        let publicKey = try String(contentsOfFile: ecdsa + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        try "[127.0.0.1]:\(host.port) \(publicKey)\n".write(toFile: pinned, atomically: true, encoding: .utf8)
+        target.knownHostsFiles = [pinned]
+        target.hostKeyPolicy = .acceptNew
+        let error = try await #require(throws: SSHError.self) { try await client.connect(target) }
+        #expect(error.kind == .hostKeyMismatch, "\(error)")
+        #expect(error.message.contains("pinned with") && error.message.contains("ED25519"), "\(error.message)")
+        // Nothing was added.
+        #expect(try String(contentsOfFile: pinned, encoding: .utf8).split(separator: "\n").count == 1)
+    }
+
     @Test func changedHostKeyIsRefusedShowingBothFingerprints() async throws {
         let host = hosts.hosts[1]
         let first = try await client.connect(hosts.target(host))

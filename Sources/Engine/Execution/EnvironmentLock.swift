@@ -109,9 +109,7 @@ public struct LockHeld: Error, Sendable, CustomStringConvertible {
         let age = Int(Date().timeIntervalSince(since))
         let stale =
             isStale()
-            ? " — STALE: its lease was last refreshed \(Int(leaseAge()))s ago (lease \(leaseLength.components.seconds)s); "
-                + "if that run's controller is dead, `golive resume \(runID) --rollback` rolls back what it changed, "
-                + "or `golive unlock \(environment) --reason ...` releases the lock" : ""
+            ? " — STALE: its lease was last refreshed \(Int(leaseAge()))s ago (lease \(leaseLength.components.seconds)s)" : ""
         return "environment '\(environment)' is locked by run \(runID) (\(holder) on \(controller)), held for \(age)s\(stale)"
     }
 }

@@ -31,7 +31,13 @@ extension Executor {
             let lines = outcome.stdoutText.split(separator: "\n").map(String.init)
             switch lines.first {
             case "TAKEN", "OURS":
-                await emit(event(.lockTaken, host: host, status: "ok", message: "lock taken on \(host) for \(environment)"))
+                let gone = lines.first == "TAKEN" && !stopping.isEmpty
+                await emit(
+                    event(
+                        .lockTaken, host: host, status: "ok",
+                        message: gone
+                            ? "the lock on \(host) was gone (something removed it while the run held it): taken afresh"
+                            : "lock taken on \(host) for \(environment)"))
                 for line in lines.dropFirst() {
                     let words = line.split(separator: " ").map(String.init)
                     guard words.count == 3 else { continue }
@@ -72,9 +78,25 @@ extension Executor {
     }
 
     private func releaseHostLock(_ host: String) async -> String? {
-        if connections[host] == nil { _ = await reconnect(host) }
-        guard let connection = connections[host] else { return "unreachable" }
-        _ = try? await connection.run(HostLock.releaseScript(runID: options.runID), timeout: .seconds(30), output: nil)
+        // One attempt: the outcome is decided by now, and golive does not linger after it. A lock
+        // left on an unreachable host is named on the timeline.
+        var failure: String?
+        if connections[host] == nil { failure = await connect(host) }
+        if failure == nil, let connection = connections[host] {
+            do {
+                let outcome = try await connection.run(HostLock.releaseScript(runID: options.runID), timeout: .seconds(30), output: nil)
+                if !outcome.succeeded { failure = "exit \(outcome.exitCode.map(String.init) ?? "?"): \(outcome.stderrText)" }
+            } catch {
+                failure = "\(error)"
+            }
+        }
+        if let failure {
+            await emit(
+                event(
+                    .lockReleased, host: host, status: "failed",
+                    message: "the lock on \(host) could not be released (\(failure)); remove \(HostLock.directory) there, or run `golive unlock \(environment) --reason ... -i INVENTORY` once it is reachable"))
+            return failure
+        }
         await emit(event(.lockReleased, host: host, status: "ok", message: "lock released on \(host)"))
         return nil
     }

@@ -8,9 +8,11 @@ extension Executor {
         let changed = state.changedHosts
         let requested = reason == .requested
         if fenced {
-            return await finish(
-                .needsAttention,
-                reason: "this controller lost the run (\(detail)); it stopped and changed nothing more: the controller that took it over is in charge")
+            // No word about the hosts: they are the other controller's to report.
+            return RunOutcome(
+                result: .needsAttention,
+                reason: "this controller lost the run (\(detail)); it stopped and changed nothing more: the controller that took it over "
+                    + "is in charge (see `golive timeline \(options.runID)`)")
         }
         if options.noRollback {
             await emit(
@@ -97,7 +99,19 @@ extension Executor {
                 }
                 command = rendered
             default:
-                let result = await perform(step, on: host, context: context, phase: .rollback, tag: HostLock.tag(step: step.id, attempt: 1))
+                // Every action is on the timeline before it is taken, whatever its kind.
+                await emit(
+                    RunEvent(
+                        runID: options.runID, kind: .rollbackStepStarted, phase: .rollback, host: host, step: step.id,
+                        stepName: step.name, command: StepDescription.describe(step.action, context), attempt: 1))
+                let begin = ContinuousClock.now
+                let result = await perform(step, on: host, context: context, phase: .rollback, tag: HostLock.tag(undoing: step.id, attempt: 1))
+                await emit(
+                    RunEvent(
+                        runID: options.runID, kind: .rollbackStepFinished, phase: .rollback, host: host, step: step.id,
+                        stepName: step.name, status: result.ok ? "ok" : result.status, exitCode: result.exitCode,
+                        command: result.command, message: result.message, stdout: result.stdout, stderr: result.stderr,
+                        durationMS: Int(begin.duration(to: .now).seconds * 1000), attempt: 1))
                 if !result.ok && !step.ignoreErrors {
                     return await needsAttention(host, step, Self.summary(result), command: result.command, output: result.stderr)
                 }
@@ -116,7 +130,13 @@ extension Executor {
                 return message
             }
         }
-        await emit(event(.rollbackHostFinished, phase: .rollback, host: host, status: "ok", message: "\(steps.count) step(s) undone"))
+        let undone = steps.filter { state[host].undone.contains($0.id) }.count
+        await emit(
+            event(
+                .rollbackHostFinished, phase: .rollback, host: host, status: "ok",
+                message: undone > 0
+                    ? "\(undone) step(s) undone"
+                    : "nothing needed undoing (\(steps.count) step(s) started, none with a rollback that had to run)"))
         return nil
     }
 
@@ -181,6 +201,8 @@ extension Executor {
     func redactedVariables(_ template: Template, on host: String) -> [String] {
         let context = hostContext(host)
         return template.references.compactMap { reference in
+            // Secrets themselves are real values here; only recorded text can hold the mark.
+            if case .secret? = context.variables[reference.path.first ?? ""] { return nil }
             guard let value = try? context.lookup(reference.path, at: reference.location),
                 value.text(revealingSecrets: true).contains(Value.redactionMark)
             else { return nil }

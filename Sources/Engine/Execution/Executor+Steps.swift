@@ -97,6 +97,18 @@ extension Executor {
                       message: "run_once: ran on \(first)", details: RunEvent.details(identity)))
             return nil
         }
+        // A value recorded redacted (a registered output that held a secret, rebuilt by a recovery)
+        // never stands in for the real one: not in a command, not in a file.
+        let redacted = redactedVariables(of: step, on: host)
+        if !redacted.isEmpty {
+            let message =
+                "needs \(redacted.map { "{{ \($0) }}" }.joined(separator: ", ")), which the timeline holds redacted (a secret was in it); "
+                + "nothing was run: finish this step by hand"
+            await emit(
+                event(.stepFinished, phase: phase, batch: batch, host: host, step: step, status: StepStatus.failed.rawValue, message: message,
+                      details: RunEvent.details(identity)))
+            return failure(.template, message)
+        }
         let attempts = step.retries + 1
         var last: StepAttempt?
         for attempt in 1...attempts {
@@ -154,6 +166,22 @@ extension Executor {
             last?.lost == true ? .unreachable : last?.status == StepStatus.timedOut.rawValue ? .timedOut
             : last?.status == StepStatus.cancelled.rawValue ? .cancelled : .failed
         return failure(kind, message)
+    }
+
+    /// The variables a step's templates (and its `template:` file) use whose value on `host` holds
+    /// the redaction mark.
+    func redactedVariables(of step: Step, on host: String) -> [String] {
+        var templates = Validator.templates(of: step.action, step.id).map(\.0)
+        if case .template(let transfer) = step.action, transfer.source.isLiteral {
+            let source = transfer.source.source
+            let path = source.hasPrefix("/") ? source : options.playbookDirectory + "/" + source
+            if let data = FileManager.default.contents(atPath: path),
+                let file = try? Template.parse(fileText: String(decoding: data, as: UTF8.self), file: path)
+            {
+                templates.append(file)
+            }
+        }
+        return Array(Set(templates.flatMap { redactedVariables($0, on: host) })).sorted()
     }
 
     /// Waits for the `run_once` step's outcome on the first host; nil when the run is stopped first.
@@ -237,7 +265,12 @@ extension Executor {
         } catch let error as TemplateError {
             return StepAttempt(ok: false, status: "failed", command: step.name, message: "template: \(error)")
         } catch let error as TransportError {
-            return StepAttempt(ok: false, status: "unreachable", command: step.name, message: error.message, lost: error.kind == .connectionLost || error.kind == .unreachable)
+            // A lost connection is the host's state; a path or permission error is the step's failure.
+            let lost = error.kind == .connectionLost || error.kind == .unreachable
+            let user = connections[host]?.summary.user ?? ""
+            return StepAttempt(
+                ok: false, status: lost ? StepStatus.unreachable.rawValue : StepStatus.failed.rawValue, command: step.name,
+                message: lost || user.isEmpty ? error.message : "\(error.message) (as \(user))", lost: lost)
         } catch {
             return StepAttempt(ok: false, status: "failed", command: step.name, message: "\(error)")
         }
@@ -260,8 +293,9 @@ extension Executor {
                 ok: false, status: StepStatus.failed.rawValue, command: command.display,
                 message: "refused: the command holds a redacted value (\(Value.redactionMark)) in place of a real one")
         }
+        redactor.learn(command.secrets)
         var text = command.text
-        if let token, state[host].lockHeld { text = HostLock.guarded(text, tag: tag, token: token) }
+        if let token, state[host].lockHeld { text = HostLock.guarded(text, tag: tag, token: token, runID: options.runID) }
         let outcome = try await connection.run(text, timeout: timeout, output: nil)
         if outcome.exitCode == HostLock.fencedStatus, outcome.stderrText.contains(HostLock.fencedMarker) {
             abort(.fenced, detail: "\(host) is locked by another controller now")
@@ -279,13 +313,18 @@ extension Executor {
     }
 
     /// Runs a command on the controller.
+    /// Runs a command on the controller, from the playbook's directory. The command goes in a
+    /// private file the shell reads, never in argv (which every local user sees in `ps`).
     func local(_ command: RenderedText, timeout: Duration) async -> StepAttempt {
+        redactor.learn(command.secrets)
         let directory = options.playbookDirectory
         return await withCheckedContinuation { continuation in
             let thread = Thread {
                 do {
+                    let folder = try LocalScript.write("cd \(ShellQuoting.quote(directory)) && \(command.text)\n")
+                    defer { try? FileManager.default.removeItem(atPath: folder) }
                     let (status, output) = try ChildProcess.run(
-                        "/usr/bin/timeout", [String(max(1, Int(timeout.seconds.rounded(.up)))), "/bin/sh", "-c", "cd \(ShellQuoting.quote(directory)) && \(command.text)"])
+                        "/usr/bin/timeout", [String(max(1, Int(timeout.seconds.rounded(.up)))), "/bin/sh", folder + "/script"])
                     continuation.resume(
                         returning: StepAttempt(
                             ok: status == 0, status: status == 124 ? "timed-out" : status == 0 ? "ok" : "failed", exitCode: Int(status),
@@ -304,6 +343,9 @@ extension Executor {
         let source = try transfer.source.render(context, quoting: .plain).text
         var destination = try transfer.destination.render(context, quoting: .plain).text
         let display = "\(render ? "render" : "upload") \(source) → \(try transfer.destination.render(context, quoting: .plain).display)"
+        if !destination.hasPrefix("/") {
+            return StepAttempt(ok: false, status: "failed", command: display, message: "refusing destination '\(destination)': it must be an absolute path")
+        }
         if destination.split(separator: "/").contains("..") {
             return StepAttempt(ok: false, status: "failed", command: display, message: "refusing destination '\(destination)': it climbs out with '..'")
         }
@@ -313,10 +355,11 @@ extension Executor {
         }
         if destination.hasSuffix("/") { destination += URL(fileURLWithPath: source).lastPathComponent }
         if render {
-            let text = String(decoding: data, as: UTF8.self)
             do {
-                let template = try Template.parse(fileText: text, file: path)
-                data = Data(try template.render(context, quoting: .plain).text.utf8)
+                let template = try Template.parse(fileText: SourceText.decode(data, file: path).get(), file: path)
+                let rendered = try template.render(context, quoting: .plain)
+                redactor.learn(rendered.secrets)
+                data = Data(rendered.text.utf8)
             } catch let error as PlaybookError {
                 return StepAttempt(ok: false, status: "failed", command: display, message: "\(error)")
             }
@@ -365,13 +408,21 @@ extension Executor {
         var status = 0
         var body = ""
         if http.viaHost {
-            let command = "curl -s -m \(max(1, Int(http.timeout.seconds.rounded(.up)))) -o - -w '\\n%{http_code}' \(ShellQuoting.quote(url.text))"
+            // The URL goes to curl in its config on stdin (a here-document of the script), never in
+            // argv: a URL can hold a secret, and argv is visible to every user of the host.
+            let escaped = url.text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            let command =
+                "curl -sS -m \(max(1, Int(http.timeout.seconds.rounded(.up)))) -o - -w '\\n%{http_code}' -K - <<'GOLIVE_CURL_CONFIG'\n"
+                + "url = \"\(escaped.replacingOccurrences(of: "\n", with: ""))\"\nGOLIVE_CURL_CONFIG"
             let result = try await remote(RenderedText(text: command, display: display + " (from the host)", secrets: url.secrets), on: host, timeout: http.timeout + .seconds(5), tag: tag)
             var lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
             status = Int(lines.popLast() ?? "") ?? 0
             body = lines.joined(separator: "\n")
             if status == 0 {
-                return StepAttempt(ok: false, status: "failed", command: display, message: "request from the host failed: \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+                let why = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+                return StepAttempt(
+                    ok: false, status: "failed", command: display,
+                    message: "request from the host failed: " + (why.isEmpty ? "curl exit \(result.exitCode.map(String.init) ?? "?")" : why))
             }
         } else {
             do {
@@ -400,7 +451,8 @@ extension Executor {
             // The address is an argument of the inner shell, never part of its script.
             let probe = "exec 3<>\"/dev/tcp/$1/$2\""
             check = RenderedText(
-                text: "bash -c \(ShellQuoting.quote(probe)) golive-wait \(ShellQuoting.quote(address)) \(port) 2>/dev/null || nc -z -- \(ShellQuoting.quote(address)) \(port)",
+                // nc only where there is no bash: its -z means different things across variants.
+                text: "if command -v bash >/dev/null 2>&1; then bash -c \(ShellQuoting.quote(probe)) golive-wait \(ShellQuoting.quote(address)) \(port) 2>/dev/null; else nc -z -- \(ShellQuoting.quote(address)) \(port); fi",
                 display: "port \(address):\(port) open", secrets: [])
         case .file(let file):
             let path = try file.render(context, quoting: .plain)

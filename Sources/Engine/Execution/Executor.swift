@@ -16,7 +16,8 @@ public actor Executor {
     let lock: (any EnvironmentLock)?
     let gates: (any GateAnswerer)?
     let options: RunOptions
-    let redactor: Redactor
+    /// Redacts every secret, its derived forms and every value derived from one that a command used.
+    var redactor: Redactor
     let started = Date()
     /// Steps of the playbook by id.
     let stepsByID: [String: Step]
@@ -212,7 +213,12 @@ public actor Executor {
     func takeEnvironmentLock(reason: String, replacing: String? = nil, announce: Bool = true) async
         -> Result<Task<Void, Never>?, RefusalMessage>
     {
-        guard let lock else { return .success(nil) }
+        guard let lock else {
+            // No store lock (an in-memory run): the hosts' locks still keep other controllers off,
+            // with a token of this run's own.
+            token = token ?? StoreTokens.random()
+            return .success(nil)
+        }
         let deadline = ContinuousClock.now.advanced(by: options.lockWait ?? .zero)
         let request = LockRequest(
             environment: environment, runID: options.runID, operatorName: options.operatorName, reason: reason,
@@ -253,7 +259,9 @@ public actor Executor {
     }
 
     /// Releases the host and store locks, closes the connections and records the end of the run.
+    /// The outcome is redacted: its words reach the console.
     func close(_ outcome: RunOutcome) async -> RunOutcome {
+        let outcome = redactor.redact(outcome)
         if fenced {
             // The locks are another controller's now: leave them, and record nothing.
             await closeConnections()
@@ -491,7 +499,8 @@ public actor Executor {
                     message: "rolling back \(failedInBatch.keys.sorted().joined(separator: ", ")) (within max_fail \(playbook.maxFail))"))
             _ = await rollbackHosts(failedInBatch.keys.sorted())
         }
-        await emit(event(.batchFinished, batch: number, status: failedInBatch.isEmpty ? "ok" : "failed"))
+        let status = !failedInBatch.isEmpty ? "failed" : abortReason != nil ? "interrupted" : "ok"
+        await emit(event(.batchFinished, batch: number, status: status, message: abortReason.map { "stopped: \($0.rawValue)" }))
     }
 
     private func askGate(_ gate: Step, batch: Int, hosts: [String]) async -> Bool {
@@ -575,9 +584,15 @@ public actor Executor {
     func finish(_ result: RunResult, rollbackRequested: Bool = false, reason: String?) async -> RunOutcome {
         let reports = play.hosts.map { host -> HostReport in
             let run = state[host.name]
-            let detail =
-                run.state == .rolledBack
-                ? "\(run.undoneCount) step(s) undone" : "\(run.started.count) step(s) applied"
+            let detail: String
+            switch run.state {
+            case .rolledBack: detail = run.undoneCount > 0 ? "\(run.undoneCount) step(s) undone" : "nothing needed undoing"
+            case .pending, .unchanged: detail = "nothing changed"
+            default:
+                // A step that failed or never finished is named as such, not counted as applied.
+                let applied = run.started.filter(\.confirmed).count, unfinished = run.started.count - applied
+                detail = "\(applied) step(s) applied" + (unfinished > 0 ? ", \(unfinished) failed or unfinished" : "")
+            }
             return HostReport(host: host.name, state: run.reportedState, detail: detail)
         }
         return RunOutcome(

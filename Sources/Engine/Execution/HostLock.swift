@@ -42,25 +42,48 @@ enum HostLock {
               printf '%s\\n' \(ShellQuoting.quote(token)) > "$l/token.new" && mv -f -- "$l/token.new" "$l/token" \\
                 || { echo FAILED; echo "cannot write $l/token"; exit 0; }
               echo OURS
-              for t in \(stops); do
-                f="$l/pg/$t"; [ -f "$f" ] || continue
-                read -r pg st < "$f" || { rm -f -- "$f"; continue; }
-                if [ -r "/proc/$pg/stat" ] && read -r s < "/proc/$pg/stat"; then
-                  set -- $s
-                  if [ $# -ge 22 ]; then shift 21; if [ "$1" != "$st" ]; then rm -f -- "$f"; echo "GONE $t $pg"; continue; fi; fi
-                fi
-                if ! kill -0 -- "-$pg" 2>/dev/null; then rm -f -- "$f"; echo "GONE $t $pg"; continue; fi
-                kill -TERM -- "-$pg" 2>/dev/null; i=0
-                while kill -0 -- "-$pg" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-                if kill -0 -- "-$pg" 2>/dev/null; then kill -KILL -- "-$pg" 2>/dev/null; echo "KILLED $t $pg"; else echo "STOPPED $t $pg"; fi
-                rm -f -- "$f"
-              done
             elif [ -d "$l" ]; then
               echo HELD; cat -- "$l/info" 2>/dev/null || echo "owner=$(stat -c %U -- "$l") (another login user: its info cannot be read)"
+              exit 0
             else
-              echo FAILED; echo "cannot create $l: $e"
+              echo FAILED; echo "cannot create $l: $e"; exit 0
             fi
+            \(stopScript(marker: { "\(fileName(runID))/$r/$\($0)" }, tags: stops))
             """
+    }
+
+    /// Stops the commands of `tags` (shell words) still running: each one's recorded process group
+    /// (unless its leader's start time says the pid was reused), and every process that carries
+    /// the command's marker in its environment — children that left the group (`setsid`, job
+    /// control) included. TERM first, KILL after 5 s. One line each: `STOPPED|KILLED|GONE tag pgid`.
+    static func stopScript(marker: (String) -> String, tags: String) -> String {
+        """
+        for t in \(tags); do
+          f="$l/pg/$t"; pg=0; pids=""
+          if [ -f "$f" ] && read -r pg st < "$f"; then
+            if [ -r "/proc/$pg/stat" ] && read -r s < "/proc/$pg/stat"; then
+              set -- $s
+              if [ $# -ge 22 ]; then shift 21; [ "$1" = "$st" ] || pg=0; fi
+            fi
+          fi
+          for e in $(grep -lzxF -e "GOLIVE_STEP=\(marker("t"))" /proc/[0-9]*/environ 2>/dev/null); do p=${e#/proc/}; pids="$pids ${p%/environ}"; done
+                  alive() {
+            if [ "$pg" != 0 ] && kill -0 -- "-$pg" 2>/dev/null; then return 0; fi
+            for p in $pids; do if kill -0 "$p" 2>/dev/null; then return 0; fi; done
+            return 1
+          }
+          if ! alive; then rm -f -- "$f"; [ "$pg" != 0 ] && echo "GONE $t $pg"; continue; fi
+          [ "$pg" != 0 ] && kill -TERM -- "-$pg" 2>/dev/null; for p in $pids; do kill -TERM "$p" 2>/dev/null; done
+          i=0; while alive && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+          if alive; then
+            [ "$pg" != 0 ] && kill -KILL -- "-$pg" 2>/dev/null; for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+            echo "KILLED $t ${pg}"
+          else
+            echo "STOPPED $t ${pg}"
+          fi
+          rm -f -- "$f"
+        done
+        """
     }
 
     /// Releases the lock if `runID` holds it.
@@ -68,18 +91,35 @@ enum HostLock {
         "l=\(directory); grep -qx \(ShellQuoting.quote("run=\(runID)")) \"$l/info\" 2>/dev/null && rm -rf -- \"$l\"; true"
     }
 
-    /// Removes the lock whoever holds it; prints its first info line, or `none`.
+    /// Removes the lock whoever holds it, after stopping every command its holder still runs (the
+    /// recorded ones, and every process carrying its run's marker): a later run must never share the
+    /// server with them. Prints the lock's first info line (or `none`), then a line per command stopped.
     static func forceReleaseScript() -> String {
-        "l=\(directory); if [ -d \"$l\" ]; then head -1 -- \"$l/info\" 2>/dev/null || echo unreadable; rm -rf -- \"$l\"; else echo none; fi"
+        """
+        r="${GOLIVE_LOCK_ROOT:-/var/tmp/golive}"; l="$r/lock"
+        if [ ! -d "$l" ]; then echo none; exit 0; fi
+        head -1 -- "$l/info" 2>/dev/null || echo unreadable
+        run=$(sed -n 's/^run=//p' "$l/info" 2>/dev/null | head -1)
+        tags=$(ls -A -- "$l/pg" 2>/dev/null)
+        for e in $(grep -lzF -e "GOLIVE_STEP=$run/$r/" /proc/[0-9]*/environ 2>/dev/null); do
+          t=$(tr '\\0' '\\n' < "$e" 2>/dev/null | grep -F "GOLIVE_STEP=$run/$r/" | head -1); t=${t##*/}
+          case " $tags " in *" $t "*) ;; *) [ -n "$t" ] && tags="$tags $t";; esac
+        done
+        \(stopScript(marker: { _ in "$run/$r/$t" }, tags: "$tags"))
+        rm -rf -- "$l"
+        """
     }
 
-    /// A remote command behind its guard: the command's process group (and its start time, so a
-    /// reused pid is told apart) is recorded under `pg/TAG` before anything else, then the host's
+    /// A remote command behind its guard: it is marked in its environment (`GOLIVE_STEP=RUN/ROOT/TAG`,
+    /// ROOT being the server's lock root,
+    /// inherited by every child, those that leave its process group included), and its process group
+    /// (and its start time, so a reused pid is told apart) is recorded under `pg/TAG` before anything else, then the host's
     /// token is checked — a command of a controller that no longer holds the lock exits
     /// ``fencedStatus`` without running — and the record is removed when the command ends.
-    static func guarded(_ command: String, tag: String, token: String) -> String {
+    static func guarded(_ command: String, tag: String, token: String, runID: String) -> String {
         let file = ShellQuoting.quote(fileName(tag))
         return """
+            GOLIVE_STEP=\(fileName(runID))/"${GOLIVE_LOCK_ROOT:-/var/tmp/golive}"/\(fileName(tag)); export GOLIVE_STEP
             __golive_g=\(directory)/pg/\(file)
             __golive_st=; if { read -r __golive_s < /proc/$$/stat; } 2>/dev/null; then set -- $__golive_s; if [ $# -ge 22 ]; then shift 21; __golive_st=$1; fi; fi
             printf '%s %s\\n' "$$" "$__golive_st" > "$__golive_g" || { echo 'golive: cannot record this command under '"$__golive_g" >&2; exit \(unrecordedStatus); }

@@ -12,8 +12,10 @@ extension Executor {
         var watched = hosts
         var streak: [String: Int] = [:]
         var failed: [String: String] = [:]
+        var done = 0
         for round in 1...rounds {
             if abortReason != nil || watched.isEmpty { break }
+            done = round
             let begin = ContinuousClock.now
             let results = await forEachHost(watched) { executor, host in
                 await executor.probeRound(health, host: host, batch: batch, phase: .health, round: round)
@@ -36,7 +38,12 @@ extension Executor {
                 if rest > .zero { try? await Task.sleep(for: rest) }
             }
         }
-        await emit(event(.phaseFinished, phase: .health, batch: batch, status: failed.isEmpty ? "ok" : "failed"))
+        // An interrupted watch is recorded as interrupted, with how far it got.
+        let interrupted = abortReason != nil && failed.isEmpty
+        await emit(
+            event(
+                .phaseFinished, phase: .health, batch: batch, status: interrupted ? "interrupted" : failed.isEmpty ? "ok" : "failed",
+                message: interrupted ? "interrupted after \(done) of \(rounds) round(s)" : "\(done) of \(rounds) round(s)"))
         return failed
     }
 

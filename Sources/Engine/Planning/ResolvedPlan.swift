@@ -160,7 +160,14 @@ public struct ResolvedPlan: Sendable, Hashable {
             if items.allSatisfy({ $0.from == first.from && $0.to == first.to }) {
                 return describe(base, first.from, first.to) + suffix
             }
-            return "\(base) changed on \(hosts.count) host(s)\(suffix); on \(first.host ?? ""): " + describe("", first.from, first.to).dropFirst(2)
+            let how =
+                switch (first.from, first.to) {
+                case (let from?, let to?): "\"\(from)\" → \"\(to)\""
+                case (nil, let to?): "added \"\(to)\""
+                case (let from?, nil): "removed (was \"\(from)\")"
+                default: "changed"
+                }
+            return "\(base) changed on \(hosts.count) host(s)\(suffix); on \(first.host ?? "one"): \(how)"
         }
     }
 }

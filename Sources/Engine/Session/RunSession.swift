@@ -46,7 +46,28 @@ public final class RunSession: Sendable {
         let executor = Executor(
             play: play, transport: transport, journal: journal, observer: observer, lock: store.environmentLock, gates: gates,
             options: options, stateObserver: stateObserver)
-        return await drive(executor, whileRunning: whileRunning) { await $0.run() }
+        var outcome = await drive(executor, whileRunning: whileRunning) { await $0.run() }
+        if outcome.result == .refused, let hint = await staleLockHint(play) {
+            outcome.reason = (outcome.reason ?? "") + "; " + hint
+        }
+        return outcome
+    }
+
+    /// The next command for a stale environment lock, spelled in full: its run changed hosts →
+    /// roll them back; it changed nothing → release its locks.
+    func staleLockHint(_ play: ValidatedPlay) async -> String? {
+        // Stale, or its controller is known to be gone: not alive either way.
+        guard let holder = try? await store.environmentLock?.holder(of: play.inventory.environment),
+            RecoveryGuard.aliveRefusal(holder, force: false) == nil
+        else { return nil }
+        let held = RunState.replay((try? await store.events(runID: holder.runID)) ?? [], runID: holder.runID)
+        let store = self.store.location
+        if !held.changedHosts.isEmpty {
+            return "its controller is gone and it changed \(held.changedHosts.joined(separator: ", ")): roll that back with "
+                + "`golive resume \(holder.runID) --rollback --store \(store)`"
+        }
+        return "its controller is gone and it changed nothing: release its locks with "
+            + "`golive unlock \(play.inventory.environment) --reason \"controller lost\" -i \(play.inventory.file) --store \(store)`"
     }
 
     /// Continues (`.resume`) or rolls back (`.rollback`) run `options.runID` from its journal.
@@ -124,12 +145,21 @@ public final class RunSession: Sendable {
     public func unlock(
         environment: String, operatorName: String, reason: String, hosts: [InventoryHost], force: Bool = false, forks: Int = 200
     ) async throws -> UnlockReport {
-        if !force, let holder = try await store.environmentLock?.holder(of: environment),
-            let alive = RecoveryGuard.aliveRefusal(holder, force: false)
-        {
-            return UnlockReport(
-                refused: "the lock on \(environment) is held by a live run: \(alive). Stop that run (Ctrl-C rolls it back), "
-                    + "or add --force to release its lock anyway (it is then fenced out)")
+        if !force, let holder = try await store.environmentLock?.holder(of: environment) {
+            if let alive = RecoveryGuard.aliveRefusal(holder, force: false) {
+                return UnlockReport(
+                    refused: "the lock on \(environment) is held by a live run: \(alive). Stop that run (Ctrl-C rolls it back), "
+                        + "or add --force to release its lock anyway (it is then fenced out)")
+            }
+            // A dead run that changed hosts needs a rollback, not an unlock: unlocking would let the
+            // next run start on hosts left half-changed.
+            let held = RunState.replay((try? await store.events(runID: holder.runID)) ?? [], runID: holder.runID)
+            if !held.changedHosts.isEmpty {
+                return UnlockReport(
+                    refused: "run \(holder.runID), which holds the lock on \(environment), changed \(held.changedHosts.joined(separator: ", ")) "
+                        + "and was not rolled back: roll it back with `golive resume \(holder.runID) --rollback --store \(store.location)` "
+                        + "(--force releases the lock anyway and leaves those hosts as they are)")
+            }
         }
         let released = try await store.environmentLock?.forceRelease(
             environment: environment, operatorName: operatorName,
@@ -140,8 +170,10 @@ public final class RunSession: Sendable {
                 let connection = try await transport.connect(to: host)
                 let outcome = try await connection.run(HostLock.forceReleaseScript(), timeout: .seconds(30), output: nil)
                 await connection.close()
-                let first = outcome.stdoutText.split(separator: "\n").first.map(String.init) ?? ""
-                return first == "none" ? "not locked" : "released (\(first))"
+                let lines = outcome.stdoutText.split(separator: "\n").map(String.init)
+                let first = lines.first ?? ""
+                let stopped = lines.dropFirst().filter { $0.hasPrefix("STOPPED") || $0.hasPrefix("KILLED") }.count
+                return first == "none" ? "not locked" : "released (\(first))" + (stopped > 0 ? "; \(stopped) command(s) it left running stopped" : "")
             } catch {
                 return "unreachable: \(error)"
             }

@@ -93,6 +93,7 @@ public struct RunState: Sendable, Hashable {
             guard event.status == nil || event.status == "ok" else { break }
             if let host = event.host { hosts[host]?.lockHeld = true } else { lockHeld = true }
         case .lockReleased:
+            guard event.status != "failed" else { break }
             if let host = event.host { hosts[host]?.lockHeld = false } else { lockHeld = false }
         case .hostConnected:
             guard let host = event.host else { break }
@@ -174,7 +175,8 @@ public struct RunState: Sendable, Hashable {
         case .rollbackHostFinished:
             guard let host = event.host, event.status == "ok" else { break }
             update(host) { run in
-                run.undoneCount += run.started.count
+                // What was actually undone: the started steps whose undo ran to its end.
+                run.undoneCount += run.started.filter { run.undone.contains($0.id) }.count
                 if !run.started.isEmpty { run.state = .rolledBack }
                 run.started = []
                 run.confirmed = []

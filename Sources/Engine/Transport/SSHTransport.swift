@@ -156,7 +156,7 @@ final class SSHHostConnection: HostConnection {
         summary = ConnectionSummary(
             endpoint: info.connectedAddress.hasPrefix("via") ? "\(connection.target.endpoint) \(info.connectedAddress)" : connection.target.endpoint,
             hostKey: "\(info.hostKey.displayType) \(info.hostKey.fingerprint)",
-            authMethod: info.authMethod, setupTime: info.setupTime, hostKeyAdded: info.hostKeyAdded)
+            authMethod: info.authMethod, setupTime: info.setupTime, hostKeyAdded: info.hostKeyAdded, user: connection.target.user)
     }
 
     func run(_ command: String, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?) async throws -> CommandOutcome {

@@ -81,14 +81,19 @@ public struct ConnectionSummary: Sendable, Hashable {
     public var setupTime: Duration
     /// True when the host key was just added to known_hosts on request.
     public var hostKeyAdded: Bool
+    /// The login user.
+    public var user: String
 
     /// Creates a summary.
-    public init(endpoint: String, hostKey: String, authMethod: String, setupTime: Duration, hostKeyAdded: Bool = false) {
+    public init(
+        endpoint: String, hostKey: String, authMethod: String, setupTime: Duration, hostKeyAdded: Bool = false, user: String = ""
+    ) {
         self.endpoint = endpoint
         self.hostKey = hostKey
         self.authMethod = authMethod
         self.setupTime = setupTime
         self.hostKeyAdded = hostKeyAdded
+        self.user = user
     }
 }
 

@@ -237,7 +237,7 @@ struct InventoryParser {
         case "port": settings.port = reader.int(node, path, range: 1...65535)
         case "identity": settings.identity = reader.nonEmptyString(node, path)
         case "known_hosts": settings.knownHosts = reader.nonEmptyString(node, path)
-        case "connect_timeout": settings.connectTimeout = reader.duration(node, path)
+        case "connect_timeout": settings.connectTimeout = reader.duration(node, path, positive: true)
         case "jump": settings.jump = reader.nonEmptyString(node, path)
         case "passphrase", "password":
             // `{ secret: NAME }` names an entry of `secrets:`.
@@ -264,6 +264,14 @@ struct InventoryParser {
             }
             guard let variable = reader.nonEmptyString(env.value, "\(path).env") else { continue }
             let value = environment[variable].map(Secret.init)
+            if let plain = environment[variable], plain.count < Secret.minimumLength {
+                // Redaction finds a secret by its text: a short one would be found in ordinary text
+                // (and be missed where it should not), so it is refused, loudly.
+                reader.error(
+                    .invalidValue(
+                        "secret '\(entry.key)' (from \(variable)) is \(plain.count) character\(plain.count == 1 ? "" : "s") long; secrets must have at least \(Secret.minimumLength), so that they can be redacted everywhere"),
+                    env.value, "\(path).env", hint: "use a longer value; a value that short is no secret")
+            }
             if value == nil {
                 let kind = PlaybookError.Kind.missingSecret(name: entry.key, variable: variable)
                 if requireSecrets {

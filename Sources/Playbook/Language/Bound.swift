@@ -36,7 +36,7 @@ public enum Bound: Sendable, Hashable, CustomStringConvertible {
         if rest.hasPrefix("*") {
             let tail = rest.dropFirst().trimmingCharacters(in: .whitespaces)
             let number = tail.prefix { !$0.isWhitespace && $0 != "+" && $0 != "-" }
-            guard let value = Double(number) else { return nil }
+            guard let value = Double(number), value.isFinite else { return nil }
             factor = value
             rest = tail.dropFirst(number.count).trimmingCharacters(in: .whitespaces)[...]
         }

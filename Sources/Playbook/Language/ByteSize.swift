@@ -12,9 +12,15 @@ public enum ByteSize {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         for (unit, scale) in units where trimmed.uppercased().hasSuffix(unit) {
             let number = trimmed.dropLast(unit.count).trimmingCharacters(in: .whitespaces)
-            return Double(number).map { $0 * scale }
+            return finite(Double(number).map { $0 * scale })
         }
-        return Double(trimmed)
+        return finite(Double(trimmed))
+    }
+
+    /// Only figures a comparison can use: `nan`, `inf` and numbers past `Double`'s range are none.
+    private static func finite(_ value: Double?) -> Double? {
+        guard let value, value.isFinite else { return nil }
+        return value
     }
 
     /// `1.5 GB` for bytes; `0.52` or `12` for plain figures.

@@ -40,7 +40,7 @@ struct PlaybookParser {
     func parse(_ root: Node) -> Playbook? {
         guard let entries = reader.mapping(root, "", allowed: Self.topKeys) else { return nil }
         var playbook = Playbook(
-            file: reader.file, name: "", hosts: "", hostsLocation: reader.location(root), serial: [.percent(100)],
+            file: reader.file, name: "", title: nil, hosts: "", hostsLocation: reader.location(root), serial: [.percent(100)],
             maxFail: .count(0), vars: [:], window: nil, prechecks: [], backup: [], deploy: [], health: nil, rollback: [],
             metadata: Metadata())
         var sawName = false, sawHosts = false, serialNode: Node?
@@ -50,6 +50,7 @@ struct PlaybookParser {
             case "name":
                 if let name = reader.nonEmptyString(entry.value, path) {
                     playbook.name = name
+                    playbook.title = reader.template(entry.value, path)
                     sawName = true
                 }
             case "hosts":
@@ -202,13 +203,9 @@ struct PlaybookParser {
     private func timestamp(_ node: Node, _ path: String) -> Date? {
         guard let scalar = reader.scalar(node, path, expected: "an RFC 3339 timestamp") else { return nil }
         let text = scalar.string.trimmingCharacters(in: .whitespaces)
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
+        if let date = RFC3339.parse(text) { return date }
         reader.error(
-            .invalidValue("'\(text)' is not an RFC 3339 timestamp with a UTC offset"), node, path,
+            .invalidValue("'\(text)' is not an RFC 3339 timestamp with a UTC offset (a real date, an offset from -23:59 to +23:59)"), node, path,
             hint: "write e.g. 2026-11-28T22:00:00+08:00 (the offset is required)")
         return nil
     }
@@ -221,8 +218,8 @@ struct PlaybookParser {
         for entry in entries {
             let path = "health.\(entry.key)"
             switch entry.key {
-            case "interval": health.interval = reader.duration(entry.value, path) ?? health.interval
-            case "duration": health.duration = reader.duration(entry.value, path) ?? health.duration
+            case "interval": health.interval = reader.duration(entry.value, path, positive: true) ?? health.interval
+            case "duration": health.duration = reader.duration(entry.value, path, positive: true) ?? health.duration
             case "failures_allowed": health.failuresAllowed = reader.int(entry.value, path, range: 0...1000) ?? 0
             case "probes":
                 guard let items = reader.sequence(entry.value, path) else { continue }
@@ -282,7 +279,11 @@ struct PlaybookParser {
             case "path": file = reader.template(entry.value, keyPath)
             case "match":
                 guard let text = reader.nonEmptyString(entry.value, keyPath) else { break }
-                if (try? NSRegularExpression(pattern: text)) == nil {
+                if text.contains("{{") {
+                    reader.error(
+                        .invalidValue("'\(text)' is a regular expression, not a template: its {{ }} would never be filled in"), entry.value, keyPath,
+                        hint: "write the pattern itself, or escape the braces: \\{\\{")
+                } else if (try? NSRegularExpression(pattern: text)) == nil {
                     reader.error(.invalidValue("'\(text)' is not a regular expression"), entry.value, keyPath)
                 } else {
                     match = text
@@ -294,7 +295,7 @@ struct PlaybookParser {
                 } else {
                     reader.error(.invalidValue("'\(text)' is not a count or a baseline expression"), entry.value, keyPath, hint: "write 5, or baseline * 2")
                 }
-            default: per = reader.duration(entry.value, keyPath) ?? per
+            default: per = reader.duration(entry.value, keyPath, positive: true) ?? per
             }
         }
         if !entries.contains(where: { $0.key == "path" }) { reader.error(.missingKey("path"), node, path) }
@@ -396,7 +397,7 @@ struct PlaybookParser {
             case "name": step.name = reader.nonEmptyString(entry.value, keyPath) ?? ""
             case "when": step.when = reader.template(entry.value, keyPath, condition: true)
             case "until": step.until = reader.template(entry.value, keyPath, condition: true)
-            case "timeout": step.timeout = reader.duration(entry.value, keyPath)
+            case "timeout": step.timeout = reader.duration(entry.value, keyPath, positive: true)
             case "retries": step.retries = reader.int(entry.value, keyPath, range: 0...100) ?? 0
             case "delay": step.delay = reader.duration(entry.value, keyPath) ?? step.delay
             case "register":
@@ -524,8 +525,8 @@ struct PlaybookParser {
                 case "command":
                     conditions += 1
                     condition = reader.template(entry.value, keyPath).map(WaitCheck.Condition.command)
-                case "timeout": timeout = reader.duration(entry.value, keyPath) ?? timeout
-                default: interval = reader.duration(entry.value, keyPath) ?? interval
+                case "timeout": timeout = reader.duration(entry.value, keyPath, positive: true) ?? timeout
+                default: interval = reader.duration(entry.value, keyPath, positive: true) ?? interval
                 }
             }
             if conditions != 1 {
@@ -557,7 +558,7 @@ struct PlaybookParser {
                 }
             case "status": status = reader.int(entry.value, keyPath, range: 100...599) ?? status
             case "contains": contains = reader.template(entry.value, keyPath)
-            case "timeout": timeout = reader.duration(entry.value, keyPath) ?? timeout
+            case "timeout": timeout = reader.duration(entry.value, keyPath, positive: true) ?? timeout
             default:
                 if let via = reader.string(entry.value, keyPath) {
                     if via == "host" { viaHost = true } else if via != "controller" {
@@ -581,7 +582,7 @@ struct PlaybookParser {
             switch entry.key {
             case "port": port = reader.int(entry.value, keyPath, range: 1...65535)
             case "host": host = reader.template(entry.value, keyPath)
-            default: timeout = reader.duration(entry.value, keyPath) ?? timeout
+            default: timeout = reader.duration(entry.value, keyPath, positive: true) ?? timeout
             }
         }
         guard let port else {

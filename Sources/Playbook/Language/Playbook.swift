@@ -4,8 +4,10 @@ import Foundation
 public struct Playbook: Sendable {
     /// The file it was read from.
     public var file: String
-    /// Title.
+    /// Title, as rendered for the run (placeholders filled from the first host's variables).
     public var name: String
+    /// The title as written: a template (`webapp {{ version }} go-live`).
+    public var title: Template?
     /// Host pattern the play applies to.
     public var hosts: String
     /// Where `hosts:` is.

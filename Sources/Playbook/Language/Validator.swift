@@ -80,7 +80,7 @@ public struct Validator: Sendable {
         }
         var variables: [String: [String: Value]] = [:]
         for host in hosts { variables[host.name] = Self.variables(for: host, playbook: playbook, inventory: inventory, extra: extraVars) }
-        let play = ValidatedPlay(playbook: playbook, inventory: inventory, hosts: hosts, variables: variables, warnings: [])
+        var play = ValidatedPlay(playbook: playbook, inventory: inventory, hosts: hosts, variables: variables, warnings: [])
 
         // Every template, per host: undefined variables are grouped by location and path. Hosts whose
         // variables have the same shape (names and nesting) resolve the same way: check one of each.
@@ -137,6 +137,7 @@ public struct Validator: Sendable {
             diagnostics.append(located)
         }
         diagnostics += Self.archivesInsideTheirPath(play)
+        diagnostics += Self.relativeDestinations(play)
         // tcp/wait hosts that name inventory hosts must exist.
         for step in playbook.allSteps {
             if case .tcp(let tcp) = step.action, let host = tcp.host, host.isLiteral, inventory.host(named: host.source) == nil,
@@ -145,12 +146,60 @@ public struct Validator: Sendable {
                 diagnostics.append(PlaybookError(.unknownHost("'\(host.source)' is not an inventory host"), at: host.location, keyPath: "\(step.id).tcp.host"))
             }
         }
-        let found = diagnostics + Self.shellDiagnostics(playbook)
+        // The title is a template like any other string: rendered once, from the first host's view.
+        if let title = playbook.title, !title.isLiteral, let first = hosts.first {
+            do {
+                var named = play
+                named.playbook.name = try title.render(play.context(for: first.name, run: Self.placeholderRun), quoting: .plain).display
+                play = named
+            } catch {
+                diagnostics.append(PlaybookError(.undefinedVariable(error.message), at: error.location, keyPath: "name"))
+            }
+        }
+        let found = diagnostics + Self.shellDiagnostics(playbook) + Self.templateFileDiagnostics(play)
         let sorted = found.sorted { ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column) }
         if sorted.contains(where: { $0.severity == .error }) { throw ValidationFailure(sorted) }
         var validated = play
         validated.warnings = sorted
         return validated
+    }
+
+    /// The files of `template:` steps, parsed and checked as the run will render them: a syntax
+    /// error or an undefined variable is located in the template file, before anything runs.
+    static func templateFileDiagnostics(_ play: ValidatedPlay) -> [PlaybookError] {
+        var errors: [PlaybookError] = []
+        let base = URL(fileURLWithPath: play.playbook.file).deletingLastPathComponent()
+        guard let first = play.hosts.first?.name else { return [] }
+        for step in play.playbook.allSteps {
+            guard case .template(let transfer) = step.action, transfer.source.isLiteral else { continue }
+            let source = transfer.source.source
+            let url = source.hasPrefix("/") ? URL(fileURLWithPath: source) : base.appendingPathComponent(source)
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
+                let size = attributes[.size] as? NSNumber, size.intValue <= YAMLReader.maxFileSize,
+                let data = FileManager.default.contents(atPath: url.path)
+            else { continue }  // a missing file is reported by the step itself
+            let template: Template
+            do {
+                template = try Template.parse(fileText: SourceText.decode(data, file: url.path).get(), file: url.path)
+            } catch {
+                var located = error
+                located.keyPath = "\(step.id).src"
+                errors.append(located)
+                continue
+            }
+            let context = play.context(for: first, run: placeholderRun)
+            var registered = context
+            for earlier in play.playbook.allSteps where earlier.register != nil { registered.variables[earlier.register ?? ""] = registeredShape }
+            for reference in template.references where !reference.optional {
+                if (try? registered.lookup(reference.path, at: reference.location)) == nil {
+                    errors.append(
+                        PlaybookError(
+                            .undefinedVariable("'\(reference.path.joined(separator: "."))' (in the template file)"), at: reference.location,
+                            keyPath: "\(step.id).src"))
+                }
+            }
+        }
+        return errors
     }
 
     /// Every template that becomes a shell command, with its key path.
@@ -212,6 +261,14 @@ public struct Validator: Sendable {
                 guard let path = try? archive.path.render(context, quoting: .plain).text,
                     let destination = try? archive.destination.render(context, quoting: .plain).text
                 else { continue }
+                if let problem = archivePathProblem(path, what: "path") ?? archivePathProblem(destination, what: "to") {
+                    errors.append(
+                        PlaybookError(
+                            .invalidValue(problem + (play.hosts.count > 1 ? " (on \(host.name))" : "")),
+                            at: (problem.hasPrefix("to") ? archive.destination : archive.path).location,
+                            keyPath: "\(step.id).archive.\(problem.hasPrefix("to") ? "to" : "path")"))
+                    break
+                }
                 let base = normalized(path), target = normalized(destination)
                 guard base == "/" || target == base || target.hasPrefix(base + "/") else { continue }
                 hosts.append(host.name)
@@ -226,6 +283,41 @@ public struct Validator: Sendable {
                     hint: "store backups beside the path, e.g. \(URL(fileURLWithPath: example.path).deletingLastPathComponent().path)/backups/"))
         }
         return errors
+    }
+
+    /// `upload` and `template` destinations must be absolute: a relative one would depend on where
+    /// the remote session starts. Refused for every host it resolves so on.
+    static func relativeDestinations(_ play: ValidatedPlay) -> [PlaybookError] {
+        var errors: [PlaybookError] = []
+        for step in play.playbook.allSteps {
+            let transfer: Transfer
+            switch step.action {
+            case .upload(let value), .template(let value): transfer = value
+            default: continue
+            }
+            for host in play.hosts {
+                let context = play.context(for: host.name, run: placeholderRun)
+                guard let destination = try? transfer.destination.render(context, quoting: .plain).text, !destination.hasPrefix("/") else {
+                    continue
+                }
+                errors.append(
+                    PlaybookError(
+                        .invalidValue("dest '\(destination)' is a relative path\(play.hosts.count > 1 ? " (on \(host.name))" : ""): it must be absolute"),
+                        at: transfer.destination.location, keyPath: "\(step.id).dest", hint: "write the full path, e.g. /srv/app/\(destination)"))
+                break
+            }
+        }
+        return errors
+    }
+
+    /// Why an archive's `path` or `to` cannot be backed up and restored exactly, or nil.
+    static func archivePathProblem(_ path: String, what: String) -> String? {
+        if !path.hasPrefix("/") { return "\(what) '\(path)' is a relative path: it must be absolute" }
+        if path.count > 1 && (path.hasSuffix("/") || path.hasSuffix("/.") || path.contains("/./") || path.contains("//")) {
+            return "\(what) '\(path)' must be written without '.', '//' or a trailing '/'"
+        }
+        if path.contains("\n") { return "\(what) holds a newline" }
+        return nil
     }
 
     /// A path with `.` and `..` resolved and no trailing slash (relative paths stay relative).
@@ -268,6 +360,22 @@ public struct Validator: Sendable {
         ])
         return vars
     }
+
+    /// Names users bring from Ansible, and what golive calls them; kept beside the names golive
+    /// defines (`variables(for:)`, `placeholderRun`) so that the two are changed together. A name
+    /// golive comes to define itself must leave this table.
+    public static let foreignNames: [String: String] = [
+        "inventory_hostname": "golive calls it {{ host.name }}",
+        "inventory_hostname_short": "golive calls it {{ host.name }}",
+        "ansible_host": "golive calls it {{ host.address }}",
+        "ansible_port": "golive calls it {{ host.port }}",
+        "ansible_user": "golive calls it {{ host.user }}",
+        "group_names": "golive calls it {{ host.groups }}",
+        "groups": "golive has no `groups` variable yet: {{ host.groups }} lists this host's groups",
+        "hostvars": "golive has no `hostvars`: a host sees its own variables (inventory, group and host vars)",
+        "item": "golive has no loops: `item` is not defined",
+        "ansible_facts": "golive gathers no facts: register a command's output instead (`register: name`, then {{ name.stdout }})",
+    ]
 
     /// The templates inside an action, with their key paths.
     public static func templates(of action: Step.Action, _ id: String) -> [(Template, String)] {

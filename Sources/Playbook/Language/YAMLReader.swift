@@ -41,13 +41,15 @@ final class YAMLReader {
                 at: SourceLocation(file: file, line: 1, column: 1), "")
             return (reader, nil)
         }
-        let text = String(decoding: data, as: UTF8.self)
-        let reader = YAMLReader(file: file, text: text)
-        if text.contains("\0") {
-            let line = text.prefix { $0 != "\0" }.filter { $0 == "\n" }.count + 1
-            reader.error(.syntax("the file contains a NUL byte"), at: SourceLocation(file: file, line: line, column: 1), "")
+        let text: String
+        switch SourceText.decode(data, file: file) {
+        case .success(let decoded): text = decoded
+        case .failure(let error):
+            let reader = YAMLReader(file: file, text: String(decoding: data, as: UTF8.self))
+            reader.add(error)
             return (reader, nil)
         }
+        let reader = YAMLReader(file: file, text: text)
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 reader.error(.syntax("the document is empty"), at: SourceLocation(file: file, line: 1, column: 1), "")
@@ -218,12 +220,23 @@ final class YAMLReader {
         }
     }
 
-    func duration(_ node: Node, _ path: String) -> Duration? {
+    /// A duration; `positive` refuses zero (a timeout or an interval of nothing).
+    func duration(_ node: Node, _ path: String, positive: Bool = false) -> Duration? {
         guard let scalar = scalar(node, path, expected: "a duration like 30s, 5m or 1h30m") else { return nil }
         guard let value = DurationSyntax.parse(scalar.string) else {
-            error(
-                .invalidValue("'\(scalar.string)' is not a duration"), node, path,
-                hint: "write a number with a unit: 500ms, 30s, 5m, 1h30m")
+            if DurationSyntax.isWellFormed(scalar.string) {
+                error(
+                    .invalidValue("'\(scalar.string)' is out of range: durations are at most \(DurationSyntax.maximumSeconds / 86400)d"), node, path,
+                    hint: "write a shorter duration")
+            } else {
+                error(
+                    .invalidValue("'\(scalar.string)' is not a duration"), node, path,
+                    hint: "write a number with a unit: 500ms, 30s, 5m, 1h30m")
+            }
+            return nil
+        }
+        if positive && value <= .zero {
+            error(.invalidValue("'\(scalar.string)' must be more than zero"), node, path, hint: "write a duration like 500ms or 30s")
             return nil
         }
         return value

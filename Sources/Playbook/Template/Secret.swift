@@ -5,6 +5,10 @@
 public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, Codable {
     private let value: String
 
+    /// The shortest value a secret may have: redaction finds secrets by their text, and shorter
+    /// ones would be found in ordinary text.
+    public static let minimumLength = 4
+
     /// Wraps a plain value.
     public init(_ value: String) { self.value = value }
 

@@ -10,6 +10,9 @@ public enum ShellPlacement: Sendable, Hashable {
     /// In the body of a here-document: unquoted (`<<EOF`: `\`, `$` and `` ` `` escaped) or quoted
     /// (`<<'EOF'`: nothing can be escaped). Either way a value holding the delimiter line is refused.
     case heredoc(delimiter: String, quoted: Bool)
+    /// In a `#` comment, to the end of its line: the value is inert there but for a newline, which
+    /// would end the comment (newlines and carriage returns become spaces).
+    case comment
     /// Where no quoting is safe: inside backticks, right after a backslash, inside `$((...))` or `${...}`.
     case unsafe(String)
 
@@ -40,6 +43,8 @@ public enum ShellPlacement: Sendable, Hashable {
                 out.append(character)
             }
             return out
+        case .comment:
+            return String(value.map { $0 == "\n" || $0 == "\r" || $0 == "\r\n" ? " " : $0 })
         case .unsafe:
             return nil
         }

@@ -332,7 +332,9 @@ public struct TemplateContext: Sendable {
     public func lookup(_ path: [String], at location: SourceLocation) throws(TemplateError) -> Value {
         guard let first = path.first, var value = variables[first] else {
             let name = path.first ?? ""
-            let hint = Suggestions.closest(to: name, in: Array(variables.keys)).map { " (did you mean '\($0)'?)" } ?? ""
+            let hint =
+                Validator.foreignNames[name].map { " (\($0))" }
+                ?? Suggestions.closest(to: name, in: Array(variables.keys)).map { " (did you mean '\($0)'?)" } ?? ""
             throw TemplateError(message: "'\(path.joined(separator: "."))'\(hint)", location: location)
         }
         for (index, key) in path.dropFirst().enumerated() {

@@ -42,6 +42,11 @@ struct TemplateExpressionParser {
 
     private var tokens: [(token: Token, offset: Int)] = []
     private var position = 0
+    private var depth = 0
+    /// The most tokens one expression may have, and the deepest it may nest (`not`, parentheses):
+    /// deeper input is refused with its location instead of exhausting the stack.
+    static let maximumTokens = 1000
+    static let maximumDepth = 64
     private let base: (SourceLocation, Int) -> SourceLocation
     private let text: String
 
@@ -51,6 +56,17 @@ struct TemplateExpressionParser {
         self.base = locate
         self.origin = origin
         tokens = try Self.tokenize(text)
+        if tokens.count > Self.maximumTokens {
+            throw TemplateSyntaxError(
+                message: "expression too long (\(tokens.count) tokens; at most \(Self.maximumTokens))", offset: tokens[Self.maximumTokens].offset)
+        }
+    }
+
+    private mutating func deeper(at offset: Int) throws(TemplateSyntaxError) {
+        depth += 1
+        if depth > Self.maximumDepth {
+            throw TemplateSyntaxError(message: "expression nested too deeply (more than \(Self.maximumDepth) levels)", offset: offset)
+        }
     }
 
     private let origin: SourceLocation
@@ -91,7 +107,9 @@ struct TemplateExpressionParser {
 
     private mutating func parseNot() throws(TemplateSyntaxError) -> TemplateExpression {
         if peek() == .identifier("not") {
+            try deeper(at: tokens[position].offset)
             position += 1
+            defer { depth -= 1 }
             return .not(try parseNot())
         }
         return try parseComparison()
@@ -154,9 +172,11 @@ struct TemplateExpressionParser {
         let (token, offset) = tokens[position]
         switch token {
         case .symbol("("):
+            try deeper(at: offset)
             position += 1
             let inner = try parseOr()
             try expect(")")
+            depth -= 1
             return inner
         case .identifier(let name) where name == "true" || name == "false":
             position += 1

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Engine
 import Foundation
 import Playbook
@@ -52,7 +53,7 @@ struct PingCommand: AsyncParsableCommand {
                 print(
                     "\(Terminal.green("ok    ")) \(host.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(summary.endpoint)  \(summary.hostKey)  \(summary.authMethod)  \(String(format: "%.1f", result.roundTrip ?? 0)) ms\(added)")
             } else {
-                print("\(Terminal.red("failed")) \(host.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(result.error ?? "unknown error")")
+                print("\(Terminal.red("failed")) \(host.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(TerminalText.visible(result.error ?? "unknown error"))")
             }
             if !result.ok { failed += 1 }
         }

@@ -31,6 +31,12 @@ struct PlanCommand: AsyncParsableCommand {
         }
         let format = self.format ?? (input.json ? .json : .text)
         var document = PlanDocument(play: play)
+        // The values the fingerprint was computed with, so that the signed-off plan can be run as is.
+        var words = ["golive", "run", playbook, "-i", input.inventory ?? ""]
+        for value in input.vars { words += ["-e", value] }
+        if let limit = input.limit { words += ["--limit", limit] }
+        words += ["--expect-plan", document.resolved.fingerprint]
+        document.runCommand = words.map(ShellQuoting.quote).joined(separator: " ")
         let storePath = StoreLocation.resolve(store, besidePlaybook: playbook)
         let documentFormat = format == .md || format == .html
         // The plan is recorded under its fingerprint, so `run --expect-plan` can say what changed.

@@ -25,6 +25,6 @@ struct ReportCommand: AsyncParsableCommand {
             .filter { $0.0.id != record.id }
             .map { (run: $0.0, timings: PhaseTimings(events: $0.1)) }
         let report = RunReport(run: record, events: try store.events(runID: record.id), rehearsals: rehearsals)
-        try StoreOptions.deliver(Data((format == .md ? report.markdown() : report.html()).utf8), to: output)
+        try StoreOptions.deliver(Data((format == .md ? report.markdown() : report.html()).utf8), to: output, text: true)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Dispatch
 import Engine
 import Foundation
@@ -168,7 +169,7 @@ enum RunDriver {
         case 1, 130: text += Terminal.yellow(outcome.status)
         default: text += Terminal.red(outcome.status)
         }
-        if let reason = outcome.reason { text += " — \(reason)" }
+        if let reason = outcome.reason { text += " — \(TerminalText.visible(reason))" }
         text += "\n"
         for host in outcome.hosts {
             let state: String
@@ -177,18 +178,18 @@ enum RunDriver {
             case .rolledBack: state = Terminal.yellow(host.state.rawValue)
             default: state = Terminal.red(host.state.rawValue)
             }
-            text += "  \(host.host): \(state) (\(host.detail))\n"
+            text += "  \(host.host): \(state) (\(TerminalText.visible(host.detail)))\n"
         }
         if !outcome.attention.isEmpty {
             text += Terminal.red("A person must act:") + "\n"
-            for item in outcome.attention { text += "  - \(item)\n" }
+            for item in outcome.attention { text += "  - \(TerminalText.visible(item))\n" }
         }
         text += "timeline: golive timeline \(runID) --store \(storePath)\n"
-        FileHandle.standardOutput.write(Data(text.utf8))
+        Terminal.out(Data(text.utf8))
     }
 }
 
-/// Counts SIGINT/SIGTERM and tells the run; the default handlers are replaced while it lives.
+/// Counts SIGINT/SIGTERM/SIGHUP and tells the run; the default handlers are replaced while it lives.
 final class SignalWatcher: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
     private var count = 0
@@ -196,7 +197,9 @@ final class SignalWatcher: @unchecked Sendable {
     private let lock = NSLock()
 
     init(_ handler: @escaping @Sendable (Int) -> Void) {
-        for number in [SIGINT, SIGTERM] {
+        // A lost terminal (SIGHUP) stops the run in order like Ctrl-C; a closed pipe is not fatal.
+        signal(SIGPIPE, SIG_IGN)
+        for number in [SIGINT, SIGTERM, SIGHUP] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [weak self] in
@@ -219,6 +222,7 @@ final class SignalWatcher: @unchecked Sendable {
         for source in sources { source.cancel() }
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
+        signal(SIGHUP, SIG_DFL)
     }
 }
 
@@ -229,13 +233,13 @@ struct TerminalGate: GateAnswerer {
         if !done.isEmpty { text += "  done so far: \(done.joined(separator: ", "))\n" }
         if !next.isEmpty { text += "  next: \(next.joined(separator: ", "))\n" }
         text += "Go on? [yes/no] "
-        FileHandle.standardOutput.write(Data(text.utf8))
+        Terminal.out(Data(text.utf8))
         for _ in 0..<5 {
             guard let line = readLine() else { return false }
             switch line.trimmingCharacters(in: .whitespaces).lowercased() {
             case "yes", "y": return true
             case "no", "n": return false
-            default: FileHandle.standardOutput.write(Data("please answer yes or no: ".utf8))
+            default: Terminal.out(Data("please answer yes or no: ".utf8))
             }
         }
         return false

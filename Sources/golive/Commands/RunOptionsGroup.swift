@@ -21,8 +21,16 @@ struct SessionOptions: ParsableArguments {
         help: "The environment lock's lease (default 60s): refreshed every quarter of it; a lock not refreshed for this long is stale.")
     var lease: String?
 
+    @Option(
+        name: .long,
+        help: "How long an unreachable host is reconnected to during a rollback before a person is asked to act (default 60s).")
+    var reconnectDeadline: String?
+
     func validate() throws {
         if forks < 1 { throw ValidationError("--forks must be at least 1") }
+        if let reconnectDeadline, DurationSyntax.parse(reconnectDeadline) == nil {
+            throw ValidationError("--reconnect-deadline expects a duration like 30s or 5m, got '\(reconnectDeadline)'")
+        }
         if let lease {
             guard let duration = DurationSyntax.parse(lease), duration >= .seconds(1), duration <= .seconds(86_400) else {
                 throw ValidationError("--lease expects a duration from 1s to 24h, like 30s or 5m, got '\(lease)'")
@@ -39,6 +47,7 @@ struct SessionOptions: ParsableArguments {
         options.assumeYes = yes
         options.lockWait = lockWait.flatMap(DurationSyntax.parse)
         if let lease = lease.flatMap(DurationSyntax.parse) { options.lease = lease }
+        if let deadline = reconnectDeadline.flatMap(DurationSyntax.parse) { options.reconnectDeadline = deadline }
     }
 
     /// The SSH transport's options.

@@ -20,12 +20,16 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Writes a rendering to `path` (and says so), or to stdout.
-    static func deliver(_ data: Data, to path: String?) throws {
+    /// Writes `data` to `path` or stdout. Text for people (`text` true: plain text, Markdown, HTML)
+    /// has its control characters made visible first: what hosts printed can never drive the
+    /// terminal of whoever reads the record, nor hide inside a file shown later. JSON escapes its own.
+    static func deliver(_ data: Data, to path: String?, text: Bool) throws {
+        let data = text ? Data(TerminalText.visible(String(decoding: data, as: UTF8.self)).utf8) : data
         if let path {
             try data.write(to: URL(fileURLWithPath: path))
             print("wrote \(path)")
         } else {
-            FileHandle.standardOutput.write(data)
+            Terminal.out(data)
         }
     }
 
@@ -57,7 +61,11 @@ struct RunsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try storeOptions.open()
-        let runs = try store.runs(limit: limit, kind: rehearsals ? "rehearse" : nil)
+        let runs = try store.runs(limit: limit, kind: rehearsals ? "rehearse" : nil).map { run -> RunRecord in
+            var run = run
+            run.status = Self.shownStatus(run, holder: try? store.lock.holder(of: run.environment))
+            return run
+        }
         let formatter = ISO8601DateFormatter()
         if json {
             for run in runs {
@@ -73,15 +81,32 @@ struct RunsCommand: AsyncParsableCommand {
         }
         print("ID                    KIND      STATUS           ENV          STARTED               DURATION  WHO        PLAYBOOK")
         for run in runs {
-            print(
+            print(TerminalText.visible(
                 run.id.padding(toLength: 21, withPad: " ", startingAt: 0) + " "
                     + run.kind.padding(toLength: 9, withPad: " ", startingAt: 0) + " "
                     + run.status.padding(toLength: 16, withPad: " ", startingAt: 0) + " "
                     + run.environment.padding(toLength: 12, withPad: " ", startingAt: 0) + " "
                     + formatter.string(from: run.started).padding(toLength: 21, withPad: " ", startingAt: 0) + " "
                     + String(format: "%7.1fs", run.duration) + "  "
-                    + run.operatorName.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + run.playbook)
+                    + run.operatorName.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + run.playbook))
         }
+    }
+}
+
+extension RunsCommand {
+    /// A run recorded as running whose controller no longer holds its lease (or is gone) is
+    /// shown as `controller lost?`: it needs `golive resume RUN` or `golive resume RUN --rollback`.
+    static func shownStatus(_ run: RunRecord, holder: LockHeld?) -> String {
+        guard run.status == "running" else { return run.status }
+        if let holder, holder.runID == run.id {
+            let gone = holder.controllerProcess.flatMap { ControllerLiveness.isAlive(host: $0.host, pid: $0.pid) } == false
+            return holder.isStale() || gone ? "controller lost?" : "running"
+        }
+        let process = run.controller.range(of: " pid ", options: .backwards).flatMap { range in
+            Int32(run.controller[range.upperBound...]).map { (String(run.controller[..<range.lowerBound]), $0) }
+        }
+        if let process, ControllerLiveness.isAlive(host: process.0, pid: process.1) == true { return "running" }
+        return "controller lost?"
     }
 }
 
@@ -107,7 +132,7 @@ struct TimelineCommand: AsyncParsableCommand {
         case .json: data = try renderer.json()
         case .html: data = Data(renderer.html().utf8)
         }
-        try StoreOptions.deliver(format == .json ? data + Data("\n".utf8) : data, to: output)
+        try StoreOptions.deliver(format == .json ? data + Data("\n".utf8) : data, to: output, text: format != .json)
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Playbook
 import Sandbox
 
 /// `golive sandbox up|down|status`: local simulated servers to try golive on.
@@ -30,7 +31,8 @@ struct SandboxCommand: AsyncParsableCommand {
             for host in started {
                 print("\(host.name)  ssh \(host.address):\(host.sshPort)  http \(host.address):\(host.httpPort)  \(host.appDirectory)")
             }
-            print("\(started.count) host(s) up; inventory written to \(inventory). Stop them with: golive sandbox down")
+            let down = location.directory == ".golive/sandbox" ? "golive sandbox down" : "golive sandbox down --directory \(ShellQuoting.quote(location.directory))"
+            print("\(started.count) host(s) up; inventory written to \(inventory). Stop them with: \(down)")
         }
     }
 

@@ -20,6 +20,9 @@ struct WatchCommand: AsyncParsableCommand {
         let record = try storeOptions.run(store, run)
         var model = WatchModel(runID: record.id)
         model.apply(try store.events(runID: record.id))
+        if model.run.result == nil, RunsCommand.shownStatus(record, holder: try? store.lock.holder(of: record.environment)) != "running" {
+            model.controllerNote = "controller lost?"
+        }
         let size = TerminalSize.current()
         var screen = WatchScreen(width: size.columns, height: size.rows)
         if once || !Terminal.stdoutIsTTY || !Terminal.stdinIsTTY {
@@ -32,8 +35,21 @@ struct WatchCommand: AsyncParsableCommand {
         var filtering = false
         var lastDraw = Date.distantPast
         var dirty = true
+        var watched = record.id
+        var lastCheck = Date()
+        var notice: (text: String, until: Date)?
         while true {
-            let fresh = try store.events(runID: record.id, after: model.lastSequence)
+            // Without a run id, follow the newest run: a later run takes the screen, and says so.
+            if run == nil, Date().timeIntervalSince(lastCheck) >= 1 {
+                lastCheck = Date()
+                if let newest = try store.runs(limit: 1).first, newest.id != watched {
+                    watched = newest.id
+                    model = WatchModel(runID: newest.id)
+                    notice = ("now watching run \(newest.id), the newest (give a run id to stay on one)", Date().addingTimeInterval(5))
+                    dirty = true
+                }
+            }
+            let fresh = try store.events(runID: watched, after: model.lastSequence)
             if !fresh.isEmpty {
                 model.apply(fresh)
                 dirty = true
@@ -48,7 +64,8 @@ struct WatchCommand: AsyncParsableCommand {
                 dirty = true
             }
             if dirty || Date().timeIntervalSince(lastDraw) >= 1 {
-                raw.draw(screen.render(model), prompt: filtering ? "/ filter: \(screen.filter)" : nil)
+                let shown = notice.flatMap { $0.until > Date() ? $0.text : nil }
+                raw.draw(screen.render(model), prompt: filtering ? "/ filter: \(screen.filter)" : shown)
                 lastDraw = Date()
                 dirty = false
             }

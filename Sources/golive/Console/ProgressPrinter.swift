@@ -34,7 +34,7 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
                 // Leave the frame where it is; the prompt or message goes below it.
                 redraw(current, force: true)
                 drawnLines = 0
-                if let line = Self.line(event) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+                if let line = Self.line(Self.visible(event)) { Terminal.out(Data((line + "\n").utf8)) }
                 return
             }
             redraw(current, force: event.kind == .runFinished || event.kind == .runStarted)
@@ -43,13 +43,13 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
         if json {
             if var data = try? encoder.encode(event) {
                 data.append(UInt8(ascii: "\n"))
-                FileHandle.standardOutput.write(data)
+                Terminal.out(data)
             }
             return
         }
-        guard let line = Self.line(event) else { return }
+        guard let line = Self.line(Self.visible(event)) else { return }
         let elapsed = String(format: "%6.1fs", Date().timeIntervalSince(start))
-        FileHandle.standardOutput.write(Data("\(Terminal.dim(elapsed)) \(line)\n".utf8))
+        Terminal.out(Data("\(Terminal.dim(elapsed)) \(line)\n".utf8))
     }
 
     /// Redraws the live screen over the previous frame (at most 5 times a second).
@@ -66,7 +66,18 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
             text += "\r" + Terminal.watchRow(line, header: index == 0) + "\u{1B}[K\n"
         }
         drawnLines = lines.count
-        FileHandle.standardOutput.write(Data(text.utf8))
+        Terminal.out(Data(text.utf8))
+    }
+
+    /// The event with every text a host could have written made safe for the terminal.
+    static func visible(_ event: RunEvent) -> RunEvent {
+        var event = event
+        event.message = event.message.map(TerminalText.visible)
+        event.stdout = event.stdout.map(TerminalText.visible)
+        event.stderr = event.stderr.map(TerminalText.visible)
+        event.command = event.command.map(TerminalText.visible)
+        event.stepName = event.stepName.map(TerminalText.visible)
+        return event
     }
 
     static func line(_ event: RunEvent) -> String? {

@@ -37,7 +37,7 @@ final class RawTerminal {
         tcsetattr(STDIN_FILENO, TCSANOW, &original)
     }
 
-    private func write(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+    private func write(_ text: String) { Terminal.out(Data(text.utf8)) }
 
     /// Redraws the whole screen in place.
     func draw(_ lines: [String], prompt: String?) {
