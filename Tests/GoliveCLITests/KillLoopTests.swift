@@ -144,6 +144,8 @@ import Testing
                 break
             }
             for host in live.hosts {
+                // No lock is left behind to refuse the next round's run.
+                #expect(!FileManager.default.fileExists(atPath: host.root + "/var/tmp/golive/lock"), "\(label): \(host.name) is still locked")
                 #expect(try treeListing(host.appDirectory) == old[host.name], "\(label): \(host.name) is not entirely old")
                 let trace = (try? String(contentsOfFile: host.root + "/trace", encoding: .utf8)) ?? ""
                 #expect(!trace.contains("OVERLAP"), "\(label): a step ran twice at once on \(host.name): \(trace)")

@@ -106,7 +106,8 @@ import Testing
         _ = run.wait()
         let id = try #require(GoliveBinary.runID(in: try String(contentsOfFile: log, encoding: .utf8)))
         let runs = try golive.run(["runs", "--store", store, "--json"]).output
-        #expect(runs.contains("\"id\":\"\(id)\"") && runs.contains("\"status\":\"controller lost?\""), "\(runs)")
+        #expect(runs.contains("\"id\":\"\(id)\"") && runs.contains("\"controller_lost\":true") && runs.contains("\"status\":\"running\""), "\(runs)")
+        #expect(try golive.run(["runs", "--store", store]).output.contains("controller lost?"))
         #expect(try golive.run(["watch", id, "--once", "--store", store]).output.contains("[controller lost?]"))
         // A new run is refused, and told the command that fits: the dead run changed hosts.
         let refused = try golive.run(["run", play, "-i", live.inventoryPath, "--store", store])

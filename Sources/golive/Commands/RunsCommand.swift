@@ -61,18 +61,20 @@ struct RunsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try storeOptions.open()
-        let runs = try store.runs(limit: limit, kind: rehearsals ? "rehearse" : nil).map { run -> RunRecord in
+        let recorded = try store.runs(limit: limit, kind: rehearsals ? "rehearse" : nil)
+        let runs = recorded.map { run -> RunRecord in
             var run = run
             run.status = Self.shownStatus(run, holder: try? store.lock.holder(of: run.environment))
             return run
         }
         let formatter = ISO8601DateFormatter()
         if json {
-            for run in runs {
+            // The recorded status stays as recorded; a lost controller is a field of its own.
+            for (run, shown) in zip(recorded, runs) {
                 let item: [String: Any] = [
                     "id": run.id, "playbook": run.playbook, "environment": run.environment, "kind": run.kind, "status": run.status,
                     "started": formatter.string(from: run.started), "duration_s": run.duration, "operator": run.operatorName,
-                    "exit_code": run.exitCode as Any,
+                    "exit_code": run.exitCode as Any, "controller_lost": shown.status == "controller lost?",
                 ]
                 let data = try JSONSerialization.data(withJSONObject: item, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
@@ -143,7 +145,9 @@ struct UnlockCommand: AsyncParsableCommand {
 
     @Argument(help: "The environment.") var environment: String
     @Option(name: .long, help: "Why (recorded).") var reason: String
-    @Option(name: [.customShort("i"), .long], help: "Also remove the lock directories on the inventory's hosts.")
+    @Option(
+        name: [.customShort("i"), .long],
+        help: "The inventory whose hosts' lock directories are removed too (default: the one the holder's run used).")
     var inventory: String?
     @Flag(name: .long, help: "Release the lock even though its holder's lease is fresh (its run is alive).") var force = false
     @OptionGroup var storeOptions: StoreOptions
@@ -151,7 +155,20 @@ struct UnlockCommand: AsyncParsableCommand {
     func run() async throws {
         let path = StoreLocation.resolve(storeOptions.store, besidePlaybook: nil)
         let store: any RunStore = FileManager.default.fileExists(atPath: path) ? try TimelineStore(path: path) : MemoryStore()
-        let loaded = try inventory.map { try InputLoader.loadInventory($0, json: false, requireSecrets: false) }
+        // Without -i, the hosts' locks are released through the inventory the holder's run recorded.
+        var inventoryPath = inventory
+        if inventoryPath == nil, let holder = try await store.environmentLock?.holder(of: environment),
+            let recorded = RunState.replay((try? await store.events(runID: holder.runID)) ?? [], runID: holder.runID).info?.inventoryFile
+        {
+            if FileManager.default.fileExists(atPath: recorded) {
+                inventoryPath = recorded
+            } else {
+                Terminal.error(
+                    "warning: the inventory run \(holder.runID) used (\(recorded)) is gone: the hosts' locks stay; "
+                        + "release them with `golive unlock \(environment) -i INVENTORY --reason ...`")
+            }
+        }
+        let loaded = try inventoryPath.map { try InputLoader.loadInventory($0, json: false, requireSecrets: false) }
         let transport = loaded.map { SSHTransport(inventory: $0) }
         defer { transport?.shutdown() }
         let session = RunSession(store: store, transport: transport ?? SSHTransport(inventory: Inventory.empty(environment: environment)))
