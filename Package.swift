@@ -20,35 +20,44 @@ let package = Package(
             pkgConfig: "libssh2",
             providers: [.apt(["libssh2-1-dev", "libssl-dev"]), .brew(["libssh2"])]
         ),
-        .target(name: "SSH", dependencies: ["CLibSSH2"], swiftSettings: strict),
-        .target(name: "Playbook", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
-        .target(name: "Engine", dependencies: ["Playbook", "SSH"], swiftSettings: strict),
+        .systemLibrary(name: "CSystem", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"]), .brew(["openssl"])]),
+        // Process spawning, digests, time formatting, quoting and matching: what every layer shares.
+        .target(name: "System", dependencies: ["CSystem"], swiftSettings: strict),
+        .target(name: "SSH", dependencies: ["CLibSSH2", "System"], swiftSettings: strict),
+        .target(name: "Playbook", dependencies: ["System", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        .target(name: "Engine", dependencies: ["Playbook", "System"], swiftSettings: strict),
+        // The engine's transport over SSH (libssh2); a second transport sits beside it.
+        .target(name: "SSHTransport", dependencies: ["Engine", "Playbook", "SSH"], swiftSettings: strict),
         .executableTarget(
             name: "golive",
             dependencies: [
-                "Engine", "Playbook", "SSH", "Sandbox", "Store", "Console",
+                "Engine", "Playbook", "SSHTransport", "Sandbox", "Store", "Console", "System",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
-        .target(name: "Sandbox", swiftSettings: strict),
+        .target(name: "Sandbox", dependencies: ["System"], swiftSettings: strict),
         .target(
-            name: "Store", dependencies: ["Engine", "Playbook", .product(name: "GRDB", package: "GRDB.swift")],
+            name: "Store", dependencies: ["Engine", "Playbook", "System", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
-        .target(name: "Console", dependencies: ["Engine", "Playbook", "Store"], swiftSettings: strict),
-        .target(name: "GoliveTestSupport", dependencies: ["SSH", "Engine", "Playbook", "Sandbox", "Store"], swiftSettings: strict),
+        .target(name: "Console", dependencies: ["Engine", "Playbook", "Store", "System"], swiftSettings: strict),
+        .target(
+            name: "GoliveTestSupport", dependencies: ["SSH", "SSHTransport", "Engine", "Playbook", "Sandbox", "System"],
+            swiftSettings: strict),
         .testTarget(name: "SSHTests", dependencies: ["SSH", "GoliveTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "PlaybookTests",
-            dependencies: ["Playbook", "Engine", "Sandbox"],
+            dependencies: ["Playbook", "System"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
         .testTarget(
-            name: "EngineTests", dependencies: ["GoliveTestSupport", "Engine", "Playbook", "Store"], swiftSettings: strict),
+            name: "EngineTests",
+            dependencies: ["GoliveTestSupport", "Engine", "Playbook", "SSHTransport", "Sandbox", "Store", "System"],
+            swiftSettings: strict),
         .testTarget(
             name: "GoliveCLITests",
-            dependencies: ["GoliveTestSupport", "Engine", "Playbook"],
+            dependencies: ["GoliveTestSupport", "Sandbox", "System"],
             swiftSettings: strict
         ),
     ]

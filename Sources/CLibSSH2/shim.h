@@ -5,9 +5,6 @@
 
 #include <libssh2.h>
 #include <libssh2_sftp.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -94,17 +91,6 @@ static inline const char *golive_ssh2_last_error_message(LIBSSH2_SESSION *s) {
     int len = 0;
     libssh2_session_last_error(s, &msg, &len, 0);
     return msg ? msg : "";
-}
-
-/* SHA-256 of a buffer (32 bytes out). */
-static inline void golive_sha256(const void *data, size_t len, unsigned char *out) {
-    SHA256((const unsigned char *)data, len, out);
-}
-
-/* HMAC-SHA1 (20 bytes out), as used by hashed known_hosts entries. */
-static inline void golive_hmac_sha1(const void *key, int keylen, const void *data, size_t len, unsigned char *out) {
-    unsigned int outlen = 20;
-    HMAC(EVP_sha1(), key, keylen, (const unsigned char *)data, len, out, &outlen);
 }
 
 #endif

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import Playbook
 import Store
+import System
 
 extension PlanDocument {
     /// The go-live plan for sign-off: window, hosts and batches, pre-checks, backups, every step per
@@ -11,7 +12,6 @@ extension PlanDocument {
     public func printable(generated: Date = Date()) -> PrintableDocument {
         let playbook = play.playbook
         let metadata = playbook.metadata
-        let stamp = ISO8601DateFormatter()
         var facts: [(String, String)] = []
         if let change = metadata.changeID { facts.append(("Change", change)) }
         facts.append(("Playbook", "\(playbook.name) (\(playbook.file))"))
@@ -20,7 +20,7 @@ extension PlanDocument {
         if !metadata.contacts.isEmpty { facts.append(("Contacts", metadata.contacts.joined(separator: "; "))) }
         facts.append(("Hosts", "\(play.hosts.count) in \(batches.count) batch(es), max_fail \(playbook.maxFail)"))
         facts.append(("Plan fingerprint", "\(resolved.fingerprint)  (run exactly this plan with: \(shownRunCommand))"))
-        facts.append(("Generated", stamp.string(from: generated)))
+        facts.append(("Generated", Timestamp.seconds(generated)))
 
         var sections: [PrintableDocument.Section] = []
         if let description = metadata.description { sections.append(.init("Description", [.paragraph(description)])) }
@@ -61,13 +61,12 @@ extension PlanDocument {
     // MARK: sections
 
     private func windowSection() -> PrintableDocument.Section {
-        let stamp = ISO8601DateFormatter()
         guard let window = play.playbook.window else {
             return .init("Window", [.paragraph("No window declared: the run is not time-boxed (`run` warns and proceeds).")])
         }
         var rows: [[String]] = [
-            ["Window opens", stamp.string(from: window.start)],
-            ["Window closes", stamp.string(from: window.end)],
+            ["Window opens", Timestamp.seconds(window.start)],
+            ["Window closes", Timestamp.seconds(window.end)],
             ["Length", DurationSyntax.format(.seconds(window.end.timeIntervalSince(window.start)))],
             ["Rollback reserve", DurationSyntax.format(window.rollbackReserve)],
             ["Announced downtime", window.downtime.map { DurationSyntax.format($0) } ?? "none declared"],
@@ -80,7 +79,7 @@ extension PlanDocument {
             if let rollback = prediction.rollback { rows.append(["Expected rollback", Self.seconds(rollback)]) }
             rows.append(["Fits before the rollback point", fit.fits ? "yes, \(Self.seconds(fit.margin)) to spare" : "NO: short by \(Self.seconds(-fit.margin))"])
         }
-        rows.insert(["Rollback point (no change starts after it; anything unfinished is rolled back)", stamp.string(from: point)], at: 2)
+        rows.insert(["Rollback point (no change starts after it; anything unfinished is rolled back)", Timestamp.seconds(point)], at: 2)
         return .init("Window", [.table(header: ["", "Time"], rows: rows)])
     }
 
@@ -259,7 +258,6 @@ extension PlanDocument {
                 "Expected durations",
                 [.paragraph("No rehearsal of this playbook in the timeline store yet: rehearse first (`golive rehearse PLAYBOOK -i INVENTORY --rollback-after`).")])
         }
-        let stamp = ISO8601DateFormatter()
         var rows: [[String]] = []
         for phase in RunEvent.Phase.allCases where phase != .verify {
             let values = rehearsals.compactMap { $0.timings.phases[phase] }
@@ -268,7 +266,7 @@ extension PlanDocument {
         }
         let totals = rehearsals.map(\.timings.total)
         rows.append(["whole run", Self.seconds(PhaseTimings.median(totals)), Self.spread(totals), "\(totals.count)"])
-        let listed = rehearsals.map { "\($0.run.id) (\(stamp.string(from: $0.run.started)), \($0.run.status), \($0.run.hosts.count) host(s))" }
+        let listed = rehearsals.map { "\($0.run.id) (\(Timestamp.seconds($0.run.started)), \($0.run.status), \($0.run.hosts.count) host(s))" }
         return .init(
             "Expected durations",
             [

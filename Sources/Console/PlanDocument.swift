@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import Playbook
 import Store
+import System
 
 /// The resolved plan of a validated play: as text or JSON (`golive plan`), and as a go-live plan
 /// document for sign-off in Markdown or HTML (``markdown()``, ``html()``).
@@ -44,17 +45,16 @@ public struct PlanDocument: Sendable {
         var out = "Plan: \(playbook.name)   fingerprint \(resolved.fingerprint)\n"
         out += "  run exactly this plan with: \(shownRunCommand)\n"
         out += "  environment \(play.inventory.environment), \(play.hosts.count) host(s) in \(batches.count) batch(es), max_fail \(playbook.maxFail)\n"
-        let formatter = ISO8601DateFormatter()
         if let window = playbook.window {
-            out += "  window \(formatter.string(from: window.start)) → \(formatter.string(from: window.end)), "
-            out += "rollback point \(formatter.string(from: window.rollbackPoint)) (reserve \(DurationSyntax.format(window.rollbackReserve)))\n"
+            out += "  window \(Timestamp.seconds(window.start)) → \(Timestamp.seconds(window.end)), "
+            out += "rollback point \(Timestamp.seconds(window.rollbackPoint)) (reserve \(DurationSyntax.format(window.rollbackReserve)))\n"
         } else {
             out += "  no window: `run` warns and proceeds\n"
         }
         if let prediction {
             out += "  prediction: \(Int(prediction.run.rounded()))s to run"
             out += prediction.rollback.map { ", \(Int($0.rounded()))s to roll back" } ?? ""
-            out += " (rehearsal \(prediction.rehearsalID), \(formatter.string(from: prediction.rehearsed)))"
+            out += " (rehearsal \(prediction.rehearsalID), \(Timestamp.seconds(prediction.rehearsed)))"
             if let window = playbook.window {
                 let fit = prediction.fit(window, startingAt: Date())
                 out += fit.fits ? "; fits the window with \(Int(fit.margin))s to spare" : "; does NOT fit the window (short by \(Int(-fit.margin))s)"
@@ -128,15 +128,14 @@ public struct PlanDocument: Sendable {
 
     func json(includeHosts: Bool = true) -> [String: Any] {
         let playbook = play.playbook
-        let formatter = ISO8601DateFormatter()
         var document: [String: Any] = [
             "name": playbook.name, "environment": play.inventory.environment, "batches": batches,
             "max_fail": playbook.maxFail.description, "fingerprint": resolved.fingerprint,
         ]
         if let window = playbook.window {
             document["window"] = [
-                "start": formatter.string(from: window.start), "end": formatter.string(from: window.end),
-                "rollback_point": formatter.string(from: window.rollbackPoint),
+                "start": Timestamp.seconds(window.start), "end": Timestamp.seconds(window.end),
+                "rollback_point": Timestamp.seconds(window.rollbackPoint),
             ]
         }
         if includeHosts { document["hosts"] = play.hosts.map(hostJSON) }

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Store
+import System
 
 /// The post-go-live review of one run or rehearsal (`golive report RUN`): planned (the rehearsals
 /// before it) vs actual per phase and step, what failed and how it was rolled back, the gates and
@@ -25,14 +26,13 @@ public struct RunReport: Sendable {
 
     /// The report as a printable document.
     public func printable() -> PrintableDocument {
-        let stamp = ISO8601DateFormatter()
         let details = events.first { $0.kind == .runStarted }?.details ?? [:]
         var facts: [(String, String)] = [
             ("Run", "\(run.id) (\(run.kind) of \(run.playbook))"),
             ("Environment", run.environment),
             ("Operator", "\(run.operatorName) on \(run.controller)"),
-            ("Started", stamp.string(from: run.started)),
-            ("Finished", run.finished.map { stamp.string(from: $0) } ?? "not finished"),
+            ("Started", Timestamp.seconds(run.started)),
+            ("Finished", run.finished.map { Timestamp.seconds($0) } ?? "not finished"),
             ("Duration", PlanDocument.seconds(run.duration)),
             ("Outcome", run.status + (run.exitCode.map { " (exit \($0))" } ?? "")),
         ]

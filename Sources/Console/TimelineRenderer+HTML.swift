@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Playbook
+import System
 
 extension TimelineRenderer {
     /// A self-contained HTML page (no network): a Gantt chart per host and step, coloured by phase,
@@ -119,9 +120,8 @@ extension TimelineRenderer {
         var span = last
         var lines: [(String, Double, String)] = []
         let details = events.first { $0.kind == .runStarted }?.details ?? [:]
-        let parse = ISO8601DateFormatter()
         for (key, label, color) in [("window_start", "window opens", "#2a7"), ("rollback_point", "rollback point", "#d80"), ("window_end", "window closes", "#c22")] {
-            if let text = details[key], let date = parse.date(from: text) {
+            if let text = details[key], let date = Timestamp.parse(text) {
                 let offset = date.timeIntervalSince(origin)
                 if offset >= 0 && offset <= last * 3 {
                     lines.append((label, offset, color))

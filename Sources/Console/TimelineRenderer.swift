@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Store
+import System
 
 /// Renders a run's timeline as text, JSON or a self-contained HTML page with a Gantt chart.
 public struct TimelineRenderer: Sendable {
@@ -27,9 +28,7 @@ public struct TimelineRenderer: Sendable {
     }
 
     static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        Timestamp.milliseconds(date)
     }
 
     /// One line per event, times relative to the start.

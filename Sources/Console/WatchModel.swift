@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import System
 
 /// What `golive watch` shows: the run's state (``RunState``, the same fold the run itself keeps)
 /// and, for display only, the latest probe rounds, figures and events. Pure: feed it events, read it.
@@ -65,7 +66,7 @@ public struct WatchModel: Sendable {
     /// The newest sequence folded in.
     public var lastSequence: Int64 { run.lastSequence }
 
-    private static func date(_ text: String) -> Date? { ISO8601DateFormatter().date(from: text) }
+    private static func date(_ text: String) -> Date? { Timestamp.parse(text) }
 
     /// Host rows in inventory order.
     public var hosts: [HostRow] {

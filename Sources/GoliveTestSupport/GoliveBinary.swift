@@ -1,5 +1,5 @@
 import Foundation
-import Sandbox
+import System
 
 /// The built `golive` executable, run as a user would.
 public struct GoliveBinary: Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import Sandbox
+import System
 
 /// A TCP relay on 127.0.0.1 that adds latency and emulated loss between golive and one host.
 ///

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Playbook
+import SSHTransport
 import Sandbox
 
 /// Simulated servers for engine and CLI tests: a ``Sandbox`` (real sshd + HTTP per host) in a

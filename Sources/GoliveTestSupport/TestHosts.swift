@@ -1,6 +1,7 @@
 import Foundation
-@_exported import Sandbox
 import SSH
+import System
+@_exported import Sandbox
 
 #if canImport(Glibc)
     import Glibc

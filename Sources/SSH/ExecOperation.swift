@@ -1,5 +1,6 @@
 internal import CLibSSH2
 import Foundation
+import System
 
 /// Runs one command on an exec channel: optional stdin, stdout and stderr drained separately as they
 /// arrive, exit status or signal. On timeout or cancellation the remote process group gets TERM,
@@ -39,7 +40,7 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
 
     init(command: String, stdin: Data?, timeout: Duration?, captureLimit: Int, output: OutputHandler?) {
         self.command = command
-        self.stdin = RemoteBootstrap.input(command: command, stdin: stdin)
+        self.stdin = ShellBootstrap.input(command: command, stdin: stdin)
         self.timeout = timeout
         self.output = output
         stdoutCapture = OutputCapture(limit: captureLimit)
@@ -74,7 +75,7 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
                 state = .exec
             case .exec:
                 guard let channel else { return .finished }
-                let rc = golive_ssh2_channel_exec(channel, RemoteBootstrap.command)
+                let rc = golive_ssh2_channel_exec(channel, ShellBootstrap.command)
                 if rc == LIBSSH2_ERROR_EAGAIN { return .blocked }
                 if rc != 0 { return abort(core, core.failure(rc, .exec, kind: .channelFailed)) }
                 state = .io

@@ -1,4 +1,5 @@
 import Foundation
+import System
 
 /// A server's public host key: its type name and wire-format blob.
 public struct HostKey: Sendable, Hashable {

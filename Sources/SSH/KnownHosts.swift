@@ -1,4 +1,5 @@
 import Foundation
+import System
 
 /// An OpenSSH known_hosts database: plain and hashed (`|1|salt|hash`) names, `[host]:port`,
 /// wildcard and negated patterns, and `@revoked` markers. `@cert-authority` lines are ignored.

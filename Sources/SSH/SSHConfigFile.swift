@@ -1,4 +1,5 @@
 import Foundation
+import System
 
 /// The parts of an OpenSSH client config (`~/.ssh/config`) that golive honours:
 /// `HostName`, `User`, `Port`, `IdentityFile`, `ProxyJump`, `UserKnownHostsFile`, `ConnectTimeout`,

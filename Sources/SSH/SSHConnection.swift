@@ -1,4 +1,5 @@
 import Foundation
+import System
 
 /// One authenticated SSH connection to a host, reused for every command and transfer sent to it.
 ///

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import GRDB
+import System
 
 /// The timeline: one SQLite file (WAL) holding runs, events, step and probe results, backup
 /// artifacts and environment locks. Readers (`watch`, `timeline`, `runs`) never block the writer.
@@ -327,27 +328,9 @@ public struct RunRecord: Sendable, Hashable {
 enum ISO8601 {
     /// `2026-11-25T12:26:14.123Z`, without a formatter object (one is costly to make, and the
     /// journal stamps every event).
-    static func format(_ date: Date) -> String {
-        let seconds = date.timeIntervalSince1970
-        var whole = time_t(seconds.rounded(.down))
-        let millis = min(999, Int(((seconds - Double(whole)) * 1000).rounded(.down)))
-        var parts = tm()
-        gmtime_r(&whole, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):"
-            + "\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
-    }
+    static func format(_ date: Date) -> String { Timestamp.milliseconds(date) }
 
-    static func parse(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
-    }
+    static func parse(_ text: String) -> Date? { Timestamp.parse(text) }
 }
 
 extension TimelineStore: RunStore {

@@ -2,6 +2,7 @@ import Foundation
 import GoliveTestSupport
 import Playbook
 import Sandbox
+import System
 import Testing
 
 @testable import Engine
@@ -126,15 +127,15 @@ import Testing
     func aTreeWithUnicodeNamesIsRestoredAndOneWithANewlineIsRefusedAtBackup(shell: String) throws {
         let base = directory + "/" + UUID().uuidString
         let app = base + "/dätä ✓"
-        _ = try HostTools.sh("mkdir -p \(ShellQuoting.quote(app + "/ünï")) && echo x > \(ShellQuoting.quote(app + "/ünï/fïlé ☃"))")
+        _ = try HostTools.sh("mkdir -p \(ShellQuote.quote(app + "/ünï")) && echo x > \(ShellQuote.quote(app + "/ünï/fïlé ☃"))")
         let out = try HostTools.output(shell, ["-c", ArchiveScripts.create(path: app, archive: base + "/b.tgz")])
         let fields = out.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         let before = try treeListing(app)
-        _ = try HostTools.sh("rm -rf \(ShellQuoting.quote(app + "/ünï")) && echo new > \(ShellQuoting.quote(app + "/added"))")
+        _ = try HostTools.sh("rm -rf \(ShellQuote.quote(app + "/ünï")) && echo new > \(ShellQuote.quote(app + "/added"))")
         let (status, output) = try restore(shell, BackupDetails(path: app, archive: base + "/b.tgz", sha256: fields[0], bytes: fields[1], existed: "1"))
         #expect(status == 0, "\(output)")
         #expect(try treeListing(app) == before)
-        _ = try HostTools.sh("printf x > \(ShellQuoting.quote(app))/\"$(printf 'new\\nline')\"")
+        _ = try HostTools.sh("printf x > \(ShellQuote.quote(app))/\"$(printf 'new\\nline')\"")
         let (refused, words) = try ChildProcess.run(shell, ["-c", ArchiveScripts.create(path: app, archive: base + "/c.tgz")])
         #expect(refused == 2 && words.contains("newline"), "\(words)")
     }

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import GoliveTestSupport
 import Playbook
+import System
 import Testing
 
 /// Every field of every step and probe kind that golive builds a command from, fed a hostile
@@ -93,7 +94,7 @@ import Testing
     @Test func aLogProbeFollowsAPathWithSpacesQuotesAndUnicode() async throws {
         let web1 = try #require(live.host("web1"))
         let logPath = web1.root + "/logs/my app 'blue' ☃.log"
-        _ = try live.shell("mkdir -p \(ShellQuoting.quote(web1.root + "/logs")) && : > \(ShellQuoting.quote(logPath))")
+        _ = try live.shell("mkdir -p \(ShellQuote.quote(web1.root + "/logs")) && : > \(ShellQuote.quote(logPath))")
         // Six errors written while the health watch follows the log: over `max: 0`, so the watch fails.
         let play = try live.write(
             """

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import GoliveTestSupport
 import Playbook
+import SSHTransport
 import Testing
 
 /// Inventory hosts become SSH targets: `~/.ssh/config` fills what the inventory leaves out.

@@ -1,5 +1,6 @@
 import Foundation
 import GoliveTestSupport
+import System
 import Testing
 
 /// Malicious or absurd input: refused with a clear error, nothing written where it must not be.

@@ -1,5 +1,6 @@
 import Foundation
 import GoliveTestSupport
+import System
 import Testing
 
 /// `golive plan --format md|html`: the go-live plan document for sign-off, and its fingerprint,

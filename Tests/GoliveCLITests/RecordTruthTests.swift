@@ -1,6 +1,5 @@
 import Foundation
 import GoliveTestSupport
-import Sandbox
 import Testing
 
 #if canImport(Glibc)

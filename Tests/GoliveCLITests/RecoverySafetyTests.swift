@@ -1,6 +1,6 @@
 import Foundation
 import GoliveTestSupport
-import Sandbox
+import System
 import Testing
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 import GoliveTestSupport
+import System
 import Testing
 
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
 import Foundation
 import GoliveTestSupport
 import Sandbox
+import System
 import Testing
 
 /// `golive sandbox`: with network namespaces (root), each host has an address of its own, can be cut

@@ -1,5 +1,6 @@
 import Foundation
 import GoliveTestSupport
+import System
 import Testing
 
 /// The HTML timeline renders in headless Chromium: a non-blank screenshot and one bar per step,

@@ -1,6 +1,6 @@
 import Foundation
 import Playbook
-import Sandbox
+import System
 import Testing
 
 /// Values placed into shell commands arrive byte-exact and never execute, wherever the

@@ -1,6 +1,6 @@
 import Foundation
 import Playbook
-import Sandbox
+import System
 import Testing
 
 /// Templates: quoting into shell commands, filters, conditions.

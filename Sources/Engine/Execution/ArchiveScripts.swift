@@ -1,4 +1,5 @@
 import Playbook
+import System
 
 /// The shell scripts behind `archive` backups and their restores. Both are idempotent, and every
 /// failing sub-step fails the script (no command substitution hides an error).
@@ -24,7 +25,7 @@ enum ArchiveScripts {
     /// backs up (with symlinks resolved), and a tree holding a file name with a newline (it could not
     /// be verified on restore). Prints `sha256 bytes existed`.
     static func create(path: String, archive: String) -> String {
-        let p = ShellQuoting.quote(path), a = ShellQuoting.quote(archive)
+        let p = ShellQuote.quote(path), a = ShellQuote.quote(archive)
         return """
             set -eu; p=\(p); a=\(a)
             fail() { printf 'archive: %s\\n' "$*" >&2; exit 2; }
@@ -68,10 +69,10 @@ enum ArchiveScripts {
     /// between the renames) puts the aside tree back first, so running it again always finishes the
     /// restore. Exit ``refusedStatus`` when it refused before touching anything; 1 when a later step failed.
     static func restore(path: String, archive: String, sha256: String, bytes: String, existed: Bool, tag: String) -> String {
-        let p = ShellQuoting.quote(path), a = ShellQuoting.quote(archive)
+        let p = ShellQuote.quote(path), a = ShellQuote.quote(archive)
         let safeTag = String(tag.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
         return """
-            set -eu; p=\(p); a=\(a); want_sha=\(ShellQuoting.quote(sha256)); want_bytes=\(ShellQuoting.quote(bytes)); existed=\(existed ? 1 : 0)
+            set -eu; p=\(p); a=\(a); want_sha=\(ShellQuote.quote(sha256)); want_bytes=\(ShellQuote.quote(bytes)); existed=\(existed ? 1 : 0)
             refuse() { printf 'restore refused, nothing was touched: %s\\n' "$*" >&2; exit \(refusedStatus); }
             fail() { printf 'restore failed: %s\\n' "$*" >&2; exit 1; }
             \(checkPath("refuse"))

@@ -46,42 +46,36 @@ public enum ControllerChecks {
         }
     }
 
-    /// Connects to `host:port` and closes; throws when it cannot within `timeout`.
+    /// Connects to `host:port` and closes; throws when it cannot within `timeout`. The connect is
+    /// non-blocking and polled between short sleeps: no thread waits on it.
     public static func tcp(host: String, port: Int, timeout: Duration) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let thread = Thread {
-                if let message = connect(host: host, port: port, timeout: timeout) {
-                    continuation.resume(throwing: CheckError(message: message))
-                } else {
-                    continuation.resume()
-                }
-            }
-            thread.stackSize = 256 * 1024
-            thread.start()
-        }
-    }
-
-    private static func connect(host: String, port: Int, timeout: Duration) -> String? {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, String(port), &hints, &result) == 0, let first = result else {
-            return "tcp \(host):\(port): cannot resolve \(host)"
+            throw CheckError(message: "tcp \(host):\(port): cannot resolve \(host)")
         }
         defer { freeaddrinfo(result) }
         let fd = socket(first.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { return "tcp \(host):\(port): socket() failed" }
+        guard fd >= 0 else { throw CheckError(message: "tcp \(host):\(port): socket() failed") }
         defer { close(fd) }
-        if Glibc.connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 { return nil }
-        guard errno == EINPROGRESS else { return "tcp \(host):\(port): \(String(cString: strerror(errno)))" }
-        var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        let milliseconds = Int32(max(1, timeout.seconds * 1000))
-        let ready = poll(&descriptor, 1, milliseconds)
-        if ready == 0 { return "tcp \(host):\(port): no answer within \(timeout)" }
+        if Glibc.connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 { return }
+        guard errno == EINPROGRESS else { throw CheckError(message: "tcp \(host):\(port): \(String(cString: strerror(errno)))") }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        var pause = Duration.milliseconds(1)
+        while true {
+            var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            if poll(&descriptor, 1, 0) > 0 { break }
+            if ContinuousClock.now >= deadline || Task.isCancelled {
+                throw CheckError(message: "tcp \(host):\(port): no answer within \(timeout)")
+            }
+            try? await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(20))
+        }
         var code: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
-        return code == 0 ? nil : "tcp \(host):\(port): \(String(cString: strerror(code)))"
+        if code != 0 { throw CheckError(message: "tcp \(host):\(port): \(String(cString: strerror(code)))") }
     }
 }
 

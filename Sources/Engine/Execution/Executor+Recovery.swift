@@ -1,5 +1,6 @@
 import Foundation
 import Playbook
+import System
 
 extension Executor {
     /// What to do with a run found in the journal.
@@ -77,11 +78,11 @@ extension Executor {
                 RunEvent(
                     runID: options.runID, kind: .controllerLost, phase: open.phase, batch: open.batch, host: host,
                     step: open.id, stepName: open.name, status: StepStatus.lost.rawValue,
-                    message: "started at \(ISO8601DateFormatter().string(from: open.time)) and never confirmed: counted as done"))
+                    message: "started at \(Timestamp.seconds(open.time)) and never confirmed: counted as done"))
         }
         let outcome = await recoverLocked(recovery, batches: batches, stopping: stopping)
         // The host locks of the lost controller carry this run's id: released with ours.
-        if !fenced { await releaseHostLocks(play.hosts.map(\.name), unrecorded: true) }
+        if !fenced { await HostLocks.release(play.hosts.map(\.name), unrecorded: true, in: self) }
         lease?.cancel()
         await lease?.value
         return await close(outcome)
@@ -92,7 +93,7 @@ extension Executor {
         // release) the lost run's host locks.
         let unreachable = await connectAll(play.hosts)
         let reachable = play.hosts.map(\.name).filter { unreachable[$0] == nil }
-        if let refusal = await takeHostLocks(reachable, stopping: stopping) {
+        if let refusal = await HostLocks.take(reachable, stopping: stopping, in: self) {
             return RunOutcome(result: .refused, reason: refusal)
         }
         switch recovery {
@@ -133,7 +134,7 @@ extension Executor {
         let point = effectiveRollbackPoint(window)
         guard Date() >= point else { return nil }
         let message =
-            "past the window's rollback point (\(ISO8601DateFormatter().string(from: point))): the run cannot go on; "
+            "past the window's rollback point (\(Timestamp.seconds(point))): the run cannot go on; "
             + "roll it back with `golive resume \(options.runID) --rollback`"
         await emit(event(.windowChecked, status: "refused", message: message))
         return message

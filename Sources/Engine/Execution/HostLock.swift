@@ -1,5 +1,6 @@
 import Foundation
 import Playbook
+import System
 
 /// The lock on a server: one directory per server, `${GOLIVE_LOCK_ROOT:-/var/tmp/golive}/lock`,
 /// created atomically with `mkdir` by the run that holds it. It is keyed by the server itself —
@@ -26,7 +27,7 @@ enum HostLock {
     /// one `STOPPED|KILLED|GONE tag pgid` line each), `HELD` and the holder's info lines, or
     /// `FAILED` and the OS error.
     static func takeScript(runID: String, info: String, token: String, stopping tags: [String]) -> String {
-        let stops = tags.map { ShellQuoting.quote(fileName($0)) }.joined(separator: " ")
+        let stops = tags.map { ShellQuote.quote(fileName($0)) }.joined(separator: " ")
         return """
             umask 077; r="${GOLIVE_LOCK_ROOT:-/var/tmp/golive}"; l="$r/lock"
             if [ -L "$r" ]; then echo FAILED; echo "$r is a symbolic link"; exit 0; fi
@@ -34,12 +35,12 @@ enum HostLock {
               e=$(mkdir -p -m 1777 -- "$r" 2>&1) || { echo FAILED; echo "cannot create $r: $e"; exit 0; }
             fi
             if e=$(mkdir -m 700 -- "$l" 2>&1); then
-              mkdir -m 700 -- "$l/pg" && printf '%s\\n' \(ShellQuoting.quote(info)) > "$l/info" && printf '%s\\n' \(ShellQuoting.quote(token)) > "$l/token" \\
+              mkdir -m 700 -- "$l/pg" && printf '%s\\n' \(ShellQuote.quote(info)) > "$l/info" && printf '%s\\n' \(ShellQuote.quote(token)) > "$l/token" \\
                 || { echo FAILED; echo "cannot write into $l"; rm -rf -- "$l"; exit 0; }
               echo TAKEN
-            elif grep -qx \(ShellQuoting.quote("run=\(runID)")) "$l/info" 2>/dev/null; then
+            elif grep -qx \(ShellQuote.quote("run=\(runID)")) "$l/info" 2>/dev/null; then
               mkdir -p -m 700 -- "$l/pg"
-              printf '%s\\n' \(ShellQuoting.quote(token)) > "$l/token.new" && mv -f -- "$l/token.new" "$l/token" \\
+              printf '%s\\n' \(ShellQuote.quote(token)) > "$l/token.new" && mv -f -- "$l/token.new" "$l/token" \\
                 || { echo FAILED; echo "cannot write $l/token"; exit 0; }
               echo OURS
             elif [ -d "$l" ]; then
@@ -88,7 +89,7 @@ enum HostLock {
 
     /// Releases the lock if `runID` holds it.
     static func releaseScript(runID: String) -> String {
-        "l=\(directory); grep -qx \(ShellQuoting.quote("run=\(runID)")) \"$l/info\" 2>/dev/null && rm -rf -- \"$l\"; true"
+        "l=\(directory); grep -qx \(ShellQuote.quote("run=\(runID)")) \"$l/info\" 2>/dev/null && rm -rf -- \"$l\"; true"
     }
 
     /// Removes the lock whoever holds it, after stopping every command its holder still runs (the
@@ -117,14 +118,14 @@ enum HostLock {
     /// token is checked — a command of a controller that no longer holds the lock exits
     /// ``fencedStatus`` without running — and the record is removed when the command ends.
     static func guarded(_ command: String, tag: String, token: String, runID: String) -> String {
-        let file = ShellQuoting.quote(fileName(tag))
+        let file = ShellQuote.quote(fileName(tag))
         return """
             GOLIVE_STEP=\(fileName(runID))/"${GOLIVE_LOCK_ROOT:-/var/tmp/golive}"/\(fileName(tag)); export GOLIVE_STEP
             __golive_g=\(directory)/pg/\(file)
             __golive_st=; if { read -r __golive_s < /proc/$$/stat; } 2>/dev/null; then set -- $__golive_s; if [ $# -ge 22 ]; then shift 21; __golive_st=$1; fi; fi
             printf '%s %s\\n' "$$" "$__golive_st" > "$__golive_g" || { echo 'golive: cannot record this command under '"$__golive_g" >&2; exit \(unrecordedStatus); }
             { read -r __golive_t < \(directory)/token; } 2>/dev/null
-            if [ "${__golive_t:-}" != \(ShellQuoting.quote(token)) ]; then rm -f -- "$__golive_g"; echo '\(fencedMarker) another controller holds the lock on this host now' >&2; exit \(fencedStatus); fi
+            if [ "${__golive_t:-}" != \(ShellQuote.quote(token)) ]; then rm -f -- "$__golive_g"; echo '\(fencedMarker) another controller holds the lock on this host now' >&2; exit \(fencedStatus); fi
             trap 'rm -f -- "$__golive_g"' EXIT; trap 'rm -f -- "$__golive_g"; exit 143' TERM; trap 'rm -f -- "$__golive_g"; exit 129' HUP; trap 'rm -f -- "$__golive_g"; exit 130' INT
             unset __golive_s __golive_st __golive_t; set --
             \(command)

@@ -1,5 +1,6 @@
 import Foundation
 import Playbook
+import System
 
 /// Builds the one shell script a round of log and metric probes runs on a host, and reads its output.
 ///
@@ -32,11 +33,11 @@ enum SignalScript {
             case .log(let log):
                 // A path, not a command: one quoted word, spaces, quotes and all.
                 let path = try log.path.render(context, quoting: .plain)
-                add({ "f=\(ShellQuoting.quote($0))" }, path)
+                add({ "f=\(ShellQuote.quote($0))" }, path)
                 add("if [ -r \"$f\" ]; then set -- $(stat -Lc '%i %s' -- \"$f\"); ino=$1; size=$2; else ino=0; size=0; fi")
                 add("echo \"@@log \(index) $ino $size\"")
                 guard follow, let position = state.positions[index] else { continue }
-                let pattern = ShellQuoting.quote(log.match)
+                let pattern = ShellQuote.quote(log.match)
                 // Same file, grown: read what was added. Rotated (new inode): the rest of the old
                 // file, found by its inode, then the new file from its start. Truncated: from 0.
                 add("start=0; if [ \"$ino\" = \(position.inode) ] && [ \"$size\" -ge \(position.offset) ]; then start=\(position.offset); fi")
@@ -53,7 +54,7 @@ enum SignalScript {
                     case .memAvailable: add("echo \"@@metric \(key) $(awk '/^MemAvailable:/ { printf \"%.0f\", $2 * 1024 }' /proc/meminfo)\"")
                     case .diskFree(let path):
                         add(
-                            { "echo \"@@metric \(key) $(df -Pk -- \(ShellQuoting.quote($0)) 2>/dev/null | awk 'NR == 2 { printf \"%.0f\", $4 * 1024 }')\"" },
+                            { "echo \"@@metric \(key) $(df -Pk -- \(ShellQuote.quote($0)) 2>/dev/null | awk 'NR == 2 { printf \"%.0f\", $4 * 1024 }')\"" },
                             try path.render(context, quoting: .plain))
                     case .command(let command):
                         add(

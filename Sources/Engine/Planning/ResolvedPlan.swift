@@ -1,6 +1,6 @@
 import Foundation
 import Playbook
-import SSH
+import System
 
 /// Everything a run of a play will do, flattened into ordered `key = value` lines: the playbook's
 /// settings and window, the batches, every host's variables, and every step, rollback and probe
@@ -32,7 +32,6 @@ public struct ResolvedPlan: Sendable, Hashable {
         let playbook = play.playbook
         var lines: [Entry] = []
         func add(_ key: String, _ value: String) { lines.append(Entry(key: key, value: value)) }
-        let formatter = ISO8601DateFormatter()
         add("playbook", playbook.name)
         add("environment", play.inventory.environment)
         add("hosts", play.hosts.map(\.name).joined(separator: ","))
@@ -42,7 +41,7 @@ public struct ResolvedPlan: Sendable, Hashable {
             "batches",
             Planner.batches(play.hosts.map(\.name), serial: playbook.serial).map { $0.joined(separator: ",") }.joined(separator: ";"))
         if let window = playbook.window {
-            add("window", "\(formatter.string(from: window.start)) → \(formatter.string(from: window.end))")
+            add("window", "\(Timestamp.seconds(window.start)) → \(Timestamp.seconds(window.end))")
             add("window.rollback_reserve", DurationSyntax.format(window.rollbackReserve))
             if let downtime = window.downtime { add("window.downtime", DurationSyntax.format(downtime)) }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Playbook
+import System
 
 /// How a step will look when it runs on a host: the resolved command or request, redacted.
 public enum StepDescription {
@@ -10,7 +11,7 @@ public enum StepDescription {
             case .shell(let template): return try template.render(context, quoting: .shell).display
             case .local(let template): return "(on the controller) " + (try template.render(context, quoting: .shell).display)
             case .command(let argv):
-                return try argv.map { ShellQuoting.quote(try $0.render(context, quoting: .plain).display) }.joined(separator: " ")
+                return try argv.map { ShellQuote.quote(try $0.render(context, quoting: .plain).display) }.joined(separator: " ")
             case .upload(let transfer), .template(let transfer):
                 let source = try transfer.source.render(context, quoting: .plain).display
                 let destination = try transfer.destination.render(context, quoting: .plain).display

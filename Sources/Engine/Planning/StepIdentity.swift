@@ -1,6 +1,6 @@
 import Foundation
 import Playbook
-import SSH
+import System
 
 /// A step's identity beyond its index: a digest of its definition, recorded on every step event,
 /// so that a recovery can tell whether today's playbook still holds the same step at that index.

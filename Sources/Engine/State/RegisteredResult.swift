@@ -4,10 +4,7 @@ import Playbook
 /// build it the same way, from the same event.
 public enum RegisteredResult {
     /// The result of a step skipped by its `when:`.
-    public static let skipped: Value = .map([
-        "stdout": .string(""), "stderr": .string(""), "rc": .int(0), "failed": .bool(false), "changed": .bool(false),
-        "skipped": .bool(true), "status": .int(0), "body": .string(""), "attempts": .int(0),
-    ])
+    public static let skipped: Value = RegisteredValue.make(changed: false, skipped: true, attempts: 0)
 
     /// The result an attempt's `stepFinished` event records.
     public static func value(of event: RunEvent) -> Value {
@@ -27,10 +24,8 @@ public enum RegisteredResult {
             while text.hasSuffix("\n") { text.removeLast() }
             return text
         }
-        return .map([
-            "stdout": .string(trimmed(stdout)), "stderr": .string(trimmed(stderr)), "rc": .int(exitCode ?? -1),
-            "failed": .bool(failed), "changed": .bool(true), "skipped": .bool(false), "status": .int(httpStatus ?? 0),
-            "body": .string(httpStatus != nil ? stdout : ""), "attempts": .int(attempts),
-        ])
+        return RegisteredValue.make(
+            stdout: trimmed(stdout), stderr: trimmed(stderr), rc: exitCode ?? -1, failed: failed, status: httpStatus ?? 0,
+            body: httpStatus != nil ? stdout : "", attempts: attempts)
     }
 }

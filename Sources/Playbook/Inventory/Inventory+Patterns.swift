@@ -1,3 +1,5 @@
+import System
+
 extension Inventory {
     /// The hosts a pattern selects, in inventory order.
     ///
@@ -43,28 +45,7 @@ extension Inventory {
             hint: suggestion.map { "did you mean '\($0)'?" })
     }
 
-    static func glob(_ pattern: String, _ text: String) -> Bool {
-        let p = Array(pattern), t = Array(text)
-        var pi = 0, ti = 0, star = -1, mark = 0
-        while ti < t.count {
-            if pi < p.count && (p[pi] == "?" || p[pi] == t[ti]) {
-                pi += 1
-                ti += 1
-            } else if pi < p.count && p[pi] == "*" {
-                star = pi
-                mark = ti
-                pi += 1
-            } else if star >= 0 {
-                pi = star + 1
-                mark += 1
-                ti = mark
-            } else {
-                return false
-            }
-        }
-        while pi < p.count && p[pi] == "*" { pi += 1 }
-        return pi == p.count
-    }
+    static func glob(_ pattern: String, _ text: String) -> Bool { Glob.matches(pattern, text) }
 }
 
 /// A host pattern that selects nothing or names something unknown.

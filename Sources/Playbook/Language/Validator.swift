@@ -38,10 +38,7 @@ public struct Validator: Sendable {
     }
 
     /// What a registered result looks like at validate time.
-    public static let registeredShape: Value = .map([
-        "stdout": .string(""), "stderr": .string(""), "rc": .int(0), "failed": .bool(false), "changed": .bool(true),
-        "skipped": .bool(false), "status": .int(0), "body": .string(""), "attempts": .int(1),
-    ])
+    public static let registeredShape: Value = RegisteredValue.make()
 
     /// Placeholder run details for validation and plans.
     public static let placeholderRun: [String: Value] = [

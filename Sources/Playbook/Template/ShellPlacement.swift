@@ -1,3 +1,4 @@
+import System
 /// Where a placeholder stands in a shell command, as the shell will parse it: what quoting keeps
 /// its value one literal piece of text there, or why no quoting can.
 public enum ShellPlacement: Sendable, Hashable {
@@ -20,7 +21,7 @@ public enum ShellPlacement: Sendable, Hashable {
     public func quote(_ value: String) -> String? {
         switch self {
         case .bare:
-            return ShellQuoting.quote(value)
+            return ShellQuote.quote(value)
         case .doubleQuoted:
             var out = ""
             for character in value {

@@ -1,4 +1,5 @@
 import Foundation
+import System
 
 /// A string with `{{ expression }}` placeholders, parsed when the file is loaded.
 ///
@@ -149,8 +150,8 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
                     display += quotedShown
                 } else if result.quoted {
                     // `| quote` outside a shell command: one shell word, as the last transformation.
-                    text += ShellQuoting.quote(plain)
-                    display += ShellQuoting.quote(shown)
+                    text += ShellQuote.quote(plain)
+                    display += ShellQuote.quote(shown)
                 } else {
                     text += plain
                     display += shown

@@ -3,6 +3,7 @@ import Console
 import Engine
 import Foundation
 import Playbook
+import SSHTransport
 
 /// `golive ping -i INVENTORY`: connect to every host in parallel and report key, auth and round trip.
 struct PingCommand: AsyncParsableCommand {

@@ -4,6 +4,7 @@ import Engine
 import Foundation
 import Playbook
 import Store
+import System
 
 /// `golive plan PLAYBOOK -i INVENTORY`: the resolved steps per host and batch (text or JSON), or the
 /// go-live plan document for sign-off (Markdown or HTML); touches no host.
@@ -36,7 +37,7 @@ struct PlanCommand: AsyncParsableCommand {
         for value in input.vars { words += ["-e", value] }
         if let limit = input.limit { words += ["--limit", limit] }
         words += ["--expect-plan", document.resolved.fingerprint]
-        document.runCommand = words.map(ShellQuoting.quote).joined(separator: " ")
+        document.runCommand = words.map(ShellQuote.quote).joined(separator: " ")
         let storePath = StoreLocation.resolve(store, besidePlaybook: playbook)
         let documentFormat = format == .md || format == .html
         // The plan is recorded under its fingerprint, so `run --expect-plan` can say what changed.

@@ -4,6 +4,7 @@ import Dispatch
 import Engine
 import Foundation
 import Playbook
+import SSHTransport
 import Store
 
 /// Runs a playbook as `run`, `rehearse` or `check`, and recovers a run (`resume`, `rollback`):

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Playbook
+import SSHTransport
 
 /// Options of every command that drives hosts through a run: run, rehearse, check, resume, rollback.
 struct SessionOptions: ParsableArguments {

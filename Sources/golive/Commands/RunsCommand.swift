@@ -3,7 +3,9 @@ import Console
 import Engine
 import Foundation
 import Playbook
+import SSHTransport
 import Store
+import System
 
 /// Options for the commands that read the timeline store.
 struct StoreOptions: ParsableArguments {
@@ -67,13 +69,12 @@ struct RunsCommand: AsyncParsableCommand {
             run.status = Self.shownStatus(run, holder: try? store.lock.holder(of: run.environment))
             return run
         }
-        let formatter = ISO8601DateFormatter()
         if json {
             // The recorded status stays as recorded; a lost controller is a field of its own.
             for (run, shown) in zip(recorded, runs) {
                 let item: [String: Any] = [
                     "id": run.id, "playbook": run.playbook, "environment": run.environment, "kind": run.kind, "status": run.status,
-                    "started": formatter.string(from: run.started), "duration_s": run.duration, "operator": run.operatorName,
+                    "started": Timestamp.seconds(run.started), "duration_s": run.duration, "operator": run.operatorName,
                     "exit_code": run.exitCode as Any, "controller_lost": shown.status == "controller lost?",
                 ]
                 let data = try JSONSerialization.data(withJSONObject: item, options: [.sortedKeys])
@@ -88,7 +89,7 @@ struct RunsCommand: AsyncParsableCommand {
                     + run.kind.padding(toLength: 9, withPad: " ", startingAt: 0) + " "
                     + run.status.padding(toLength: 16, withPad: " ", startingAt: 0) + " "
                     + run.environment.padding(toLength: 12, withPad: " ", startingAt: 0) + " "
-                    + formatter.string(from: run.started).padding(toLength: 21, withPad: " ", startingAt: 0) + " "
+                    + Timestamp.seconds(run.started).padding(toLength: 21, withPad: " ", startingAt: 0) + " "
                     + String(format: "%7.1fs", run.duration) + "  "
                     + run.operatorName.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + run.playbook))
         }

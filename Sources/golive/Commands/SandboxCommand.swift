@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Playbook
 import Sandbox
+import System
 
 /// `golive sandbox up|down|status`: local simulated servers to try golive on.
 struct SandboxCommand: AsyncParsableCommand {
@@ -31,7 +32,7 @@ struct SandboxCommand: AsyncParsableCommand {
             for host in started {
                 print("\(host.name)  ssh \(host.address):\(host.sshPort)  http \(host.address):\(host.httpPort)  \(host.appDirectory)")
             }
-            let down = location.directory == ".golive/sandbox" ? "golive sandbox down" : "golive sandbox down --directory \(ShellQuoting.quote(location.directory))"
+            let down = location.directory == ".golive/sandbox" ? "golive sandbox down" : "golive sandbox down --directory \(ShellQuote.quote(location.directory))"
             print("\(started.count) host(s) up; inventory written to \(inventory). Stop them with: \(down)")
         }
     }

@@ -21,7 +21,7 @@ public final class ChildProcess: @unchecked Sendable {
     ///   - stdout: a file the child's standard output is appended to (default: /dev/null).
     ///   - stderr: a file the child's standard error is appended to (default: /dev/null).
     ///   - environment: extra variables on top of this process's environment.
-    /// - Throws: `SandboxError` when the spawn fails.
+    /// - Throws: ``ProcessError`` when the spawn fails.
     public init(
         _ executable: String, _ arguments: [String], stdout: String? = nil, stderr: String? = nil,
         environment: [String: String] = [:], newSession: Bool = false
@@ -71,7 +71,7 @@ public final class ChildProcess: @unchecked Sendable {
         -> (status: Int32, output: String)
     {
         var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw SandboxError(message: "pipe(): \(String(cString: strerror(errno)))") }
+        guard pipe(&fds) == 0 else { throw ProcessError(message: "pipe(): \(String(cString: strerror(errno)))") }
         let child: ChildProcess
         do {
             child = ChildProcess(
@@ -121,24 +121,39 @@ public final class ChildProcess: @unchecked Sendable {
         return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
-    private static func exitCode(_ raw: Int32) -> Int32 {
+    /// Starts a process in a new process group (its pid is the group's id) with `stdin` as its
+    /// standard input and `output` as its standard output and error; `closing` are closed in the child.
+    static func spawnGroupLeader(
+        _ executable: String, _ arguments: [String], stdin: Int32, output: Int32, closing: [Int32], environment: [String: String]
+    ) throws -> pid_t {
+        try spawn(
+            executable, arguments, stdoutPath: nil, stderrPath: nil, pipeFD: (closing.last ?? -1, output),
+            environment: environment, newSession: false, stdinFD: stdin, closing: closing, groupLeader: true)
+    }
+
+    static func exitCode(_ raw: Int32) -> Int32 {
         let signal = raw & 0x7f
         return signal == 0 ? (raw >> 8) & 0xff : 128 + signal
     }
 
     private static func spawn(
         _ executable: String, _ arguments: [String], stdoutPath: String?, stderrPath: String?,
-        pipeFD: (read: Int32, write: Int32)?, environment: [String: String], newSession: Bool
+        pipeFD: (read: Int32, write: Int32)?, environment: [String: String], newSession: Bool,
+        stdinFD: Int32? = nil, closing: [Int32] = [], groupLeader: Bool = false
     ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let stdinFD {
+            posix_spawn_file_actions_adddup2(&actions, stdinFD, 0)
+            posix_spawn_file_actions_addclose(&actions, stdinFD)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         if let pipeFD {
             posix_spawn_file_actions_adddup2(&actions, pipeFD.write, 1)
             posix_spawn_file_actions_adddup2(&actions, pipeFD.write, 2)
-            posix_spawn_file_actions_addclose(&actions, pipeFD.read)
-            posix_spawn_file_actions_addclose(&actions, pipeFD.write)
+            for fd in Set([pipeFD.read, pipeFD.write] + closing) where fd >= 0 { posix_spawn_file_actions_addclose(&actions, fd) }
         } else {
             posix_spawn_file_actions_addopen(&actions, 1, stdoutPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
             posix_spawn_file_actions_addopen(&actions, 2, stderrPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
@@ -156,7 +171,9 @@ public final class ChildProcess: @unchecked Sendable {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         // POSIX_SPAWN_SETSID (glibc 2.26+): a daemon that outlives this process and its terminal.
         let setsid: Int32 = newSession ? 0x80 : 0
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | setsid))
+        let group: Int32 = groupLeader ? Int32(POSIX_SPAWN_SETPGROUP) : 0
+        if groupLeader { posix_spawnattr_setpgroup(&attributes, 0) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | setsid | group))
 
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
@@ -169,7 +186,7 @@ public final class ChildProcess: @unchecked Sendable {
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard rc == 0 else {
-            throw SandboxError(message: "cannot start \(executable): \(String(cString: strerror(rc)))")
+            throw ProcessError(message: "cannot start \(executable): \(String(cString: strerror(rc)))")
         }
         return pid
     }

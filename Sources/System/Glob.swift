@@ -1,7 +1,8 @@
-/// OpenSSH-style wildcard matching: `*` any run, `?` one character.
-enum Glob {
+/// Wildcard matching as OpenSSH's `Host` patterns and Ansible's host patterns use it: `*` any run,
+/// `?` one character, everything else literal, the whole text matched.
+public enum Glob {
     /// True when `text` matches `pattern` as a whole.
-    static func matches(_ pattern: String, _ text: String) -> Bool {
+    public static func matches(_ pattern: String, _ text: String) -> Bool {
         let p = Array(pattern.unicodeScalars), t = Array(text.unicodeScalars)
         var pi = 0, ti = 0, star = -1, mark = 0
         while ti < t.count {

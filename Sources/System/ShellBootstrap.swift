@@ -1,15 +1,16 @@
 import Foundation
 
-/// How a command reaches the remote shell: never in the exec request (which the remote user's
-/// shell gets as an argument, visible to every local user in `ps`), but on the channel's stdin.
+/// How a command reaches a shell: never in its arguments (a remote exec request becomes the login
+/// shell's argument, and argv is visible to every local user in `ps`), but on its stdin. Remote
+/// steps (over SSH) and local steps (on the controller) go the same way.
 ///
-/// The exec request is always the same fixed bootstrap. It prints the shell's pid (its process
+/// The exec request, or the local shell's `-c`, is always the same fixed bootstrap. It prints the shell's pid (its process
 /// group: sshd starts each session in its own) on stderr, reads one line holding the script's
 /// length in bytes, reads exactly that many bytes (`dd` with full blocks: never one byte more),
 /// and evaluates them in the same shell. Whatever follows on stdin is the command's own stdin.
 /// The same frame carries anything else that must not appear in argv (a password for `sudo`,
 /// later): a length line, then the bytes.
-public enum RemoteBootstrap {
+public enum ShellBootstrap {
     /// What each exec request runs (no secret in it, ever).
     public static let command =
         #"printf 'golive-pgid:%s\n' "$$" >&2; IFS= read -r __golive_n || exit 125; "#

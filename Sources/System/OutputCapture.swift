@@ -1,15 +1,18 @@
 import Foundation
 
 /// Keeps the first and last `limit / 2` bytes of a stream and counts what falls between.
-struct OutputCapture {
+public struct OutputCapture: Sendable {
     private let half: Int
     private var head = Data()
     private var tail = Data()
-    private(set) var omitted = 0
+    /// The bytes dropped between the head and the tail.
+    public private(set) var omitted = 0
 
-    init(limit: Int) { half = max(1, limit / 2) }
+    /// Keeps at most `limit` bytes.
+    public init(limit: Int) { half = max(1, limit / 2) }
 
-    mutating func append(_ chunk: Data) {
+    /// Adds the next bytes of the stream.
+    public mutating func append(_ chunk: Data) {
         var chunk = chunk
         if head.count < half {
             let take = min(half - head.count, chunk.count)
@@ -26,11 +29,11 @@ struct OutputCapture {
     }
 
     /// The kept bytes; where bytes were dropped, a line says how many (`… [N bytes cut] …`).
-    var data: Data {
+    public var data: Data {
         guard omitted > 0 else { return head + tail }
         return head + Data(Self.cutMarker(omitted).utf8) + tail
     }
 
     /// The line that stands where bytes were dropped.
-    static func cutMarker(_ count: Int) -> String { "\n… [\(count) bytes cut] …\n" }
+    public static func cutMarker(_ count: Int) -> String { "\n… [\(count) bytes cut] …\n" }
 }

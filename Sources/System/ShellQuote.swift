@@ -1,6 +1,8 @@
-/// POSIX shell quoting: one argument, taken literally by `sh`.
+/// POSIX shell quoting: a value as one word, taken literally by `sh`. The one quoter of golive:
+/// templates use it for bare words, the engine for the paths and names it puts in its scripts.
 public enum ShellQuote {
-    /// Wraps `value` in single quotes, escaping embedded single quotes (`'\''`).
+    /// The value as one shell word: left as is when it holds only safe characters, else wrapped in
+    /// single quotes with embedded single quotes written `'\''`.
     public static func quote(_ value: String) -> String {
         if !value.isEmpty, value.unicodeScalars.allSatisfy({ safe.contains($0) }) { return value }
         return "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"

@@ -1,9 +1,10 @@
 import Foundation
 import Playbook
 
-extension Executor {
+/// The log and metric probes: one command per host per round, and the memory of where each log was read up to.
+extension HealthWatch {
     /// The log and metric probes of a health section, with their indexes.
-    func signalProbes(_ health: Health) -> [(Int, Probe.Check)] {
+    static func signalProbes(_ health: Health) -> [(Int, Probe.Check)] {
         health.probes.enumerated().compactMap { index, probe in
             switch probe.check {
             case .log, .metric: (index, probe.check)
@@ -16,11 +17,11 @@ extension Executor {
     static let signalCommand = "log and metric probes"
 
     /// Runs the signal script on a host and parses it; a failure to run it is an error message.
-    func readSignals(_ health: Health, host: String, follow: Bool, context: TemplateContext) async -> Result<SignalReadings, SignalError> {
+    func readSignals(host: String, follow: Bool, context: TemplateContext, in run: isolated any RunControl) async -> Result<SignalReadings, SignalError> {
         do {
-            let script = try SignalScript.build(signalProbes(health), state: signals[host] ?? SignalState(), follow: follow, context: context)
-            let result = try await remote(script, on: host, timeout: max(health.interval, .seconds(10)), tag: "probe")
-            guard result.ok else { return .failure(SignalError(message: "the probe command failed: \(Self.summary(result))")) }
+            let script = try SignalScript.build(Self.signalProbes(health), state: run.signalState(host), follow: follow, context: context)
+            let result = try await StepActions(host: host).remote(script, timeout: max(health.interval, .seconds(10)), tag: "probe", in: run)
+            guard result.ok else { return .failure(SignalError(message: "the probe command failed: \(StepRunner.summary(result))")) }
             return .success(SignalScript.parse(result.stdout))
         } catch let error as TemplateError {
             return .failure(SignalError(message: "template: \(error)"))
@@ -31,35 +32,33 @@ extension Executor {
 
     /// Notes where each log ends on `hosts` (the batch's deploy has just ended): only lines
     /// written from now on count.
-    func startFollowingLogs(_ health: Health, hosts: [String]) async {
-        guard signalProbes(health).contains(where: { if case .log = $0.1 { true } else { false } }) else { return }
-        _ = await forEachHost(hosts) { executor, host in
-            await executor.markLogPositions(health, host: host)
-        }
+    func startFollowingLogs(hosts: [String], in run: isolated any RunControl) async {
+        guard Self.signalProbes(health).contains(where: { if case .log = $0.1 { true } else { false } }) else { return }
+        _ = await run.eachHost(hosts) { host in await markLogPositions(host: host, in: run) }
     }
 
-    func markLogPositions(_ health: Health, host: String) async {
-        guard case .success(let readings) = await readSignals(health, host: host, follow: false, context: hostContext(host)) else { return }
-        var state = signals[host] ?? SignalState()
-        for (index, log) in readings.logs { state.positions[index] = (log.inode, log.size) }
-        state.counts = [:]
-        signals[host] = state
+    func markLogPositions(host: String, in run: isolated any RunControl) async {
+        guard case .success(let readings) = await readSignals(host: host, follow: false, context: run.hostContext(host), in: run) else { return }
+        var memory = run.signalState(host)
+        for (index, log) in readings.logs { memory.positions[index] = (log.inode, log.size) }
+        memory.counts = [:]
+        run.setSignalState(memory, for: host)
     }
 
     /// One round of the log and metric probes on a host: failures, figures for the console
     /// (`details`), and the newest matching log lines.
-    func signalRound(_ health: Health, host: String, baseline: Bool) async -> (failures: [String], figures: ProbeFigures, lines: [String]) {
-        let probes = signalProbes(health)
+    func signalRound(host: String, baseline: Bool, in run: isolated any RunControl) async -> (failures: [String], figures: ProbeFigures, lines: [String]) {
+        let probes = Self.signalProbes(health)
         guard !probes.isEmpty else { return ([], ProbeFigures(), []) }
-        let context = hostContext(host)
+        let context = run.hostContext(host)
         let readings: SignalReadings
-        switch await readSignals(health, host: host, follow: true, context: context) {
+        switch await readSignals(host: host, follow: true, context: context, in: run) {
         case .success(let read): readings = read
         case .failure(let error): return ([error.message], ProbeFigures(), [])
         }
-        var state = signals[host] ?? SignalState()
+        var memory = run.signalState(host)
         // The baselines measured in the pre-checks (on the timeline: a resumed run has them too).
-        var baselines = self.state[host].baselines
+        var baselines = run.state[host].baselines
         var figures = ProbeFigures()
         var failures: [String] = [], lines: [String] = []
         let now = Date()
@@ -68,14 +67,14 @@ extension Executor {
             case .log(let log):
                 guard let reading = readings.logs[index] else { continue }
                 let path = (try? log.path.render(context, quoting: .plain).display) ?? log.path.source
-                if state.positions[index] == nil {
-                    state.positions[index] = (reading.inode, reading.size)
+                if memory.positions[index] == nil {
+                    memory.positions[index] = (reading.inode, reading.size)
                     continue
                 }
-                state.positions[index] = (reading.inode, reading.size)
-                state.counts[index, default: []].append((now, reading.count))
-                state.counts[index]?.removeAll { now.timeIntervalSince($0.time) > log.per.seconds }
-                let inWindow = state.counts[index, default: []].reduce(0) { $0 + $1.count }
+                memory.positions[index] = (reading.inode, reading.size)
+                memory.counts[index, default: []].append((now, reading.count))
+                memory.counts[index]?.removeAll { now.timeIntervalSince($0.time) > log.per.seconds }
+                let inWindow = memory.counts[index, default: []].reduce(0) { $0 + $1.count }
                 lines += reading.lines.map { "\(URL(fileURLWithPath: path).lastPathComponent): \($0)" }
                 let label = "log \(URL(fileURLWithPath: path).lastPathComponent)"
                 figures.figures[label] = String(inWindow)
@@ -124,30 +123,28 @@ extension Executor {
                 break
             }
         }
-        signals[host] = state
+        run.setSignalState(memory, for: host)
         return (failures, figures, lines)
     }
 
     /// During the prechecks: the baseline of every log and metric probe on each host (one reading
     /// of the metrics; the logs followed for one interval), and the absolute metric thresholds
     /// checked before anything changes. Returns the hosts whose figures already fail.
-    func measureBaselines(_ health: Health, hosts: [String]) async -> [String: String] {
-        guard !signalProbes(health).isEmpty else { return [:] }
-        await startFollowingLogs(health, hosts: hosts)
+    func measureBaselines(hosts: [String], in run: isolated any RunControl) async -> [String: String] {
+        guard !Self.signalProbes(health).isEmpty else { return [:] }
+        await startFollowingLogs(hosts: hosts, in: run)
         try? await Task.sleep(for: health.interval)
-        let results = await forEachHost(hosts) { executor, host in
-            await executor.baselineRound(health, host: host)
-        }
+        let results = await run.eachHost(hosts) { host in await baselineRound(host: host, in: run) }
         return results.compactMapValues { $0 }
     }
 
-    func baselineRound(_ health: Health, host: String) async -> String? {
+    func baselineRound(host: String, in run: isolated any RunControl) async -> String? {
         let begin = ContinuousClock.now
         // The baselines go on the timeline with the round, so that a resumed run compares with the same ones.
-        let (failures, figures, lines) = await signalRound(health, host: host, baseline: true)
-        await emit(
+        let (failures, figures, lines) = await signalRound(host: host, baseline: true, in: run)
+        await run.emit(
             RunEvent(
-                runID: options.runID, kind: .probeRound, time: Date(), phase: .precheck, host: host,
+                runID: run.options.runID, kind: .probeRound, time: Date(), phase: .precheck, host: host,
                 status: failures.isEmpty ? "ok" : "failed", command: Self.signalCommand, message: failures.isEmpty ? "baseline" : failures.joined(separator: "; "),
                 stdout: lines.isEmpty ? nil : lines.joined(separator: "\n"), durationMS: Int(begin.duration(to: .now).seconds * 1000),
                 attempt: 0, details: figures.details))

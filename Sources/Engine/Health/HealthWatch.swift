@@ -1,24 +1,31 @@
 import Foundation
 import Playbook
 
-extension Executor {
+/// The health watch of a batch: a probe round on every host every `interval` for `duration`, a
+/// host failing after more than `failures_allowed` failed rounds in a row; the same round confirms
+/// a rolled-back host. Its memory of the logs (``SignalState``) is kept by the run, not the timeline:
+/// a recovery watches afresh.
+struct HealthWatch {
+    /// The playbook's health section.
+    let health: Health
+
     /// Watches a batch's hosts: a probe round every `interval` for `duration`. A host fails when it
     /// has more than `failures_allowed` failed rounds in a row. Returns the failed hosts and why.
-    func watchHealth(_ health: Health, hosts: [String], batch: Int) async -> [String: String] {
-        await emit(event(.phaseStarted, phase: .health, batch: batch, message: "\(hosts.count) host(s)"))
+    func watch(hosts: [String], batch: Int, in run: isolated any RunControl) async -> [String: String] {
+        await run.emit(run.event(.phaseStarted, phase: .health, batch: batch, message: "\(hosts.count) host(s)"))
         // Logs are followed from here, the end of the batch's deploy: older lines do not count.
-        await startFollowingLogs(health, hosts: hosts)
+        await startFollowingLogs(hosts: hosts, in: run)
         let rounds = max(1, Int((health.duration.seconds / max(0.001, health.interval.seconds)).rounded(.down)))
         var watched = hosts
         var streak: [String: Int] = [:]
         var failed: [String: String] = [:]
         var done = 0
         for round in 1...rounds {
-            if abortReason != nil || watched.isEmpty { break }
+            if run.abortReason != nil || watched.isEmpty { break }
             done = round
             let begin = ContinuousClock.now
-            let results = await forEachHost(watched) { executor, host in
-                await executor.probeRound(health, host: host, batch: batch, phase: .health, round: round)
+            let results = await run.eachHost(watched) { host in
+                await probeRound(host: host, batch: batch, phase: .health, round: round, in: run)
             }
             for (host, failure) in results {
                 if let failure {
@@ -32,24 +39,24 @@ extension Executor {
             }
             watched.removeAll { failed[$0] != nil }
             // Stop as soon as a failure decides the batch: rollback must not wait for the next round.
-            if watched.isEmpty || failed.count > play.playbook.maxFail.allowed(inBatchOf: hosts.count) { break }
+            if watched.isEmpty || failed.count > run.play.playbook.maxFail.allowed(inBatchOf: hosts.count) { break }
             if round < rounds {
                 let rest = health.interval - begin.duration(to: .now)
                 if rest > .zero { try? await Task.sleep(for: rest) }
             }
         }
         // An interrupted watch is recorded as interrupted, with how far it got.
-        let interrupted = abortReason != nil && failed.isEmpty
-        await emit(
-            event(
+        let interrupted = run.abortReason != nil && failed.isEmpty
+        await run.emit(
+            run.event(
                 .phaseFinished, phase: .health, batch: batch, status: interrupted ? "interrupted" : failed.isEmpty ? "ok" : "failed",
                 message: interrupted ? "interrupted after \(done) of \(rounds) round(s)" : "\(done) of \(rounds) round(s)"))
         return failed
     }
 
     /// One round of every probe on a host; returns the first failure, or nil when all pass.
-    func probeRound(_ health: Health, host: String, batch: Int?, phase: RunEvent.Phase, round: Int = 1) async -> String? {
-        let context = hostContext(host)
+    func probeRound(host: String, batch: Int?, phase: RunEvent.Phase, round: Int = 1, in run: isolated any RunControl) async -> String? {
+        let context = run.hostContext(host)
         let begin = ContinuousClock.now
         var failures: [String] = []
         var checks: [String] = []
@@ -65,17 +72,17 @@ extension Executor {
                 name: probe.name, action: action, undo: nil, when: nil, timeout: max(health.interval, .seconds(10)),
                 retries: 0, delay: .zero, until: nil, register: nil, runOnce: false, ignoreErrors: false,
                 location: probe.location, section: .deploy, index: index)
-            let result = await perform(step, on: host, context: context, phase: phase, tag: "probe")
+            let result = await StepActions(host: host).perform(step, context: context, phase: phase, tag: "probe", in: run)
             checks.append(result.command)
-            if !result.ok { failures.append("\(result.command): \(Self.summary(result))") }
+            if !result.ok { failures.append("\(result.command): \(StepRunner.summary(result))") }
         }
         // Log and metric probes: one command per round; their figures go to the console.
-        let signalResult = await signalRound(health, host: host, baseline: false)
+        let signalResult = await signalRound(host: host, baseline: false, in: run)
         failures += signalResult.failures
-        if !signalProbes(health).isEmpty { checks.append(Self.signalCommand) }
-        await emit(
+        if !Self.signalProbes(health).isEmpty { checks.append(Self.signalCommand) }
+        await run.emit(
             RunEvent(
-                runID: options.runID, kind: .probeRound, time: Date(), phase: phase, batch: batch, host: host,
+                runID: run.options.runID, kind: .probeRound, time: Date(), phase: phase, batch: batch, host: host,
                 status: failures.isEmpty ? "ok" : "failed", command: checks.joined(separator: "; "),
                 message: failures.isEmpty ? nil : failures.joined(separator: "; "),
                 stdout: signalResult.lines.isEmpty ? nil : signalResult.lines.joined(separator: "\n"),

@@ -1,10 +1,10 @@
-internal import CLibSSH2
+internal import CSystem
 import Foundation
 
-/// SHA-256 and HMAC-SHA1 through OpenSSL's libcrypto (already linked by libssh2).
+/// SHA-256 and HMAC-SHA1 through OpenSSL's libcrypto.
 public enum Digest {
     /// SHA-256 of `data` (32 bytes).
-    static func sha256(_ data: Data) -> Data {
+    public static func sha256(_ data: Data) -> Data {
         var out = [UInt8](repeating: 0, count: 32)
         data.withUnsafeBytes { raw in golive_sha256(raw.baseAddress, raw.count, &out) }
         return Data(out)
@@ -16,7 +16,7 @@ public enum Digest {
     }
 
     /// HMAC-SHA1 of `data` with `key` (20 bytes), as hashed known_hosts entries use.
-    static func hmacSHA1(key: Data, data: Data) -> Data {
+    public static func hmacSHA1(key: Data, data: Data) -> Data {
         var out = [UInt8](repeating: 0, count: 20)
         key.withUnsafeBytes { k in
             data.withUnsafeBytes { d in

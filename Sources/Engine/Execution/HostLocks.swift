@@ -1,49 +1,55 @@
 import Foundation
 import Playbook
+import System
 
-extension Executor {
+/// The lock each server carries while a run changes it (a directory under the lock root, with the
+/// run's fencing token): taken on every host before the first change, so two controllers with any
+/// stores or inventories never change one server at once; released at the end, one attempt each.
+/// The scripts are ``HostLock``'s, the same `unlock` runs.
+enum HostLocks {
     /// Takes the lock on every connected host, so two controllers with any stores or inventories
     /// cannot change the same servers at once. In a recovery (`stopping` given) the lock is this
     /// run's already: its token is replaced first, then the commands of the steps the lost
     /// controller left unfinished are stopped. Returns the refusal (naming the holder), or nil.
-    func takeHostLocks(_ hosts: [String], stopping: [String: [String]] = [:]) async -> String? {
-        guard let token else { return nil }
-        let formatter = ISO8601DateFormatter()
+    static func take(_ hosts: [String], stopping: [String: [String]] = [:], in run: isolated any RunControl) async -> String? {
+        guard let token = run.token else { return nil }
         let info = [
-            "run=\(options.runID)", "environment=\(environment)", "operator=\(options.operatorName)",
+            "run=\(run.options.runID)", "run.environment=\(run.environment)", "operator=\(run.options.operatorName)",
             "controller=\(ProcessInfo.processInfo.hostName)", "pid=\(ProcessInfo.processInfo.processIdentifier)",
-            "started=\(formatter.string(from: started))",
+            "started=\(Timestamp.seconds(run.started))",
         ].joined(separator: "\n")
-        let results = await forEachHost(hosts) { executor, host in
-            await executor.takeHostLock(host, info: info, token: token, stopping: stopping[host] ?? [])
+        let results = await run.eachHost(hosts) { host in
+            await take(host, info: info, token: token, stopping: stopping[host] ?? [], in: run)
         }
         let refusals = results.compactMapValues { $0 }
         guard !refusals.isEmpty else { return nil }
-        await releaseHostLocks(hosts.filter { refusals[$0] == nil })
+        await release(hosts.filter { refusals[$0] == nil }, in: run)
         return refusals.keys.sorted().map { "\($0): \(refusals[$0] ?? "")" }.joined(separator: "; ")
     }
 
-    private func takeHostLock(_ host: String, info: String, token: String, stopping: [String]) async -> String? {
-        guard let connection = connections[host] else { return "not connected" }
-        let script = HostLock.takeScript(runID: options.runID, info: info, token: token, stopping: stopping)
+    private static func take(
+        _ host: String, info: String, token: String, stopping: [String], in run: isolated any RunControl
+    ) async -> String? {
+        guard let connection = run.connection(to: host) else { return "not connected" }
+        let script = HostLock.takeScript(runID: run.options.runID, info: info, token: token, stopping: stopping)
         do {
             let outcome = try await connection.run(script, timeout: .seconds(60), output: nil)
             let lines = outcome.stdoutText.split(separator: "\n").map(String.init)
             switch lines.first {
             case "TAKEN", "OURS":
                 let gone = lines.first == "TAKEN" && !stopping.isEmpty
-                await emit(
-                    event(
+                await run.emit(
+                    run.event(
                         .lockTaken, host: host, status: "ok",
                         message: gone
                             ? "the lock on \(host) was gone (something removed it while the run held it): taken afresh"
-                            : "lock taken on \(host) for \(environment)"))
+                            : "lock taken on \(host) for \(run.environment)"))
                 for line in lines.dropFirst() {
                     let words = line.split(separator: " ").map(String.init)
                     guard words.count == 3 else { continue }
                     let how = words[0] == "KILLED" ? "killed (KILL after TERM)" : words[0] == "STOPPED" ? "stopped (TERM)" : "already gone"
-                    await emit(
-                        event(
+                    await run.emit(
+                        run.event(
                             .processStopped, host: host, status: words[0].lowercased(),
                             message: "the lost controller's command \(words[1]) (process group \(words[2])) on \(host): \(how)"))
                 }
@@ -51,13 +57,13 @@ extension Executor {
             case "HELD":
                 let fields = HostLock.fields(lines.dropFirst())
                 let message =
-                    "locked on \(host) by run \(fields["run"] ?? "?") of environment '\(fields["environment"] ?? "?")' "
+                    "locked on \(host) by run \(fields["run"] ?? "?") of run.environment '\(fields["run.environment"] ?? "?")' "
                     + "(\(fields["operator"] ?? fields["owner"] ?? "?") on \(fields["controller"] ?? "?") pid \(fields["pid"] ?? "?"), since \(fields["started"] ?? "?"))"
-                await emit(event(.lockTaken, host: host, status: "held", message: message))
+                await run.emit(run.event(.lockTaken, host: host, status: "held", message: message))
                 return message
             case "FAILED":
                 let reason = lines.dropFirst().joined(separator: "; ")
-                await emit(event(.lockTaken, host: host, status: "failed", message: "cannot take the lock on \(host): \(reason)"))
+                await run.emit(run.event(.lockTaken, host: host, status: "failed", message: "cannot take the lock on \(host): \(reason)"))
                 return "cannot take the lock on \(host): \(reason)"
             default:
                 let detail = (outcome.stderrText + outcome.stdoutText).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -72,32 +78,32 @@ extension Executor {
     /// `unrecorded`, also the locks that may have been taken without their event reaching the
     /// journal (a recovery: the lost controller may have died between the two); a lock is only ever
     /// removed when it carries this run's id.
-    func releaseHostLocks(_ hosts: [String]? = nil, unrecorded: Bool = false) async {
-        let targets = (hosts ?? state.hostOrder).filter { (unrecorded && connections[$0] != nil) || state[$0].lockHeld }
-        _ = await forEachHost(targets) { executor, host in await executor.releaseHostLock(host) }
+    static func release(_ hosts: [String]? = nil, unrecorded: Bool = false, in run: isolated any RunControl) async {
+        let targets = (hosts ?? run.state.hostOrder).filter { (unrecorded && run.connection(to: $0) != nil) || run.state[$0].lockHeld }
+        _ = await run.eachHost(targets) { host in await release(host, in: run) }
     }
 
-    private func releaseHostLock(_ host: String) async -> String? {
+    private static func release(_ host: String, in run: isolated any RunControl) async -> String? {
         // One attempt: the outcome is decided by now, and golive does not linger after it. A lock
         // left on an unreachable host is named on the timeline.
         var failure: String?
-        if connections[host] == nil { failure = await connect(host) }
-        if failure == nil, let connection = connections[host] {
+        if run.connection(to: host) == nil { failure = await run.connect(host) }
+        if failure == nil, let connection = run.connection(to: host) {
             do {
-                let outcome = try await connection.run(HostLock.releaseScript(runID: options.runID), timeout: .seconds(30), output: nil)
+                let outcome = try await connection.run(HostLock.releaseScript(runID: run.options.runID), timeout: .seconds(30), output: nil)
                 if !outcome.succeeded { failure = "exit \(outcome.exitCode.map(String.init) ?? "?"): \(outcome.stderrText)" }
             } catch {
                 failure = "\(error)"
             }
         }
         if let failure {
-            await emit(
-                event(
+            await run.emit(
+                run.event(
                     .lockReleased, host: host, status: "failed",
-                    message: "the lock on \(host) could not be released (\(failure)); remove \(HostLock.directory) there, or run `golive unlock \(environment) --reason ... -i INVENTORY` once it is reachable"))
+                    message: "the lock on \(host) could not be released (\(failure)); remove \(HostLock.directory) there, or run `golive unlock \(run.environment) --reason ... -i INVENTORY` once it is reachable"))
             return failure
         }
-        await emit(event(.lockReleased, host: host, status: "ok", message: "lock released on \(host)"))
+        await run.emit(run.event(.lockReleased, host: host, status: "ok", message: "lock released on \(host)"))
         return nil
     }
 }

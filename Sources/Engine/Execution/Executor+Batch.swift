@@ -1,0 +1,114 @@
+import Foundation
+import Playbook
+
+/// A batch: every host's backups as a barrier, the deploy steps split at gates, the health watch,
+/// `max_fail`, and the rollback of the hosts that failed within it.
+extension Executor {
+    func runBatch(_ batch: [String], number: Int) async {
+        let playbook = play.playbook
+        await emit(event(.batchStarted, batch: number, message: batch.joined(separator: ", ")))
+        var active = batch
+        let allowed = playbook.maxFail.allowed(inBatchOf: batch.count)
+        var failedInBatch: [String: String] = [:]
+        // Segments of steps: the backups first, every host's, as a barrier (a failed backup stops
+        // the batch before anything changes), then the deploy steps, split at gates.
+        var segments: [[Step]] = playbook.backup.isEmpty ? [[]] : [playbook.backup, []]
+        var gates: [Step?] = playbook.backup.isEmpty ? [] : [nil]
+        for step in playbook.deploy {
+            if case .gate = step.action {
+                segments.append([])
+                gates.append(step)
+            } else {
+                segments[segments.count - 1].append(step)
+            }
+        }
+        for (index, segment) in segments.enumerated() {
+            if index > 0, let gate = gates[index - 1] {
+                guard abortReason == nil else { break }
+                if !(await askGate(gate, batch: number, hosts: active)) {
+                    abort(.gateRefused, detail: "gate '\(gate.name)' answered no")
+                    break
+                }
+            }
+            guard abortReason == nil, !segment.isEmpty else { continue }
+            let failures = await runCancellable(active) { executor, host in
+                await StepRunner.runSteps(segment, on: host, phase: nil, batch: number, in: executor)
+            }
+            for (host, failure) in failures { if let failure { failedInBatch[host] = failure.description } }
+            active.removeAll { failedInBatch[$0] != nil }
+            if failedInBatch.count > allowed {
+                abort(
+                    failedInBatch.count == 1 ? .stepFailed : .maxFailExceeded,
+                    detail: "\(failedInBatch.count) host(s) failed in batch \(number) (max_fail \(playbook.maxFail)): "
+                        + failedInBatch.keys.sorted().map { "\($0): \(failedInBatch[$0] ?? "")" }.joined(separator: "; "))
+            }
+            if abortReason != nil { break }
+        }
+        if abortReason == nil, let health = playbook.health, !active.isEmpty {
+            let unhealthy = await HealthWatch(health: health).watch(hosts: active, batch: number, in: self)
+            for (host, detail) in unhealthy {
+                failedInBatch[host] = detail
+                await emit(event(.hostFailed, phase: .health, batch: number, host: host, status: "failed", message: detail))
+            }
+            active.removeAll { unhealthy[$0] != nil }
+            if failedInBatch.count > allowed, abortReason == nil {
+                abort(
+                    .healthFailed,
+                    detail: "health watch failed in batch \(number): "
+                        + unhealthy.keys.sorted().map { "\($0): \(unhealthy[$0] ?? "")" }.joined(separator: "; "))
+            }
+        }
+        // Failures within max_fail: those hosts alone are rolled back now.
+        if abortReason == nil, !failedInBatch.isEmpty, !options.noRollback {
+            await emit(
+                event(
+                    .rollbackStarted, phase: .rollback, batch: number, status: "tolerated-failure",
+                    message: "rolling back \(failedInBatch.keys.sorted().joined(separator: ", ")) (within max_fail \(playbook.maxFail))"))
+            _ = await RollbackSaga.rollbackHosts(failedInBatch.keys.sorted(), in: self)
+        }
+        let status = !failedInBatch.isEmpty ? "failed" : abortReason != nil ? "interrupted" : "ok"
+        await emit(event(.batchFinished, batch: number, status: status, message: abortReason.map { "stopped: \($0.rawValue)" }))
+    }
+
+    private func askGate(_ gate: Step, batch: Int, hosts: [String]) async -> Bool {
+        let context = hostContext(hosts.first ?? "")
+        let prompt = (try? gate.action.gatePrompt?.render(context, quoting: .plain).display) ?? gate.name
+        await emit(event(.gateAsked, batch: batch, step: gate, message: prompt))
+        let answer: Bool
+        let how: String
+        if options.assumeYes {
+            answer = true
+            how = "--yes (operator \(options.operatorName))"
+        } else if let gates {
+            let steps = play.playbook.backup + play.playbook.deploy
+            let done = steps.filter { $0.index < gate.index || $0.section == .backup }.map(\.name)
+            let next = play.playbook.deploy.filter { $0.index > gate.index }.map(\.name)
+            answer = await gates.answer(prompt, done: done, next: next)
+            how = "operator \(options.operatorName)"
+        } else {
+            answer = false
+            how = "no terminal and no --yes: a gate without an answer is a no"
+        }
+        await emit(event(.gateAnswered, batch: batch, step: gate, status: answer ? "yes" : "no", message: how))
+        return answer
+    }
+
+    /// Runs `body` for each host with the batch's work cancellable by ``abort(_:detail:)``.
+    private func runCancellable(
+        _ hosts: [String], _ body: @escaping @Sendable (Executor, String) async -> StepFailure?
+    ) async -> [String: StepFailure?] {
+        let task = Task { await self.forEachHost(hosts, body) }
+        cancelWork = { task.cancel() }
+        if abortReason != nil { task.cancel() }
+        let results = await task.value
+        cancelWork = nil
+        return results
+    }
+}
+
+extension Step.Action {
+    var gatePrompt: Template? {
+        if case .gate(let gate) = self { return gate.prompt }
+        return nil
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import Playbook
+import System
+
+/// Putting hosts back: each changed host's started steps undone newest first (its `rollback:`, or
+/// the verified restore of its archive), where the step ran (a `local` step's undo on the
+/// controller), each undo recorded before it runs and retried, a lost host reconnected; then the
+/// playbook's own `rollback:` steps, then a health round to confirm the old version. Whatever it
+/// cannot finish becomes an `attentionRequired` event naming the host, the step and the command.
+enum RollbackSaga {
+    /// Rolls back hosts in parallel; true when every one is back and healthy.
+    static func rollbackHosts(_ hosts: [String], in run: isolated any RunControl) async -> Bool {
+        let results = await run.eachHost(hosts) { host in await rollbackHost(host, in: run) }
+        return results.values.allSatisfy { $0 == nil }
+    }
+
+    /// Undoes a host's started steps in reverse order, then the playbook's `rollback:` steps, then
+    /// confirms health. Returns what a person must fix, or nil.
+    static func rollbackHost(_ host: String, in run: isolated any RunControl) async -> String? {
+        let steps = run.state[host].started
+        if run.connection(to: host) == nil || !run.state[host].connected {
+            if let failure = await run.reconnect(host) {
+                let message =
+                    "\(host): unreachable for rollback (\(failure)); undo by hand, newest first: "
+                    + steps.reversed().map(\.name).joined(separator: ", ")
+                await run.emit(run.event(.attentionRequired, phase: .rollback, host: host, status: "unreachable", message: message))
+                return message
+            }
+        }
+        for started in steps.reversed() {
+            if run.fenced { return "\(host): not rolled back here: another controller took the run over" }
+            guard let step = run.stepsByID[started.id] else {
+                return await needsAttention(in: run, 
+                    host, stepID: started.id, name: started.name, "the playbook no longer has this step", command: started.command ?? "",
+                    output: "")
+            }
+            var command: RenderedText?
+            if let undo = step.undo {
+                do {
+                    command = try undo.render(run.hostContext(host), quoting: .shell)
+                } catch {
+                    return await needsAttention(in: run, host, step, "cannot render its rollback: \(error)", command: undo.source, output: "")
+                }
+                let redacted = redactedVariables(undo, on: host, in: run)
+                if !redacted.isEmpty {
+                    // The journal keeps secrets out: a value that held one is recorded as ••••, and
+                    // a rollback never runs with that in place of the real value.
+                    return await needsAttention(in: run, 
+                        host, step,
+                        "its rollback needs \(redacted.map { "{{ \($0) }}" }.joined(separator: ", ")), which the timeline holds redacted "
+                            + "(a secret was in it); undo it by hand", command: undo.source, output: "")
+                }
+            } else if case .archive = step.action, let archive = run.state[host].archives[step.id] {
+                let script = ArchiveScripts.restore(
+                    path: archive.path, archive: archive.archive, sha256: archive.sha256, bytes: archive.bytes,
+                    existed: archive.pathExisted, tag: "\(run.options.runID)-\(host)-\(step.id)")
+                command = RenderedText(text: script, display: "restore \(archive.path) from \(archive.archive)", secrets: [])
+            }
+            guard let command else { continue }
+            // A step's undo runs where the step ran: a `local` step's on the controller.
+            let onController = started.onController || { if case .local = step.action { true } else { false } }()
+            if let failure = await runRollbackAction(command, host: host, step: step, onController: onController, in: run) { return failure }
+        }
+        for step in run.play.playbook.rollback {
+            let context = run.hostContext(host)
+            if let when = step.when, (try? when.evaluateCondition(context)) == false { continue }
+            let command: RenderedText
+            switch step.action {
+            case .shell(let template):
+                guard let rendered = try? template.render(context, quoting: .shell) else {
+                    return await needsAttention(in: run, host, step, "cannot render", command: template.source, output: "")
+                }
+                command = rendered
+            default:
+                // Every action is on the timeline before it is taken, whatever its kind.
+                await run.emit(
+                    RunEvent(
+                        runID: run.options.runID, kind: .rollbackStepStarted, phase: .rollback, host: host, step: step.id,
+                        stepName: step.name, command: StepDescription.describe(step.action, context), attempt: 1))
+                let begin = ContinuousClock.now
+                let result = await StepActions(host: host).perform(
+                    step, context: context, phase: .rollback, tag: HostLock.tag(undoing: step.id, attempt: 1), in: run)
+                await run.emit(
+                    RunEvent(
+                        runID: run.options.runID, kind: .rollbackStepFinished, phase: .rollback, host: host, step: step.id,
+                        stepName: step.name, status: result.ok ? "ok" : result.status, exitCode: result.exitCode,
+                        command: result.command, message: result.message, stdout: result.stdout, stderr: result.stderr,
+                        durationMS: Int(begin.duration(to: .now).seconds * 1000), attempt: 1))
+                if !result.ok && !step.ignoreErrors {
+                    return await needsAttention(in: run, host, step, StepRunner.summary(result), command: result.command, output: result.stderr)
+                }
+                continue
+            }
+            if let failure = await runRollbackAction(command, host: host, step: step, in: run), !step.ignoreErrors { return failure }
+        }
+        // Confirm the old version is healthy.
+        if let health = run.play.playbook.health, !steps.isEmpty {
+            // Logs count afresh from here: what the changed version wrote is not held against the old one.
+            await HealthWatch(health: health).markLogPositions(host: host, in: run)
+            let failures = await HealthWatch(health: health).probeRound(host: host, batch: nil, phase: .verify, in: run)
+            if let failure = failures {
+                let message = "\(host): rolled back, but the health probes still fail: \(failure)"
+                await run.emit(run.event(.attentionRequired, phase: .verify, host: host, status: "unhealthy", message: message))
+                return message
+            }
+        }
+        let undone = steps.filter { run.state[host].undone.contains($0.id) }.count
+        await run.emit(
+            run.event(
+                .rollbackHostFinished, phase: .rollback, host: host, status: "ok",
+                message: undone > 0
+                    ? "\(undone) step(s) undone"
+                    : "nothing needed undoing (\(steps.count) step(s) started, none with a rollback that had to run)"))
+        return nil
+    }
+
+    /// Runs one rollback command with retries (on the host, or on the controller); reconnects when
+    /// the connection is lost. A restore that refused before touching anything is not retried.
+    static func runRollbackAction(
+        _ command: RenderedText, host: String, step: Step, onController: Bool = false, in run: isolated any RunControl
+    ) async -> String? {
+        var last: StepAttempt?
+        for attempt in 1...max(1, run.options.rollbackAttempts) {
+            await run.emit(
+                RunEvent(
+                    runID: run.options.runID, kind: .rollbackStepStarted, phase: .rollback, host: host, step: step.id,
+                    stepName: step.name, command: command.display, attempt: attempt))
+            let begin = ContinuousClock.now
+            var result: StepAttempt
+            if onController {
+                result = await StepActions.local(command, timeout: step.timeout ?? .seconds(600), in: run)
+            } else {
+                do {
+                    result = try await StepActions(host: host).remote(
+                        command, timeout: step.timeout ?? .seconds(600), tag: HostLock.tag(undoing: step.id, attempt: attempt), in: run)
+                } catch {
+                    result = StepAttempt(ok: false, status: "unreachable", command: command.display, message: "\(error)", lost: true)
+                }
+            }
+            await run.emit(
+                RunEvent(
+                    runID: run.options.runID, kind: .rollbackStepFinished, phase: .rollback, host: host, step: step.id,
+                    stepName: step.name, status: result.ok ? "ok" : result.status, exitCode: result.exitCode,
+                    command: command.display, message: result.message, stdout: result.stdout, stderr: result.stderr,
+                    durationMS: Int(begin.duration(to: .now).seconds * 1000), attempt: attempt))
+            if result.ok { return nil }
+            last = result
+            if case .archive = step.action, result.exitCode == ArchiveScripts.refusedStatus { break }
+            if result.lost, let failure = await run.reconnect(host) {
+                return await needsAttention(in: run, host, step, "host unreachable: \(failure)", command: command.display, output: "")
+            }
+            if attempt < run.options.rollbackAttempts { try? await Task.sleep(for: .milliseconds(500 * attempt)) }
+        }
+        let output = ((last?.stderr ?? "") + (last?.stdout ?? "")).trimmingCharacters(in: .whitespacesAndNewlines)
+        return await needsAttention(in: run, host, step, last.map { StepRunner.summary($0) } ?? "failed", command: command.display, output: output)
+    }
+
+    static func needsAttention(
+        in run: isolated any RunControl, _ host: String, _ step: Step, _ why: String, command: String, output: String
+    ) async -> String {
+        await needsAttention(in: run, host, stepID: step.id, name: step.name, why, command: command, output: output)
+    }
+
+    static func needsAttention(
+        in run: isolated any RunControl, _ host: String, stepID: String, name: String, _ why: String, command: String, output: String
+    )
+        async -> String
+    {
+        let message =
+            "\(host): rollback of '\(name)' failed (\(why)); command: \(command)"
+            + (output.isEmpty ? "" : "; output: \(String(output.suffix(500)))")
+        await run.emit(
+            RunEvent(
+                runID: run.options.runID, kind: .attentionRequired, phase: .rollback, host: host, step: stepID, stepName: name,
+                status: "failed", message: message))
+        return run.redact(message)
+    }
+
+    /// The variables of `template` whose value on `host` holds the redaction mark (a registered
+    /// result recorded redacted, rebuilt from the journal by a recovery).
+    static func redactedVariables(_ template: Template, on host: String, in run: isolated any RunControl) -> [String] {
+        let context = run.hostContext(host)
+        return template.references.compactMap { reference in
+            // Secrets themselves are real values here; only recorded text can hold the mark.
+            if case .secret? = context.variables[reference.path.first ?? ""] { return nil }
+            guard let value = try? context.lookup(reference.path, at: reference.location),
+                value.text(revealingSecrets: true).contains(Value.redactionMark)
+            else { return nil }
+            return reference.path.joined(separator: ".")
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Playbook
+import System
+
+/// How each kind of step is carried out on one host: one attempt, no retries, no events but the
+/// kind's own (a backup's `backupRecorded`). ``StepRunner`` wraps it with conditions, retries and the
+/// record. Each kind's half lives in a file of its own (`StepActions+Kind.swift`); this file only
+/// dispatches, and its `switch` is exhaustive: a new kind without its action does not compile.
+struct StepActions {
+    /// The host the steps run on.
+    let host: String
+
+    /// Carries out one attempt of an action on a host; `tag` names its remote commands on the host.
+    func perform(_ step: Step, context: TemplateContext, phase: RunEvent.Phase, tag: String, in run: isolated any RunControl) async -> StepAttempt {
+        let timeout = step.timeout ?? run.options.defaultStepTimeout
+        do {
+            switch step.action {
+            case .shell(let template):
+                let command = try template.render(context, quoting: .shell)
+                return try await remote(command, timeout: timeout, tag: tag, in: run)
+            case .command(let argv):
+                let parts = try argv.map { try $0.render(context, quoting: .plain) }
+                let command = RenderedText(
+                    text: parts.map { ShellQuote.quote($0.text) }.joined(separator: " "),
+                    display: parts.map { ShellQuote.quote($0.display) }.joined(separator: " "),
+                    secrets: parts.flatMap(\.secrets))
+                return try await remote(command, timeout: timeout, tag: tag, in: run)
+            case .local(let template):
+                let command = try template.render(context, quoting: .shell)
+                return await StepActions.local(command, timeout: timeout, in: run)
+            case .upload(let transfer), .template(let transfer):
+                return try await upload(
+                    transfer, render: { if case .template = step.action { true } else { false } }(), context: context, tag: tag, in: run)
+            case .archive(let archive):
+                return try await backup(archive, step: step, context: context, tag: tag, in: run)
+            case .http(let http):
+                return try await httpCheck(http, context: context, tag: tag, in: run)
+            case .tcp(let tcp):
+                return try await tcpCheck(tcp, context: context, in: run)
+            case .wait(let wait):
+                return try await waitFor(wait, context: context, tag: tag, in: run)
+            case .gate:
+                return StepAttempt(ok: true, status: "ok", command: "gate")
+            }
+        } catch let error as TemplateError {
+            return StepAttempt(ok: false, status: "failed", command: step.name, message: "template: \(error)")
+        } catch let error as TransportError {
+            // A lost connection is the host's state; a path or permission error is the step's failure.
+            let lost = error.kind == .connectionLost || error.kind == .unreachable
+            let user = run.connection(to: host)?.summary.user ?? ""
+            return StepAttempt(
+                ok: false, status: lost ? StepStatus.unreachable.rawValue : StepStatus.failed.rawValue, command: step.name,
+                message: lost || user.isEmpty ? error.message : "\(error.message) (as \(user))", lost: lost)
+        } catch {
+            return StepAttempt(ok: false, status: "failed", command: step.name, message: "\(error)")
+        }
+    }
+}
