@@ -44,6 +44,7 @@ let package = Package(
         .target(
             name: "GoliveTestSupport", dependencies: ["SSH", "SSHTransport", "Engine", "Playbook", "Sandbox", "System"],
             swiftSettings: strict),
+        .testTarget(name: "SystemTests", dependencies: ["System"], swiftSettings: strict),
         .testTarget(name: "SSHTests", dependencies: ["SSH", "GoliveTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "PlaybookTests",

@@ -1,3 +1,4 @@
+internal import CSystem
 import Foundation
 
 #if canImport(Glibc)
@@ -25,20 +26,27 @@ public enum AsyncProcess {
         public var text: String { String(decoding: output, as: UTF8.self) }
     }
 
-    /// Runs `executable` with `arguments`, writes `stdin` to it, and returns when it has exited.
+    /// Runs `executable` with `arguments`, writes `stdin` to it, and returns when it has exited
+    /// (output a background child writes after that is not waited for).
     ///
     /// - Parameters:
     ///   - timeout: stops the process group when reached (``Result/timedOut``).
+    ///   - stopOnCancel: a cancelled task stops the process group too (else the child runs on to its end).
     ///   - outputLimit: bytes of output kept (the first and last halves).
     ///   - grace: how long a stopped group gets between SIGTERM and SIGKILL.
-    /// - Throws: ``ProcessError`` when the pipes or the process cannot be made.
+    /// - Throws: ``ProcessError`` when the pipes or the process cannot be made, or the child is
+    ///   reaped by someone else (its status is then unknown).
     public static func run(
         _ executable: String, _ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:],
-        timeout: Duration? = nil, outputLimit: Int = 1 << 20, grace: Duration = .seconds(2)
+        timeout: Duration? = nil, stopOnCancel: Bool = true, outputLimit: Int = 1 << 20, grace: Duration = .seconds(2)
     ) async throws -> Result {
+        // A child that exits before reading its input must not kill this process with SIGPIPE.
+        _ = ignoreBrokenPipes
         var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1]
-        guard pipe(&input) == 0 else { throw ProcessError(message: "pipe(): \(String(cString: strerror(errno)))") }
-        guard pipe(&output) == 0 else {
+        // Close-on-exec: a process spawned meanwhile by another task must not inherit these ends
+        // (the child's own copies, made by dup2, are inheritable as they must be).
+        guard golive_pipe_cloexec(&input) == 0 else { throw ProcessError(message: "pipe(): \(String(cString: strerror(errno)))") }
+        guard golive_pipe_cloexec(&output) == 0 else {
             close(input[0])
             close(input[1])
             throw ProcessError(message: "pipe(): \(String(cString: strerror(errno)))")
@@ -70,10 +78,10 @@ public enum AsyncProcess {
         var timedOut = false
         var pause = Duration.milliseconds(1)
 
-        /// Reads what is there; true when something was read.
-        func drain() -> Bool {
+        /// Reads what is there (at most `limit` reads); true when something was read.
+        func drain(limit: Int = 64) -> Bool {
             var any = false
-            while true {
+            for _ in 0..<limit {
                 let count = read(readFD, &buffer, buffer.count)
                 if count > 0 {
                     capture.append(Data(buffer[0..<count]))
@@ -84,6 +92,7 @@ public enum AsyncProcess {
                     return any
                 }
             }
+            return any
         }
 
         while true {
@@ -97,6 +106,11 @@ public enum AsyncProcess {
                     if written > 0 {
                         pending = pending.dropFirst(written)
                         progressed = true
+                        if pending.isEmpty {
+                            // End of input at once: a command reading its stdin sees it end.
+                            close(writeFD)
+                            writeFD = -1
+                        }
                     } else if written < 0 && errno != EAGAIN && errno != EINTR {
                         // The child closed its stdin: the rest is not wanted.
                         close(writeFD)
@@ -107,14 +121,18 @@ public enum AsyncProcess {
             if drain() { progressed = true }
             var raw: Int32 = 0
             let reaped = waitpid(pid, &raw, WNOHANG)
-            if reaped == pid || (reaped < 0 && errno == ECHILD) {
+            if reaped < 0 && errno == ECHILD {
+                throw ProcessError(message: "\(executable) (pid \(pid)) was reaped elsewhere: its exit status is unknown")
+            }
+            if reaped == pid {
                 // Whatever it wrote before exiting; a background child keeping the pipe open is not waited for.
                 _ = drain()
                 return Result(status: ChildProcess.exitCode(raw), output: capture.data, omitted: capture.omitted, timedOut: timedOut)
             }
             let now = ContinuousClock.now
-            if stopAt == nil, Task.isCancelled || deadline.map({ now >= $0 }) == true {
-                timedOut = !Task.isCancelled
+            let cancelled = stopOnCancel && Task.isCancelled
+            if stopAt == nil, cancelled || deadline.map({ now >= $0 }) == true {
+                timedOut = !cancelled
                 stopAt = now
                 killAt = now.advanced(by: grace)
                 kill(-pid, SIGTERM)
@@ -131,6 +149,9 @@ public enum AsyncProcess {
             }
         }
     }
+
+    /// SIGPIPE ignored, once: a write to a closed pipe then fails with EPIPE instead.
+    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
     /// Sleeps even when the task is cancelled (the loop must go on until the child is reaped).
     private static func sleep(_ duration: Duration) async {

@@ -1,9 +1,10 @@
 /// Wildcard matching as OpenSSH's `Host` patterns and Ansible's host patterns use it: `*` any run,
-/// `?` one character, everything else literal, the whole text matched.
+/// `?` one character (as Swift counts them: a letter with its accents is one), everything else
+/// literal, the whole text matched.
 public enum Glob {
     /// True when `text` matches `pattern` as a whole.
     public static func matches(_ pattern: String, _ text: String) -> Bool {
-        let p = Array(pattern.unicodeScalars), t = Array(text.unicodeScalars)
+        let p = Array(pattern), t = Array(text)
         var pi = 0, ti = 0, star = -1, mark = 0
         while ti < t.count {
             if pi < p.count, p[pi] == "?" || p[pi] == t[ti] {

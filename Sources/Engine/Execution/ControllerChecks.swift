@@ -66,9 +66,8 @@ public enum ControllerChecks {
         while true {
             var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
             if poll(&descriptor, 1, 0) > 0 { break }
-            if ContinuousClock.now >= deadline || Task.isCancelled {
-                throw CheckError(message: "tcp \(host):\(port): no answer within \(timeout)")
-            }
+            if Task.isCancelled { throw CheckError(message: "tcp \(host):\(port): cancelled") }
+            if ContinuousClock.now >= deadline { throw CheckError(message: "tcp \(host):\(port): no answer within \(timeout)") }
             try? await Task.sleep(for: pause)
             pause = min(pause * 2, .milliseconds(20))
         }

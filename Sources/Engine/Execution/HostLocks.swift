@@ -14,7 +14,7 @@ enum HostLocks {
     static func take(_ hosts: [String], stopping: [String: [String]] = [:], in run: isolated any RunControl) async -> String? {
         guard let token = run.token else { return nil }
         let info = [
-            "run=\(run.options.runID)", "run.environment=\(run.environment)", "operator=\(run.options.operatorName)",
+            "run=\(run.options.runID)", "environment=\(run.environment)", "operator=\(run.options.operatorName)",
             "controller=\(ProcessInfo.processInfo.hostName)", "pid=\(ProcessInfo.processInfo.processIdentifier)",
             "started=\(Timestamp.seconds(run.started))",
         ].joined(separator: "\n")
@@ -57,7 +57,7 @@ enum HostLocks {
             case "HELD":
                 let fields = HostLock.fields(lines.dropFirst())
                 let message =
-                    "locked on \(host) by run \(fields["run"] ?? "?") of run.environment '\(fields["run.environment"] ?? "?")' "
+                    "locked on \(host) by run \(fields["run"] ?? "?") of environment '\(fields["environment"] ?? "?")' "
                     + "(\(fields["operator"] ?? fields["owner"] ?? "?") on \(fields["controller"] ?? "?") pid \(fields["pid"] ?? "?"), since \(fields["started"] ?? "?"))"
                 await run.emit(run.event(.lockTaken, host: host, status: "held", message: message))
                 return message

@@ -60,7 +60,7 @@ struct HealthWatch {
         let begin = ContinuousClock.now
         var failures: [String] = []
         var checks: [String] = []
-        for (index, probe) in health.probes.enumerated() {
+        for probe in health.probes {
             let action: Step.Action
             switch probe.check {
             case .http(let http): action = .http(http)
@@ -68,11 +68,8 @@ struct HealthWatch {
             case .shell(let command): action = .shell(command)
             case .log, .metric: continue  // one command for all of them, below
             }
-            let step = Step(
-                name: probe.name, action: action, undo: nil, when: nil, timeout: max(health.interval, .seconds(10)),
-                retries: 0, delay: .zero, until: nil, register: nil, runOnce: false, ignoreErrors: false,
-                location: probe.location, section: .deploy, index: index)
-            let result = await StepActions(host: host).perform(step, context: context, phase: phase, tag: "probe", in: run)
+            let result = await StepActions(host: host).attempt(
+                action, name: probe.name, timeout: max(health.interval, .seconds(10)), context: context, tag: "probe", in: run)
             checks.append(result.command)
             if !result.ok { failures.append("\(result.command): \(StepRunner.summary(result))") }
         }

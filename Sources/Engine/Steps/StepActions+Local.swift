@@ -11,17 +11,19 @@ extension StepActions {
         run.learnSecrets(command.secrets)
         let script = "cd \(ShellQuote.quote(run.options.playbookDirectory)) && \(command.text)\n"
         do {
+            // As `timeout(1)` would: whole seconds (at least one), exit 124 when it stops the command;
+            // an abort lets a command on the controller finish (only remote commands are stopped).
+            let seconds = max(1, Int(timeout.seconds.rounded(.up)))
             let result = try await AsyncProcess.run(
-                "/bin/sh", ["-c", ShellBootstrap.command], stdin: ShellBootstrap.input(command: script, stdin: nil), timeout: timeout,
-                outputLimit: 128 * 1024)
+                "/bin/sh", ["-c", ShellBootstrap.command], stdin: ShellBootstrap.input(command: script, stdin: nil),
+                timeout: .seconds(seconds), stopOnCancel: false, outputLimit: 1 << 30)
             var output = result.text
             // The bootstrap's first line (its process group) is for remote hosts' guards, not the output.
             if output.hasPrefix("golive-pgid:"), let end = output.firstIndex(of: "\n") { output.removeSubrange(...end) }
-            let status = result.timedOut ? StepStatus.timedOut.rawValue : result.status == 0 ? "ok" : "failed"
+            let status: Int32 = result.timedOut ? 124 : result.status
             return StepAttempt(
-                ok: result.status == 0 && !result.timedOut, status: status, exitCode: result.timedOut ? nil : Int(result.status),
-                command: "(local) " + command.display, stdout: output, omitted: result.omitted,
-                message: result.timedOut ? "timed out after \(DurationSyntax.format(timeout)); the command was stopped" : nil)
+                ok: status == 0, status: status == 124 ? "timed-out" : status == 0 ? "ok" : "failed", exitCode: Int(status),
+                command: "(local) " + command.display, stdout: output)
         } catch {
             return StepAttempt(ok: false, status: "failed", command: command.display, message: "\(error)")
         }

@@ -10,11 +10,20 @@ struct StepActions {
     /// The host the steps run on.
     let host: String
 
-    /// Carries out one attempt of an action on a host; `tag` names its remote commands on the host.
+    /// Carries out one attempt of a step on a host; `tag` names its remote commands on the host.
     func perform(_ step: Step, context: TemplateContext, phase: RunEvent.Phase, tag: String, in run: isolated any RunControl) async -> StepAttempt {
-        let timeout = step.timeout ?? run.options.defaultStepTimeout
+        await attempt(step.action, name: step.name, timeout: step.timeout, backup: step, context: context, tag: tag, in: run)
+    }
+
+    /// Carries out one attempt of an action (a step's, or a health probe's) on a host. `backup` is
+    /// the step an `archive` action belongs to: its backup is recorded under that step.
+    func attempt(
+        _ action: Step.Action, name: String, timeout: Duration?, backup step: Step? = nil, context: TemplateContext, tag: String,
+        in run: isolated any RunControl
+    ) async -> StepAttempt {
+        let timeout = timeout ?? run.options.defaultStepTimeout
         do {
-            switch step.action {
+            switch action {
             case .shell(let template):
                 let command = try template.render(context, quoting: .shell)
                 return try await remote(command, timeout: timeout, tag: tag, in: run)
@@ -30,8 +39,9 @@ struct StepActions {
                 return await StepActions.local(command, timeout: timeout, in: run)
             case .upload(let transfer), .template(let transfer):
                 return try await upload(
-                    transfer, render: { if case .template = step.action { true } else { false } }(), context: context, tag: tag, in: run)
+                    transfer, render: { if case .template = action { true } else { false } }(), context: context, tag: tag, in: run)
             case .archive(let archive):
+                guard let step else { return StepAttempt(ok: false, status: "failed", command: name, message: "an archive runs only as a backup step") }
                 return try await backup(archive, step: step, context: context, tag: tag, in: run)
             case .http(let http):
                 return try await httpCheck(http, context: context, tag: tag, in: run)
@@ -43,16 +53,16 @@ struct StepActions {
                 return StepAttempt(ok: true, status: "ok", command: "gate")
             }
         } catch let error as TemplateError {
-            return StepAttempt(ok: false, status: "failed", command: step.name, message: "template: \(error)")
+            return StepAttempt(ok: false, status: "failed", command: name, message: "template: \(error)")
         } catch let error as TransportError {
             // A lost connection is the host's state; a path or permission error is the step's failure.
             let lost = error.kind == .connectionLost || error.kind == .unreachable
             let user = run.connection(to: host)?.summary.user ?? ""
             return StepAttempt(
-                ok: false, status: lost ? StepStatus.unreachable.rawValue : StepStatus.failed.rawValue, command: step.name,
+                ok: false, status: lost ? StepStatus.unreachable.rawValue : StepStatus.failed.rawValue, command: name,
                 message: lost || user.isEmpty ? error.message : "\(error.message) (as \(user))", lost: lost)
         } catch {
-            return StepAttempt(ok: false, status: "failed", command: step.name, message: "\(error)")
+            return StepAttempt(ok: false, status: "failed", command: name, message: "\(error)")
         }
     }
 }

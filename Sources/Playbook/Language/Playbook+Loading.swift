@@ -32,7 +32,7 @@ struct PlaybookParser {
         "name", "hosts", "serial", "max_fail", "vars", "window", "prechecks", "backup", "deploy", "health", "rollback",
         "owner", "contacts", "change_id", "description",
     ]
-    static let kinds = ["shell", "command", "upload", "template", "archive", "http", "tcp", "wait", "gate", "local"]
+    static let kinds = StepKind.allCases.map(\.rawValue)
     static let options = [
         "name", "when", "timeout", "retries", "delay", "until", "register", "rollback", "run_once", "ignore_errors", "owner",
     ]
@@ -421,7 +421,7 @@ struct PlaybookParser {
         if owner != nil && kindEntry.key != "gate" {
             reader.error(.conflict("`owner` applies to gates only"), node, "\(path).owner")
         }
-        guard let action = parseAction(kindEntry.key, kindEntry.value, kindPath, owner: owner) else { return nil }
+        guard let action = StepKind(rawValue: kindEntry.key)?.parse(kindEntry.value, kindPath, with: self, owner: owner) else { return nil }
         step.action = action
         if step.name.isEmpty { step.name = Self.defaultName(action) }
         return step
@@ -448,147 +448,6 @@ struct PlaybookParser {
         return line.count > 60 ? String(line.prefix(59)) + "…" : line
     }
 
-    private func parseAction(_ kind: String, _ node: Node, _ path: String, owner: String?) -> Step.Action? {
-        switch kind {
-        case "shell":
-            return reader.template(node, path).map(Step.Action.shell)
-        case "local":
-            return reader.template(node, path).map(Step.Action.local)
-        case "command":
-            guard let items = reader.sequence(node, path) else { return nil }
-            if items.isEmpty {
-                reader.error(.invalidValue("command needs at least the program"), node, path)
-                return nil
-            }
-            let argv = items.enumerated().compactMap { reader.template($1, "\(path)[\($0)]") }
-            return argv.count == items.count ? .command(argv) : nil
-        case "upload", "template":
-            guard let entries = reader.mapping(node, path, allowed: ["src", "dest", "mode"]) else { return nil }
-            var source: Template?, destination: Template?, mode = 0o644
-            for entry in entries {
-                let keyPath = "\(path).\(entry.key)"
-                switch entry.key {
-                case "src": source = reader.template(entry.value, keyPath)
-                case "dest": destination = reader.template(entry.value, keyPath)
-                default:
-                    if let text = reader.string(entry.value, keyPath) {
-                        if let parsed = Int(text, radix: 8), (0...0o7777).contains(parsed), text.allSatisfy(\.isNumber) {
-                            mode = parsed
-                        } else {
-                            reader.error(.invalidValue("'\(text)' is not an octal file mode"), entry.value, keyPath, hint: "quote it: mode: \"0644\"")
-                        }
-                    }
-                }
-            }
-            for key in ["src", "dest"] where !entries.contains(where: { $0.key == key }) {
-                reader.error(.missingKey(key), node, path)
-            }
-            if let destination, destination.isLiteral, destination.source.split(separator: "/").contains("..") {
-                reader.error(.invalidValue("destination '\(destination.source)' climbs out with '..'"), node, "\(path).dest")
-                return nil
-            }
-            guard let source, let destination else { return nil }
-            let transfer = Transfer(source: source, destination: destination, mode: mode)
-            return kind == "upload" ? .upload(transfer) : .template(transfer)
-        case "archive":
-            guard let entries = reader.mapping(node, path, allowed: ["path", "to"]) else { return nil }
-            var source: Template?, destination: Template?
-            for entry in entries {
-                if entry.key == "path" { source = reader.template(entry.value, "\(path).path") }
-                if entry.key == "to" { destination = reader.template(entry.value, "\(path).to") }
-            }
-            for key in ["path", "to"] where !entries.contains(where: { $0.key == key }) { reader.error(.missingKey(key), node, path) }
-            guard let source, let destination else { return nil }
-            return .archive(Archive(path: source, destination: destination))
-        case "http":
-            return parseHTTP(node, path).map(Step.Action.http)
-        case "tcp":
-            return parseTCP(node, path).map(Step.Action.tcp)
-        case "wait":
-            guard let entries = reader.mapping(node, path, allowed: ["port", "host", "file", "command", "timeout", "interval"]) else {
-                return nil
-            }
-            var condition: WaitCheck.Condition?
-            var timeout = Duration.seconds(60), interval = Duration.seconds(1)
-            var host: Template?
-            var conditions = 0
-            for entry in entries {
-                let keyPath = "\(path).\(entry.key)"
-                switch entry.key {
-                case "port":
-                    conditions += 1
-                    if let port = reader.int(entry.value, keyPath, range: 1...65535) { condition = .port(port, host: nil) }
-                case "host": host = reader.template(entry.value, keyPath)
-                case "file":
-                    conditions += 1
-                    condition = reader.template(entry.value, keyPath).map(WaitCheck.Condition.file)
-                case "command":
-                    conditions += 1
-                    condition = reader.template(entry.value, keyPath).map(WaitCheck.Condition.command)
-                case "timeout": timeout = reader.duration(entry.value, keyPath, positive: true) ?? timeout
-                default: interval = reader.duration(entry.value, keyPath, positive: true) ?? interval
-                }
-            }
-            if conditions != 1 {
-                reader.error(.invalidValue("wait needs exactly one of port, file, command"), node, path)
-                return nil
-            }
-            if case .port(let port, _) = condition { condition = .port(port, host: host) }
-            guard let condition else { return nil }
-            return .wait(WaitCheck(condition: condition, timeout: timeout, interval: interval))
-        case "gate":
-            return reader.template(node, path).map { .gate(Gate(prompt: $0, owner: owner)) }
-        default:
-            return nil
-        }
-    }
 
-    private func parseHTTP(_ node: Node, _ path: String) -> HTTPCheck? {
-        guard let entries = reader.mapping(node, path, allowed: ["url", "status", "contains", "timeout", "via"]) else { return nil }
-        var url: Template?, status = 200, contains: Template?, timeout = Duration.seconds(5), viaHost = false
-        for entry in entries {
-            let keyPath = "\(path).\(entry.key)"
-            switch entry.key {
-            case "url":
-                url = reader.template(entry.value, keyPath)
-                if let url, url.isLiteral, URL(string: url.source)?.scheme.map({ ["http", "https"].contains($0) }) != true {
-                    reader.error(.invalidValue("'\(url.source)' is not an http(s) URL"), entry.value, keyPath)
-                } else if let url, !url.source.hasPrefix("http://") && !url.source.hasPrefix("https://") && !url.source.hasPrefix("{{") {
-                    reader.error(.invalidValue("'\(url.source)' is not an http(s) URL"), entry.value, keyPath)
-                }
-            case "status": status = reader.int(entry.value, keyPath, range: 100...599) ?? status
-            case "contains": contains = reader.template(entry.value, keyPath)
-            case "timeout": timeout = reader.duration(entry.value, keyPath, positive: true) ?? timeout
-            default:
-                if let via = reader.string(entry.value, keyPath) {
-                    if via == "host" { viaHost = true } else if via != "controller" {
-                        reader.error(.invalidValue("via is 'host' or 'controller', not '\(via)'"), entry.value, keyPath)
-                    }
-                }
-            }
-        }
-        guard let url else {
-            reader.error(.missingKey("url"), node, path)
-            return nil
-        }
-        return HTTPCheck(url: url, status: status, contains: contains, timeout: timeout, viaHost: viaHost)
-    }
 
-    private func parseTCP(_ node: Node, _ path: String) -> TCPCheck? {
-        guard let entries = reader.mapping(node, path, allowed: ["port", "host", "timeout"]) else { return nil }
-        var port: Int?, host: Template?, timeout = Duration.seconds(5)
-        for entry in entries {
-            let keyPath = "\(path).\(entry.key)"
-            switch entry.key {
-            case "port": port = reader.int(entry.value, keyPath, range: 1...65535)
-            case "host": host = reader.template(entry.value, keyPath)
-            default: timeout = reader.duration(entry.value, keyPath, positive: true) ?? timeout
-            }
-        }
-        guard let port else {
-            if !entries.contains(where: { $0.key == "port" }) { reader.error(.missingKey("port"), node, path) }
-            return nil
-        }
-        return TCPCheck(host: host, port: port, timeout: timeout)
-    }
 }

@@ -24,18 +24,21 @@ public struct Step: Sendable, Hashable {
         case local(Template)
 
         /// The kind's keyword (`shell`, `upload`...).
-        public var kind: String {
+        public var kind: String { stepKind.rawValue }
+
+        /// The kind of step this action is.
+        public var stepKind: StepKind {
             switch self {
-            case .shell: "shell"
-            case .command: "command"
-            case .upload: "upload"
-            case .template: "template"
-            case .archive: "archive"
-            case .http: "http"
-            case .tcp: "tcp"
-            case .wait: "wait"
-            case .gate: "gate"
-            case .local: "local"
+            case .shell: .shell
+            case .command: .command
+            case .upload: .upload
+            case .template: .template
+            case .archive: .archive
+            case .http: .http
+            case .tcp: .tcp
+            case .wait: .wait
+            case .gate: .gate
+            case .local: .local
             }
         }
 
