@@ -33,6 +33,24 @@ public struct GoliveBinary: Sendable {
         return nil
     }
 
+    /// The events of a run (the newest when `id` is nil) as `golive timeline --format json` gives them.
+    ///
+    /// - Throws: when the command's output is not a timeline document.
+    public func timelineEvents(_ id: String?, store: String) throws -> [[String: Any]] {
+        let output = try run(["timeline"] + (id.map { [$0] } ?? []) + ["--store", store, "--format", "json"]).output
+        guard let document = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
+            let events = document["events"] as? [[String: Any]]
+        else { throw TimelineOutputError(output: String(output.suffix(2000))) }
+        return events
+    }
+
+    /// `golive timeline --format json` printed something else than a timeline.
+    public struct TimelineOutputError: Error, CustomStringConvertible {
+        /// The end of what it printed.
+        public var output: String
+        public var description: String { "not a timeline document: \(output)" }
+    }
+
     /// Starts `golive ARGS` in the background with output to a file.
     public func start(_ arguments: [String], output: String, environment: [String: String] = [:]) throws -> ChildProcess {
         try ChildProcess(path, arguments, stdout: output, stderr: output, environment: environment)

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import GRDB
+import System
 
 /// The write-ahead journal of one run: each event is committed (synchronous=FULL) before `append`
 /// returns, so the run never acts on something the timeline does not show.
@@ -106,7 +107,7 @@ public actor SQLiteJournal: Journal {
         let cut = bytes.count - 2 * half
         let head = String(decoding: bytes.prefix(half), as: UTF8.self)
         let tail = String(decoding: bytes.suffix(half), as: UTF8.self)
-        return (head + "\n… [\(cut) bytes cut] …\n" + tail, cut)
+        return (head + OutputCapture.cutMarker(cut) + tail, cut)
     }
 
     static func insert(_ event: RunEvent, _ db: Database) throws {

@@ -34,6 +34,12 @@ public struct OutputCapture: Sendable {
         return head + Data(Self.cutMarker(omitted).utf8) + tail
     }
 
-    /// The line that stands where bytes were dropped.
-    public static func cutMarker(_ count: Int) -> String { "\n… [\(count) bytes cut] …\n" }
+    /// The line that stands where bytes were dropped (the capture's, and the journal's own bound).
+    public static func cutMarker(_ count: Int) -> String { "\n… [\(count)" + cutWords + "\n" }
+
+    /// What every cut marker holds: a quick test before ``cutPattern``.
+    public static let cutWords = " bytes cut] …"
+
+    /// A cut marker as a regular expression.
+    public static let cutPattern = #"\n… \[[0-9]+ bytes cut\] …\n"#
 }

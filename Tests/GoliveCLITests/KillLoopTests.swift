@@ -150,9 +150,7 @@ import Testing
                 let trace = (try? String(contentsOfFile: host.root + "/trace", encoding: .utf8)) ?? ""
                 #expect(!trace.contains("OVERLAP"), "\(label): a step ran twice at once on \(host.name): \(trace)")
             }
-            let timeline = try golive.run(["timeline", id, "--store", store, "--format", "json"])
-            let document = try #require(try JSONSerialization.jsonObject(with: Data(timeline.output.utf8)) as? [String: Any])
-            let events = try #require(document["events"] as? [[String: Any]])
+            let events = try golive.timelineEvents(id, store: store)
             let sequence = events.compactMap { $0["sequence"] as? Int }
             #expect(sequence == Array(1...sequence.count), "\(label): gaps in the journal")
             let integrity = try HostTools.output("/usr/bin/sqlite3", [store, "PRAGMA integrity_check"])

@@ -37,9 +37,7 @@ import Testing
             }
         }
         // The timeline is complete: every started step has an end or a controller-lost mark.
-        let timeline = try golive.run(["timeline", id, "--store", store, "--format", "json"])
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(timeline.output.utf8)) as? [String: Any])
-        let events = try #require(document["events"] as? [[String: Any]])
+        let events = try golive.timelineEvents(id, store: store)
         let sequence = events.compactMap { $0["sequence"] as? Int }
         #expect(sequence == Array(1...sequence.count), "\(label): gaps in the sequence")
         var open: [String: Int] = [:]

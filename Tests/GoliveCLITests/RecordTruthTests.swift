@@ -16,11 +16,7 @@ import Testing
 
     init() throws { live = try LiveHosts(count: 2) }
 
-    func events(_ id: String) throws -> [[String: Any]] {
-        let output = try golive.run(["timeline", id, "--store", store, "--format", "json"]).output
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
-        return try #require(document["events"] as? [[String: Any]])
-    }
+    func events(_ id: String) throws -> [[String: Any]] { try golive.timelineEvents(id, store: store) }
 
     func runID(_ output: String) throws -> String {
         try #require(output.firstMatch(of: /Summary of run ([0-9a-z-]+)/).map { String($0.1) })

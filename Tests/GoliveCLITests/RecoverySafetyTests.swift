@@ -55,11 +55,7 @@ import Testing
         return (process, log, id)
     }
 
-    func timeline(_ id: String) throws -> [[String: Any]] {
-        let result = try golive.run(["timeline", id, "--store", store, "--format", "json"])
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
-        return try #require(document["events"] as? [[String: Any]])
-    }
+    func timeline(_ id: String) throws -> [[String: Any]] { try golive.timelineEvents(id, store: store) }
 
     func expectNoGap(_ id: String) throws {
         let sequence = try timeline(id).compactMap { $0["sequence"] as? Int }

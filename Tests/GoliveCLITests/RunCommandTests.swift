@@ -180,9 +180,7 @@ import Testing
         #expect(streamed.status == 0)
         let lines = try events(streamed.output)
         let id = try #require(lines.first?["runID"] as? String)
-        let timeline = try golive.run(["timeline", id, "--store", store, "--format", "json"])
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(timeline.output.utf8)) as? [String: Any])
-        let stored = try #require(document["events"] as? [[String: Any]])
+        let stored = try golive.timelineEvents(id, store: store)
         let key = { (event: [String: Any]) in "\(event["sequence"] ?? "")|\(event["kind"] ?? "")|\(event["host"] ?? "")|\(event["step"] ?? "")|\(event["status"] ?? "")" }
         #expect(lines.map(key) == stored.map(key))
         // Without a terminal: one timestamped line per step, and the summary.

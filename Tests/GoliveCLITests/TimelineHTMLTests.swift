@@ -17,9 +17,7 @@ import Testing
         let run = try golive.run(
             ["run", golive.root + "/playbooks/webapp.yml", "-i", live.inventoryPath, "--store", store, "-e", "version=3.0.0", "-e", "healthy=false"])
         #expect(run.status == 1)
-        let json = try golive.run(["timeline", "--store", store, "--format", "json"])
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
-        let events = try #require(document["events"] as? [[String: Any]])
+        let events = try golive.timelineEvents(nil, store: store)
         let expectedBars = events.filter { ["stepFinished", "rollbackStepFinished", "probeRound", "controllerLost"].contains($0["kind"] as? String ?? "") }.count
         let html = live.directory + "/timeline.html"
         #expect(try golive.run(["timeline", "--store", store, "--format", "html", "-o", html]).status == 0)

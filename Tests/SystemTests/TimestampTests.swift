@@ -18,6 +18,10 @@ struct TimestampTests {
         }
         #expect(Timestamp.parse("2026-12-01T12:00:00+01:00") == Timestamp.parse("2026-12-01T11:00:00Z"))
         #expect(Timestamp.parse("yesterday") == nil)
+        // Strict: no rolled-over dates, no impossible offsets, no missing offset.
+        for refused in ["2026-02-30T00:00:00Z", "2026-12-01T12:00:00+25:00", "2026-12-01T12:00:00", "2026-12-01T24:00:00Z"] {
+            #expect(Timestamp.parse(refused) == nil, "\(refused)")
+        }
     }
 
     @Test func globMatchesAsHostPatternsAndSSHConfigExpect() {

@@ -98,12 +98,7 @@ public struct LockHeld: Error, Sendable, CustomStringConvertible {
     }
 
     /// The controller's host name and pid, parsed from `controller`.
-    public var controllerProcess: (host: String, pid: Int32)? {
-        guard let range = controller.range(of: " pid ", options: .backwards), let pid = Int32(controller[range.upperBound...]) else {
-            return nil
-        }
-        return (String(controller[..<range.lowerBound]), pid)
-    }
+    public var controllerProcess: (host: String, pid: Int32)? { ControllerLiveness.process(in: controller) }
 
     public var description: String {
         let age = Int(Date().timeIntervalSince(since))

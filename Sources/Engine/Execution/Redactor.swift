@@ -1,4 +1,5 @@
 import Playbook
+import System
 
 /// Turns secret values into `••••` in text shown or stored: the secrets themselves, the forms the
 /// template filters and golive's quoting make of them, and every derived value a rendered command
@@ -48,7 +49,7 @@ public struct Redactor: Sendable {
         for secret in secrets where result.contains(secret) {
             result = result.replacingOccurrences(of: secret, with: Value.redactionMark)
         }
-        guard !secrets.isEmpty, result.contains(" bytes cut] …") else { return result }
+        guard !secrets.isEmpty, result.contains(OutputCapture.cutWords) else { return result }
         return redactAroundCuts(result)
     }
 
@@ -56,7 +57,7 @@ public struct Redactor: Sendable {
     private func redactAroundCuts(_ text: String) -> String {
         var out = ""
         var rest = Substring(text)
-        while let marker = rest.range(of: #"\n… \[[0-9]+ bytes cut\] …\n"#, options: .regularExpression) {
+        while let marker = rest.range(of: OutputCapture.cutPattern, options: .regularExpression) {
             var before = String(rest[..<marker.lowerBound])
             for secret in secrets {
                 for length in stride(from: secret.count - 1, through: 1, by: -1) where before.hasSuffix(secret.prefix(length)) {

@@ -2,6 +2,14 @@ import Foundation
 
 /// Whether a run's controller process still lives, when that can be told from here.
 public enum ControllerLiveness {
+    /// The host name and pid in a recorded controller (`HOST pid PID`, as locks and runs record it).
+    public static func process(in controller: String) -> (host: String, pid: Int32)? {
+        guard let range = controller.range(of: " pid ", options: .backwards), let pid = Int32(controller[range.upperBound...]) else {
+            return nil
+        }
+        return (String(controller[..<range.lowerBound]), pid)
+    }
+
     /// True when `pid` on `host` is a live golive process on this machine (stopped ones included:
     /// a SIGSTOPped controller wakes up again); false when it is gone; nil when it runs on another
     /// machine. This very process does not count (a recovery in the same process, in tests).

@@ -23,7 +23,7 @@ extension StepActions {
         if destination.hasSuffix("/") { destination += URL(fileURLWithPath: source).lastPathComponent }
         if render {
             do {
-                let template = try Template.parse(fileText: SourceText.decode(data, file: path).get(), file: path)
+                let template = try Template.parse(fileData: data, file: path)
                 let rendered = try template.render(context, quoting: .plain)
                 run.learnSecrets(rendered.secrets)
                 data = Data(rendered.text.utf8)

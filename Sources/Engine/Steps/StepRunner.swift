@@ -167,7 +167,7 @@ enum StepRunner {
             let source = transfer.source.source
             let path = source.hasPrefix("/") ? source : run.options.playbookDirectory + "/" + source
             if let data = FileManager.default.contents(atPath: path),
-                let file = try? Template.parse(fileText: String(decoding: data, as: UTF8.self), file: path)
+                let file = try? Template.parse(fileData: data, file: path)
             {
                 templates.append(file)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import System
 import Yams
 
 extension Playbook {
@@ -203,7 +204,7 @@ struct PlaybookParser {
     private func timestamp(_ node: Node, _ path: String) -> Date? {
         guard let scalar = reader.scalar(node, path, expected: "an RFC 3339 timestamp") else { return nil }
         let text = scalar.string.trimmingCharacters(in: .whitespaces)
-        if let date = RFC3339.parse(text) { return date }
+        if let date = Timestamp.parse(text) { return date }
         reader.error(
             .invalidValue("'\(text)' is not an RFC 3339 timestamp with a UTC offset (a real date, an offset from -23:59 to +23:59)"), node, path,
             hint: "write e.g. 2026-11-28T22:00:00+08:00 (the offset is required)")

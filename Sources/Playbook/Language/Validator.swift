@@ -177,7 +177,7 @@ public struct Validator: Sendable {
             else { continue }  // a missing file is reported by the step itself
             let template: Template
             do {
-                template = try Template.parse(fileText: SourceText.decode(data, file: url.path).get(), file: url.path)
+                template = try Template.parse(fileData: data, file: url.path)
             } catch {
                 var located = error
                 located.keyPath = "\(step.id).src"

@@ -179,6 +179,37 @@ enum ShellSyntax {
             if resetCommand { stack[index].words = [] }
         }
 
+        /// Opens the expansion that starts at `character` — backticks, `$(`, `$((`, `${`, `$[` —
+        /// taking what it reads from `characters`; false when none starts here. `markingWord`: a
+        /// `$(...)` is part of the word around it (outside quotes).
+        func openExpansion(_ character: Character, _ characters: inout ArraySlice<Character>, markingWord: Bool) -> Bool {
+            if character == "`" {
+                stack.append(Frame(kind: .backtick))
+                return true
+            }
+            guard character == "$", let next = characters.first else { return false }
+            switch next {
+            case "(":
+                characters = characters.dropFirst()
+                if characters.first == "(" {
+                    characters = characters.dropFirst()
+                    stack.append(Frame(kind: .arithmetic))
+                } else {
+                    if markingWord { appendToWord("x") }
+                    stack.append(Frame(kind: .bare))
+                }
+            case "{":
+                characters = characters.dropFirst()
+                stack.append(Frame(kind: .parameter))
+            case "[":
+                characters = characters.dropFirst()
+                stack.append(Frame(kind: .oldArithmetic))
+            default:
+                return false
+            }
+            return true
+        }
+
         func startHeredocIfPending() {
             if !pendingHeredocs.isEmpty {
                 let (delimiter, quoted, strip, feeds) = pendingHeredocs.removeFirst()
@@ -219,23 +250,7 @@ enum ShellSyntax {
                         escaped = true
                     } else if character == "\"" {
                         stack.removeLast()
-                    } else if character == "`" {
-                        stack.append(Frame(kind: .backtick))
-                    } else if character == "$", next == "(" {
-                        characters = characters.dropFirst()
-                        if characters.first == "(" {
-                            characters = characters.dropFirst()
-                            stack.append(Frame(kind: .arithmetic))
-                        } else {
-                            stack.append(Frame(kind: .bare))
-                        }
-                    } else if character == "$", next == "{" {
-                        characters = characters.dropFirst()
-                        stack.append(Frame(kind: .parameter))
-                    } else if character == "$", next == "[" {
-                        characters = characters.dropFirst()
-                        stack.append(Frame(kind: .oldArithmetic))
-                    } else {
+                    } else if !openExpansion(character, &characters, markingWord: false) {
                         appendToWord(character)
                     }
                 case .backtick:
@@ -284,22 +299,8 @@ enum ShellSyntax {
                         escaped = false
                     } else if character == "\\" {
                         escaped = true
-                    } else if character == "`" {
-                        stack.append(Frame(kind: .backtick))
-                    } else if character == "$", next == "(" {
-                        characters = characters.dropFirst()
-                        if characters.first == "(" {
-                            characters = characters.dropFirst()
-                            stack.append(Frame(kind: .arithmetic))
-                        } else {
-                            stack.append(Frame(kind: .bare))
-                        }
-                    } else if character == "$", next == "{" {
-                        characters = characters.dropFirst()
-                        stack.append(Frame(kind: .parameter))
-                    } else if character == "$", next == "[" {
-                        characters = characters.dropFirst()
-                        stack.append(Frame(kind: .oldArithmetic))
+                    } else {
+                        _ = openExpansion(character, &characters, markingWord: false)
                     }
                 case .bare:
                     if escaped {
@@ -307,6 +308,7 @@ enum ShellSyntax {
                         appendToWord(character)
                         continue
                     }
+                    if openExpansion(character, &characters, markingWord: true) { continue }
                     let word = top.word
                     switch character {
                     case "\\":
@@ -323,23 +325,6 @@ enum ShellSyntax {
                     case "\"":
                         appendToWord("x")
                         stack.append(Frame(kind: .double))
-                    case "`":
-                        stack.append(Frame(kind: .backtick))
-                    case "$" where next == "(":
-                        characters = characters.dropFirst()
-                        if characters.first == "(" {
-                            characters = characters.dropFirst()
-                            stack.append(Frame(kind: .arithmetic))
-                        } else {
-                            appendToWord("x")
-                            stack.append(Frame(kind: .bare))
-                        }
-                    case "$" where next == "{":
-                        characters = characters.dropFirst()
-                        stack.append(Frame(kind: .parameter))
-                    case "$" where next == "[":
-                        characters = characters.dropFirst()
-                        stack.append(Frame(kind: .oldArithmetic))
                     case "#" where word.isEmpty && !top.wordIsLong:
                         stack.append(Frame(kind: .comment))
                     case "(" where next == "(" && word.isEmpty:

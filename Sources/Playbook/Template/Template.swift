@@ -81,6 +81,12 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
             })
     }
 
+    /// Parses the bytes of a template file (a `template:` step's source): read as ``SourceText``
+    /// (UTF-8, a byte-order mark dropped), then as a template; every error located in the file.
+    public static func parse(fileData data: Data, file: String) throws(PlaybookError) -> Template {
+        try parse(fileText: SourceText.decode(data, file: file).get(), file: file)
+    }
+
     /// Parses a whole template file (for `template:` steps); errors point into that file.
     public static func parse(fileText text: String, file: String) throws(PlaybookError) -> Template {
         try Template(text, at: SourceLocation(file: file, line: 1, column: 1)) { offset in

@@ -21,8 +21,7 @@ struct StoreOptions: ParsableArguments {
         return try TimelineStore(path: path)
     }
 
-    /// Writes a rendering to `path` (and says so), or to stdout.
-    /// Writes `data` to `path` or stdout. Text for people (`text` true: plain text, Markdown, HTML)
+    /// Writes `data` to `path` (and says so) or stdout. Text for people (`text` true: plain text, Markdown, HTML)
     /// has its control characters made visible first: what hosts printed can never drive the
     /// terminal of whoever reads the record, nor hide inside a file shown later. JSON escapes its own.
     static func deliver(_ data: Data, to path: String?, text: Bool) throws {
@@ -64,9 +63,12 @@ struct RunsCommand: AsyncParsableCommand {
     func run() async throws {
         let store = try storeOptions.open()
         let recorded = try store.runs(limit: limit, kind: rehearsals ? "rehearse" : nil)
+        // One lock lookup per environment, not per run.
+        var holders: [String: LockHeld?] = [:]
         let runs = recorded.map { run -> RunRecord in
             var run = run
-            run.status = Self.shownStatus(run, holder: try? store.lock.holder(of: run.environment))
+            if holders[run.environment] == nil { holders[run.environment] = .some(try? store.lock.holder(of: run.environment)) }
+            run.status = Self.shownStatus(run, holder: holders[run.environment] ?? nil)
             return run
         }
         if json {
@@ -105,10 +107,9 @@ extension RunsCommand {
             let gone = holder.controllerProcess.flatMap { ControllerLiveness.isAlive(host: $0.host, pid: $0.pid) } == false
             return holder.isStale() || gone ? "controller lost?" : "running"
         }
-        let process = run.controller.range(of: " pid ", options: .backwards).flatMap { range in
-            Int32(run.controller[range.upperBound...]).map { (String(run.controller[..<range.lowerBound]), $0) }
+        if let process = ControllerLiveness.process(in: run.controller), ControllerLiveness.isAlive(host: process.host, pid: process.pid) == true {
+            return "running"
         }
-        if let process, ControllerLiveness.isAlive(host: process.0, pid: process.1) == true { return "running" }
         return "controller lost?"
     }
 }
