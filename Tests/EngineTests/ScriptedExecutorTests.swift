@@ -163,6 +163,41 @@ import Testing
         #expect(run.transport.commands(on: "web1").suffix(2) == ["revert-b web1", "revert-a web1"])
         #expect(run.transport.commands(on: "web2") == ["apply-a web2", "apply-b web2"])
     }
-}
 
-typealias Reply = ScriptedTransport.Reply
+    /// An abort stops a `local` step in flight (its process group), as it stops remote commands.
+    @Test func anAbortStopsALocalStepInFlight() async throws {
+        let run = try ScriptedRun(hosts: 1)
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("local-\(UUID().uuidString)").path
+        let begin = ContinuousClock.now
+        let outcome = try await run.run(
+            """
+            name: local
+            hosts: web
+            deploy:
+              - name: slow
+                local: sleep 20 && touch \(marker)
+            """,
+            during: { executor in
+                for _ in 0..<500 {
+                    if await !executor.state["web1"].started.isEmpty { break }
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+                await executor.abort(.interrupted, detail: "interrupted by the test")
+            })
+        #expect(outcome.result == .interrupted, "\(outcome.result)")
+        #expect(begin.duration(to: .now) < .seconds(15))
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!FileManager.default.fileExists(atPath: marker), "the local command ran on after the abort")
+    }
+
+    /// The host lock's info file has one field a line, whatever the values hold.
+    @Test func aValueCannotAddLinesToTheHostLockInfo() async throws {
+        let run = try ScriptedRun(hosts: 1)
+        var options = run.options()
+        options.operatorName = "eve\nrun=FAKE-RUN\nenvironment=prod"
+        _ = try await run.run("name: x\nhosts: web\ndeploy:\n  - shell: true\n", options: options)
+        let take = try #require(run.transport.sent.map(\.text).first { $0.contains("operator=") })
+        #expect(!take.contains("\nrun=FAKE-RUN") && !take.contains("\nenvironment=prod"), "\(take)")
+        #expect(take.contains("operator=eve?run=FAKE-RUN?environment=prod"))
+    }
+}

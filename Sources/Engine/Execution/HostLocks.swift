@@ -17,7 +17,10 @@ enum HostLocks {
             "run=\(run.options.runID)", "environment=\(run.environment)", "operator=\(run.options.operatorName)",
             "controller=\(ProcessInfo.processInfo.hostName)", "pid=\(ProcessInfo.processInfo.processIdentifier)",
             "started=\(Timestamp.seconds(run.started))",
-        ].joined(separator: "\n")
+        ]
+        // One field a line: a value cannot add lines (an operator name with a newline and `run=...`).
+        .map { String($0.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) }) }
+        .joined(separator: "\n")
         let results = await run.eachHost(hosts) { host in
             await take(host, info: info, token: token, stopping: stopping[host] ?? [], in: run)
         }

@@ -11,12 +11,12 @@ extension StepActions {
         run.learnSecrets(command.secrets)
         let script = "cd \(ShellQuote.quote(run.options.playbookDirectory)) && \(command.text)\n"
         do {
-            // As `timeout(1)` would: whole seconds (at least one), exit 124 when it stops the command;
-            // an abort lets a command on the controller finish (only remote commands are stopped).
+            // As `timeout(1)` would: whole seconds (at least one), exit 124 when it stops the command.
+            // An abort (Ctrl-C, a failure elsewhere) stops it too, as it stops remote commands.
             let seconds = max(1, Int(timeout.seconds.rounded(.up)))
             let result = try await AsyncProcess.run(
                 "/bin/sh", ["-c", ShellBootstrap.command], stdin: ShellBootstrap.input(command: script, stdin: nil),
-                timeout: .seconds(seconds), stopOnCancel: false, outputLimit: 1 << 30)
+                timeout: .seconds(seconds), stopOnCancel: true, outputLimit: 1 << 30)
             var output = result.text
             // The bootstrap's first line (its process group) is for remote hosts' guards, not the output.
             if output.hasPrefix("golive-pgid:"), let end = output.firstIndex(of: "\n") { output.removeSubrange(...end) }
