@@ -18,35 +18,46 @@ extension PlanDocument {
         facts.append(("Environment", "\(play.inventory.environment) (inventory \(play.inventory.file))"))
         if let owner = metadata.owner { facts.append(("Owner", owner)) }
         if !metadata.contacts.isEmpty { facts.append(("Contacts", metadata.contacts.joined(separator: "; "))) }
-        facts.append(("Hosts", "\(play.hosts.count) in \(batches.count) batch(es), max_fail \(playbook.maxFail)"))
+        facts.append(("Hosts", "\(play.hosts.count) in \(batches.count) batch(es), \(maxFailText)"))
+        if playbook.hasPlayList {
+            facts.append(("Plays", play.plays.map(\.play.label).joined(separator: ", then ") + " (a failure rolls them back in reverse order)"))
+        }
         facts.append(("Plan fingerprint", "\(resolved.fingerprint)  (run exactly this plan with: \(shownRunCommand))"))
         facts.append(("Generated", Timestamp.seconds(generated)))
 
         var sections: [PrintableDocument.Section] = []
         if let description = metadata.description { sections.append(.init("Description", [.paragraph(description)])) }
         sections.append(windowSection())
-        sections.append(
-            .init(
-                "Hosts and batches",
-                [
-                    .paragraph(
-                        "Batches run one after another; within a batch every host runs each step in parallel. Any failed host beyond max_fail (\(playbook.maxFail)) stops the run and rolls every changed host back."
-                    ),
-                    .table(
-                        header: ["Batch", "Hosts", "Addresses"],
-                        rows: batches.enumerated().map { index, batch in
-                            [
-                                "\(index + 1)", batch.joined(separator: ", "),
-                                batch.map { name in play.inventory.host(named: name)?.address ?? "" }.joined(separator: ", "),
-                            ]
-                        }),
-                ]))
-        sections.append(stepsSection("Pre-checks", playbook.prechecks, hosts: play.hosts.map(\.name), note: "Run on every host before anything changes; any failure stops the go-live with nothing changed."))
-        sections.append(backupSection())
-        sections.append(deploySection())
-        sections.append(gatesSection())
-        sections.append(healthSection())
+        for part in play.plays {
+            let own = schedule.filter { $0.play == part.play.index }
+            sections.append(
+                .init(
+                    heading(part) + "Hosts and batches",
+                    [
+                        .paragraph(
+                            "Batches run one after another; within a batch every host runs each step in parallel. Any failed host beyond max_fail (\(part.play.maxFail)) stops the run and rolls every changed host back."
+                                + (playbook.hasPlayList ? " The play starts once the plays before it are done." : "")
+                        ),
+                        .table(
+                            header: ["Batch", "Hosts", "Addresses"],
+                            rows: own.map { batch in
+                                [
+                                    "\(batch.number)", batch.hosts.joined(separator: ", "),
+                                    batch.hosts.map { name in play.inventory.host(named: name)?.address ?? "" }.joined(separator: ", "),
+                                ]
+                            }),
+                    ]))
+            sections.append(
+                stepsSection(
+                    heading(part) + "Pre-checks", part.play.prechecks, part,
+                    note: "Run on every host before anything changes (every play's, before the first play starts); any failure stops the go-live with nothing changed."))
+            sections.append(backupSection(part))
+            sections.append(deploySection(part))
+            sections.append(gatesSection(part))
+            sections.append(healthSection(part))
+        }
         sections.append(rollbackSection())
+        sections.append(notUndoneSection())
         sections.append(timingSection())
         sections.append(signOffSection())
         return PrintableDocument(title: "Go-live plan: \(playbook.name)", facts: facts, sections: sections)
@@ -102,6 +113,11 @@ extension PlanDocument {
 
     /// Who or what carries out a step.
     private func actor(_ step: Step) -> String {
+        switch step.delegate {
+        case .controller: return "golive, on the controller, for each host"
+        case .host(let name): return "golive, on \(name), for each host" + (step.throttle.map { " (\($0) at a time)" } ?? "")
+        case nil: break
+        }
         switch step.action {
         case .gate(let gate): return "operator" + (gate.owner.map { " (\($0))" } ?? "")
         case .local: return "golive, on the controller"
@@ -111,13 +127,13 @@ extension PlanDocument {
         }
     }
 
-    private func stepRows(_ steps: [Step], hosts: [String], withRollback: Bool) -> [[String]] {
+    private func stepRows(_ steps: [Step], hosts: [String], _ part: ValidatedPlay, withRollback: Bool) -> [[String]] {
         var rows: [[String]] = []
         for (index, step) in steps.enumerated() {
-            for (text, members) in grouped(hosts, { StepDescription.describe(step.action, context($0)) }) {
+            for (text, members) in grouped(hosts, { StepDescription.describe(step.action, context($0, part)) }) {
                 var row = ["\(index + 1)", ResolvedPlan.options(step), actor(step), text, hostList(members, of: hosts)]
                 if withRollback {
-                    var undo = step.undo.map { StepDescription.describe(.shell($0), context(members[0])) } ?? "—"
+                    var undo = step.undo.map { StepDescription.describe(.shell($0), context(members[0], part)) } ?? (step.nothingToUndo ? "none (nothing to undo)" : step.undoneByBackup ? "the backup's restore" : "—")
                     if case .archive = step.action { undo = "restore this archive" }
                     row.append(undo)
                 }
@@ -127,17 +143,18 @@ extension PlanDocument {
         return rows
     }
 
-    private func stepsSection(_ title: String, _ steps: [Step], hosts: [String], note: String) -> PrintableDocument.Section {
+    private func stepsSection(_ title: String, _ steps: [Step], _ part: ValidatedPlay, note: String) -> PrintableDocument.Section {
         guard !steps.isEmpty else { return .init(title, [.paragraph("None.")]) }
         return .init(
             title,
-            [.paragraph(note), .table(header: ["#", "Step", "By", "Resolved command", "Hosts"], rows: stepRows(steps, hosts: hosts, withRollback: false))])
+            [.paragraph(note), .table(header: ["#", "Step", "By", "Resolved command", "Hosts"], rows: stepRows(steps, hosts: part.hostNames, part, withRollback: false))])
     }
 
-    private func backupSection() -> PrintableDocument.Section {
-        let steps = play.playbook.backup
-        guard !steps.isEmpty else { return .init("Backups", [.paragraph("None declared.")]) }
-        let hosts = play.hosts.map(\.name)
+    private func backupSection(_ part: ValidatedPlay) -> PrintableDocument.Section {
+        let steps = part.play.backup
+        let title = heading(part) + "Backups"
+        guard !steps.isEmpty else { return .init(title, [.paragraph("None declared.")]) }
+        let hosts = part.hostNames
         let latest = rehearsals.first
         var rows: [[String]] = []
         for (index, step) in steps.enumerated() {
@@ -148,63 +165,65 @@ extension PlanDocument {
                 : "\(ByteSize.format(Double(sizes.max() ?? 0), bytes: true)) per host at most, \(ByteSize.format(Double(sizes.reduce(0, +)), bytes: true)) in all (rehearsal \(latest?.run.id ?? ""))"
             // A run_once backup is taken on the first host only.
             let takers = step.runOnce ? Array(hosts.prefix(1)) : hosts
-            for (text, members) in grouped(takers, { StepDescription.describe(step.action, context($0)) }) {
+            for (text, members) in grouped(takers, { StepDescription.describe(step.action, context($0, part)) }) {
                 let list = step.runOnce ? "\(members.joined(separator: ", ")) only (run_once)" : hostList(members, of: hosts)
                 rows.append(["\(index + 1)", step.name, text, list, expected])
             }
         }
         return .init(
-            "Backups",
+            title,
             [
                 .paragraph("Taken on each host of a batch before its first change; recorded (size, sha256) on the timeline and restored by the rollback."),
                 .table(header: ["#", "Backup", "What → where", "Hosts", "Expected size"], rows: rows),
             ])
     }
 
-    private func deploySection() -> PrintableDocument.Section {
+    private func deploySection(_ part: ValidatedPlay) -> PrintableDocument.Section {
         var blocks: [PrintableDocument.Block] = [
             .paragraph("Per batch, each step runs on every host of the batch; a step starts on a host only after the previous one succeeded there.")
         ]
-        for (index, batch) in batches.enumerated() {
-            blocks.append(.paragraph("Batch \(index + 1) of \(batches.count): \(batch.joined(separator: ", "))"))
+        for batch in schedule where batch.play == part.play.index {
+            blocks.append(.paragraph("Batch \(batch.number) of \(batches.count): \(batch.hosts.joined(separator: ", "))"))
             blocks.append(
                 .table(
                     header: ["#", "Step", "By", "Resolved command", "Hosts", "Rollback"],
-                    rows: stepRows(play.playbook.deploy, hosts: batch, withRollback: true)))
+                    rows: stepRows(part.play.deploy, hosts: batch.hosts, part, withRollback: true)))
         }
-        return .init("Deployment steps", blocks)
+        return .init(heading(part) + "Deployment steps", blocks)
     }
 
-    private func gatesSection() -> PrintableDocument.Section {
-        let gates = play.playbook.deploy.filter { if case .gate = $0.action { true } else { false } }
-        guard !gates.isEmpty else { return .init("Gates", [.paragraph("No gates: the run does not stop for a go / no-go.")]) }
+    private func gatesSection(_ part: ValidatedPlay) -> PrintableDocument.Section {
+        let gates = part.play.deploy.filter { if case .gate = $0.action { true } else { false } }
+        let title = heading(part) + "Gates"
+        guard !gates.isEmpty else { return .init(title, [.paragraph("No gates: the run does not stop for a go / no-go.")]) }
         var rows: [[String]] = []
-        for (index, batch) in batches.enumerated() {
+        for batch in schedule where batch.play == part.play.index {
             for step in gates {
                 guard case .gate(let gate) = step.action else { continue }
-                let prompt = StepDescription.describe(step.action, context(batch[0]))
-                rows.append(["\(index + 1)", prompt, gate.owner ?? "the operator running golive"])
+                let prompt = StepDescription.describe(step.action, context(batch.hosts[0], part))
+                rows.append(["\(batch.number)", prompt, gate.owner ?? "the operator running golive"])
             }
         }
         return .init(
-            "Gates",
+            title,
             [
                 .paragraph("The run waits at each gate, once per batch, for a yes; a no rolls back every changed host."),
                 .table(header: ["Batch", "Gate", "Answered by"], rows: rows),
             ])
     }
 
-    private func healthSection() -> PrintableDocument.Section {
-        guard let health = play.playbook.health else { return .init("Health criteria", [.paragraph("No health watch declared.")]) }
-        let hosts = play.hosts.map(\.name)
+    private func healthSection(_ part: ValidatedPlay) -> PrintableDocument.Section {
+        let title = heading(part) + "Health criteria"
+        guard let health = part.play.health else { return .init(title, [.paragraph("No health watch declared.")]) }
+        let hosts = part.hostNames
         var rows: [[String]] = []
         for (index, probe) in health.probes.enumerated() {
-            for (text, members) in grouped(hosts, { StepDescription.describe(probe: probe.check, context($0)) }) {
+            for (text, members) in grouped(hosts, { StepDescription.describe(probe: probe.check, context($0, part)) }) {
                 rows.append(["\(index + 1)", probe.name, text, hostList(members, of: hosts)])
             }
         }
         return .init(
-            "Health criteria",
+            title,
             [
                 .paragraph(
                     "After each batch: every \(DurationSyntax.format(health.interval)) for \(DurationSyntax.format(health.duration)); a host fails after more than \(health.failuresAllowed) failed round(s) in a row, and the run rolls back."
@@ -214,42 +233,70 @@ extension PlanDocument {
     }
 
     private func rollbackSection() -> PrintableDocument.Section {
-        let playbook = play.playbook
-        let hosts = play.hosts.map(\.name)
         var rows: [[String]] = []
         var order = 0
-        for step in (playbook.backup + playbook.deploy).reversed() {
-            let describe: (String) -> String?
-            if let undo = step.undo {
-                describe = { StepDescription.describe(.shell(undo), context($0)) }
-            } else if case .archive(let archive) = step.action {
-                describe = { host in
-                    "restore \((try? archive.destination.render(context(host), quoting: .plain).display) ?? archive.destination.source) into \((try? archive.path.render(context(host), quoting: .plain).display) ?? archive.path.source)"
+        let named = play.playbook.hasPlayList
+        for part in play.plays.reversed() {
+            let hosts = part.hostNames
+            let playbook = part.play
+            let prefix = named ? "[\(playbook.id ?? "")] " : ""
+            for step in (playbook.backup + playbook.deploy).reversed() {
+                let describe: (String) -> String?
+                if let undo = step.undo {
+                    describe = { StepDescription.where(step) + StepDescription.describe(.shell(undo), context($0, part)) }
+                } else if case .archive(let archive) = step.action {
+                    describe = { host in
+                        "restore \((try? archive.destination.render(context(host, part), quoting: .plain).display) ?? archive.destination.source) into \((try? archive.path.render(context(host, part), quoting: .plain).display) ?? archive.path.source)"
+                    }
+                } else {
+                    continue
                 }
-            } else {
-                continue
+                for (text, members) in grouped(hosts, { describe($0) ?? "" }) {
+                    order += 1
+                    rows.append(["\(order)", "\(prefix)undo \(step.name)", text, hostList(members, of: hosts)])
+                }
             }
-            for (text, members) in grouped(hosts, { describe($0) ?? "" }) {
-                order += 1
-                rows.append(["\(order)", "undo \(step.name)", text, hostList(members, of: hosts)])
+            for step in playbook.rollback {
+                for (text, members) in grouped(hosts, { StepDescription.where(step) + StepDescription.describe(step.action, context($0, part)) }) {
+                    order += 1
+                    rows.append(["\(order)", prefix + step.name, text, hostList(members, of: hosts)])
+                }
             }
-        }
-        for step in playbook.rollback {
-            for (text, members) in grouped(hosts, { StepDescription.describe(step.action, context($0)) }) {
-                order += 1
-                rows.append(["\(order)", step.name, text, hostList(members, of: hosts)])
-            }
-        }
-        for probe in playbook.health?.probes ?? [] {
-            for (text, members) in grouped(hosts, { StepDescription.describe(probe: probe.check, context($0)) }) {
-                order += 1
-                rows.append(["\(order)", "verify: \(probe.name)", text, hostList(members, of: hosts)])
+            for probe in playbook.health?.probes ?? [] {
+                for (text, members) in grouped(hosts, { StepDescription.describe(probe: probe.check, context($0, part)) }) {
+                    order += 1
+                    rows.append(["\(order)", "\(prefix)verify: \(probe.name)", text, hostList(members, of: hosts)])
+                }
             }
         }
+        let batching = play.plays.map { part -> String in
+            let how = part.play.rollbackSerial.map { "rollback_serial \($0.map(\.description).joined(separator: ", "))" }
+                ?? "the deploy's batches (serial \(part.play.serial.map(\.description).joined(separator: ", ")))"
+            return (named ? "\(part.play.id ?? ""): " : "") + how
+        }.joined(separator: "; ")
         let trigger =
-            "Automatic when a step fails beyond max_fail, the health watch fails, the rollback point is reached, or the operator aborts (Ctrl-C). Each changed host is rolled back on its own, in reverse order of what was applied to it, only for the steps that ran there; then the playbook's rollback steps; then the health probes verify each host."
+            "Automatic when a step fails beyond max_fail, the health watch fails, the rollback point is reached, or the operator aborts (Ctrl-C). "
+            + (named ? "The plays are rolled back in reverse order, the last play first. " : "")
+            + "The changed hosts are rolled back batch by batch, the newest batch first (\(batching)), so the others keep serving; "
+            + "each host in reverse order of what was applied to it, only for the steps that ran there (a delegated step's undo where it ran); "
+            + "then the playbook's rollback steps; then the health probes verify each host before the next batch is touched."
         guard !rows.isEmpty else { return .init("Rollback plan", [.paragraph(trigger), .paragraph("Nothing to undo: no step declares a rollback or a backup.")]) }
         return .init("Rollback plan", [.paragraph(trigger), .table(header: ["Order", "Action", "Resolved", "Hosts"], rows: rows)])
+    }
+
+    private func notUndoneSection() -> PrintableDocument.Section {
+        let uncovered = play.plays.flatMap { UndoCoverage.uncovered(in: $0) }
+        guard !uncovered.isEmpty else {
+            return .init("Not undone by rollback", [.paragraph("Every deploy step that changes a host has an undo (or says `rollback: none`).")])
+        }
+        return .init(
+            "Not undone by rollback",
+            [
+                .paragraph("These deploy steps change the hosts and nothing undoes them: a rollback leaves what they did in place."),
+                .table(
+                    header: ["Step", "Name", "Why", "Where"],
+                    rows: uncovered.map { [$0.step.id, $0.step.name, $0.reason, "\($0.step.location)"] }),
+            ])
     }
 
     private func timingSection() -> PrintableDocument.Section {

@@ -4,13 +4,15 @@ import Playbook
 import Store
 import System
 
-/// The resolved plan of a validated play: as text or JSON (`golive plan`), and as a go-live plan
+/// The resolved plan of a validated playbook (every play): as text or JSON (`golive plan`), and as a go-live plan
 /// document for sign-off in Markdown or HTML (``markdown()``, ``html()``).
 public struct PlanDocument: Sendable {
-    /// The play.
-    public let play: ValidatedPlay
+    /// The playbook.
+    public let play: ValidatedPlaybook
+    /// Every play's batches, numbered across plays.
+    public let schedule: [PlannedBatch]
     /// Host names per batch.
-    public let batches: [[String]]
+    public var batches: [[String]] { schedule.map(\.hosts) }
     /// The prediction from the newest rehearsal, if any.
     public var prediction: Prediction?
     /// The newest rehearsals (newest first) with their backup artifacts, for expected timings and sizes.
@@ -24,11 +26,23 @@ public struct PlanDocument: Sendable {
     /// The resolved plan and its fingerprint.
     public let resolved: ResolvedPlan
 
-    /// The plan of a validated play.
-    public init(play: ValidatedPlay) {
+    /// The plan of a validated playbook.
+    public init(play: ValidatedPlaybook) {
         self.play = play
-        batches = Planner.batches(play.hosts.map(\.name), serial: play.playbook.serial)
+        schedule = Planner.schedule(play)
         resolved = ResolvedPlan(play)
+    }
+
+    /// A play's heading prefix in a playbook with a `plays:` list (`Play web (roll the web hosts): `), else empty.
+    func heading(_ part: ValidatedPlay) -> String {
+        play.playbook.hasPlayList ? "Play \(part.play.label): " : ""
+    }
+
+    /// "max_fail N" of the single play, or each play's.
+    var maxFailText: String {
+        play.plays.count == 1
+            ? "max_fail \(play.plays[0].play.maxFail)"
+            : play.plays.map { "\($0.play.id ?? "") max_fail \($0.play.maxFail)" }.joined(separator: ", ")
     }
 
     var run: [String: Value] {
@@ -37,14 +51,20 @@ public struct PlanDocument: Sendable {
         return run
     }
 
-    func context(_ host: String) -> TemplateContext { ResolvedPlan.planContext(play, host: host, run: run) }
+    func context(_ host: String, _ part: ValidatedPlay) -> TemplateContext {
+        ResolvedPlan.planContext(play, play: part.play.index, host: host, run: run)
+    }
 
     /// Writes the plain-text plan in pieces (one per host).
     public func writeText(_ write: (String) -> Void) {
         let playbook = play.playbook
         var out = "Plan: \(playbook.name)   fingerprint \(resolved.fingerprint)\n"
         out += "  run exactly this plan with: \(shownRunCommand)\n"
-        out += "  environment \(play.inventory.environment), \(play.hosts.count) host(s) in \(batches.count) batch(es), max_fail \(playbook.maxFail)\n"
+        out += "  environment \(play.inventory.environment), \(play.hosts.count) host(s) in \(batches.count) batch(es), \(maxFailText)\n"
+        if playbook.hasPlayList {
+            out += "  plays, in order (a failure rolls them back in reverse): "
+                + play.plays.map { "\($0.play.label) on \($0.hostNames.joined(separator: ", "))" }.joined(separator: "; ") + "\n"
+        }
         if let window = playbook.window {
             out += "  window \(Timestamp.seconds(window.start)) → \(Timestamp.seconds(window.end)), "
             out += "rollback point \(Timestamp.seconds(window.rollbackPoint)) (reserve \(DurationSyntax.format(window.rollbackReserve)))\n"
@@ -62,43 +82,53 @@ public struct PlanDocument: Sendable {
             out += "\n"
         }
         out += "\nBatches:\n"
-        for (index, batch) in batches.enumerated() { out += "  \(index + 1). \(batch.joined(separator: ", "))\n" }
+        for batch in schedule {
+            let label = playbook.hasPlayList ? "[\(play.plays[batch.play].play.id ?? "")] " : ""
+            out += "  \(batch.number). \(label)\(batch.hosts.joined(separator: ", "))\n"
+        }
+        let uncovered = play.plays.flatMap { UndoCoverage.uncovered(in: $0) }
+        if !uncovered.isEmpty {
+            out += "\nNot undone by rollback (no `rollback:`, no archive backup, no `rollback: none`):\n"
+            for item in uncovered { out += "  - \(item.step.id) \(item.step.name) (\(item.step.location))\n" }
+        }
         write(out)
-        for host in play.hosts {
+        for part in play.plays {
+          for host in part.hosts {
             out = ""
-            let context = context(host.name)
-            out += "\nHost \(host.name) (\(host.address)):\n"
-            for (title, steps) in [("prechecks", playbook.prechecks), ("backup", playbook.backup), ("deploy", playbook.deploy)] where !steps.isEmpty {
+            let context = context(host.name, part)
+            out += "\n\(heading(part))Host \(host.name) (\(host.address)):\n"
+            for (title, steps) in [("prechecks", part.play.prechecks), ("backup", part.play.backup), ("deploy", part.play.deploy)] where !steps.isEmpty {
                 out += "  \(title):\n"
                 for step in steps {
-                    if step.runOnce, host.name != play.hosts.first?.name {
-                        out += "    - \(step.name): runs on \(play.hosts.first?.name ?? "the first host") only (run_once); its result is shared\n"
+                    if step.runOnce, host.name != part.hosts.first?.name {
+                        out += "    - \(step.name): runs on \(part.hosts.first?.name ?? "the first host") only (run_once); its result is shared\n"
                         continue
                     }
-                    out += "    - \(step.name): \(StepDescription.describe(step.action, context))\(step.runOnce ? " (run_once: here only)" : "")\n"
+                    out += "    - \(step.name): \(StepDescription.where(step))\(StepDescription.describe(step.action, context))\(step.runOnce ? " (run_once: here only)" : "")\n"
                     if let undo = step.undo {
                         out += "        rollback: \(StepDescription.describe(.shell(undo), context))\n"
                     }
                     if case .archive = step.action { out += "        rollback: restore this archive\n" }
                 }
             }
-            if let health = playbook.health {
+            if let health = part.play.health {
                 out += "  health (every \(DurationSyntax.format(health.interval)) for \(DurationSyntax.format(health.duration)), \(health.failuresAllowed) failed round(s) tolerated):\n"
                 for probe in health.probes { out += "    - \(StepDescription.describe(probe: probe.check, context))\n" }
             }
-            let undoable = (playbook.backup + playbook.deploy).reversed().compactMap { step -> String? in
+            let undoable = (part.play.backup + part.play.deploy).reversed().compactMap { step -> String? in
                 if let undo = step.undo { return "\(step.name): \(StepDescription.describe(.shell(undo), context))" }
                 if case .archive(let archive) = step.action {
                     return "restore \((try? archive.path.render(context, quoting: .plain).display) ?? archive.path.source)"
                 }
                 return nil
             }
-            if !undoable.isEmpty || !playbook.rollback.isEmpty {
+            if !undoable.isEmpty || !part.play.rollback.isEmpty {
                 out += "  rollback order if needed:\n"
                 for line in undoable { out += "    - \(line)\n" }
-                for step in playbook.rollback { out += "    - \(step.name): \(StepDescription.describe(step.action, context))\n" }
+                for step in part.play.rollback { out += "    - \(step.name): \(StepDescription.describe(step.action, context))\n" }
             }
             write(out)
+          }
         }
     }
 
@@ -119,9 +149,13 @@ public struct PlanDocument: Sendable {
         let tail = prefix.subdata(in: range.upperBound..<prefix.endIndex)
         prefix = prefix.subdata(in: prefix.startIndex..<range.upperBound.advanced(by: -1))
         write(prefix)
-        for (index, host) in play.hosts.enumerated() {
-            if index > 0 { write(Data(",".utf8)) }
-            write(try JSONSerialization.data(withJSONObject: hostJSON(host), options: [.sortedKeys]))
+        var first = true
+        for part in play.plays {
+            for host in part.hosts {
+                if !first { write(Data(",".utf8)) }
+                first = false
+                write(try JSONSerialization.data(withJSONObject: hostJSON(host, part), options: [.sortedKeys]))
+            }
         }
         write(Data("]".utf8) + tail + Data("\n".utf8))
     }
@@ -130,34 +164,47 @@ public struct PlanDocument: Sendable {
         let playbook = play.playbook
         var document: [String: Any] = [
             "name": playbook.name, "environment": play.inventory.environment, "batches": batches,
-            "max_fail": playbook.maxFail.description, "fingerprint": resolved.fingerprint,
+            "max_fail": play.plays[0].play.maxFail.description, "fingerprint": resolved.fingerprint,
+            "not_undone": play.plays.flatMap { UndoCoverage.uncovered(in: $0) }.map { ["id": $0.step.id, "name": $0.step.name] },
         ]
+        if playbook.hasPlayList {
+            document["plays"] = play.plays.map { part in
+                [
+                    "id": part.play.id ?? "", "name": part.play.name, "hosts": part.hostNames,
+                    "batches": schedule.filter { $0.play == part.play.index }.map(\.number),
+                    "max_fail": part.play.maxFail.description,
+                ] as [String: Any]
+            }
+        }
         if let window = playbook.window {
             document["window"] = [
                 "start": Timestamp.seconds(window.start), "end": Timestamp.seconds(window.end),
                 "rollback_point": Timestamp.seconds(window.rollbackPoint),
             ]
         }
-        if includeHosts { document["hosts"] = play.hosts.map(hostJSON) }
+        if includeHosts { document["hosts"] = play.plays.flatMap { part in part.hosts.map { hostJSON($0, part) } } }
         return document
     }
 
-    func hostJSON(_ host: InventoryHost) -> [String: Any] {
-        let playbook = play.playbook
+    func hostJSON(_ host: InventoryHost, _ part: ValidatedPlay) -> [String: Any] {
+        let playbook = part.play
         do {
-            let context = context(host.name)
+            let context = context(host.name, part)
             func steps(_ list: [Step]) -> [[String: Any]] {
                 list.map { step in
                     var item: [String: Any] = ["id": step.id, "name": step.name, "kind": step.action.kind, "action": StepDescription.describe(step.action, context)]
                     if let undo = step.undo { item["rollback"] = StepDescription.describe(.shell(undo), context) }
+                    if let delegate = step.delegate { item["delegate_to"] = delegate.description }
                     return item
                 }
             }
-            return [
+            var entry: [String: Any] = [
                 "name": host.name, "address": host.address, "prechecks": steps(playbook.prechecks), "backup": steps(playbook.backup),
                 "deploy": steps(playbook.deploy), "rollback": steps(playbook.rollback),
                 "probes": (playbook.health?.probes ?? []).map { StepDescription.describe(probe: $0.check, context) },
             ]
+            if let id = playbook.id { entry["play"] = id }
+            return entry
         }
     }
 }

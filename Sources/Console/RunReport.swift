@@ -37,6 +37,9 @@ public struct RunReport: Sendable {
             ("Outcome", run.status + (run.exitCode.map { " (exit \($0))" } ?? "")),
         ]
         if let fingerprint = details["plan_fingerprint"] { facts.append(("Plan fingerprint", fingerprint)) }
+        if let plays = events.first(where: { $0.kind == .runStarted })?.runStarted?.playList, !plays.isEmpty {
+            facts.append(("Plays", plays.map { "\($0.id) (batch \($0.batches.map(String.init).joined(separator: ", ")))" }.joined(separator: ", then ")))
+        }
         if let reason = run.reason { facts.append(("Reason recorded", reason)) }
         let sections: [PrintableDocument.Section] = [
             summarySection(), phaseSection(), stepSection(), failureSection(), rollbackSection(), gateSection(), probeSection(),
@@ -153,11 +156,19 @@ public struct RunReport: Sendable {
         guard let start = events.first(where: { $0.kind == .rollbackStarted }) else {
             return .init("Rollback", [.paragraph("No rollback.")])
         }
-        let steps = events.filter { $0.kind == .rollbackStepFinished || $0.kind == .rollbackHostFinished || $0.kind == .rollbackFinished }
-        let rows = steps.map { event in
-            [
-                stamp(event.time), event.host ?? "",
-                event.kind == .rollbackStepFinished ? (event.stepName ?? event.step ?? "") : (event.host == nil ? "rollback done" : "host done"),
+        let steps = events.filter {
+            $0.kind == .rollbackStepFinished || $0.kind == .rollbackHostFinished || $0.kind == .rollbackFinished
+                || ($0.kind == .phaseStarted && $0.phase == .rollback)
+        }
+        let rows = steps.map { event -> [String] in
+            let action: String
+            switch event.kind {
+            case .rollbackStepFinished: action = event.stepName ?? event.step ?? ""
+            case .phaseStarted: action = event.message ?? "rollback batch"
+            default: action = event.host == nil ? "rollback done" : "host done" + (event.rollbackHost?.play.map { " (play \($0))" } ?? "")
+            }
+            return [
+                stamp(event.time), event.host ?? "", action,
                 event.status ?? "", event.durationMS.map { PlanDocument.seconds(Double($0) / 1000) } ?? "",
             ]
         }
@@ -167,7 +178,17 @@ public struct RunReport: Sendable {
             text += " It took \(PlanDocument.seconds(took))"
             text += planned.isEmpty ? "." : " (rehearsed: \(PlanDocument.seconds(PhaseTimings.median(planned))))."
         }
-        return .init("Rollback", [.paragraph(text), .table(header: ["Time", "Host", "Action", "Status", "Took"], rows: rows)])
+        var blocks: [PrintableDocument.Block] = [.paragraph(text), .table(header: ["Time", "Host", "Action", "Status", "Took"], rows: rows)]
+        // What the rollback did not undo, per host: "rolled back" never claims more than was done.
+        let unsaid = events.filter { $0.kind == .rollbackHostFinished }.compactMap { event -> [String]? in
+            guard let host = event.host, let list = event.rollbackHost?.notUndoneList, !list.isEmpty else { return nil }
+            return [host, list.joined(separator: ", ")]
+        }
+        if !unsaid.isEmpty {
+            blocks.append(.paragraph("Started steps that nothing undid (no `rollback:`, no archive): what they did is still in place."))
+            blocks.append(.table(header: ["Host", "Not undone"], rows: unsaid))
+        }
+        return .init("Rollback", blocks)
     }
 
     private func gateSection() -> PrintableDocument.Section {

@@ -15,6 +15,11 @@ extension TimelineRenderer {
             rows += "<td>\(Self.escape(event.host ?? ""))</td><td>\(Self.escape(event.stepName ?? event.step ?? ""))</td><td>\(Self.escape(event.status ?? ""))</td>"
             rows += "<td>\(Self.escape(event.message ?? event.command ?? ""))</td></tr>\n"
         }
+        // A playbook with several plays: each play and its batches, in run order.
+        let plays = (events.first { $0.kind == .runStarted }?.runStarted?.playList ?? []).map { play in
+            "play \(Self.escape(play.id)): batch \(play.batches.map(String.init).joined(separator: ", "))"
+        }
+        let playLine = plays.isEmpty ? "" : "<p class=\"meta plays\">" + plays.joined(separator: " → ") + "</p>"
         return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>golive timeline \(Self.escape(run.id))</title>
@@ -30,6 +35,7 @@ extension TimelineRenderer {
             </style></head><body>
             <h1>\(Self.escape(run.playbook))</h1>
             <p class="meta">run \(Self.escape(run.id)) · \(Self.escape(run.kind)) on \(Self.escape(run.environment)) by \(Self.escape(run.operatorName)) · \(Self.escape(run.status))\(run.exitCode.map { " (exit \($0))" } ?? "") · \(String(format: "%.1f", run.duration)) s</p>
+            \(playLine)
             <p class="legend"><span style="background:#8ab">precheck</span><span style="background:#a8c">backup</span><span style="background:#49d">deploy</span><span style="background:#5b5">health</span><span style="background:#e93">rollback</span></p>
             \(svg)
             \(metricsSVG())

@@ -109,8 +109,13 @@ public struct WatchModel: Sendable {
             run.apply(event)
             recent.append(event)
             switch event.kind {
+            case .phaseStarted where event.phase == .rollback && event.message != nil:
+                phase = event.message ?? "rollback"
             case .phaseStarted: phase = event.phase?.rawValue ?? phase
-            case .batchStarted: phase = "batch \(event.batch ?? 0)"
+            case .batchStarted:
+                // With several plays, the batch's play: `batch 2 (play web)`.
+                let play = run.info?.playList.first { $0.batches.contains(event.batch ?? 0) }?.id
+                phase = "batch \(event.batch ?? 0)" + (play.map { " (play \($0))" } ?? "")
             case .rollbackStarted: phase = "rollback"
             case .runFinished: phase = "finished"
             case .stepFinished:

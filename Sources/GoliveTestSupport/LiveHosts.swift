@@ -16,13 +16,13 @@ public final class LiveHosts: @unchecked Sendable {
     /// The hosts.
     public let hosts: [Sandbox.Host]
 
-    /// Starts `count` hosts (web1...), each on release 1.0.0; on loopback ports unless `network`
-    /// asks for a namespace per host.
-    public init(count: Int, network: Sandbox.NetworkMode = .loopback) throws {
+    /// Starts `count` hosts (web1...), each on release 1.0.0, and with `tiers` a database server
+    /// `db1` and a load balancer `lb1`; on loopback ports unless `network` asks for a namespace per host.
+    public init(count: Int, network: Sandbox.NetworkMode = .loopback, tiers: Bool = false) throws {
         directory = try TestHosts.makeTemporaryDirectory(name: "live")
         sandbox = Sandbox(directory: directory + "/sandbox")
         inventoryPath = directory + "/inventory.yml"
-        hosts = try sandbox.up(count: count, inventoryPath: inventoryPath, network: network)
+        hosts = try sandbox.up(count: count, inventoryPath: inventoryPath, network: network, tiers: tiers)
     }
 
     deinit { stop() }
@@ -53,7 +53,7 @@ public final class LiveHosts: @unchecked Sendable {
 
     /// Loads and validates a playbook against the fixture's inventory.
     public func load(_ playbook: String, vars: [String: Value] = [:], environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws -> ValidatedPlay
+        throws -> ValidatedPlaybook
     {
         let (book, _) = try Playbook.load(file: playbook)
         let (inventory, _) = try Inventory.load(file: inventoryPath, environment: environment)

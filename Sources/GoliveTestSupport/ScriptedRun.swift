@@ -34,7 +34,7 @@ public final class ScriptedRun: @unchecked Sendable {
     public var events: [RunEvent] { get async { await journal.events } }
 
     /// Loads `playbook` (YAML text) against the inventory.
-    public func load(_ playbook: String, vars: [String: Value] = [:]) throws -> ValidatedPlay {
+    public func load(_ playbook: String, vars: [String: Value] = [:]) throws -> ValidatedPlaybook {
         let path = directory + "/play-\(UInt32.random(in: 0...UInt32.max)).yml"
         try playbook.write(toFile: path, atomically: true, encoding: .utf8)
         let (book, _) = try Playbook.load(file: path)

@@ -69,11 +69,15 @@ public struct Sandbox: Sendable {
         return (try? JSONDecoder().decode([Host].self, from: data)) ?? []
     }
 
-    /// Starts `count` hosts (stopping any earlier ones first), deploys release 1.0.0 on each, and
-    /// writes an inventory for them at `inventoryPath`.
+    /// Starts `count` web hosts (stopping any earlier ones first), deploys release 1.0.0 on each, and
+    /// writes an inventory for them at `inventoryPath`. With `tiers`, also a database server `db1`
+    /// (group `database`) and a load balancer `lb1` (group `lb`), whose backends file lists every
+    /// web host as enabled and whose action log records each drain and enable
+    /// (`playbooks/tiers.yml`).
     @discardableResult
     public func up(
-        count: Int, inventoryPath: String, release: String = "1.0.0", http: Bool = true, network mode: NetworkMode = .automatic
+        count: Int, inventoryPath: String, release: String = "1.0.0", http: Bool = true, network mode: NetworkMode = .automatic,
+        tiers: Bool = false
     ) throws -> [Host] {
         down()
         let network = SandboxNetwork(directory: directory)
@@ -101,8 +105,10 @@ public struct Sandbox: Sendable {
         var knownHostsText = ""
         do {
             let octet = namespaces ? try network.allocateOctet() : 0
-            for index in 1...max(1, count) {
-                let name = "web\(index)"
+            let names = (1...max(1, count)).map { "web\($0)" } + (tiers ? ["db1", "lb1"] : [])
+            for (offset, name) in names.enumerated() {
+                let index = offset + 1
+                let serves = http && name.hasPrefix("web")
                 let root = directory + "/hosts/" + name
                 let app = root + "/srv/app"
                 try? fileManager.removeItem(atPath: root)
@@ -116,6 +122,13 @@ public struct Sandbox: Sendable {
                 try "41_initial\n".write(toFile: app + "/schema/version", atomically: true, encoding: .utf8)
                 try fileManager.createDirectory(atPath: app + "/config", withIntermediateDirectories: true)
                 try "request_timeout = 10s\n".write(toFile: app + "/config/app.conf", atomically: true, encoding: .utf8)
+                if name == "lb1" {
+                    // The balancer's state: one enabled backend a line, and the log of what it was told.
+                    try fileManager.createDirectory(atPath: root + "/etc/lb", withIntermediateDirectories: true)
+                    let backends = names.filter { $0.hasPrefix("web") }.map { $0 + "\n" }.joined()
+                    try backends.write(toFile: root + "/etc/lb/backends", atomically: true, encoding: .utf8)
+                    try "".write(toFile: root + "/etc/lb/actions.log", atomically: true, encoding: .utf8)
+                }
                 let hostKey = root + "/ssh_host_ed25519_key"
                 try HostTools.keygen(type: "ed25519", path: hostKey)
                 var slot: SandboxNetwork.Slot?
@@ -134,7 +147,7 @@ public struct Sandbox: Sendable {
                 }
                 let sshd = try startSSHD(root: root, address: address, port: sshPort, slot: slot)
                 var httpPID: Int32 = 0
-                if http {
+                if serves {
                     httpPID = try daemon(
                         "/usr/bin/python3",
                         ["-m", "http.server", String(httpPort), "--bind", httpBind, "--directory", app + "/current"],
@@ -143,7 +156,7 @@ public struct Sandbox: Sendable {
                 }
                 hosts.append(
                     Host(
-                        name: name, address: address, sshPort: sshPort, httpPort: httpPort, root: root, appDirectory: app,
+                        name: name, address: address, sshPort: sshPort, httpPort: serves ? httpPort : 0, root: root, appDirectory: app,
                         sshdPID: sshd.pid, httpPID: httpPID, network: slot))
                 try save(hosts)
                 knownHostsText += try HostTools.knownHostsLines(
@@ -151,7 +164,7 @@ public struct Sandbox: Sendable {
             }
             for host in hosts {
                 try HostTools.waitForListener(address: host.address, port: host.sshPort, prefix: "SSH-2.0")
-                if http { try HostTools.waitForListener(address: host.address, port: host.httpPort, prefix: nil) }
+                if host.httpPort > 0 { try HostTools.waitForListener(address: host.address, port: host.httpPort, prefix: nil) }
             }
         } catch {
             down()
@@ -284,15 +297,26 @@ public struct Sandbox: Sendable {
                 hosts:
 
             """
-        for host in hosts {
+        let web = hosts.filter { $0.name.hasPrefix("web") }
+        for host in web {
             text += "      \(host.name): { address: \(host.address), port: \(host.sshPort), vars: { http_port: \(host.httpPort), app_dir: \(host.appDirectory) } }\n"
         }
-        if hosts.count >= 2 {
+        if web.count >= 2 {
             // The last hosts double as database servers for playbooks/db-migration.yml.
-            text += "  db:\n    hosts: [\(hosts.suffix(max(1, hosts.count / 2)).map(\.name).joined(separator: ", "))]\n"
+            text += "  db:\n    hosts: [\(web.suffix(max(1, web.count / 2)).map(\.name).joined(separator: ", "))]\n"
             text += "    vars: { db_name: billing }\n"
         }
+        let balancer = hosts.first { $0.name == "lb1" }
+        for (group, name) in [("database", "db1"), ("lb", "lb1")] {
+            guard let host = hosts.first(where: { $0.name == name }) else { continue }
+            text += "  \(group):\n    hosts:\n"
+            text += "      \(host.name): { address: \(host.address), port: \(host.sshPort), vars: { app_dir: \(host.appDirectory) } }\n"
+        }
         text += "vars:\n  app: webapp\n"
+        if let balancer {
+            // Every host's steps delegated to the balancer name its files.
+            text += "  lb_backends: \(balancer.root)/etc/lb/backends\n  lb_actions: \(balancer.root)/etc/lb/actions.log\n"
+        }
         return text
     }
 }

@@ -16,10 +16,10 @@ import Testing
         "os-upgrade.yml": ["upgrade_command": .string("true"), "reboot_command": .string("true")]
     ]
 
-    init() throws { live = try LiveHosts(count: 4) }
+    init() throws { live = try LiveHosts(count: 4, tiers: true) }
 
     @Test func everyExampleIsCovered() {
-        #expect(Set(Self.examples).isSuperset(of: ["webapp.yml", "db-migration.yml", "config-change.yml", "os-upgrade.yml"]))
+        #expect(Set(Self.examples).isSuperset(of: ["webapp.yml", "db-migration.yml", "config-change.yml", "os-upgrade.yml", "tiers.yml"]))
     }
 
     @Test(arguments: examples) func rehearsesOnTheSandbox(_ name: String) async throws {
@@ -42,6 +42,20 @@ import Testing
             #expect(events.filter { $0.kind == .batchStarted }.map(\.message) == ["web1", "web2, web3, web4"])
         case "webapp.yml":
             #expect(["web1", "web2", "web3", "web4"].allSatisfy { live.current($0) == "2.0.0" })
+        case "tiers.yml":
+            let db = try #require(live.host("db1")).appDirectory
+            #expect(try String(contentsOfFile: db + "/schema/version", encoding: .utf8) == "42_add_invoices\n")
+            #expect(["web1", "web2", "web3", "web4"].allSatisfy { live.current($0) == "2.0.0" })
+            let web1 = try #require(live.host("web1")).appDirectory
+            #expect(try String(contentsOfFile: web1 + "/releases/2.0.0/schema-before", encoding: .utf8) == "41_initial\n")
+            // Each web host was drained on the balancer before it changed and enabled after.
+            let lb = try #require(live.host("lb1")).root + "/etc/lb"
+            let actions = try String(contentsOfFile: lb + "/actions.log", encoding: .utf8).split(separator: "\n").map(String.init)
+            for host in ["web1", "web2", "web3", "web4"] {
+                #expect(actions.filter { $0.hasSuffix(" " + host) } == ["drain \(host)", "enable \(host)"], "\(actions)")
+            }
+            let backends = try String(contentsOfFile: lb + "/backends", encoding: .utf8).split(separator: "\n").map(String.init)
+            #expect(Set(backends) == ["web1", "web2", "web3", "web4"] && backends.count == 4)
         default:
             break
         }

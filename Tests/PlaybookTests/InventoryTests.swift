@@ -67,13 +67,13 @@ struct InventoryTests {
         defer { try? FileManager.default.removeItem(atPath: playbookPath) }
         let playbook = try Playbook.load(file: playbookPath).0
         let play = try Validator(extraVars: ["cli": .string("x")]).validate(playbook, inventory)
-        #expect(play.variables["web1"]?["tier"] == .string("host"))
-        #expect(play.variables["web2"]?["tier"] == .string("group"))
-        #expect(play.variables["db1"]?["tier"] == .string("backend"))
-        #expect(play.variables["bastion"]?["tier"] == .string("all"))
-        #expect(play.variables["web1"]?["app"] == .string("from-playbook"))
+        #expect(play.plays[0].variables["web1"]?["tier"] == .string("host"))
+        #expect(play.plays[0].variables["web2"]?["tier"] == .string("group"))
+        #expect(play.plays[0].variables["db1"]?["tier"] == .string("backend"))
+        #expect(play.plays[0].variables["bastion"]?["tier"] == .string("all"))
+        #expect(play.plays[0].variables["web1"]?["app"] == .string("from-playbook"))
         let overridden = try Validator(extraVars: ["app": .string("cli")]).validate(playbook, inventory)
-        #expect(overridden.variables["web3"]?["app"] == .string("cli"))
+        #expect(overridden.plays[0].variables["web3"]?["app"] == .string("cli"))
     }
 
     @Test func aVariableMissingOnSomeHostsNamesThem() throws {

@@ -25,7 +25,7 @@ struct StepKindRegistryTests {
         try "name: kinds\nhosts: all\n\(steps)".write(toFile: path, atomically: true, encoding: .utf8)
         let (playbook, problems) = Playbook.parse(file: path)
         #expect(problems.filter { $0.severity == .error }.isEmpty, "\(kind): \(problems)")
-        let step = try #require(kind == .archive ? playbook?.backup.first : playbook?.deploy.first)
+        let step = try #require(kind == .archive ? playbook?.plays.first?.backup.first : playbook?.plays.first?.deploy.first)
         #expect(step.action.stepKind == kind && step.action.kind == kind.rawValue)
     }
 

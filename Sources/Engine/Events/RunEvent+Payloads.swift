@@ -16,6 +16,9 @@ extension RunEvent {
     /// The recorded backup (`backupRecorded` only).
     public var backup: BackupDetails? { kind == .backupRecorded ? payload(BackupDetails.self) : nil }
 
+    /// Which play's steps a host's rollback covered, and what it did not undo (`rollbackHostFinished` only).
+    public var rollbackHost: RollbackHostDetails? { kind == .rollbackHostFinished ? payload(RollbackHostDetails.self) : nil }
+
     /// How the host was connected (`hostConnected` only).
     public var connection: ConnectionDetails? { kind == .hostConnected ? payload(ConnectionDetails.self) : nil }
 

@@ -39,12 +39,14 @@ public struct RunStartedDetails: Codable, Sendable, Hashable {
     public var limit: String?
     /// The resolved plan's fingerprint.
     public var planFingerprint: String?
+    /// The plays, when the playbook has several: `id=1,2;id=3` (each play's batch numbers).
+    public var plays: String?
 
     enum CodingKeys: String, CodingKey {
         case playbook, playbookFile = "playbook_file", inventoryFile = "inventory_file", environment, kind
         case operatorName = "operator", hosts, batches, controller, pid, stepsPerHost = "steps_per_host"
         case batchHosts = "batch_hosts", windowStart = "window_start", windowEnd = "window_end"
-        case rollbackPoint = "rollback_point", vars, limit, planFingerprint = "plan_fingerprint"
+        case rollbackPoint = "rollback_point", vars, limit, planFingerprint = "plan_fingerprint", plays
     }
 
     /// Creates the details.
@@ -79,6 +81,13 @@ public struct RunStartedDetails: Codable, Sendable, Hashable {
     }
     /// The controller's pid.
     public var controllerPID: Int32? { Int32(pid) }
+    /// Each play's id and batch numbers, in order (empty for a single-play run).
+    public var playList: [(id: String, batches: [Int])] {
+        (plays ?? "").split(separator: ";").compactMap { entry in
+            guard let equals = entry.firstIndex(of: "=") else { return nil }
+            return (String(entry[..<equals]), entry[entry.index(after: equals)...].split(separator: ",").compactMap { Int($0) })
+        }
+    }
     /// Steps per host.
     public var stepCount: Int { Int(stepsPerHost) ?? 0 }
 }

@@ -13,6 +13,8 @@ public struct StepDetails: Codable, Sendable, Hashable {
     public var ignoreErrors: Bool?
     /// It ran on the controller (`local`): so does its rollback.
     public var onController: Bool?
+    /// The inventory host a delegated step runs on (`delegate_to:`), on behalf of the event's host.
+    public var delegateTo: String?
     /// The rollback command as rendered at the time (redacted on the timeline).
     public var rollback: String?
     /// For the registered result: false when the command itself succeeded (an `until` may still fail the step).
@@ -32,7 +34,7 @@ public struct StepDetails: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case key = "step_key", register, runOnce = "run_once", ignoreErrors = "ignore_errors"
-        case onController = "on_controller", rollback, failed, httpStatus = "http_status", bytes, sha256
+        case onController = "on_controller", delegateTo = "delegate_to", rollback, failed, httpStatus = "http_status", bytes, sha256
         case sharedFrom = "shared_from", final, lost = "connection_lost"
     }
 

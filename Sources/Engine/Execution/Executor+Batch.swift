@@ -4,9 +4,11 @@ import Playbook
 /// A batch: every host's backups as a barrier, the deploy steps split at gates, the health watch,
 /// `max_fail`, and the rollback of the hosts that failed within it.
 extension Executor {
-    func runBatch(_ batch: [String], number: Int) async {
-        let playbook = play.playbook
-        await emit(event(.batchStarted, batch: number, message: batch.joined(separator: ", ")))
+    func runBatch(_ planned: PlannedBatch) async {
+        let playbook = self.playbook.plays[planned.play].play
+        let batch = planned.hosts, number = planned.number
+        let label = self.playbook.playbook.hasPlayList ? "\(playbook.id ?? ""): " : ""
+        await emit(event(.batchStarted, batch: number, message: label + batch.joined(separator: ", ")))
         var active = batch
         let allowed = playbook.maxFail.allowed(inBatchOf: batch.count)
         var failedInBatch: [String: String] = [:]
@@ -25,7 +27,7 @@ extension Executor {
         for (index, segment) in segments.enumerated() {
             if index > 0, let gate = gates[index - 1] {
                 guard abortReason == nil else { break }
-                if !(await askGate(gate, batch: number, hosts: active)) {
+                if !(await askGate(gate, batch: number, hosts: active, play: playbook)) {
                     abort(.gateRefused, detail: "gate '\(gate.name)' answered no")
                     break
                 }
@@ -45,7 +47,7 @@ extension Executor {
             if abortReason != nil { break }
         }
         if abortReason == nil, let health = playbook.health, !active.isEmpty {
-            let unhealthy = await HealthWatch(health: health).watch(hosts: active, batch: number, in: self)
+            let unhealthy = await HealthWatch(health: health, play: planned.play).watch(hosts: active, batch: number, in: self)
             for (host, detail) in unhealthy {
                 failedInBatch[host] = detail
                 await emit(event(.hostFailed, phase: .health, batch: number, host: host, status: "failed", message: detail))
@@ -64,14 +66,14 @@ extension Executor {
                 event(
                     .rollbackStarted, phase: .rollback, batch: number, status: "tolerated-failure",
                     message: "rolling back \(failedInBatch.keys.sorted().joined(separator: ", ")) (within max_fail \(playbook.maxFail))"))
-            _ = await RollbackSaga.rollbackHosts(failedInBatch.keys.sorted(), in: self)
+            _ = await RollbackSaga.rollbackHosts(failedInBatch.keys.sorted(), play: planned.play, in: self)
         }
         let status = !failedInBatch.isEmpty ? "failed" : abortReason != nil ? "interrupted" : "ok"
         await emit(event(.batchFinished, batch: number, status: status, message: abortReason.map { "stopped: \($0.rawValue)" }))
     }
 
-    private func askGate(_ gate: Step, batch: Int, hosts: [String]) async -> Bool {
-        let context = hostContext(hosts.first ?? "")
+    private func askGate(_ gate: Step, batch: Int, hosts: [String], play: Play) async -> Bool {
+        let context = hostContext(hosts.first ?? "", for: gate)
         let prompt = (try? gate.action.gatePrompt?.render(context, quoting: .plain).display) ?? gate.name
         await emit(event(.gateAsked, batch: batch, step: gate, message: prompt))
         let answer: Bool
@@ -80,9 +82,9 @@ extension Executor {
             answer = true
             how = "--yes (operator \(options.operatorName))"
         } else if let gates {
-            let steps = play.playbook.backup + play.playbook.deploy
+            let steps = play.backup + play.deploy
             let done = steps.filter { $0.index < gate.index || $0.section == .backup }.map(\.name)
-            let next = play.playbook.deploy.filter { $0.index > gate.index }.map(\.name)
+            let next = play.deploy.filter { $0.index > gate.index }.map(\.name)
             answer = await gates.answer(prompt, done: done, next: next)
             how = "operator \(options.operatorName)"
         } else {

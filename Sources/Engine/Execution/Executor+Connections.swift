@@ -12,7 +12,7 @@ extension Executor {
 
     /// Connects (or reconnects) to a host; returns the failure message, nil on success.
     func connect(_ name: String) async -> String? {
-        guard let host = play.inventory.host(named: name) else { return "not in the inventory" }
+        guard let host = playbook.inventory.host(named: name) else { return "not in the inventory" }
         do {
             let connection = try await transport.connect(to: host)
             connections[name] = connection

@@ -9,7 +9,7 @@ extension Executor {
     /// the run before any change.
     func connectAndLock() async -> RunOutcome? {
         await emit(event(.phaseStarted, phase: .connect))
-        let unreachable = await connectAll(play.hosts)
+        let unreachable = await connectAll(playbook.connectedHosts)
         await emit(event(.phaseFinished, phase: .connect, status: unreachable.isEmpty ? "ok" : "failed"))
         if !unreachable.isEmpty {
             let reason = "unreachable: " + unreachable.map { "\($0.key) (\($0.value))" }.sorted().joined(separator: "; ")
@@ -19,7 +19,7 @@ extension Executor {
         }
         guard options.kind != .check else { return nil }
         let deadline = ContinuousClock.now.advanced(by: options.lockWait ?? .zero)
-        while let refusal = await HostLocks.take(play.hosts.map(\.name), in: self) {
+        while let refusal = await HostLocks.take(playbook.connectedHosts.map(\.name), in: self) {
             guard ContinuousClock.now < deadline, abortReason == nil else {
                 return RunOutcome(result: .refused, reason: refusal)
             }
@@ -28,19 +28,30 @@ extension Executor {
         return nil
     }
 
-    /// Pre-checks on `hosts` in parallel: any failure refuses the run. Then the baselines of the
-    /// log and metric probes, whose absolute thresholds must already hold.
+    /// Every play's pre-checks on its hosts among `hosts`, play after play, each play's hosts in
+    /// parallel: any failure refuses the run (nothing changes unless every play's pass). Then the
+    /// baselines of the log and metric probes, whose absolute thresholds must already hold.
     func runPrechecks(_ hosts: [String]) async -> RunOutcome? {
-        let playbook = play.playbook
-        let baselines = playbook.health.map { !HealthWatch.signalProbes($0).isEmpty } ?? false
-        guard !playbook.prechecks.isEmpty || baselines, !hosts.isEmpty else { return nil }
-        await emit(event(.phaseStarted, phase: .precheck))
-        let failures = await forEachHost(hosts) { executor, host in
-            await StepRunner.runSteps(playbook.prechecks, on: host, phase: .precheck, batch: nil, in: executor)?.message
+        let wanted = Set(hosts)
+        let work = playbook.plays.map { play in
+            (play, play.hostNames.filter { wanted.contains($0) },
+             play.play.health.map { !HealthWatch.signalProbes($0).isEmpty } ?? false)
         }
-        var failed = failures.compactMapValues { $0 }
-        if failed.isEmpty, baselines, let health = playbook.health {
-            for (host, failure) in await HealthWatch(health: health).measureBaselines(hosts: hosts, in: self) { failed[host] = failure }
+        guard work.contains(where: { !$0.1.isEmpty && (!$0.0.play.prechecks.isEmpty || $0.2) }) else { return nil }
+        await emit(event(.phaseStarted, phase: .precheck))
+        var failed: [String: String] = [:]
+        for (play, targets, _) in work where !targets.isEmpty && !play.play.prechecks.isEmpty && failed.isEmpty {
+            let prechecks = play.play.prechecks
+            let failures = await forEachHost(targets) { executor, host in
+                await StepRunner.runSteps(prechecks, on: host, phase: .precheck, batch: nil, in: executor)?.message
+            }
+            failed.merge(failures.compactMapValues { $0 }) { first, _ in first }
+        }
+        for (play, targets, baselines) in work where failed.isEmpty && baselines && !targets.isEmpty {
+            guard let health = play.play.health else { continue }
+            for (host, failure) in await HealthWatch(health: health, play: play.play.index).measureBaselines(hosts: targets, in: self) {
+                failed[host] = failure
+            }
         }
         await emit(event(.phaseFinished, phase: .precheck, status: failed.isEmpty ? "ok" : "failed"))
         guard !failed.isEmpty else { return nil }
@@ -52,18 +63,24 @@ extension Executor {
     }
 
     /// The run's details as `runStarted` records them.
-    func startedDetails(batches: [[String]]) -> RunStartedDetails {
-        let playbook = play.playbook
+    func startedDetails(schedule: [PlannedBatch]) -> RunStartedDetails {
+        let document = playbook.playbook
         var info = RunStartedDetails(
-            playbook: playbook.name, playbookFile: URL(fileURLWithPath: playbook.file).standardizedFileURL.path,
-            inventoryFile: URL(fileURLWithPath: play.inventory.file).standardizedFileURL.path, environment: environment,
-            kind: options.kind.rawValue, operatorName: options.operatorName, hosts: play.hosts.map(\.name), batches: batches,
-            controller: ProcessInfo.processInfo.hostName, pid: ProcessInfo.processInfo.processIdentifier,
-            stepsPerHost: playbook.backup.count + playbook.deploy.count)
+            playbook: document.name, playbookFile: URL(fileURLWithPath: document.file).standardizedFileURL.path,
+            inventoryFile: URL(fileURLWithPath: playbook.inventory.file).standardizedFileURL.path, environment: environment,
+            kind: options.kind.rawValue, operatorName: options.operatorName, hosts: playbook.hosts.map(\.name),
+            batches: schedule.map(\.hosts), controller: ProcessInfo.processInfo.hostName,
+            pid: ProcessInfo.processInfo.processIdentifier,
+            stepsPerHost: document.plays.map { $0.backup.count + $0.deploy.count }.max() ?? 0)
+        if document.hasPlayList {
+            info.plays = document.plays.map { play in
+                "\(play.id ?? "play\(play.index + 1)")=" + schedule.filter { $0.play == play.index }.map { String($0.number) }.joined(separator: ",")
+            }.joined(separator: ";")
+        }
         info.vars = options.recorded["vars"]
         info.limit = options.recorded["limit"]
         info.planFingerprint = options.recorded["plan_fingerprint"]
-        if let window = playbook.window {
+        if let window = document.window {
             info.windowStart = Timestamp.seconds(window.start)
             info.windowEnd = Timestamp.seconds(window.end)
             info.rollbackPoint = Timestamp.seconds(windowGuard.rollbackPoint(window))
@@ -97,9 +114,9 @@ extension Executor {
 
     /// The outcome of the run as it stands, one line per host.
     func finish(_ result: RunResult, rollbackRequested: Bool = false, reason: String?) async -> RunOutcome {
-        let reports = play.hosts.map { host -> HostReport in
+        let reports = playbook.hosts.map { host -> HostReport in
             let run = state[host.name]
-            let detail: String
+            var detail: String
             switch run.state {
             case .rolledBack: detail = run.undoneCount > 0 ? "\(run.undoneCount) step(s) undone" : "nothing needed undoing"
             case .pending, .unchanged: detail = "nothing changed"
@@ -108,6 +125,9 @@ extension Executor {
                 let applied = run.started.filter(\.confirmed).count, unfinished = run.started.count - applied
                 detail = "\(applied) step(s) applied" + (unfinished > 0 ? ", \(unfinished) failed or unfinished" : "")
             }
+            // "Rolled back" never claims more than was done: the steps nothing undid are named.
+            let unsaid = run.notUndone.isEmpty ? "" : "; not undone: " + run.notUndone.map { "'\($0)'" }.joined(separator: ", ") + " (no rollback)"
+            detail += unsaid
             return HostReport(host: host.name, state: run.reportedState, detail: detail)
         }
         return RunOutcome(

@@ -39,7 +39,7 @@ extension Executor {
     /// `controllerLost` and count as done for rollback. A resume re-runs the pre-checks of the
     /// hosts that had not started changing, and is refused past the window's rollback point.
     public func recover(_ recovery: Recovery, takeover: Takeover = Takeover(replacing: nil, note: nil)) async -> RunOutcome {
-        let batches = Planner.batches(play.hosts.map(\.name), serial: play.playbook.serial)
+        let schedule = Planner.schedule(playbook)
         let finished = state.result != nil
         // Take the run over before writing anything to its journal: once the lock (and so the
         // run's fence) is ours, no other controller can append to it.
@@ -57,9 +57,16 @@ extension Executor {
         }
         // The commands the lost controller may have left running: its unfinished steps and undos.
         var stopping: [String: [String]] = [:]
-        for (host, open) in state.openSteps { stopping[host, default: []].append(HostLock.tag(step: open.id, attempt: open.attempt)) }
+        // A delegated step's command runs on the host it was delegated to, under a tag naming its host.
+        for (host, open) in state.openSteps {
+            let place = open.delegateTo
+            stopping[place ?? host, default: []].append(HostLock.tag(step: open.id, attempt: open.attempt, for: place == nil ? nil : host))
+        }
         for host in state.hostOrder {
-            for (step, attempt) in state[host].openUndos { stopping[host, default: []].append(HostLock.tag(undoing: step, attempt: attempt)) }
+            for (step, attempt) in state[host].openUndos {
+                let place = state[host].started.first { $0.id == step }?.delegateTo
+                stopping[place ?? host, default: []].append(HostLock.tag(undoing: step, attempt: attempt, for: place == nil ? nil : host))
+            }
         }
         await emit(
             event(
@@ -80,19 +87,19 @@ extension Executor {
                     step: open.id, stepName: open.name, status: StepStatus.lost.rawValue,
                     message: "started at \(Timestamp.seconds(open.time)) and never confirmed: counted as done"))
         }
-        let outcome = await recoverLocked(recovery, batches: batches, stopping: stopping)
+        let outcome = await recoverLocked(recovery, schedule: schedule, stopping: stopping)
         // The host locks of the lost controller carry this run's id: released with ours.
-        if !fenced { await HostLocks.release(play.hosts.map(\.name), unrecorded: true, in: self) }
+        if !fenced { await HostLocks.release(playbook.connectedHosts.map(\.name), unrecorded: true, in: self) }
         lease?.cancel()
         await lease?.value
         return await close(outcome)
     }
 
-    private func recoverLocked(_ recovery: Recovery, batches: [[String]], stopping: [String: [String]]) async -> RunOutcome {
+    private func recoverLocked(_ recovery: Recovery, schedule: [PlannedBatch], stopping: [String: [String]]) async -> RunOutcome {
         // Every host: the changed ones to roll back or finish, all of them to take over (or
         // release) the lost run's host locks.
-        let unreachable = await connectAll(play.hosts)
-        let reachable = play.hosts.map(\.name).filter { unreachable[$0] == nil }
+        let unreachable = await connectAll(playbook.connectedHosts)
+        let reachable = playbook.connectedHosts.map(\.name).filter { unreachable[$0] == nil }
         if let refusal = await HostLocks.take(reachable, stopping: stopping, in: self) {
             return RunOutcome(result: .refused, reason: refusal)
         }
@@ -116,8 +123,8 @@ extension Executor {
             }
             let watcher = startWindowWatch()
             defer { watcher?.cancel() }
-            for (index, batch) in batches.enumerated() where abortReason == nil && !state.finishedBatches.contains(index + 1) {
-                await runBatch(batch, number: index + 1)
+            for batch in schedule where abortReason == nil && !state.finishedBatches.contains(batch.number) {
+                await runBatch(batch)
             }
             watcher?.cancel()
             if let reason = abortReason { return await rollbackAndReport(reason: reason) }
@@ -128,7 +135,7 @@ extension Executor {
     /// A resumed run goes on only inside its window, as a new run would (unless the run was
     /// started with `--ignore-window`): past the rollback point, only a rollback is left.
     private func resumeWindowRefusal() async -> String? {
-        guard options.kind == .run, let window = play.playbook.window,
+        guard options.kind == .run, let window = playbook.playbook.window,
             !state.overrides.contains("window")
         else { return nil }
         let point = effectiveRollbackPoint(window)

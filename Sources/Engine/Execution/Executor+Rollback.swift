@@ -28,10 +28,15 @@ extension Executor {
             event(
                 .rollbackStarted, phase: .rollback, status: reason.rawValue,
                 message: "\(detail); rolling back \(changed.isEmpty ? "nothing (no host was changed)" : changed.joined(separator: ", "))"))
-        let clean = await RollbackSaga.rollbackHosts(changed, in: self)
+        let clean = await rollbackPlays()
         await emit(event(.rollbackFinished, phase: .rollback, status: clean ? "ok" : "incomplete"))
         if !clean { return await finish(.needsAttention, rollbackRequested: requested, reason: detail) }
         if reason == .interrupted { return await finish(.interrupted, reason: detail) }
         return await finish(.rolledBack, rollbackRequested: requested, reason: detail)
     }
+}
+
+extension Executor {
+    /// Rolls every play back, the last play first, each play batch by batch (``RollbackSaga/rollbackPlays(in:)``).
+    func rollbackPlays() async -> Bool { await RollbackSaga.rollbackPlays(in: self) }
 }

@@ -11,9 +11,30 @@ extension Executor: RunControl {
 
     func redact(_ text: String) -> String { redactor.redact(text) }
 
-    func firstHostStopped() {
-        firstHostHasStopped = true
+    func firstHostStopped(play: Int) {
+        stoppedFirstHosts.insert(play)
         wakeRunOnceWaiters()
+    }
+
+    func acquire(_ step: String, limit: Int) async -> Bool {
+        if abortReason != nil { return false }
+        let running = throttles[step]?.running ?? 0
+        if running < limit {
+            throttles[step, default: (0, [])].running = running + 1
+            return true
+        }
+        // The slot is handed over by `release` (true), or the run stops (false).
+        return await withCheckedContinuation { continuation in throttles[step, default: (0, [])].waiting.append(continuation) }
+    }
+
+    func release(_ step: String) {
+        guard var throttle = throttles[step] else { return }
+        if throttle.waiting.isEmpty {
+            throttle.running = max(0, throttle.running - 1)
+        } else {
+            throttle.waiting.removeFirst().resume(returning: true)
+        }
+        throttles[step] = throttle
     }
 
     func signalState(_ host: String) -> SignalState { signals[host] ?? SignalState() }
@@ -24,7 +45,7 @@ extension Executor: RunControl {
     func runOnceResult(_ step: String) async -> RunOnceResult? {
         while state.runOnce[step] == nil {
             if Task.isCancelled || abortReason != nil { return nil }
-            if firstHostHasStopped { return .failed }
+            if stoppedFirstHosts.contains(stepsByID[step]?.play ?? 0) { return .failed }
             await withCheckedContinuation { continuation in runOnceWaiters[step, default: []].append(continuation) }
         }
         return state.runOnce[step]

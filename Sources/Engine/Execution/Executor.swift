@@ -10,7 +10,7 @@ import System
 /// nothing else about the run but its live resources (connections) and its control flow (an abort
 /// in progress). Hosts of a batch run in parallel, bounded by `forks`.
 public actor Executor {
-    let play: ValidatedPlay
+    let playbook: ValidatedPlaybook
     let transport: any Transport
     let journal: any Journal
     let observer: (any RunObserver)?
@@ -46,8 +46,10 @@ public actor Executor {
     var fenced = false
     /// Hosts waiting for a `run_once` step's result, by step id.
     var runOnceWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
-    /// The first host stopped at a failure: its later `run_once` steps will not run.
-    var firstHostHasStopped = false
+    /// The plays whose first host stopped at a failure: their later `run_once` steps will not run.
+    var stoppedFirstHosts: Set<Int> = []
+    /// Throttled steps: how many hosts run each now, and the hosts waiting for a slot.
+    var throttles: [String: (running: Int, waiting: [CheckedContinuation<Bool, Never>])] = [:]
 
     /// Creates an executor for one run.
     ///
@@ -55,11 +57,11 @@ public actor Executor {
     ///   - history: the run's events so far, for a recovery (empty for a new run); the state starts as their fold.
     ///   - stateObserver: called after each event with the state it led to (tests compare it with the journal).
     public init(
-        play: ValidatedPlay, transport: any Transport, journal: any Journal, observer: (any RunObserver)? = nil,
+        playbook: ValidatedPlaybook, transport: any Transport, journal: any Journal, observer: (any RunObserver)? = nil,
         lock: (any EnvironmentLock)? = nil, gates: (any GateAnswerer)? = nil, options: RunOptions,
         history: [RunEvent] = [], stateObserver: (@Sendable (RunEvent, RunState) -> Void)? = nil
     ) {
-        self.play = play
+        self.playbook = playbook
         self.transport = transport
         self.journal = journal
         self.observer = observer
@@ -67,8 +69,8 @@ public actor Executor {
         self.gates = gates
         self.options = options
         self.stateObserver = stateObserver
-        redactor = Redactor(secrets: play.inventory.secrets.values.compactMap { $0.value?.revealForUse() })
-        stepsByID = Dictionary(play.playbook.allSteps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        redactor = Redactor(secrets: playbook.inventory.secrets.values.compactMap { $0.value?.revealForUse() })
+        stepsByID = Dictionary(playbook.playbook.allSteps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let replayed = RunState.replay(history, runID: options.runID)
         state = replayed
         nextSequence = replayed.lastSequence + 1
@@ -83,7 +85,7 @@ public actor Executor {
     }
 
     /// The window's rules for this run.
-    var windowGuard: WindowGuard { WindowGuard(window: play.playbook.window, options: options) }
+    var windowGuard: WindowGuard { WindowGuard(window: playbook.playbook.window, options: options) }
 
     /// The run is being stopped (or its task cancelled).
     var isStopping: Bool { Task.isCancelled || abortReason != nil }
@@ -112,6 +114,10 @@ public actor Executor {
         abortDetail = detail
         cancelWork?()
         wakeRunOnceWaiters()
+        for (step, throttle) in throttles {
+            for waiter in throttle.waiting { waiter.resume(returning: false) }
+            throttles[step]?.waiting = []
+        }
     }
 
 
@@ -163,18 +169,17 @@ public actor Executor {
 
     /// Runs the go-live to its end and returns the outcome (exit code and report).
     public func run() async -> RunOutcome {
-        let playbook = play.playbook
-        let batches = Planner.batches(play.hosts.map(\.name), serial: playbook.serial)
+        let schedule = Planner.schedule(playbook)
         guard
             await emit(
                 event(
-                    .runStarted, message: "\(options.kind.rawValue) of \(playbook.name) on \(environment)",
-                    details: RunEvent.details(startedDetails(batches: batches))))
+                    .runStarted, message: "\(options.kind.rawValue) of \(playbook.playbook.name) on \(environment)",
+                    details: RunEvent.details(startedDetails(schedule: schedule))))
         else {
             return await finish(.failed, reason: "the timeline cannot be written")
         }
         let lease: Task<Void, Never>?
-        switch await takeEnvironmentLock(reason: playbook.name) {
+        switch await takeEnvironmentLock(reason: playbook.playbook.name) {
         case .failure(let refusal):
             await emit(
                 event(
@@ -184,7 +189,7 @@ public actor Executor {
         case .success(let task):
             lease = task
         }
-        let outcome = await runLocked(batches: batches)
+        let outcome = await runLocked(schedule: schedule)
         lease?.cancel()
         await lease?.value
         return await close(outcome)
@@ -192,23 +197,23 @@ public actor Executor {
 
 
 
-    private func runLocked(batches: [[String]]) async -> RunOutcome {
+    private func runLocked(schedule: [PlannedBatch]) async -> RunOutcome {
         if options.kind == .run || options.kind == .rehearse,
             let refusal = await windowGuard.check(record: { _ = await self.emit($0) }, stopped: { await self.isStopping })
         {
             return RunOutcome(result: .refused, reason: refusal)
         }
         if let refusal = await connectAndLock() { return refusal }
-        if let refusal = await runPrechecks(play.hosts.map(\.name)) { return refusal }
+        if let refusal = await runPrechecks(playbook.hosts.map(\.name)) { return refusal }
         if options.kind == .check {
             return RunOutcome(
                 result: .succeeded,
-                hosts: play.hosts.map { HostReport(host: $0.name, state: .unchanged, detail: "pre-checks passed") })
+                hosts: playbook.hosts.map { HostReport(host: $0.name, state: .unchanged, detail: "pre-checks passed") })
         }
         let watcher = startWindowWatch()
         defer { watcher?.cancel() }
-        for (index, batch) in batches.enumerated() where abortReason == nil {
-            await runBatch(batch, number: index + 1)
+        for batch in schedule where abortReason == nil {
+            await runBatch(batch)
         }
         watcher?.cancel()
         if let reason = abortReason {
@@ -219,7 +224,7 @@ public actor Executor {
                 event(
                     .rollbackStarted, phase: .rollback, status: AbortReason.requested.rawValue,
                     message: "rehearsal: rolling back on purpose"))
-            let clean = await RollbackSaga.rollbackHosts(state.changedHosts, in: self)
+            let clean = await rollbackPlays()
             return await finish(
                 clean ? .rolledBack : .needsAttention, rollbackRequested: true, reason: "rehearsal rolled back on purpose")
         }
@@ -239,9 +244,12 @@ public actor Executor {
         await Concurrency.forEach(hosts, limit: options.forks, key: { $0 }) { host in await body(self, host) }
     }
 
-    /// A host's template context: its variables, the run's details and its registered results.
-    func hostContext(_ host: String) -> TemplateContext {
-        play.context(for: host, run: runInfo, registered: state[host].registered)
+    /// A host's template context in a play: its variables, the run's details, its registered results
+    /// and (`plays.ID.HOST.NAME`) those of earlier plays' hosts.
+    func hostContext(_ host: String, play: Int) -> TemplateContext {
+        let snapshot = state
+        return playbook.context(
+            for: host, play: play, run: runInfo, registered: snapshot[host].registered, results: { snapshot[$0].registered })
     }
 
 

@@ -138,10 +138,16 @@ enum HostLock {
     }
 
     /// The tag of a step's attempt (`deploy.2..1`).
-    static func tag(step: String, attempt: Int) -> String { "\(step).\(attempt)" }
+    /// A delegated step's tag names the host it runs for too: on the host it is delegated to, every
+    /// host's attempt of the step has its own record.
+    static func tag(step: String, attempt: Int, for host: String? = nil) -> String {
+        "\(step).\(attempt)" + (host.map { ".for.\($0)" } ?? "")
+    }
 
     /// The tag of a rollback action's attempt.
-    static func tag(undoing step: String, attempt: Int) -> String { "undo.\(step).\(attempt)" }
+    static func tag(undoing step: String, attempt: Int, for host: String? = nil) -> String {
+        "undo.\(step).\(attempt)" + (host.map { ".for.\($0)" } ?? "")
+    }
 
     /// The holder's fields (`run`, `operator`, `controller`, `pid`, `started`) from its info lines.
     static func fields(_ lines: some Sequence<String>) -> [String: String] {

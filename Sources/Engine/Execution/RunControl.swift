@@ -6,8 +6,8 @@ import Playbook
 /// way only: an event recorded with ``emit(_:)`` and folded into ``state``. The ``Executor`` is the
 /// one implementation; collaborators run on it (`isolated`), so reading the state costs no hop.
 protocol RunControl: Actor {
-    /// The play being run.
-    nonisolated var play: ValidatedPlay { get }
+    /// The playbook being run, with each play's hosts and variables.
+    nonisolated var playbook: ValidatedPlaybook { get }
     /// The run's options.
     nonisolated var options: RunOptions { get }
     /// Steps of the playbook by id.
@@ -27,8 +27,9 @@ protocol RunControl: Actor {
     @discardableResult func emit(_ event: RunEvent) async -> Bool
     /// Stops the run at its next safe point.
     func abort(_ reason: AbortReason, detail: String?)
-    /// A host's template context: its variables, the run's details and its registered results.
-    func hostContext(_ host: String) -> TemplateContext
+    /// A host's template context in a play: its variables, the run's details, its registered
+    /// results and those of earlier plays' hosts.
+    func hostContext(_ host: String, play: Int) -> TemplateContext
     /// The open connection to a host.
     func connection(to host: String) -> (any HostConnection)?
     /// Forgets a lost connection.
@@ -44,7 +45,11 @@ protocol RunControl: Actor {
     /// The `run_once` step's outcome on the first host, once there is one; nil when the run stops first.
     func runOnceResult(_ step: String) async -> RunOnceResult?
     /// The first host stopped at a failure: the hosts waiting for its `run_once` results are told.
-    func firstHostStopped()
+    func firstHostStopped(play: Int)
+    /// Waits for one of `limit` slots of a throttled step; false when the run stops first.
+    func acquire(_ step: String, limit: Int) async -> Bool
+    /// Gives a throttled step's slot back (to the next host waiting for it).
+    func release(_ step: String)
     /// The health watch's memory of a host's logs (where each was read up to).
     func signalState(_ host: String) -> SignalState
     /// Records where a host's logs were read up to.
@@ -53,7 +58,10 @@ protocol RunControl: Actor {
 
 extension RunControl {
     /// The environment of the run.
-    nonisolated var environment: String { play.inventory.environment }
+    nonisolated var environment: String { playbook.inventory.environment }
+
+    /// A host's template context for a step (in the step's play).
+    func hostContext(_ host: String, for step: Step) -> TemplateContext { hostContext(host, play: step.play) }
 
     /// An event of this run.
     nonisolated func event(

@@ -38,7 +38,7 @@ extension HealthWatch {
     }
 
     func markLogPositions(host: String, in run: isolated any RunControl) async {
-        guard case .success(let readings) = await readSignals(host: host, follow: false, context: run.hostContext(host), in: run) else { return }
+        guard case .success(let readings) = await readSignals(host: host, follow: false, context: run.hostContext(host, play: play), in: run) else { return }
         var memory = run.signalState(host)
         for (index, log) in readings.logs { memory.positions[index] = (log.inode, log.size) }
         memory.counts = [:]
@@ -50,7 +50,7 @@ extension HealthWatch {
     func signalRound(host: String, baseline: Bool, in run: isolated any RunControl) async -> (failures: [String], figures: ProbeFigures, lines: [String]) {
         let probes = Self.signalProbes(health)
         guard !probes.isEmpty else { return ([], ProbeFigures(), []) }
-        let context = run.hostContext(host)
+        let context = run.hostContext(host, play: play)
         let readings: SignalReadings
         switch await readSignals(host: host, follow: true, context: context, in: run) {
         case .success(let read): readings = read

@@ -6,8 +6,10 @@ import Playbook
 /// a rolled-back host. Its memory of the logs (``SignalState``) is kept by the run, not the timeline:
 /// a recovery watches afresh.
 struct HealthWatch {
-    /// The playbook's health section.
+    /// The play's health section.
     let health: Health
+    /// The play's index (its hosts' variables, its `max_fail`).
+    let play: Int
 
     /// Watches a batch's hosts: a probe round every `interval` for `duration`. A host fails when it
     /// has more than `failures_allowed` failed rounds in a row. Returns the failed hosts and why.
@@ -39,7 +41,7 @@ struct HealthWatch {
             }
             watched.removeAll { failed[$0] != nil }
             // Stop as soon as a failure decides the batch: rollback must not wait for the next round.
-            if watched.isEmpty || failed.count > run.play.playbook.maxFail.allowed(inBatchOf: hosts.count) { break }
+            if watched.isEmpty || failed.count > run.playbook.plays[play].play.maxFail.allowed(inBatchOf: hosts.count) { break }
             if round < rounds {
                 let rest = health.interval - begin.duration(to: .now)
                 if rest > .zero { try? await Task.sleep(for: rest) }
@@ -56,7 +58,7 @@ struct HealthWatch {
 
     /// One round of every probe on a host; returns the first failure, or nil when all pass.
     func probeRound(host: String, batch: Int?, phase: RunEvent.Phase, round: Int = 1, in run: isolated any RunControl) async -> String? {
-        let context = run.hostContext(host)
+        let context = run.hostContext(host, play: play)
         let begin = ContinuousClock.now
         var failures: [String] = []
         var checks: [String] = []

@@ -27,33 +27,31 @@ public struct ResolvedPlan: Sendable, Hashable {
     /// Creates a plan from its lines (as stored).
     public init(entries: [Entry]) { self.entries = entries }
 
-    /// The resolved plan of a validated play.
-    public init(_ play: ValidatedPlay) {
-        let playbook = play.playbook
+    /// The resolved plan of a validated playbook: the playbook's lines, then each play's (its
+    /// settings, steps, and every host's variables and resolved steps). A playbook with a `plays:`
+    /// list names each play's lines after its id.
+    public init(_ validated: ValidatedPlaybook) {
+        let playbook = validated.playbook
         var lines: [Entry] = []
         func add(_ key: String, _ value: String) { lines.append(Entry(key: key, value: value)) }
         add("playbook", playbook.name)
-        add("environment", play.inventory.environment)
-        add("hosts", play.hosts.map(\.name).joined(separator: ","))
-        add("serial", playbook.serial.map(\.description).joined(separator: ","))
-        add("max_fail", playbook.maxFail.description)
-        add(
-            "batches",
-            Planner.batches(play.hosts.map(\.name), serial: playbook.serial).map { $0.joined(separator: ",") }.joined(separator: ";"))
+        add("environment", validated.inventory.environment)
+        add("hosts", validated.hosts.map(\.name).joined(separator: ","))
+        let named = playbook.hasPlayList
+        if !named, let play = validated.plays.first {
+            add("serial", play.play.serial.map(\.description).joined(separator: ","))
+            if let rollback = play.play.rollbackSerial { add("rollback_serial", rollback.map(\.description).joined(separator: ",")) }
+            add("max_fail", play.play.maxFail.description)
+        }
+        add("batches", Planner.schedule(validated).map { $0.hosts.joined(separator: ",") }.joined(separator: ";"))
+        if !validated.delegates.isEmpty { add("delegates", validated.delegates.map(\.name).joined(separator: ",")) }
         if let window = playbook.window {
             add("window", "\(Timestamp.seconds(window.start)) → \(Timestamp.seconds(window.end))")
             add("window.rollback_reserve", DurationSyntax.format(window.rollbackReserve))
             if let downtime = window.downtime { add("window.downtime", DurationSyntax.format(downtime)) }
         }
-        if let health = playbook.health {
-            add(
-                "health",
-                "every \(DurationSyntax.format(health.interval)) for \(DurationSyntax.format(health.duration)), \(health.failuresAllowed) failure(s) allowed"
-            )
-        }
-        for step in playbook.allSteps { add("step \(step.id)", Self.options(step)) }
         var run = Validator.placeholderRun
-        run["environment"] = .string(play.inventory.environment)
+        run["environment"] = .string(validated.inventory.environment)
         // What an upload or template sends is part of the plan: its file's SHA-256.
         let base = URL(fileURLWithPath: playbook.file).deletingLastPathComponent()
         var digests: [String: String] = [:]
@@ -66,33 +64,51 @@ public struct ResolvedPlan: Sendable, Hashable {
             digests[url.path] = digest
             return digest
         }
-        for host in play.hosts {
-            let variables = play.variables[host.name] ?? [:]
-            for name in variables.keys.sorted() {
-                for (path, value) in Self.flatten(variables[name] ?? .null, name) { add("var \(path) @\(host.name)", value) }
+        for play in validated.plays {
+            let prefix = named ? "\(play.play.id ?? "").": ""
+            if named {
+                add("play \(play.play.id ?? "")", play.play.name)
+                add("\(prefix)hosts", play.hostNames.joined(separator: ","))
+                add("\(prefix)serial", play.play.serial.map(\.description).joined(separator: ","))
+                if let rollback = play.play.rollbackSerial { add("\(prefix)rollback_serial", rollback.map(\.description).joined(separator: ",")) }
+                add("\(prefix)max_fail", play.play.maxFail.description)
             }
-            let context = Self.planContext(play, host: host.name, run: run)
-            for step in playbook.allSteps {
-                add("step \(step.id) @\(host.name)", StepDescription.describe(step.action, context))
-                if case .upload(let transfer) = step.action, let digest = fileDigest(transfer.source, context) {
-                    add("file \(step.id) @\(host.name)", digest)
-                }
-                if case .template(let transfer) = step.action, let digest = fileDigest(transfer.source, context) {
-                    add("file \(step.id) @\(host.name)", digest)
-                }
-                if let undo = step.undo { add("rollback \(step.id) @\(host.name)", StepDescription.describe(.shell(undo), context)) }
+            if let health = play.play.health {
+                add(
+                    "\(prefix)health",
+                    "every \(DurationSyntax.format(health.interval)) for \(DurationSyntax.format(health.duration)), \(health.failuresAllowed) failure(s) allowed"
+                )
             }
-            for (index, probe) in (playbook.health?.probes ?? []).enumerated() {
-                add("probe \(index + 1) @\(host.name)", StepDescription.describe(probe: probe.check, context))
+            for step in play.play.allSteps { add("step \(step.id)", Self.options(step)) }
+            for host in play.hosts {
+                let variables = play.variables[host.name] ?? [:]
+                for name in variables.keys.sorted() {
+                    for (path, value) in Self.flatten(variables[name] ?? .null, name) { add("var \(prefix)\(path) @\(host.name)", value) }
+                }
+                let context = Self.planContext(validated, play: play.play.index, host: host.name, run: run)
+                for step in play.play.allSteps {
+                    add("step \(step.id) @\(host.name)", StepDescription.where(step) + StepDescription.describe(step.action, context))
+                    if case .upload(let transfer) = step.action, let digest = fileDigest(transfer.source, context) {
+                        add("file \(step.id) @\(host.name)", digest)
+                    }
+                    if case .template(let transfer) = step.action, let digest = fileDigest(transfer.source, context) {
+                        add("file \(step.id) @\(host.name)", digest)
+                    }
+                    if let undo = step.undo { add("rollback \(step.id) @\(host.name)", StepDescription.describe(.shell(undo), context)) }
+                }
+                for (index, probe) in (play.play.health?.probes ?? []).enumerated() {
+                    add("\(prefix)probe \(index + 1) @\(host.name)", StepDescription.describe(probe: probe.check, context))
+                }
             }
         }
         entries = lines
     }
 
-    /// A host's template context for plans: placeholder run details and registered results.
-    public static func planContext(_ play: ValidatedPlay, host: String, run: [String: Value]) -> TemplateContext {
-        var context = play.context(for: host, run: run)
-        for step in play.playbook.allSteps {
+    /// A host's template context in a play for plans: placeholder run details and registered results
+    /// (its own play's, and earlier plays' under `plays`).
+    public static func planContext(_ validated: ValidatedPlaybook, play: Int, host: String, run: [String: Value]) -> TemplateContext {
+        var context = validated.context(for: host, play: play, run: run)
+        for step in validated.plays[play].play.allSteps {
             guard let name = step.register, case .map(let shape) = Validator.registeredShape else { continue }
             context.variables[name] = .map(Dictionary(uniqueKeysWithValues: shape.keys.map { ($0, Value.string("<\(name).\($0)>")) }))
         }
@@ -108,6 +124,10 @@ public struct ResolvedPlan: Sendable, Hashable {
         if let until = step.until { parts.append("until \(until.source)") }
         if let register = step.register { parts.append("register \(register)") }
         if step.runOnce { parts.append("run_once") }
+        if let delegate = step.delegate { parts.append("delegate_to \(delegate)") }
+        if let throttle = step.throttle { parts.append("throttle \(throttle)") }
+        if step.nothingToUndo { parts.append("rollback none") }
+        if step.undoneByBackup { parts.append("rollback backup") }
         if step.ignoreErrors { parts.append("ignore_errors") }
         return parts.joined(separator: ", ")
     }

@@ -4,6 +4,15 @@ import System
 
 /// How a step will look when it runs on a host: the resolved command or request, redacted.
 public enum StepDescription {
+    /// Where a delegated step runs, as its recorded command starts: `(on lb) `, `(local) `, or nothing.
+    public static func `where`(_ step: Step) -> String {
+        switch step.delegate {
+        case nil: ""
+        case .controller: "(local) "
+        case .host(let name): "(on \(name)) "
+        }
+    }
+
     /// The resolved action of a step for one host (secrets as `••••`); the template problem if it cannot render.
     public static func describe(_ action: Step.Action, _ context: TemplateContext) -> String {
         do {

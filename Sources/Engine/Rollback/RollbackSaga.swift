@@ -8,16 +8,50 @@ import System
 /// playbook's own `rollback:` steps, then a health round to confirm the old version. Whatever it
 /// cannot finish becomes an `attentionRequired` event naming the host, the step and the command.
 enum RollbackSaga {
-    /// Rolls back hosts in parallel; true when every one is back and healthy.
-    static func rollbackHosts(_ hosts: [String], in run: isolated any RunControl) async -> Bool {
-        let results = await run.eachHost(hosts) { host in await rollbackHost(host, in: run) }
+    /// Rolls the whole run back: the plays newest first (the web servers, then the database they
+    /// were migrated for); within a play, its changed hosts batch by batch, the newest batch first
+    /// (``Planner/rollbackBatches(_:changed:)``: the deploy's `serial`, or `rollback_serial`), each
+    /// batch's health confirmed before the next is touched. True when every host is back and healthy.
+    static func rollbackPlays(in run: isolated any RunControl) async -> Bool {
+        var clean = true
+        let named = run.playbook.playbook.hasPlayList
+        for play in run.playbook.plays.reversed() {
+            let index = play.play.index
+            let changed = run.state.changedHosts.filter { !steps(of: $0, play: index, in: run).isEmpty }
+            guard !changed.isEmpty else { continue }
+            let groups = Planner.rollbackBatches(play, changed: changed)
+            for (number, group) in groups.enumerated() {
+                if run.fenced { return false }
+                let label = (named ? "play \(play.play.id ?? ""), " : "") + "rollback batch \(number + 1) of \(groups.count)"
+                await run.emit(run.event(.phaseStarted, phase: .rollback, message: "\(label): \(group.joined(separator: ", "))"))
+                let ok = await rollbackHosts(group, play: index, in: run)
+                await run.emit(run.event(.phaseFinished, phase: .rollback, status: ok ? "ok" : "incomplete", message: label))
+                clean = clean && ok
+            }
+        }
+        return clean
+    }
+
+    /// Rolls back hosts' steps of one play in parallel (at most `forks` at once); true when every
+    /// one is back and healthy.
+    static func rollbackHosts(_ hosts: [String], play: Int, in run: isolated any RunControl) async -> Bool {
+        let results = await run.eachHost(hosts) { host in await rollbackHost(host, play: play, in: run) }
         return results.values.allSatisfy { $0 == nil }
     }
 
-    /// Undoes a host's started steps in reverse order, then the playbook's `rollback:` steps, then
-    /// confirms health. Returns what a person must fix, or nil.
-    static func rollbackHost(_ host: String, in run: isolated any RunControl) async -> String? {
-        let steps = run.state[host].started
+    /// A host's started steps that belong to a play, in the order they started. A step the playbook
+    /// no longer has is counted in the last play the host is in (rolled back first).
+    static func steps(of host: String, play: Int, in run: isolated any RunControl) -> [StartedStep] {
+        let last = run.playbook.plays.last { $0.hostNames.contains(host) }?.play.index ?? 0
+        return run.state[host].started.filter { (run.stepsByID[$0.id]?.play ?? last) == play }
+    }
+
+    /// Undoes a host's started steps of a play in reverse order, then the play's `rollback:` steps,
+    /// then confirms health. Returns what a person must fix, or nil.
+    static func rollbackHost(_ host: String, play: Int, in run: isolated any RunControl) async -> String? {
+        let steps = steps(of: host, play: play, in: run)
+        let playInfo = run.playbook.plays[play].play
+        var notUndone: [String] = []
         if run.connection(to: host) == nil || !run.state[host].connected {
             if let failure = await run.reconnect(host) {
                 let message =
@@ -29,6 +63,7 @@ enum RollbackSaga {
         }
         for started in steps.reversed() {
             if run.fenced { return "\(host): not rolled back here: another controller took the run over" }
+            let context = run.hostContext(host, play: play)
             guard let step = run.stepsByID[started.id] else {
                 return await needsAttention(in: run, 
                     host, stepID: started.id, name: started.name, "the playbook no longer has this step", command: started.command ?? "",
@@ -37,11 +72,11 @@ enum RollbackSaga {
             var command: RenderedText?
             if let undo = step.undo {
                 do {
-                    command = try undo.render(run.hostContext(host), quoting: .shell)
+                    command = try undo.render(context, quoting: .shell)
                 } catch {
                     return await needsAttention(in: run, host, step, "cannot render its rollback: \(error)", command: undo.source, output: "")
                 }
-                let redacted = redactedVariables(undo, on: host, in: run)
+                let redacted = redactedVariables(undo, on: host, play: play, in: run)
                 if !redacted.isEmpty {
                     // The journal keeps secrets out: a value that held one is recorded as ••••, and
                     // a rollback never runs with that in place of the real value.
@@ -56,13 +91,23 @@ enum RollbackSaga {
                     existed: archive.pathExisted, tag: "\(run.options.runID)-\(host)-\(step.id)")
                 command = RenderedText(text: script, display: "restore \(archive.path) from \(archive.archive)", secrets: [])
             }
-            guard let command else { continue }
-            // A step's undo runs where the step ran: a `local` step's on the controller.
-            let onController = started.onController || { if case .local = step.action { true } else { false } }()
-            if let failure = await runRollbackAction(command, host: host, step: step, onController: onController, in: run) { return failure }
+            guard let command else {
+                // Nothing undoes it: said, so "rolled back" never claims more than was done.
+                if !step.nothingToUndo && !step.undoneByBackup && step.changesSomething { notUndone.append(step.name) }
+                continue
+            }
+            // A step's undo runs where the step ran: a `local` step's (or one delegated to the
+            // controller) on the controller, a delegated step's on the host it was delegated to.
+            let onController = started.onController || step.runsOnController
+            let place = started.delegateTo ?? step.delegate?.hostName
+            if let failure = await runRollbackAction(
+                command, host: host, step: step, onController: onController, delegatedTo: place, in: run)
+            {
+                return failure
+            }
         }
-        for step in run.play.playbook.rollback {
-            let context = run.hostContext(host)
+        for step in playInfo.rollback {
+            let context = run.hostContext(host, play: play)
             if let when = step.when, (try? when.evaluateCondition(context)) == false { continue }
             let command: RenderedText
             switch step.action {
@@ -78,8 +123,10 @@ enum RollbackSaga {
                         runID: run.options.runID, kind: .rollbackStepStarted, phase: .rollback, host: host, step: step.id,
                         stepName: step.name, command: StepDescription.describe(step.action, context), attempt: 1))
                 let begin = ContinuousClock.now
-                let result = await StepActions(host: host).perform(
-                    step, context: context, phase: .rollback, tag: HostLock.tag(undoing: step.id, attempt: 1), in: run)
+                let delegated = step.delegate?.hostName
+                let result = await StepActions.place(of: step, for: host).perform(
+                    step, context: context, phase: .rollback, tag: HostLock.tag(undoing: step.id, attempt: 1, for: delegated == nil ? nil : host),
+                    in: run)
                 await run.emit(
                     RunEvent(
                         runID: run.options.runID, kind: .rollbackStepFinished, phase: .rollback, host: host, step: step.id,
@@ -91,13 +138,18 @@ enum RollbackSaga {
                 }
                 continue
             }
-            if let failure = await runRollbackAction(command, host: host, step: step, in: run), !step.ignoreErrors { return failure }
+            if let failure = await runRollbackAction(
+                command, host: host, step: step, onController: step.runsOnController, delegatedTo: step.delegate?.hostName, in: run),
+                !step.ignoreErrors
+            {
+                return failure
+            }
         }
         // Confirm the old version is healthy.
-        if let health = run.play.playbook.health, !steps.isEmpty {
+        if let health = playInfo.health, !steps.isEmpty {
             // Logs count afresh from here: what the changed version wrote is not held against the old one.
-            await HealthWatch(health: health).markLogPositions(host: host, in: run)
-            let failures = await HealthWatch(health: health).probeRound(host: host, batch: nil, phase: .verify, in: run)
+            await HealthWatch(health: health, play: play).markLogPositions(host: host, in: run)
+            let failures = await HealthWatch(health: health, play: play).probeRound(host: host, batch: nil, phase: .verify, in: run)
             if let failure = failures {
                 let message = "\(host): rolled back, but the health probes still fail: \(failure)"
                 await run.emit(run.event(.attentionRequired, phase: .verify, host: host, status: "unhealthy", message: message))
@@ -105,34 +157,38 @@ enum RollbackSaga {
             }
         }
         let undone = steps.filter { run.state[host].undone.contains($0.id) }.count
+        let unsaid = notUndone.isEmpty ? "" : "; not undone (nothing undoes them): " + notUndone.map { "'\($0)'" }.joined(separator: ", ")
         await run.emit(
             run.event(
                 .rollbackHostFinished, phase: .rollback, host: host, status: "ok",
-                message: undone > 0
+                message: (undone > 0
                     ? "\(undone) step(s) undone"
-                    : "nothing needed undoing (\(steps.count) step(s) started, none with a rollback that had to run)"))
+                    : "nothing needed undoing (\(steps.count) step(s) started, none with a rollback that had to run)") + unsaid,
+                details: RunEvent.details(RollbackHostDetails(play: run.playbook.playbook.hasPlayList ? playInfo.id : nil, notUndone: notUndone))))
         return nil
     }
 
     /// Runs one rollback command with retries (on the host, or on the controller); reconnects when
     /// the connection is lost. A restore that refused before touching anything is not retried.
     static func runRollbackAction(
-        _ command: RenderedText, host: String, step: Step, onController: Bool = false, in run: isolated any RunControl
+        _ command: RenderedText, host: String, step: Step, onController: Bool = false, delegatedTo place: String? = nil,
+        in run: isolated any RunControl
     ) async -> String? {
         var last: StepAttempt?
         for attempt in 1...max(1, run.options.rollbackAttempts) {
             await run.emit(
                 RunEvent(
                     runID: run.options.runID, kind: .rollbackStepStarted, phase: .rollback, host: host, step: step.id,
-                    stepName: step.name, command: command.display, attempt: attempt))
+                    stepName: step.name, command: (place.map { "(on \($0)) " } ?? "") + command.display, attempt: attempt))
             let begin = ContinuousClock.now
             var result: StepAttempt
             if onController {
                 result = await StepActions.local(command, timeout: step.timeout ?? .seconds(600), in: run)
             } else {
                 do {
-                    result = try await StepActions(host: host).remote(
-                        command, timeout: step.timeout ?? .seconds(600), tag: HostLock.tag(undoing: step.id, attempt: attempt), in: run)
+                    result = try await StepActions(host: place ?? host).remote(
+                        command, timeout: step.timeout ?? .seconds(600),
+                        tag: HostLock.tag(undoing: step.id, attempt: attempt, for: place == nil ? nil : host), in: run)
                 } catch {
                     result = StepAttempt(ok: false, status: "unreachable", command: command.display, message: "\(error)", lost: true)
                 }
@@ -146,7 +202,7 @@ enum RollbackSaga {
             if result.ok { return nil }
             last = result
             if case .archive = step.action, result.exitCode == ArchiveScripts.refusedStatus { break }
-            if result.lost, let failure = await run.reconnect(host) {
+            if result.lost, let failure = await run.reconnect(place ?? host) {
                 return await needsAttention(in: run, host, step, "host unreachable: \(failure)", command: command.display, output: "")
             }
             if attempt < run.options.rollbackAttempts { try? await Task.sleep(for: .milliseconds(500 * attempt)) }
@@ -178,8 +234,8 @@ enum RollbackSaga {
 
     /// The variables of `template` whose value on `host` holds the redaction mark (a registered
     /// result recorded redacted, rebuilt from the journal by a recovery).
-    static func redactedVariables(_ template: Template, on host: String, in run: isolated any RunControl) -> [String] {
-        let context = run.hostContext(host)
+    static func redactedVariables(_ template: Template, on host: String, play: Int, in run: isolated any RunControl) -> [String] {
+        let context = run.hostContext(host, play: play)
         return template.references.compactMap { reference in
             // Secrets themselves are real values here; only recorded text can hold the mark.
             if case .secret? = context.variables[reference.path.first ?? ""] { return nil }

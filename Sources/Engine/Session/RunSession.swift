@@ -35,7 +35,7 @@ public final class RunSession: Sendable {
     /// - Parameter whileRunning: called with the executor once it exists (tests: to abort it, watch it).
     /// - Returns: the outcome; a store that cannot be written gives `.failed`.
     public func run(
-        _ play: ValidatedPlay, options: RunOptions, whileRunning: (@Sendable (Executor) async -> Void)? = nil
+        _ play: ValidatedPlaybook, options: RunOptions, whileRunning: (@Sendable (Executor) async -> Void)? = nil
     ) async -> RunOutcome {
         let journal: any Journal
         do {
@@ -44,7 +44,7 @@ public final class RunSession: Sendable {
             return RunOutcome(result: .failed, reason: "cannot open the timeline in \(store.location): \(error)")
         }
         let executor = Executor(
-            play: play, transport: transport, journal: journal, observer: observer, lock: store.environmentLock, gates: gates,
+            playbook: play, transport: transport, journal: journal, observer: observer, lock: store.environmentLock, gates: gates,
             options: options, stateObserver: stateObserver)
         var outcome = await drive(executor, whileRunning: whileRunning) { await $0.run() }
         if outcome.result == .refused, let hint = await staleLockHint(play) {
@@ -55,7 +55,7 @@ public final class RunSession: Sendable {
 
     /// The next command for a stale environment lock, spelled in full: its run changed hosts →
     /// roll them back; it changed nothing → release its locks.
-    func staleLockHint(_ play: ValidatedPlay) async -> String? {
+    func staleLockHint(_ play: ValidatedPlaybook) async -> String? {
         // Stale, or its controller is known to be gone: not alive either way.
         guard let holder = try? await store.environmentLock?.holder(of: play.inventory.environment),
             RecoveryGuard.aliveRefusal(holder, force: false) == nil
@@ -78,7 +78,7 @@ public final class RunSession: Sendable {
     ///   its lease has run out).
     /// - Throws: when the store cannot be read.
     public func recover(
-        _ play: ValidatedPlay, _ recovery: Executor.Recovery, options: RunOptions, force: Bool = false,
+        _ play: ValidatedPlaybook, _ recovery: Executor.Recovery, options: RunOptions, force: Bool = false,
         whileRunning: (@Sendable (Executor) async -> Void)? = nil
     ) async throws -> RunOutcome {
         let history = try await store.events(runID: options.runID)
@@ -96,14 +96,14 @@ public final class RunSession: Sendable {
             return RunOutcome(result: .refused, reason: refusal)
         }
         let executor = Executor(
-            play: play, transport: transport, journal: try store.journal(runID: options.runID), observer: observer,
+            playbook: play, transport: transport, journal: try store.journal(runID: options.runID), observer: observer,
             lock: store.environmentLock, gates: gates, options: options, history: history, stateObserver: stateObserver)
         return await drive(executor, whileRunning: whileRunning) { await $0.recover(recovery, takeover: takeover) }
     }
 
     /// Why a recovery with today's playbook and inventory would not undo (or finish) what the run
     /// did: its plan changed, or a step it started is no longer the step at that index. Nil when it is the same.
-    func planRefusal(_ play: ValidatedPlay, state: RunState) async throws -> String? {
+    func planRefusal(_ play: ValidatedPlaybook, state: RunState) async throws -> String? {
         let steps = Dictionary(play.playbook.allSteps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for host in state.hostOrder {
             for started in state[host].started {

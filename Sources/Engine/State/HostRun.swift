@@ -47,6 +47,8 @@ public struct HostRun: Sendable, Hashable {
     public var undone: Set<String> = []
     /// Steps undone when its rollback completed (for the report).
     public var undoneCount = 0
+    /// Started steps a rollback found nothing to undo with (no `rollback:`, no archive), by name.
+    public var notUndone: [String] = []
     /// What it is doing now.
     public var activity: Activity = .idle
     /// The current or last step's name.

@@ -16,4 +16,6 @@ public struct OpenStep: Sendable, Hashable {
     public var sequence: Int64?
     /// When it started.
     public var time: Date
+    /// The inventory host it runs on when delegated (its process group is recorded there).
+    public var delegateTo: String? = nil
 }

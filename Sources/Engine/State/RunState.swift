@@ -174,14 +174,17 @@ public struct RunState: Sendable, Hashable {
             }
         case .rollbackHostFinished:
             guard let host = event.host, event.status == "ok" else { break }
+            let scope = event.rollbackHost ?? RollbackHostDetails(play: nil, notUndone: [])
             update(host) { run in
-                // What was actually undone: the started steps whose undo ran to its end.
-                run.undoneCount += run.started.filter { run.undone.contains($0.id) }.count
-                if !run.started.isEmpty { run.state = .rolledBack }
-                run.started = []
-                run.confirmed = []
-                run.undone = []
-                run.openUndos = [:]
+                // What was actually undone: the started steps (of the play rolled back) whose undo ran to its end.
+                let covered = run.started.filter { scope.covers($0.id) }
+                run.undoneCount += covered.filter { run.undone.contains($0.id) }.count
+                for name in scope.notUndoneList where !run.notUndone.contains(name) { run.notUndone.append(name) }
+                run.started.removeAll { scope.covers($0.id) }
+                run.confirmed = run.confirmed.filter { !scope.covers($0) }
+                run.undone = run.undone.filter { !scope.covers($0) }
+                run.openUndos = run.openUndos.filter { !scope.covers($0.key) }
+                if !covered.isEmpty && run.started.isEmpty { run.state = .rolledBack }
                 run.activity = .idle
             }
         case .rollbackFinished:
@@ -221,7 +224,7 @@ public struct RunState: Sendable, Hashable {
         let details = event.stepDetails
         run.open[step] = OpenStep(
             id: step, name: event.stepName, phase: event.phase, batch: event.batch, attempt: event.attempt ?? 1,
-            sequence: event.sequence, time: event.time)
+            sequence: event.sequence, time: event.time, delegateTo: details.delegateTo)
         run.activity = .running(event.stepName ?? step)
         run.lastStep = event.stepName ?? step
         run.lastStatus = nil
@@ -236,7 +239,7 @@ public struct RunState: Sendable, Hashable {
                 StartedStep(
                     id: step, key: details.key, name: event.stepName ?? step, phase: event.phase ?? .deploy,
                     command: event.command, rollback: details.rollback, onController: details.onController ?? false,
-                    attempts: 1, confirmed: false))
+                    delegateTo: details.delegateTo, attempts: 1, confirmed: false))
         }
         if run.state != .needsAttention { run.state = .changed }
     }

@@ -14,6 +14,8 @@ public struct StartedStep: Sendable, Hashable {
     public var rollback: String?
     /// It ran on the controller: so does its rollback.
     public var onController: Bool
+    /// The inventory host it was delegated to: its rollback runs there too.
+    public var delegateTo: String? = nil
     /// Attempts started.
     public var attempts: Int
     /// Its last attempt finished `ok`.

@@ -7,8 +7,19 @@ import System
 /// record. Each kind's half lives in a file of its own (`StepActions+Kind.swift`); this file only
 /// dispatches, and its `switch` is exhaustive: a new kind without its action does not compile.
 struct StepActions {
-    /// The host the steps run on.
+    /// The host the steps run on (for a delegated step, the host it is delegated to).
     let host: String
+    /// `shell` and `command` run on the controller (`delegate_to: controller`).
+    var onController = false
+
+    /// Where a step runs for `host`: on the host, on the host it is delegated to, or on the controller.
+    static func place(of step: Step, for host: String) -> StepActions {
+        switch step.delegate {
+        case nil: StepActions(host: host)
+        case .controller: StepActions(host: host, onController: true)
+        case .host(let name): StepActions(host: name)
+        }
+    }
 
     /// Carries out one attempt of a step on a host; `tag` names its remote commands on the host.
     func perform(_ step: Step, context: TemplateContext, phase: RunEvent.Phase, tag: String, in run: isolated any RunControl) async -> StepAttempt {
@@ -26,6 +37,7 @@ struct StepActions {
             switch action {
             case .shell(let template):
                 let command = try template.render(context, quoting: .shell)
+                if onController { return await StepActions.local(command, timeout: timeout, in: run) }
                 return try await remote(command, timeout: timeout, tag: tag, in: run)
             case .command(let argv):
                 let parts = try argv.map { try $0.render(context, quoting: .plain) }
@@ -33,6 +45,7 @@ struct StepActions {
                     text: parts.map { ShellQuote.quote($0.text) }.joined(separator: " "),
                     display: parts.map { ShellQuote.quote($0.display) }.joined(separator: " "),
                     secrets: parts.flatMap(\.secrets))
+                if onController { return await StepActions.local(command, timeout: timeout, in: run) }
                 return try await remote(command, timeout: timeout, tag: tag, in: run)
             case .local(let template):
                 let command = try template.render(context, quoting: .shell)

@@ -18,9 +18,9 @@ enum StepRunner {
             }
             let phase = fixedPhase ?? (step.section == .backup ? .backup : .deploy)
             if let failure = await runStep(step, on: host, phase: phase, batch: batch, in: run) {
-                if host == run.play.hosts.first?.name {
+                if host == run.playbook.play(of: step).hosts.first?.name {
                     // The hosts waiting for this host's `run_once` results will not get them.
-                    run.firstHostStopped()
+                    run.firstHostStopped(play: step.play)
                 }
                 return failure
             }
@@ -33,14 +33,15 @@ enum StepRunner {
         var details = StepDetails(key: StepIdentity.key(step), register: step.register)
         if step.runOnce { details.runOnce = true }
         if step.ignoreErrors { details.ignoreErrors = true }
-        if case .local = step.action { details.onController = true }
+        if step.runsOnController { details.onController = true }
+        details.delegateTo = step.delegate?.hostName
         return details
     }
 
     /// The rollback of a step rendered for a host now, or nil (none, or it cannot render yet).
     static func renderedRollback(_ step: Step, on host: String, in run: isolated any RunControl) -> String? {
         guard let undo = step.undo else { return nil }
-        return try? undo.render(run.hostContext(host), quoting: .shell).text
+        return try? undo.render(run.hostContext(host, for: step), quoting: .shell).text
     }
 
     /// Runs one step with its condition, retries and `until`; returns the failure, or nil.
@@ -59,7 +60,7 @@ enum StepRunner {
         var identity = details(of: step)
         if let when = step.when {
             let holds: Bool
-            do { holds = try when.evaluateCondition(run.hostContext(host)) } catch {
+            do { holds = try when.evaluateCondition(run.hostContext(host, for: step)) } catch {
                 await run.emit(
                     run.event(.stepFinished, phase: phase, batch: batch, host: host, step: step, status: StepStatus.failed.rawValue,
                           message: "when: \(error)", details: RunEvent.details(identity)))
@@ -72,7 +73,7 @@ enum StepRunner {
                 return nil
             }
         }
-        let first = run.play.hosts.first?.name ?? ""
+        let first = run.playbook.play(of: step).hosts.first?.name ?? ""
         if step.runOnce, host != first {
             // The first host of the run runs it; the others wait for its result and share it.
             guard let shared = await run.runOnceResult(step.id) else {
@@ -99,23 +100,33 @@ enum StepRunner {
                       details: RunEvent.details(identity)))
             return failure(.template, message)
         }
+        // `throttle:` bounds how many hosts run the step at once (two batches' drains on one balancer).
+        var holdsSlot = false
+        if let limit = step.throttle {
+            guard await run.acquire(step.id, limit: limit) else { return run.abortReason == nil ? failure(.cancelled, "cancelled") : nil }
+            holdsSlot = true
+        }
+        defer { if holdsSlot { run.release(step.id) } }
+        let place = StepActions.place(of: step, for: host)
+        let delegated = step.delegate?.hostName
         let attempts = step.retries + 1
         var last: StepAttempt?
         for attempt in 1...attempts {
             if Task.isCancelled && attempt > 1 { break }
-            let context = run.hostContext(host)
+            let context = run.hostContext(host, for: step)
             var started = identity
             started.rollback = renderedRollback(step, on: host, in: run)
             // Started counts as done for rollback: recorded before the action.
             guard await run.emit(
                 RunEvent(
                     runID: run.options.runID, kind: .stepStarted, phase: phase, batch: batch, host: host, step: step.id,
-                    stepName: step.name, command: StepDescription.describe(step.action, context), attempt: attempt,
-                    details: RunEvent.details(started)))
+                    stepName: step.name, command: StepDescription.where(step) + StepDescription.describe(step.action, context),
+                    attempt: attempt, details: RunEvent.details(started)))
             else { return failure(.journal, "the timeline cannot be written") }
             let begin = ContinuousClock.now
-            var result = await StepActions(host: host).perform(
-                step, context: context, phase: phase, tag: HostLock.tag(step: step.id, attempt: attempt), in: run)
+            var result = await place.perform(
+                step, context: context, phase: phase, tag: HostLock.tag(step: step.id, attempt: attempt, for: delegated == nil ? nil : host),
+                in: run)
             if Task.isCancelled && !result.ok && result.status != StepStatus.timedOut.rawValue {
                 result.status = StepStatus.cancelled.rawValue
             }
@@ -137,7 +148,8 @@ enum StepRunner {
             finished.bytes = result.transfer?.bytes
             finished.sha256 = result.transfer?.sha256
             finished.final = ok || stopping || attempt == attempts
-            if result.lost { finished.lost = true }
+            // A lost connection to the host a step is delegated to is that host's, not this one's.
+            if result.lost && delegated == nil { finished.lost = true }
             await run.emit(
                 RunEvent(
                     runID: run.options.runID, kind: .stepFinished, phase: phase, batch: batch, host: host, step: step.id,
@@ -152,7 +164,7 @@ enum StepRunner {
         }
         if step.ignoreErrors { return nil }
         let message = last.map { summary($0) } ?? "failed"
-        if last?.lost == true { run.dropConnection(host) }
+        if last?.lost == true { run.dropConnection(delegated ?? host) }
         let kind: StepFailure.Kind =
             last?.lost == true ? .unreachable : last?.status == StepStatus.timedOut.rawValue ? .timedOut
             : last?.status == StepStatus.cancelled.rawValue ? .cancelled : .failed
@@ -172,7 +184,7 @@ enum StepRunner {
                 templates.append(file)
             }
         }
-        return Array(Set(templates.flatMap { RollbackSaga.redactedVariables($0, on: host, in: run) })).sorted()
+        return Array(Set(templates.flatMap { RollbackSaga.redactedVariables($0, on: host, play: step.play, in: run) })).sorted()
     }
 
     static func summary(_ attempt: StepAttempt) -> String {

@@ -21,7 +21,7 @@ extension Playbook {
         guard let root else { return (nil, reader.diagnostics) }
         let playbook = PlaybookParser(reader: reader).parse(root)
         let diagnostics = reader.diagnostics.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
-        return (playbook?.hosts.isEmpty == false ? playbook : nil, diagnostics)
+        return (playbook?.plays.isEmpty == false ? playbook : nil, diagnostics)
     }
 }
 
@@ -29,22 +29,31 @@ extension Playbook {
 struct PlaybookParser {
     let reader: YAMLReader
 
-    static let topKeys = [
-        "name", "hosts", "serial", "max_fail", "vars", "window", "prechecks", "backup", "deploy", "health", "rollback",
-        "owner", "contacts", "change_id", "description",
+    /// Keys of the playbook itself (title, window, sign-off, shared variables).
+    static let documentKeys = ["name", "window", "owner", "contacts", "change_id", "description", "vars"]
+    /// Keys of a play (at the top in the single-play form, or an entry of `plays:`).
+    static let playKeys = [
+        "name", "hosts", "serial", "rollback_serial", "max_fail", "vars", "prechecks", "backup", "deploy", "health", "rollback",
     ]
+    static let topKeys = documentKeys + playKeys.filter { !documentKeys.contains($0) } + ["plays"]
     static let kinds = StepKind.allCases.map(\.rawValue)
     static let options = [
         "name", "when", "timeout", "retries", "delay", "until", "register", "rollback", "run_once", "ignore_errors", "owner",
+        "delegate_to", "throttle",
     ]
 
     func parse(_ root: Node) -> Playbook? {
+        if case .sequence = root {
+            reader.error(
+                .wrongType(expected: "a map of keys (name, hosts, deploy... or name, plays)"), root, "",
+                hint: "several plays go under `plays:`, with the go-live's `name:` and `window:` beside it")
+            return nil
+        }
         guard let entries = reader.mapping(root, "", allowed: Self.topKeys) else { return nil }
         var playbook = Playbook(
-            file: reader.file, name: "", title: nil, hosts: "", hostsLocation: reader.location(root), serial: [.percent(100)],
-            maxFail: .count(0), vars: [:], window: nil, prechecks: [], backup: [], deploy: [], health: nil, rollback: [],
-            metadata: Metadata())
-        var sawName = false, sawHosts = false, serialNode: Node?
+            file: reader.file, name: "", title: nil, window: nil, metadata: Metadata(), vars: [:], plays: [], hasPlayList: false)
+        let playList = entries.first { $0.key == "plays" }
+        var sawName = false
         for entry in entries {
             let path = entry.key
             switch entry.key {
@@ -54,24 +63,8 @@ struct PlaybookParser {
                     playbook.title = reader.template(entry.value, path)
                     sawName = true
                 }
-            case "hosts":
-                if let hosts = reader.nonEmptyString(entry.value, path) {
-                    playbook.hosts = hosts
-                    playbook.hostsLocation = reader.location(entry.value)
-                    sawHosts = true
-                }
-            case "serial":
-                serialNode = entry.value
-                if let serial = parseSerial(entry.value) { playbook.serial = serial }
-            case "max_fail":
-                if let limit = parseFailLimit(entry.value) { playbook.maxFail = limit }
-            case "vars": playbook.vars = reader.variables(entry.value, path)
             case "window": playbook.window = parseWindow(entry.value)
-            case "prechecks": playbook.prechecks = parseSteps(entry.value, .prechecks)
-            case "backup": playbook.backup = parseSteps(entry.value, .backup)
-            case "deploy": playbook.deploy = parseSteps(entry.value, .deploy)
-            case "rollback": playbook.rollback = parseSteps(entry.value, .rollback)
-            case "health": playbook.health = parseHealth(entry.value)
+            case "vars": playbook.vars = reader.variables(entry.value, path)
             case "owner": playbook.metadata.owner = reader.string(entry.value, path)
             case "change_id": playbook.metadata.changeID = reader.string(entry.value, path)
             case "description": playbook.metadata.description = reader.string(entry.value, path)
@@ -79,20 +72,103 @@ struct PlaybookParser {
                 if let items = reader.sequence(entry.value, path) {
                     playbook.metadata.contacts = items.enumerated().compactMap { reader.string($1, "\(path)[\($0)]") }
                 }
-            default: break
+            case "plays": break
+            default:
+                if playList != nil {
+                    reader.error(
+                        .conflict("`\(entry.key)` belongs in a play when the playbook has `plays:`"), entry.keyNode, entry.key,
+                        hint: "move it into the play it is for (line \(reader.location(playList!.keyNode).line))")
+                }
             }
         }
         if !sawName { reader.error(.missingKey("name"), at: reader.location(root), "", hint: "give the go-live a title: `name: billing 2.4.0 go-live`") }
-        if !sawHosts { reader.error(.missingKey("hosts"), at: reader.location(root), "", hint: "say which hosts: `hosts: web` (a group, host or pattern)") }
-        if playbook.deploy.isEmpty && !entries.contains(where: { $0.key == "deploy" }) {
-            reader.error(.missingKey("deploy"), at: reader.location(root), "", hint: "a go-live needs at least one deploy step")
+        if let playList {
+            playbook.hasPlayList = true
+            guard let items = reader.sequence(playList.value, "plays") else { return nil }
+            if items.isEmpty { reader.error(.invalidValue("`plays` is empty"), playList.value, "plays", hint: "a go-live needs at least one play") }
+            var ids: [String: SourceLocation] = [:]
+            for (index, item) in items.enumerated() {
+                guard let playEntries = reader.mapping(item, "plays[\(index)]", allowed: ["id"] + Self.playKeys) else { continue }
+                var id = "play\(index + 1)"
+                if let idEntry = playEntries.first(where: { $0.key == "id" }), let text = reader.nonEmptyString(idEntry.value, "plays[\(index)].id") {
+                    if text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
+                        id = text
+                    } else {
+                        reader.error(.invalidValue("'\(text)' is not a play id (letters, digits, _ and -)"), idEntry.value, "plays[\(index)].id")
+                    }
+                }
+                if let first = ids[id] {
+                    reader.error(.duplicate("play id '\(id)' is used twice (first at line \(first.line))"), item, "plays[\(index)].id")
+                }
+                ids[id] = reader.location(item)
+                if !playEntries.contains(where: { $0.key == "name" }) {
+                    reader.error(.missingKey("name"), item, "plays[\(index)]", hint: "say what the play does: `name: migrate the database`")
+                }
+                if let play = parsePlay(playEntries.filter { $0.key != "id" }, node: item, index: index, id: id) { playbook.plays.append(play) }
+            }
+        } else if let play = parsePlay(entries.filter { Self.playKeys.contains($0.key) && !["name", "vars"].contains($0.key) }, node: root, index: 0, id: nil) {
+            var single = play
+            single.name = playbook.name
+            single.vars = playbook.vars
+            playbook.vars = [:]
+            playbook.plays = [single]
         }
-        for step in playbook.prechecks + playbook.rollback {
-            if step.undo != nil {
+        return playbook.plays.isEmpty ? nil : playbook
+    }
+
+    /// One play from its entries; nil without `hosts:`.
+    private func parsePlay(_ entries: [(key: String, keyNode: Node, value: Node)], node: Node, index: Int, id: String?) -> Play? {
+        let prefix = id.map { "\($0)." } ?? ""
+        var play = Play(
+            index: index, id: id, name: "", hosts: "", hostsLocation: reader.location(node), serial: [.percent(100)], rollbackSerial: nil,
+            maxFail: .count(0), vars: [:], prechecks: [], backup: [], deploy: [], health: nil, rollback: [], location: reader.location(node))
+        var sawHosts = false, serialNode: Node?
+        for entry in entries {
+            let path = prefix + entry.key
+            switch entry.key {
+            case "name": play.name = reader.nonEmptyString(entry.value, path) ?? ""
+            case "hosts":
+                if let hosts = reader.nonEmptyString(entry.value, path) {
+                    play.hosts = hosts
+                    play.hostsLocation = reader.location(entry.value)
+                    sawHosts = true
+                }
+            case "serial":
+                serialNode = entry.value
+                if let serial = parseSerial(entry.value, path) { play.serial = serial }
+            case "rollback_serial": play.rollbackSerial = parseSerial(entry.value, path)
+            case "max_fail":
+                if let limit = parseFailLimit(entry.value, path) { play.maxFail = limit }
+            case "vars": play.vars = reader.variables(entry.value, path)
+            case "prechecks": play.prechecks = parseSteps(entry.value, .prechecks, play: index, id: id)
+            case "backup": play.backup = parseSteps(entry.value, .backup, play: index, id: id)
+            case "deploy": play.deploy = parseSteps(entry.value, .deploy, play: index, id: id)
+            case "rollback": play.rollback = parseSteps(entry.value, .rollback, play: index, id: id)
+            case "health": play.health = parseHealth(entry.value, path)
+            default: break
+            }
+        }
+        if !sawHosts { reader.error(.missingKey("hosts"), node, String(prefix.dropLast()), hint: "say which hosts: `hosts: web` (a group, host or pattern)") }
+        if play.deploy.isEmpty && !entries.contains(where: { $0.key == "deploy" }) {
+            reader.error(.missingKey("deploy"), node, String(prefix.dropLast()), hint: "a play needs at least one deploy step")
+        }
+        let archived = play.backup.contains { if case .archive = $0.action { true } else { false } }
+        for step in play.deploy where step.undoneByBackup && !archived {
+            reader.error(
+                .conflict("`rollback: backup` but the play has no `archive` backup to restore"), at: step.location, "\(step.id).rollback",
+                hint: "add an `archive` step under `backup:` for the path this step changes, or give it its own `rollback:`")
+        }
+        for step in play.prechecks + play.rollback + play.backup where step.undoneByBackup {
+            if step.section == .backup {
+                reader.error(.conflict("a backup step cannot be undone by the backup"), at: step.location, "\(step.id).rollback")
+            }
+        }
+        for step in play.prechecks + play.rollback {
+            if step.declaresUndo {
                 reader.error(.conflict("a \(step.section.rawValue) step cannot have its own rollback"), at: step.location, "\(step.id).rollback")
             }
         }
-        for step in playbook.allSteps {
+        for step in play.allSteps {
             if case .gate = step.action, step.undo != nil, step.section != .prechecks && step.section != .rollback {
                 reader.error(.conflict("a gate has nothing to roll back; remove `rollback:`"), at: step.location, "\(step.id).rollback")
             }
@@ -103,17 +179,23 @@ struct PlaybookParser {
             if step.runOnce, case .gate = step.action {
                 reader.error(.conflict("a gate is asked once per batch already; `run_once` does not apply"), at: step.location, "\(step.id).run_once")
             }
+            if let delegate = step.delegate, let problem = Self.delegationProblem(step, delegate) {
+                reader.error(.conflict(problem), at: step.location, "\(step.id).delegate_to")
+            }
+            if step.throttle != nil, step.section == .prechecks || step.section == .rollback {
+                reader.error(.conflict("`throttle` applies to backup and deploy steps"), at: step.location, "\(step.id).throttle")
+            }
         }
         // run_once steps change one host; with several batches the rollback could not be confined to it.
-        if let serialNode, playbook.serial != [.percent(100)] {
-            for step in playbook.deploy where step.runOnce && step.undo == nil {
+        if let serialNode, play.serial != [.percent(100)] {
+            for step in play.deploy where step.runOnce && step.undo == nil {
                 reader.error(
                     .conflict("run_once deploy step without a rollback in a rolling (serial) play: if a later batch fails, nothing could undo it"),
                     at: step.location, "\(step.id).run_once",
                     hint: "give it a `rollback:` or move it into its own play (declared serial at line \(reader.location(serialNode).line))")
             }
         }
-        for section in [playbook.prechecks, playbook.backup, playbook.deploy, playbook.rollback] {
+        for section in [play.prechecks, play.backup, play.deploy, play.rollback] {
             var names: [String: SourceLocation] = [:]
             for step in section {
                 if let first = names[step.name] {
@@ -125,20 +207,33 @@ struct PlaybookParser {
                 }
             }
         }
-        return playbook
+        return sawHosts ? play : nil
     }
 
-    private func parseSerial(_ node: Node) -> [BatchSize]? {
+    /// Why a step cannot run where `delegate_to:` sends it, or nil.
+    static func delegationProblem(_ step: Step, _ delegate: Step.Delegate) -> String? {
+        switch step.action {
+        case .local: return "a `local` step runs on the controller already; `delegate_to` does not apply"
+        case .gate: return "a gate is asked of the operator; `delegate_to` does not apply"
+        case .http, .tcp: return "`\(step.action.kind)` checks are sent from the controller (or `via_host`); `delegate_to` does not apply"
+        case .archive: return "an `archive` backs up the host it is for; `delegate_to` does not apply"
+        case .upload, .template, .wait:
+            return delegate == .controller ? "`\(step.action.kind)` cannot be delegated to the controller (use a `shell` step there)" : nil
+        case .shell, .command: return nil
+        }
+    }
+
+    private func parseSerial(_ node: Node, _ path: String) -> [BatchSize]? {
         if case .sequence = node {
-            guard let items = reader.sequence(node, "serial") else { return nil }
+            guard let items = reader.sequence(node, path) else { return nil }
             if items.isEmpty {
-                reader.error(.invalidValue("serial list is empty"), node, "serial")
+                reader.error(.invalidValue("serial list is empty"), node, path)
                 return nil
             }
-            let sizes = items.enumerated().compactMap { batchSize($1, "serial[\($0)]") }
+            let sizes = items.enumerated().compactMap { batchSize($1, "\(path)[\($0)]") }
             return sizes.count == items.count ? sizes : nil
         }
-        return batchSize(node, "serial").map { [$0] }
+        return batchSize(node, path).map { [$0] }
     }
 
     private func batchSize(_ node: Node, _ path: String) -> BatchSize? {
@@ -160,12 +255,12 @@ struct PlaybookParser {
         return .count(count)
     }
 
-    private func parseFailLimit(_ node: Node) -> FailLimit? {
-        guard let scalar = reader.scalar(node, "max_fail", expected: "a number or a percentage") else { return nil }
+    private func parseFailLimit(_ node: Node, _ path: String) -> FailLimit? {
+        guard let scalar = reader.scalar(node, path, expected: "a number or a percentage") else { return nil }
         let text = scalar.string.trimmingCharacters(in: .whitespaces)
         if text.hasSuffix("%"), let percent = Int(text.dropLast()), (0...100).contains(percent) { return .percent(percent) }
         if let count = Int(text), count >= 0 { return .count(count) }
-        reader.error(.invalidValue("'\(text)' is not a host count or a percentage (0-100%)"), node, "max_fail")
+        reader.error(.invalidValue("'\(text)' is not a host count or a percentage (0-100%)"), node, path)
         return nil
     }
 
@@ -211,13 +306,13 @@ struct PlaybookParser {
         return nil
     }
 
-    private func parseHealth(_ node: Node) -> Health? {
-        guard let entries = reader.mapping(node, "health", allowed: ["interval", "duration", "failures_allowed", "probes"]) else {
+    private func parseHealth(_ node: Node, _ healthPath: String) -> Health? {
+        guard let entries = reader.mapping(node, healthPath, allowed: ["interval", "duration", "failures_allowed", "probes"]) else {
             return nil
         }
         var health = Health(interval: .seconds(5), duration: .seconds(60), failuresAllowed: 0, probes: [])
         for entry in entries {
-            let path = "health.\(entry.key)"
+            let path = "\(healthPath).\(entry.key)"
             switch entry.key {
             case "interval": health.interval = reader.duration(entry.value, path, positive: true) ?? health.interval
             case "duration": health.duration = reader.duration(entry.value, path, positive: true) ?? health.duration
@@ -230,8 +325,8 @@ struct PlaybookParser {
             default: break
             }
         }
-        if health.interval.seconds <= 0 { reader.error(.invalidValue("interval must be positive"), node, "health.interval") }
-        if health.probes.isEmpty { reader.error(.missingKey("probes"), node, "health", hint: "add at least one http, tcp, shell, log or metric probe") }
+        if health.interval.seconds <= 0 { reader.error(.invalidValue("interval must be positive"), node, "\(healthPath).interval") }
+        if health.probes.isEmpty { reader.error(.missingKey("probes"), node, healthPath, hint: "add at least one http, tcp, shell, log or metric probe") }
         return health
     }
 
@@ -352,12 +447,13 @@ struct PlaybookParser {
         return conditions.isEmpty ? nil : MetricCheck(conditions: conditions)
     }
 
-    private func parseSteps(_ node: Node, _ section: Step.Section) -> [Step] {
-        guard let items = reader.sequence(node, section.rawValue) else { return [] }
+    private func parseSteps(_ node: Node, _ section: Step.Section, play: Int, id: String?) -> [Step] {
+        let prefix = id.map { "\($0)." } ?? ""
+        guard let items = reader.sequence(node, prefix + section.rawValue) else { return [] }
         var steps: [Step] = []
         var registered: [String: SourceLocation] = [:]
         for (index, item) in items.enumerated() {
-            guard var step = parseStep(item, section: section, index: index) else { continue }
+            guard var step = parseStep(item, section: section, index: index, play: play, id: id) else { continue }
             step.index = index
             if let name = step.register {
                 if let first = registered[name] {
@@ -370,8 +466,8 @@ struct PlaybookParser {
         return steps
     }
 
-    private func parseStep(_ node: Node, section: Step.Section, index: Int) -> Step? {
-        let path = "\(section.rawValue)[\(index)]"
+    private func parseStep(_ node: Node, section: Step.Section, index: Int, play: Int, id: String?) -> Step? {
+        let path = (id.map { "\($0)." } ?? "") + "\(section.rawValue)[\(index)]"
         guard let entries = reader.mapping(node, path, allowed: Self.kinds + Self.options) else { return nil }
         let kinds = entries.filter { Self.kinds.contains($0.key) }
         guard kinds.count == 1, let kindEntry = kinds.first else {
@@ -391,6 +487,8 @@ struct PlaybookParser {
             name: "", action: .shell(Template(literal: "")), undo: nil, when: nil, timeout: nil, retries: 0, delay: .seconds(1),
             until: nil, register: nil, runOnce: false, ignoreErrors: false, location: reader.location(node), section: section,
             index: index)
+        step.play = play
+        step.playID = id
         var owner: String?
         for entry in entries where entry.key != kindEntry.key {
             let keyPath = "\(path).\(entry.key)"
@@ -403,13 +501,33 @@ struct PlaybookParser {
             case "delay": step.delay = reader.duration(entry.value, keyPath) ?? step.delay
             case "register":
                 if let name = reader.nonEmptyString(entry.value, keyPath) {
-                    if name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) && !["host", "run"].contains(name) {
+                    if name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) && !["host", "run", "plays"].contains(name) {
                         step.register = name
                     } else {
                         reader.error(.invalidValue("'\(name)' is not a valid variable name"), entry.value, keyPath)
                     }
                 }
-            case "rollback": step.undo = reader.template(entry.value, keyPath)
+            case "rollback":
+                // `rollback: none`: nothing to undo, said on purpose (a read-only command, a cache flush).
+                if case .scalar(let scalar) = entry.value, scalar.string == "none" {
+                    step.nothingToUndo = true
+                } else if case .scalar(let scalar) = entry.value, scalar.string == "backup" {
+                    // `rollback: backup`: the play's archive restores put back what it changes.
+                    step.undoneByBackup = true
+                } else {
+                    step.undo = reader.template(entry.value, keyPath)
+                }
+            case "delegate_to":
+                if let name = reader.nonEmptyString(entry.value, keyPath) {
+                    if name.contains("{{") {
+                        reader.error(
+                            .invalidValue("`delegate_to` names an inventory host or `controller`, not a template"), entry.value, keyPath)
+                    } else {
+                        step.delegate = name == "controller" ? .controller : .host(name)
+                        step.delegateLocation = reader.location(entry.value)
+                    }
+                }
+            case "throttle": step.throttle = reader.int(entry.value, keyPath, range: 1...10000)
             case "run_once": step.runOnce = reader.bool(entry.value, keyPath) ?? false
             case "ignore_errors": step.ignoreErrors = reader.bool(entry.value, keyPath) ?? false
             case "owner": owner = reader.string(entry.value, keyPath)

@@ -1,6 +1,7 @@
 import Foundation
 
-/// A go-live: which hosts, in which batches, inside which window, and the steps of each phase.
+/// A go-live: its title, window and sign-off, and its plays, run in order inside one window, one
+/// lock and one timeline, with one rollback saga across them all.
 public struct Playbook: Sendable {
     /// The file it was read from.
     public var file: String
@@ -8,33 +9,22 @@ public struct Playbook: Sendable {
     public var name: String
     /// The title as written: a template (`webapp {{ version }} go-live`).
     public var title: Template?
-    /// Host pattern the play applies to.
-    public var hosts: String
-    /// Where `hosts:` is.
-    public var hostsLocation: SourceLocation
-    /// Rolling batch sizes; the last repeats until every host is done.
-    public var serial: [BatchSize]
-    /// Hosts that may fail per batch before the run stops and rolls back.
-    public var maxFail: FailLimit
-    /// Playbook variables.
-    public var vars: [String: Value]
     /// The maintenance window.
     public var window: Window?
-    /// Read-only checks on every host before any change.
-    public var prechecks: [Step]
-    /// Backups taken per host before its deploy steps.
-    public var backup: [Step]
-    /// The change itself.
-    public var deploy: [Step]
-    /// The watch after each batch.
-    public var health: Health?
-    /// Extra steps after per-step rollbacks and backup restores.
-    public var rollback: [Step]
     /// Optional document metadata.
     public var metadata: Metadata
+    /// Variables every play sees (a play's own `vars` override them).
+    public var vars: [String: Value]
+    /// The plays, in the order they run; one for the single-play form.
+    public var plays: [Play]
+    /// The file has a `plays:` list (step ids then name their play: `web.deploy[2]`).
+    public var hasPlayList: Bool
 
-    /// Every step of every section, in order.
-    public var allSteps: [Step] { prechecks + backup + deploy + rollback }
+    /// Every step of every play, in order.
+    public var allSteps: [Step] { plays.flatMap(\.allSteps) }
+
+    /// The play a step belongs to.
+    public func play(of step: Step) -> Play { plays[min(step.play, plays.count - 1)] }
 }
 
 /// Sign-off metadata.

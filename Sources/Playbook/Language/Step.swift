@@ -84,6 +84,23 @@ public struct Step: Sendable, Hashable {
     public var section: Section
     /// Its position in the section (0-based).
     public var index: Int
+    /// The play it belongs to (0-based).
+    public var play: Int = 0
+    /// The play's id in a playbook with a `plays:` list (it prefixes the step's id).
+    public var playID: String?
+    /// Where the step runs when not on the host it is for (`delegate_to:`).
+    public var delegate: Delegate?
+    /// Where `delegate_to:` is written.
+    public var delegateLocation: SourceLocation?
+    /// At most this many hosts run the step at once (`throttle:`).
+    public var throttle: Int?
+    /// `rollback: none`: the step changes something that needs no undo, said on purpose.
+    public var nothingToUndo = false
+    /// `rollback: backup`: what the step changes is put back by its play's `archive` restores.
+    public var undoneByBackup = false
+
+    /// Something undoes the step, or it says it needs nothing: its `rollback:`, `none` or `backup`.
+    public var declaresUndo: Bool { undo != nil || nothingToUndo || undoneByBackup }
 
     /// Creates a step.
     public init(
@@ -107,8 +124,38 @@ public struct Step: Sendable, Hashable {
         self.index = index
     }
 
-    /// A stable identifier: `deploy[2]`.
-    public var id: String { "\(section.rawValue)[\(index)]" }
+    /// A stable identifier: `deploy[2]`, or `web.deploy[2]` in a playbook with a `plays:` list.
+    public var id: String { (playID.map { "\($0)." } ?? "") + "\(section.rawValue)[\(index)]" }
+
+    /// Where a step runs on behalf of its host (`delegate_to:`).
+    public enum Delegate: Sendable, Hashable, CustomStringConvertible {
+        /// The machine golive runs on.
+        case controller
+        /// Another inventory host, over its own connection.
+        case host(String)
+
+        /// The inventory host it names, if any.
+        public var hostName: String? {
+            if case .host(let name) = self { return name }
+            return nil
+        }
+
+        public var description: String {
+            switch self {
+            case .controller: "controller"
+            case .host(let name): name
+            }
+        }
+    }
+
+    /// The step runs on the controller (a `local` step, or `delegate_to: controller`).
+    public var runsOnController: Bool {
+        if case .local = action { return true }
+        return delegate == .controller
+    }
+
+    /// True when the step can change something (every kind but the read-only ones and gates).
+    public var changesSomething: Bool { !action.isReadOnly }
 }
 
 /// `upload:` and `template:`.

@@ -1,28 +1,5 @@
 import Foundation
 
-/// A playbook checked against an inventory: the hosts it targets and each host's variables, with
-/// every template known to resolve.
-public struct ValidatedPlay: Sendable {
-    /// The playbook.
-    public var playbook: Playbook
-    /// The inventory.
-    public var inventory: Inventory
-    /// Target hosts in inventory order (after `hosts:` and `--limit`).
-    public var hosts: [InventoryHost]
-    /// Each host's variables (inventory all < groups < host < playbook < `--var`), plus `host`.
-    public var variables: [String: [String: Value]]
-    /// Warnings found on the way.
-    public var warnings: [PlaybookError]
-
-    /// The template context of a host for a run.
-    public func context(for host: String, run: [String: Value], registered: [String: Value] = [:]) -> TemplateContext {
-        var variables = self.variables[host] ?? [:]
-        variables["run"] = .map(run)
-        for (name, value) in registered { variables[name] = value }
-        return TemplateContext(variables: variables)
-    }
-}
-
 /// Checks a playbook and an inventory together: host patterns select hosts, and every template
 /// resolves for every host it will run on.
 public struct Validator: Sendable {
@@ -49,50 +26,115 @@ public struct Validator: Sendable {
     /// Validates the combination.
     ///
     /// - Throws: ``ValidationFailure`` with every problem found.
-    public func validate(_ playbook: Playbook, _ inventory: Inventory) throws(ValidationFailure) -> ValidatedPlay {
+    public func validate(_ playbook: Playbook, _ inventory: Inventory) throws(ValidationFailure) -> ValidatedPlaybook {
         var diagnostics: [PlaybookError] = []
+        var plays: [ValidatedPlay] = []
+        for play in playbook.plays {
+            let (validated, found) = select(play, playbook: playbook, inventory: inventory)
+            diagnostics += found
+            plays.append(validated)
+        }
+        if let limit, plays.allSatisfy({ $0.hosts.isEmpty }), diagnostics.isEmpty {
+            let patterns = playbook.plays.map(\.hosts).joined(separator: "', '")
+            diagnostics.append(
+                PlaybookError(.unknownHost("--limit '\(limit)' leaves no host of '\(patterns)'"), at: .commandLine("limit"), keyPath: "--limit"))
+        }
+        let targets = Set(plays.flatMap { $0.hosts.map(\.name) })
+        var delegates: [String] = []
+        for step in playbook.allSteps {
+            guard let name = step.delegate?.hostName else { continue }
+            if inventory.host(named: name) == nil {
+                diagnostics.append(
+                    PlaybookError(
+                        .unknownHost("delegate_to '\(name)' is not an inventory host"), at: step.delegateLocation ?? step.location,
+                        keyPath: "\(step.id).delegate_to", hint: "name a host of the inventory, or `controller`"))
+            } else if !targets.contains(name), !delegates.contains(name) {
+                delegates.append(name)
+            }
+        }
+        var validated = ValidatedPlaybook(
+            playbook: playbook, inventory: inventory, plays: plays,
+            hosts: inventory.hosts.filter { targets.contains($0.name) },
+            delegates: inventory.hosts.filter { delegates.contains($0.name) }, warnings: [])
+        for play in plays where !play.hosts.isEmpty {
+            diagnostics += undefinedReferences(play, in: validated)
+            diagnostics += Self.archivesInsideTheirPath(play)
+            diagnostics += Self.relativeDestinations(play)
+            diagnostics += Self.templateFileDiagnostics(play, in: validated)
+            diagnostics += UndoCoverage.uncovered(in: play).map(\.warning)
+        }
+        // tcp/wait hosts that name inventory hosts must exist.
+        for step in playbook.allSteps {
+            if case .tcp(let tcp) = step.action, let host = tcp.host, host.isLiteral, inventory.host(named: host.source) == nil,
+                !Self.looksLikeAddress(host.source)
+            {
+                diagnostics.append(PlaybookError(.unknownHost("'\(host.source)' is not an inventory host"), at: host.location, keyPath: "\(step.id).tcp.host"))
+            }
+        }
+        // The title is a template like any other string: rendered once, from the first host's view.
+        if let title = playbook.title, !title.isLiteral, let first = plays.first(where: { !$0.hosts.isEmpty }), let host = first.hosts.first {
+            do {
+                validated.playbook.name = try title.render(
+                    validated.context(for: host.name, play: first.play.index, run: Self.placeholderRun), quoting: .plain
+                ).display
+                if playbook.plays.count == 1 { validated.playbook.plays[0].name = validated.playbook.name }
+            } catch {
+                diagnostics.append(PlaybookError(.undefinedVariable(error.message), at: error.location, keyPath: "name"))
+            }
+        }
+        let found = diagnostics + Self.shellDiagnostics(playbook)
+        let sorted = found.sorted { ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column) }
+        if sorted.contains(where: { $0.severity == .error }) { throw ValidationFailure(sorted) }
+        validated.warnings = sorted
+        return validated
+    }
+
+    /// A play's hosts (its pattern, then `--limit`) and their variables.
+    private func select(_ play: Play, playbook: Playbook, inventory: Inventory) -> (ValidatedPlay, [PlaybookError]) {
+        var diagnostics: [PlaybookError] = []
+        let keyPath = (play.id.map { "\($0)." } ?? "") + "hosts"
         var hosts: [InventoryHost] = []
         do {
-            hosts = try inventory.select(playbook.hosts)
+            hosts = try inventory.select(play.hosts)
         } catch {
-            diagnostics.append(
-                PlaybookError(.unknownHost(error.message), at: playbook.hostsLocation, keyPath: "hosts", hint: error.hint))
+            diagnostics.append(PlaybookError(.unknownHost(error.message), at: play.hostsLocation, keyPath: keyPath, hint: error.hint))
         }
         if let limit {
             do {
                 let limited = Set(try inventory.select(limit).map(\.name))
                 hosts = hosts.filter { limited.contains($0.name) }
-                if hosts.isEmpty && diagnostics.isEmpty {
+                if hosts.isEmpty && diagnostics.isEmpty && playbook.plays.count == 1 {
                     diagnostics.append(
-                        PlaybookError(
-                            .unknownHost("--limit '\(limit)' leaves no host of '\(playbook.hosts)'"), at: .commandLine("limit"),
-                            keyPath: "--limit"))
+                        PlaybookError(.unknownHost("--limit '\(limit)' leaves no host of '\(play.hosts)'"), at: .commandLine("limit"), keyPath: "--limit"))
                 }
             } catch {
                 diagnostics.append(PlaybookError(.unknownHost(error.message), at: .commandLine("limit"), keyPath: "--limit", hint: error.hint))
             }
         } else if hosts.isEmpty && diagnostics.isEmpty {
-            diagnostics.append(
-                PlaybookError(.unknownHost("'\(playbook.hosts)' selects no host"), at: playbook.hostsLocation, keyPath: "hosts"))
+            diagnostics.append(PlaybookError(.unknownHost("'\(play.hosts)' selects no host"), at: play.hostsLocation, keyPath: keyPath))
         }
         var variables: [String: [String: Value]] = [:]
-        for host in hosts { variables[host.name] = Self.variables(for: host, playbook: playbook, inventory: inventory, extra: extraVars) }
-        var play = ValidatedPlay(playbook: playbook, inventory: inventory, hosts: hosts, variables: variables, warnings: [])
+        for host in hosts {
+            variables[host.name] = Self.variables(for: host, playbook: playbook, play: play, inventory: inventory, extra: extraVars)
+        }
+        return (ValidatedPlay(play: play, hosts: hosts, variables: variables), diagnostics)
+    }
 
-        // Every template, per host: undefined variables are grouped by location and path. Hosts whose
-        // variables have the same shape (names and nesting) resolve the same way: check one of each.
+    /// Every template of a play, per host: undefined variables grouped by location and path. Hosts
+    /// whose variables have the same shape (names and nesting) resolve the same way: one of each is checked.
+    private func undefinedReferences(_ play: ValidatedPlay, in playbook: ValidatedPlaybook) -> [PlaybookError] {
         var undefined: [String: (PlaybookError, [String])] = [:]
         var order: [String] = []
         var shapes: [String: [String]] = [:]
         var shapeOrder: [String] = []
-        for host in hosts {
-            let shape = Self.shape(of: variables[host.name] ?? [:])
+        for host in play.hosts {
+            let shape = Self.shape(of: play.variables[host.name] ?? [:])
             if shapes[shape] == nil { shapeOrder.append(shape) }
             shapes[shape, default: []].append(host.name)
         }
         for shape in shapeOrder {
             guard let members = shapes[shape], let representative = members.first else { continue }
-            var context = play.context(for: representative, run: Self.placeholderRun)
+            var context = playbook.context(for: representative, play: play.play.index, run: Self.placeholderRun)
             func check(_ template: Template?, _ keyPath: String) {
                 guard let template else { return }
                 for reference in template.references where !reference.optional {
@@ -108,66 +150,43 @@ public struct Validator: Sendable {
                     }
                 }
             }
-            for step in playbook.prechecks + playbook.backup + playbook.deploy {
+            for step in play.play.prechecks + play.play.backup + play.play.deploy {
                 check(step.when, "\(step.id).when")
                 for (template, path) in Self.templates(of: step.action, step.id) { check(template, path) }
                 if let name = step.register { context.variables[name] = Self.registeredShape }
                 check(step.until, "\(step.id).until")
                 check(step.undo, "\(step.id).rollback")
             }
-            for step in playbook.rollback {
+            for step in play.play.rollback {
                 check(step.when, "\(step.id).when")
                 for (template, path) in Self.templates(of: step.action, step.id) { check(template, path) }
             }
-            for (index, probe) in (playbook.health?.probes ?? []).enumerated() {
-                for (template, path) in Self.templates(of: probe.check, "health.probes[\(index)]") { check(template, path) }
+            let prefix = play.play.id.map { "\($0)." } ?? ""
+            for (index, probe) in (play.play.health?.probes ?? []).enumerated() {
+                for (template, path) in Self.templates(of: probe.check, "\(prefix)health.probes[\(index)]") { check(template, path) }
             }
         }
+        var diagnostics: [PlaybookError] = []
         for key in order {
             guard let (error, lacking) = undefined[key] else { continue }
             var located = error
-            if lacking.count < hosts.count {
+            if lacking.count < play.hosts.count {
                 let names = lacking.prefix(5).joined(separator: ", ") + (lacking.count > 5 ? " and \(lacking.count - 5) more" : "")
                 located.kind = .undefinedVariable("\(error.kind.message.replacingOccurrences(of: "undefined variable ", with: "")) for host \(names)")
                 located.hint = "define it for every host (inventory vars, group vars or host vars), or use `| default(...)`"
             }
             diagnostics.append(located)
         }
-        diagnostics += Self.archivesInsideTheirPath(play)
-        diagnostics += Self.relativeDestinations(play)
-        // tcp/wait hosts that name inventory hosts must exist.
-        for step in playbook.allSteps {
-            if case .tcp(let tcp) = step.action, let host = tcp.host, host.isLiteral, inventory.host(named: host.source) == nil,
-                !Self.looksLikeAddress(host.source)
-            {
-                diagnostics.append(PlaybookError(.unknownHost("'\(host.source)' is not an inventory host"), at: host.location, keyPath: "\(step.id).tcp.host"))
-            }
-        }
-        // The title is a template like any other string: rendered once, from the first host's view.
-        if let title = playbook.title, !title.isLiteral, let first = hosts.first {
-            do {
-                var named = play
-                named.playbook.name = try title.render(play.context(for: first.name, run: Self.placeholderRun), quoting: .plain).display
-                play = named
-            } catch {
-                diagnostics.append(PlaybookError(.undefinedVariable(error.message), at: error.location, keyPath: "name"))
-            }
-        }
-        let found = diagnostics + Self.shellDiagnostics(playbook) + Self.templateFileDiagnostics(play)
-        let sorted = found.sorted { ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column) }
-        if sorted.contains(where: { $0.severity == .error }) { throw ValidationFailure(sorted) }
-        var validated = play
-        validated.warnings = sorted
-        return validated
+        return diagnostics
     }
 
     /// The files of `template:` steps, parsed and checked as the run will render them: a syntax
     /// error or an undefined variable is located in the template file, before anything runs.
-    static func templateFileDiagnostics(_ play: ValidatedPlay) -> [PlaybookError] {
+    static func templateFileDiagnostics(_ play: ValidatedPlay, in playbook: ValidatedPlaybook) -> [PlaybookError] {
         var errors: [PlaybookError] = []
-        let base = URL(fileURLWithPath: play.playbook.file).deletingLastPathComponent()
+        let base = URL(fileURLWithPath: playbook.playbook.file).deletingLastPathComponent()
         guard let first = play.hosts.first?.name else { return [] }
-        for step in play.playbook.allSteps {
+        for step in play.play.allSteps {
             guard case .template(let transfer) = step.action, transfer.source.isLiteral else { continue }
             let source = transfer.source.source
             let url = source.hasPrefix("/") ? URL(fileURLWithPath: source) : base.appendingPathComponent(source)
@@ -184,9 +203,8 @@ public struct Validator: Sendable {
                 errors.append(located)
                 continue
             }
-            let context = play.context(for: first, run: placeholderRun)
-            var registered = context
-            for earlier in play.playbook.allSteps where earlier.register != nil { registered.variables[earlier.register ?? ""] = registeredShape }
+            var registered = playbook.context(for: first, play: play.play.index, run: placeholderRun)
+            for earlier in play.play.allSteps where earlier.register != nil { registered.variables[earlier.register ?? ""] = registeredShape }
             for reference in template.references where !reference.optional {
                 if (try? registered.lookup(reference.path, at: reference.location)) == nil {
                     errors.append(
@@ -201,8 +219,13 @@ public struct Validator: Sendable {
 
     /// Every template that becomes a shell command, with its key path.
     static func shellTemplates(_ playbook: Playbook) -> [(Template, String)] {
+        playbook.plays.flatMap(shellTemplates)
+    }
+
+    /// Every template of a play that becomes a shell command, with its key path.
+    static func shellTemplates(_ play: Play) -> [(Template, String)] {
         var out: [(Template, String)] = []
-        for step in playbook.allSteps {
+        for step in play.allSteps {
             switch step.action {
             case .shell(let template): out.append((template, "\(step.id).shell"))
             case .local(let template): out.append((template, "\(step.id).local"))
@@ -215,8 +238,8 @@ public struct Validator: Sendable {
             }
             if let undo = step.undo { out.append((undo, "\(step.id).rollback")) }
         }
-        for (index, probe) in (playbook.health?.probes ?? []).enumerated() {
-            let id = "health.probes[\(index)]"
+        for (index, probe) in (play.health?.probes ?? []).enumerated() {
+            let id = (play.id.map { "\($0)." } ?? "") + "health.probes[\(index)]"
             switch probe.check {
             case .shell(let command): out.append((command, "\(id).shell"))
             case .metric(let metric):
@@ -249,7 +272,7 @@ public struct Validator: Sendable {
     /// restore: refused for every host it resolves so on (the host checks again with symlinks resolved).
     static func archivesInsideTheirPath(_ play: ValidatedPlay) -> [PlaybookError] {
         var errors: [PlaybookError] = []
-        for step in play.playbook.allSteps {
+        for step in play.play.allSteps {
             guard case .archive(let archive) = step.action else { continue }
             var hosts: [String] = []
             var example: (path: String, destination: String)?
@@ -286,7 +309,7 @@ public struct Validator: Sendable {
     /// the remote session starts. Refused for every host it resolves so on.
     static func relativeDestinations(_ play: ValidatedPlay) -> [PlaybookError] {
         var errors: [PlaybookError] = []
-        for step in play.playbook.allSteps {
+        for step in play.play.allSteps {
             let transfer: Transfer
             switch step.action {
             case .upload(let value), .template(let value): transfer = value
@@ -342,14 +365,18 @@ public struct Validator: Sendable {
         text.contains(".") || text.contains(":") || text == "localhost"
     }
 
-    /// The variables of one host: inventory all < groups (ancestors first) < host < playbook < `--var`, and `host.*`.
-    static func variables(for host: InventoryHost, playbook: Playbook, inventory: Inventory, extra: [String: Value]) -> [String: Value] {
+    /// The variables of one host in a play: inventory all < groups (ancestors first) < host < playbook
+    /// < play < `--var`, and `host.*`.
+    static func variables(
+        for host: InventoryHost, playbook: Playbook, play: Play, inventory: Inventory, extra: [String: Value]
+    ) -> [String: Value] {
         var vars: [String: Value] = [:]
         for (name, source) in inventory.secrets { vars[name] = .secret(source.value ?? Secret("")) }
         for (key, value) in inventory.vars { vars[key] = value }
         for group in host.groups { for (key, value) in inventory.groups[group]?.vars ?? [:] { vars[key] = value } }
         for (key, value) in host.vars { vars[key] = value }
         for (key, value) in playbook.vars { vars[key] = value }
+        for (key, value) in play.vars { vars[key] = value }
         for (key, value) in extra { vars[key] = value }
         vars["host"] = .map([
             "name": .string(host.name), "address": .string(host.address), "port": .int(host.ssh.port ?? 22),

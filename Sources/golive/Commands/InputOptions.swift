@@ -34,7 +34,7 @@ enum InputLoader {
     /// Loads a playbook and (optionally) an inventory and validates them together.
     ///
     /// Prints diagnostics to stderr; throws exit code 2 when any is an error.
-    static func load(playbook path: String, options: InputOptions, requireSecrets: Bool) throws -> ValidatedPlay? {
+    static func load(playbook path: String, options: InputOptions, requireSecrets: Bool) throws -> ValidatedPlaybook? {
         var diagnostics: [PlaybookError] = []
         var playbook: Playbook?
         var inventory: Inventory?
@@ -50,7 +50,7 @@ enum InputLoader {
                 diagnostics += error.diagnostics
             }
         }
-        var play: ValidatedPlay?
+        var play: ValidatedPlaybook?
         if let playbook, let inventory {
             do {
                 play = try Validator(extraVars: try options.extraVars(), limit: options.limit).validate(playbook, inventory)

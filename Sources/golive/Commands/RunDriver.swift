@@ -40,7 +40,7 @@ enum RunDriver {
         // The plan the run starts with, so that a recovery with changed files can say what changed.
         try? store.savePlan(plan, playbookFile: playbook, environment: play.inventory.environment)
         if kind == .run, let (rehearsal, events) = try? store.lastRehearsal(playbookFile: playbook) {
-            let batches = Planner.batches(play.hosts.map(\.name), serial: play.playbook.serial).count
+            let batches = Planner.schedule(play).count
             options.prediction = Prediction.from(rehearsal: events, batches: batches)
             if options.prediction == nil && !input.json {
                 Terminal.error("note: the rehearsal \(rehearsal.id) did not finish a batch; no prediction")
@@ -49,7 +49,7 @@ enum RunDriver {
         if kind == .run && play.playbook.window == nil && !input.json {
             Terminal.error(Terminal.yellow("warning: the playbook declares no window; the run is not time-boxed"))
         }
-        let gated = (play.playbook.backup + play.playbook.deploy).contains { if case .gate = $0.action { true } else { false } }
+        let gated = play.playbook.plays.flatMap { $0.backup + $0.deploy }.contains { if case .gate = $0.action { true } else { false } }
         if !canAskGates(json: input.json) && !execution.session.yes && gated && kind != .check {
             Terminal.error(Terminal.yellow("note: no terminal and no --yes: every gate will be answered no (safe default)"))
         }

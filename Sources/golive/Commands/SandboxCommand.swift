@@ -16,11 +16,13 @@ struct SandboxCommand: AsyncParsableCommand {
     }
 
     struct Up: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start N hosts and write their inventory.")
+        static let configuration = CommandConfiguration(
+            abstract: "Start N web hosts (and a database server db1 and a load balancer lb1) and write their inventory.")
         @OptionGroup var location: Location
         @Option(name: .long, help: "How many hosts.") var hosts = 4
         @Option(name: .long, help: "Where to write the inventory.") var inventory = "inventories/sandbox.yml"
         @Flag(name: .long, help: "No HTTP service per host (sshd only; for benchmarks with many hosts).") var noHTTP = false
+        @Flag(name: .long, help: "Web hosts only: no db1 and lb1 (the tiers of playbooks/tiers.yml).") var noTiers = false
         @Option(
             name: .long,
             help: "automatic (a network namespace and address per host when root, else loopback ports), loopback or namespaces."
@@ -28,9 +30,10 @@ struct SandboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             let sandbox = Sandbox(directory: location.directory)
-            let started = try sandbox.up(count: hosts, inventoryPath: inventory, http: !noHTTP, network: network)
+            let started = try sandbox.up(count: hosts, inventoryPath: inventory, http: !noHTTP, network: network, tiers: !noTiers)
             for host in started {
-                print("\(host.name)  ssh \(host.address):\(host.sshPort)  http \(host.address):\(host.httpPort)  \(host.appDirectory)")
+                let http = host.httpPort > 0 ? "http \(host.address):\(host.httpPort)" : "no http"
+                print("\(host.name)  ssh \(host.address):\(host.sshPort)  \(http)  \(host.appDirectory)")
             }
             let down = location.directory == ".golive/sandbox" ? "golive sandbox down" : "golive sandbox down --directory \(ShellQuote.quote(location.directory))"
             print("\(started.count) host(s) up; inventory written to \(inventory). Stop them with: \(down)")

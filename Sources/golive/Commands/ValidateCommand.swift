@@ -17,6 +17,8 @@ struct ValidateCommand: AsyncParsableCommand {
             if let play {
                 summary["hosts"] = play.hosts.map(\.name)
                 summary["environment"] = play.inventory.environment
+                if play.playbook.hasPlayList { summary["plays"] = play.plays.map { ["id": $0.play.id ?? "", "hosts": $0.hostNames] } }
+                if !play.delegates.isEmpty { summary["delegates"] = play.delegates.map(\.name) }
             }
             let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -24,8 +26,9 @@ struct ValidateCommand: AsyncParsableCommand {
         }
         if let play {
             let steps = play.playbook.allSteps.count
+            let plays = play.playbook.hasPlayList ? " in \(play.plays.count) plays (\(play.plays.compactMap(\.play.id).joined(separator: ", ")))" : ""
             print(
-                "ok: \(playbook): '\(play.playbook.name)', \(steps) step\(steps == 1 ? "" : "s") on \(play.hosts.count) host\(play.hosts.count == 1 ? "" : "s") of \(play.inventory.environment)")
+                "ok: \(playbook): '\(play.playbook.name)', \(steps) step\(steps == 1 ? "" : "s")\(plays) on \(play.hosts.count) host\(play.hosts.count == 1 ? "" : "s") of \(play.inventory.environment)")
         } else {
             let (loaded, _) = try Playbook.load(file: playbook)
             print("ok: \(playbook): '\(loaded.name)', \(loaded.allSteps.count) steps (no inventory given: host patterns and templates not checked)")

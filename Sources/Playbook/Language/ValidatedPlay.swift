@@ -1,0 +1,22 @@
+import Foundation
+
+/// One play checked against an inventory: the hosts it targets and each host's variables.
+public struct ValidatedPlay: Sendable {
+    /// The play.
+    public var play: Play
+    /// Target hosts in inventory order (after `hosts:` and `--limit`).
+    public var hosts: [InventoryHost]
+    /// Each host's variables (inventory all < groups < host < playbook < play < `--var`), plus `host`.
+    public var variables: [String: [String: Value]]
+
+    /// A host's variables and the run's details (without other plays' results: see
+    /// ``ValidatedPlaybook/context(for:play:run:registered:results:)``).
+    public func context(for host: String, run: [String: Value]) -> TemplateContext {
+        var variables = self.variables[host] ?? [:]
+        variables["run"] = .map(run)
+        return TemplateContext(variables: variables)
+    }
+
+    /// The play's host names, in inventory order.
+    public var hostNames: [String] { hosts.map(\.name) }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// A playbook checked against an inventory: each play's hosts and variables, with every template
+/// known to resolve, and the hosts steps are delegated to.
+public struct ValidatedPlaybook: Sendable {
+    /// The playbook.
+    public var playbook: Playbook
+    /// The inventory.
+    public var inventory: Inventory
+    /// The plays, in order.
+    public var plays: [ValidatedPlay]
+    /// Every play's target hosts, in inventory order.
+    public var hosts: [InventoryHost]
+    /// Hosts that only run delegated steps (`delegate_to:`), in inventory order: connected and
+    /// locked with the others, never rolled back themselves (their steps are their hosts').
+    public var delegates: [InventoryHost]
+    /// Warnings found on the way.
+    public var warnings: [PlaybookError]
+
+    /// Every host the run connects to: the targets, then the delegates.
+    public var connectedHosts: [InventoryHost] { hosts + delegates }
+
+    /// The play a step belongs to.
+    public func play(of step: Step) -> ValidatedPlay { plays[min(step.play, plays.count - 1)] }
+
+    /// The template context of a host in a play: its variables, the run's details, its registered
+    /// results, and (`plays.ID.HOST.NAME`) what the hosts of earlier plays registered — read through
+    /// `results(host)` in a run, their shapes at validate time (`results` nil).
+    public func context(
+        for host: String, play index: Int, run: [String: Value], registered: [String: Value] = [:],
+        results: ((String) -> [String: Value])? = nil
+    ) -> TemplateContext {
+        let play = plays[min(index, plays.count - 1)]
+        var variables = play.variables[host] ?? plays.lazy.compactMap { $0.variables[host] }.first ?? [:]
+        variables["run"] = .map(run)
+        for (name, value) in registered { variables[name] = value }
+        if playbook.hasPlayList { variables["plays"] = earlierResults(before: index, results: results) }
+        return TemplateContext(variables: variables)
+    }
+
+    /// `plays`: by play id, by host, each registered result of the plays before `index`.
+    func earlierResults(before index: Int, results: ((String) -> [String: Value])?) -> Value {
+        var byPlay: [String: Value] = [:]
+        for play in plays.prefix(index) {
+            guard let id = play.play.id else { continue }
+            let names = (play.play.prechecks + play.play.backup + play.play.deploy).compactMap(\.register)
+            var byHost: [String: Value] = [:]
+            for host in play.hostNames {
+                let recorded = results?(host)
+                var values: [String: Value] = [:]
+                for name in names {
+                    if let recorded {
+                        if let value = recorded[name] { values[name] = value }
+                    } else {
+                        values[name] = Validator.registeredShape
+                    }
+                }
+                byHost[host] = .map(values)
+            }
+            byPlay[id] = .map(byHost)
+        }
+        return .map(byPlay)
+    }
+}

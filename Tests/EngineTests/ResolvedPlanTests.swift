@@ -1,0 +1,51 @@
+import Engine
+import Foundation
+import Playbook
+import Testing
+
+/// The plan of a playbook with plays: its lines name each play, and its fingerprint changes with them.
+struct ResolvedPlanTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plan-\(UUID().uuidString)").path
+
+    func plan(_ text: String) throws -> ResolvedPlan {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let inventory = directory + "/inventory.yml"
+        try """
+            environment: test
+            groups:
+              web: { hosts: { web1: { address: 10.0.0.1 }, web2: { address: 10.0.0.2 } } }
+              database: { hosts: { db1: { address: 10.0.0.9 } } }
+            """.write(toFile: inventory, atomically: true, encoding: .utf8)
+        let path = directory + "/play-\(UUID().uuidString).yml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return ResolvedPlan(try Validator().validate(try Playbook.load(file: path).0, try Inventory.load(file: inventory).0))
+    }
+
+    static let web = """
+          - id: web
+            name: roll the web hosts
+            hosts: web
+            serial: 1
+            deploy:
+              - shell: "true"
+                rollback: none
+        """
+
+    @Test func addingAPlayChangesTheFingerprint() throws {
+        let one = try plan("name: go-live\nplays:\n" + Self.web)
+        let two = try plan(
+            "name: go-live\nplays:\n  - id: migrate\n    name: migrate\n    hosts: database\n    deploy:\n      - shell: \"true\"\n        rollback: none\n"
+                + Self.web)
+        #expect(one.fingerprint != two.fingerprint)
+        let keys = two.entries.map(\.key)
+        #expect(keys.contains("play migrate") && keys.contains("play web") && keys.contains("web.serial"))
+        #expect(two.entries.first { $0.key == "batches" }?.value == "db1;web1;web2")
+        let changes = two.changes(from: one)
+        #expect(changes.contains { $0.hasPrefix("play migrate added") }, "\(changes)")
+        // The same plays in another order are another plan.
+        let swapped = try plan(
+            "name: go-live\nplays:\n" + Self.web
+                + "\n  - id: migrate\n    name: migrate\n    hosts: database\n    deploy:\n      - shell: \"true\"\n        rollback: none\n")
+        #expect(swapped.fingerprint != two.fingerprint)
+    }
+}
