@@ -251,6 +251,34 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: lb + "/lock"))
     }
 
+    /// Hosts' delegated steps run side by side on the host they are delegated to (each over a
+    /// connection of its own), unless `throttle` bounds them.
+    @Test(arguments: [nil, 1] as [Int?]) func throttleBoundsHowManyHostsRunADelegatedStepAtOnce(_ throttle: Int?) async throws {
+        let log = live.directory + "/overlap-\(throttle.map(String.init) ?? "none").log"
+        let text = """
+            name: throttled
+            hosts: web
+            vars: { log: \(log) }
+            deploy:
+              - name: on the balancer
+                shell: echo in >> {{ log }}; sleep 0.6; echo out >> {{ log }}
+                delegate_to: lb1
+                rollback: none
+                \(throttle.map { "throttle: \($0)" } ?? "")
+            """
+        let (outcome, _) = try await live.execute(try live.write(text))
+        #expect(outcome.exitCode == 0, "\(outcome.reason ?? "")")
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.count == 8)
+        // The most hosts inside the step at once.
+        var inside = 0, most = 0
+        for line in lines {
+            inside += line == "in" ? 1 : -1
+            most = max(most, inside)
+        }
+        if let throttle { #expect(most == throttle, "\(lines)") } else { #expect(most > 1, "\(lines)") }
+    }
+
     @Test func aStepWithoutUndoIsNamedInTheReport() async throws {
         let text = """
             name: no undo

@@ -48,6 +48,27 @@ extension Executor {
         return failure
     }
 
+    /// The key of a delegated connection in ``connections``: never an inventory name (a NUL in it).
+    static func delegatedKey(_ place: String, _ host: String) -> String { "\(place)\u{0}\(host)" }
+
+    func delegatedConnection(to place: String, for host: String) async throws -> any HostConnection {
+        let key = Self.delegatedKey(place, host)
+        if let open = connections[key] { return open }
+        // Only while the run holds the place's own connection (and so its lock).
+        guard connections[place] != nil, let target = playbook.inventory.host(named: place) else {
+            throw TransportError(kind: .connectionLost, host: place, message: "\(place): not connected")
+        }
+        let made = try await transport.connect(to: target)
+        if let raced = connections[key] {
+            await made.close()
+            return raced
+        }
+        connections[key] = made
+        return made
+    }
+
+    func dropDelegatedConnection(to place: String, for host: String) { connections[Self.delegatedKey(place, host)] = nil }
+
     func closeConnections() async {
         for connection in connections.values { await connection.close() }
         connections.removeAll()

@@ -34,6 +34,11 @@ protocol RunControl: Actor {
     func connection(to host: String) -> (any HostConnection)?
     /// Forgets a lost connection.
     func dropConnection(_ host: String)
+    /// The connection a step delegated to `place` uses on behalf of `host` (opened on first use,
+    /// host key verified, closed with the others at the end of the run).
+    func delegatedConnection(to place: String, for host: String) async throws -> any HostConnection
+    /// Forgets a lost delegated connection.
+    func dropDelegatedConnection(to place: String, for host: String)
     /// Connects (or reconnects) to a host; the failure, or nil.
     func connect(_ host: String) async -> String?
     /// Reconnects with backoff until the reconnect deadline; the last failure, or nil.

@@ -186,7 +186,7 @@ enum RollbackSaga {
                 result = await StepActions.local(command, timeout: step.timeout ?? .seconds(600), in: run)
             } else {
                 do {
-                    result = try await StepActions(host: place ?? host).remote(
+                    result = try await StepActions(host: place ?? host, behalfOf: place == nil ? nil : host).remote(
                         command, timeout: step.timeout ?? .seconds(600),
                         tag: HostLock.tag(undoing: step.id, attempt: attempt, for: place == nil ? nil : host), in: run)
                 } catch {
@@ -202,6 +202,7 @@ enum RollbackSaga {
             if result.ok { return nil }
             last = result
             if case .archive = step.action, result.exitCode == ArchiveScripts.refusedStatus { break }
+            if result.lost, let place { run.dropDelegatedConnection(to: place, for: host) }
             if result.lost, let failure = await run.reconnect(place ?? host) {
                 return await needsAttention(in: run, host, step, "host unreachable: \(failure)", command: command.display, output: "")
             }

@@ -12,9 +12,7 @@ extension StepActions {
     /// - Throws: ``TransportError`` when the host is not connected or the connection drops (the
     ///   rollback reconnects; a deploy step fails the host).
     func remote(_ command: RenderedText, timeout: Duration, tag: String, in run: isolated any RunControl) async throws -> StepAttempt {
-        guard let connection = run.connection(to: host) else {
-            throw TransportError(kind: .connectionLost, host: host, message: "\(host): not connected")
-        }
+        let connection = try await self.connection(in: run)
         if command.text.contains(Value.redactionMark) {
             // A value recorded redacted on the timeline never stands in for the real one.
             return StepAttempt(

@@ -31,9 +31,7 @@ extension StepActions {
                 return StepAttempt(ok: false, status: "failed", command: display, message: "\(error)")
             }
         }
-        guard let connection = run.connection(to: host) else {
-            throw TransportError(kind: .connectionLost, host: host, message: "\(host): not connected")
-        }
+        let connection = try await self.connection(in: run)
         let staged = try await connection.stage(data, beside: destination)
         let (temporary, target) = (ShellQuote.quote(staged), ShellQuote.quote(destination))
         let move = "chmod \(String(transfer.mode, radix: 8)) \(temporary) && mv -f \(temporary) \(target) || { rm -f \(temporary); exit 1; }"

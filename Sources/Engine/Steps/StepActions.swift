@@ -11,14 +11,26 @@ struct StepActions {
     let host: String
     /// `shell` and `command` run on the controller (`delegate_to: controller`).
     var onController = false
+    /// The host a delegated step runs for: it uses a connection of its own to ``host``, so that
+    /// several hosts' delegated steps run side by side (one SSH connection runs one command at a time).
+    var behalfOf: String?
 
     /// Where a step runs for `host`: on the host, on the host it is delegated to, or on the controller.
     static func place(of step: Step, for host: String) -> StepActions {
         switch step.delegate {
         case nil: StepActions(host: host)
         case .controller: StepActions(host: host, onController: true)
-        case .host(let name): StepActions(host: name)
+        case .host(let name): StepActions(host: name, behalfOf: host)
         }
+    }
+
+    /// The connection the actions use: the host's, or for a delegated step its own to the host it is delegated to.
+    func connection(in run: isolated any RunControl) async throws -> any HostConnection {
+        if let behalfOf { return try await run.delegatedConnection(to: host, for: behalfOf) }
+        guard let connection = run.connection(to: host) else {
+            throw TransportError(kind: .connectionLost, host: host, message: "\(host): not connected")
+        }
+        return connection
     }
 
     /// Carries out one attempt of a step on a host; `tag` names its remote commands on the host.

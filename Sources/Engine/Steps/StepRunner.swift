@@ -164,7 +164,9 @@ enum StepRunner {
         }
         if step.ignoreErrors { return nil }
         let message = last.map { summary($0) } ?? "failed"
-        if last?.lost == true { run.dropConnection(delegated ?? host) }
+        if last?.lost == true {
+            if let delegated { run.dropDelegatedConnection(to: delegated, for: host) } else { run.dropConnection(host) }
+        }
         let kind: StepFailure.Kind =
             last?.lost == true ? .unreachable : last?.status == StepStatus.timedOut.rawValue ? .timedOut
             : last?.status == StepStatus.cancelled.rawValue ? .cancelled : .failed
