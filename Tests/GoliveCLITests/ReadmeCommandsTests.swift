@@ -8,7 +8,7 @@ import Testing
     let golive = GoliveBinary()
     let live: LiveHosts
 
-    init() throws { live = try LiveHosts(count: 4) }
+    init() throws { live = try LiveHosts(count: 4, tiers: true) }
 
     /// The lines of the README's tour block that run golive.
     func tourLines() throws -> [String] {
@@ -27,7 +27,7 @@ import Testing
             var arguments = command.split(separator: " ").dropFirst().map(String.init)
             if arguments.first == "sandbox" { continue }  // the test's own sandbox is up already
             arguments = arguments.map { $0 == "inventories/sandbox.yml" ? live.inventoryPath : $0 }
-            arguments = arguments.map { $0 == "playbooks/webapp.yml" ? golive.root + "/playbooks/webapp.yml" : $0 }
+            arguments = arguments.map { $0.hasPrefix("playbooks/") ? golive.root + "/" + $0 : $0 }
             arguments = arguments.map { ["timeline.html", "plan.html", "report.md"].contains($0) ? live.directory + "/" + $0 : $0 }
             let (status, output) = try golive.run(arguments, environment: environment)
             let expected: Int32 = line.contains("healthy=false") ? 1 : 0
