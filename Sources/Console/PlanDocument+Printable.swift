@@ -236,36 +236,33 @@ extension PlanDocument {
         var rows: [[String]] = []
         var order = 0
         let named = play.playbook.hasPlayList
+        // In the order a rollback of every host would run: the plays last first, each play's
+        // batches newest first, each batch's hosts step by step in reverse, then its verification.
         for part in play.plays.reversed() {
-            let hosts = part.hostNames
             let playbook = part.play
-            let prefix = named ? "[\(playbook.id ?? "")] " : ""
-            for step in (playbook.backup + playbook.deploy).reversed() {
-                let describe: (String) -> String?
-                if let undo = step.undo {
-                    describe = { StepDescription.where(step) + StepDescription.describe(.shell(undo), context($0, part)) }
-                } else if case .archive(let archive) = step.action {
-                    describe = { host in
-                        "restore \((try? archive.destination.render(context(host, part), quoting: .plain).display) ?? archive.destination.source) into \((try? archive.path.render(context(host, part), quoting: .plain).display) ?? archive.path.source)"
+            let groups = Planner.rollbackBatches(part, changed: part.hostNames)
+            for (number, hosts) in groups.enumerated() {
+                let batch = (named ? "\(playbook.id ?? "") " : "") + "\(number + 1) of \(groups.count)"
+                func add(_ action: String, _ describe: (String) -> String) {
+                    for (text, members) in grouped(hosts, describe) {
+                        order += 1
+                        rows.append(["\(order)", batch, action, text, hostList(members, of: hosts)])
                     }
-                } else {
-                    continue
                 }
-                for (text, members) in grouped(hosts, { describe($0) ?? "" }) {
-                    order += 1
-                    rows.append(["\(order)", "\(prefix)undo \(step.name)", text, hostList(members, of: hosts)])
+                for step in (playbook.backup + playbook.deploy).reversed() {
+                    if let undo = step.undo {
+                        add("undo \(step.name)") { StepDescription.where(step) + StepDescription.describe(.shell(undo), context($0, part)) }
+                    } else if case .archive(let archive) = step.action {
+                        add("undo \(step.name)") { host in
+                            "restore \((try? archive.destination.render(context(host, part), quoting: .plain).display) ?? archive.destination.source) into \((try? archive.path.render(context(host, part), quoting: .plain).display) ?? archive.path.source)"
+                        }
+                    }
                 }
-            }
-            for step in playbook.rollback {
-                for (text, members) in grouped(hosts, { StepDescription.where(step) + StepDescription.describe(step.action, context($0, part)) }) {
-                    order += 1
-                    rows.append(["\(order)", prefix + step.name, text, hostList(members, of: hosts)])
+                for step in playbook.rollback {
+                    add(step.name) { StepDescription.where(step) + StepDescription.describe(step.action, context($0, part)) }
                 }
-            }
-            for probe in playbook.health?.probes ?? [] {
-                for (text, members) in grouped(hosts, { StepDescription.describe(probe: probe.check, context($0, part)) }) {
-                    order += 1
-                    rows.append(["\(order)", "\(prefix)verify: \(probe.name)", text, hostList(members, of: hosts)])
+                for probe in playbook.health?.probes ?? [] {
+                    add("verify: \(probe.name)") { StepDescription.describe(probe: probe.check, context($0, part)) }
                 }
             }
         }
@@ -281,7 +278,7 @@ extension PlanDocument {
             + "each host in reverse order of what was applied to it, only for the steps that ran there (a delegated step's undo where it ran); "
             + "then the playbook's rollback steps; then the health probes verify each host before the next batch is touched."
         guard !rows.isEmpty else { return .init("Rollback plan", [.paragraph(trigger), .paragraph("Nothing to undo: no step declares a rollback or a backup.")]) }
-        return .init("Rollback plan", [.paragraph(trigger), .table(header: ["Order", "Action", "Resolved", "Hosts"], rows: rows)])
+        return .init("Rollback plan", [.paragraph(trigger), .table(header: ["Order", "Batch", "Action", "Resolved", "Hosts"], rows: rows)])
     }
 
     private func notUndoneSection() -> PrintableDocument.Section {

@@ -63,7 +63,8 @@ public struct PlanDocument: Sendable {
         out += "  environment \(play.inventory.environment), \(play.hosts.count) host(s) in \(batches.count) batch(es), \(maxFailText)\n"
         if playbook.hasPlayList {
             out += "  plays, in order (a failure rolls them back in reverse): "
-                + play.plays.map { "\($0.play.label) on \($0.hostNames.joined(separator: ", "))" }.joined(separator: "; ") + "\n"
+                + play.plays.map { "\($0.play.label) " + ($0.hosts.isEmpty ? "skipped (no host left by --limit)" : "on " + $0.hostNames.joined(separator: ", ")) }
+                .joined(separator: "; ") + "\n"
         }
         if let window = playbook.window {
             out += "  window \(Timestamp.seconds(window.start)) → \(Timestamp.seconds(window.end)), "

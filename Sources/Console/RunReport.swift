@@ -138,7 +138,8 @@ public struct RunReport: Sendable {
 
     private func failureSection() -> PrintableDocument.Section {
         let failed = events.filter {
-            ($0.kind == .stepFinished && !["ok", "skipped"].contains($0.status ?? "ok")) || $0.kind == .hostFailed
+            // A step failure's hostFailed repeats its stepFinished: the health watch's stands alone.
+            ($0.kind == .stepFinished && !["ok", "skipped"].contains($0.status ?? "ok")) || ($0.kind == .hostFailed && $0.phase != .deploy)
                 || $0.kind == .hostUnreachable || $0.kind == .attentionRequired
         }
         guard !failed.isEmpty else { return .init("Failures", [.paragraph("None.")]) }

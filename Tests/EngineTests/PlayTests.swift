@@ -55,10 +55,10 @@ import Testing
                 register: previous
                 rollback: none
               - name: drain
-                shell: grep -vx {{ host.name }} {{ lb_backends }} > {{ lb_backends }}.new; mv {{ lb_backends }}.new {{ lb_backends }} && echo drain {{ host.name }} >> {{ lb_actions }}
+                shell: grep -vxF -e {{ host.name }} {{ lb_backends }} > {{ lb_backends }}.new; mv {{ lb_backends }}.new {{ lb_backends }} && echo drain {{ host.name }} >> {{ lb_actions }}
                 delegate_to: lb1
                 throttle: 1
-                rollback: echo {{ host.name }} >> {{ lb_backends }} && echo enable {{ host.name }} >> {{ lb_actions }}
+                rollback: grep -qxF -e {{ host.name }} {{ lb_backends }} || echo {{ host.name }} >> {{ lb_backends }}; echo enable {{ host.name }} >> {{ lb_actions }}
               - name: release
                 shell: mkdir -p {{ app_dir }}/releases/{{ version }} && echo ok {{ version }} > {{ app_dir }}/releases/{{ version }}/health
                 rollback: rm -rf {{ app_dir }}/releases/{{ version }}
@@ -70,10 +70,10 @@ import Testing
                 rollback: none
             \(beforeEnable)
               - name: enable
-                shell: echo {{ host.name }} >> {{ lb_backends }} && echo enable {{ host.name }} >> {{ lb_actions }}
+                shell: grep -qxF -e {{ host.name }} {{ lb_backends }} || echo {{ host.name }} >> {{ lb_backends }}; echo enable {{ host.name }} >> {{ lb_actions }}
                 delegate_to: lb1
                 throttle: 1
-                rollback: grep -vx {{ host.name }} {{ lb_backends }} > {{ lb_backends }}.new; mv {{ lb_backends }}.new {{ lb_backends }} && echo drain {{ host.name }} >> {{ lb_actions }}
+                rollback: grep -vxF -e {{ host.name }} {{ lb_backends }} > {{ lb_backends }}.new; mv {{ lb_backends }}.new {{ lb_backends }} && echo drain {{ host.name }} >> {{ lb_actions }}
         """
     }
 
@@ -242,7 +242,10 @@ import Testing
         let (outcome, _) = try await live.execute(path, configure: { $0.forks = 1 })
         #expect(outcome.result == .rolledBack, "\(outcome.attention)")
         let lb = try #require(live.host("lb1")).root + "/var/tmp/golive"
-        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)
+        // On the controller, a command's lock root is the run's record there (ControllerRecords).
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map { line in
+            String(line.replacing(/\/var\/tmp\/golive-controller\/\S+/, with: "controller"))
+        }
         var expected: [String] = []
         for host in ["web1", "web2", "web3", "web4"] { expected += ["do \(host) controller", "do \(host) \(lb)"] }
         for host in ["web1", "web2", "web3", "web4"] { expected += ["undo \(host) \(lb)", "undo \(host) controller"] }
@@ -277,6 +280,38 @@ import Testing
             most = max(most, inside)
         }
         if let throttle { #expect(most == throttle, "\(lines)") } else { #expect(most > 1, "\(lines)") }
+    }
+
+    @Test func aHostThatFailedInAnEarlierPlayIsLeftOutOfTheLaterOnes() async throws {
+        let text = """
+            name: left out
+            plays:
+              - id: a
+                name: first
+                hosts: web
+                max_fail: 1
+                deploy:
+                  - shell: touch {{ app_dir }}/a-marker
+                    rollback: rm -f {{ app_dir }}/a-marker
+                  - shell: test {{ host.name }} != web2
+                    rollback: none
+              - id: b
+                name: second
+                hosts: web
+                deploy:
+                  - shell: touch {{ app_dir }}/b-marker
+                    rollback: rm -f {{ app_dir }}/b-marker
+            """
+        let (outcome, events) = try await live.execute(try live.write(text))
+        #expect(outcome.exitCode == 0, "\(outcome.reason ?? "")")
+        for host in live.hosts where host.name.hasPrefix("web") {
+            let changed = host.name != "web2"
+            #expect(FileManager.default.fileExists(atPath: host.appDirectory + "/a-marker") == changed, "\(host.name)")
+            #expect(FileManager.default.fileExists(atPath: host.appDirectory + "/b-marker") == changed, "\(host.name)")
+        }
+        #expect(events.contains { $0.kind == .batchStarted && $0.message == "b: web1, web3, web4 (left out, failed in an earlier play: web2)" })
+        #expect(events.contains { $0.kind == .hostFailed && $0.host == "web2" && $0.phase == .deploy })
+        #expect(outcome.hosts.first { $0.host == "web2" }?.state == .rolledBack)
     }
 
     @Test func aStepWithoutUndoIsNamedInTheReport() async throws {

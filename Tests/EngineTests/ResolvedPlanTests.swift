@@ -48,4 +48,22 @@ struct ResolvedPlanTests {
                 + "\n  - id: migrate\n    name: migrate\n    hosts: database\n    deploy:\n      - shell: \"true\"\n        rollback: none\n")
         #expect(swapped.fingerprint != two.fingerprint)
     }
+
+    @Test func theRollbackRollsTheDeploysBatchesNewestFirstOrItsOwnSizesFromItsStart() throws {
+        func play(_ extra: String) throws -> ValidatedPlay {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let inventory = directory + "/four.yml"
+            try "environment: t\ngroups:\n  web:\n    hosts: { w1: {}, w2: {}, w3: {}, w4: {} }\n".write(toFile: inventory, atomically: true, encoding: .utf8)
+            let path = directory + "/roll-\(UUID().uuidString).yml"
+            try "name: r\nhosts: web\nserial: 1\n\(extra)deploy:\n  - shell: \"true\"\n    rollback: none\n".write(toFile: path, atomically: true, encoding: .utf8)
+            return try Validator().validate(try Playbook.load(file: path).0, try Inventory.load(file: inventory).0).plays[0]
+        }
+        let all = ["w1", "w2", "w3", "w4"]
+        #expect(Planner.rollbackBatches(try play(""), changed: all) == [["w4"], ["w3"], ["w2"], ["w1"]])
+        #expect(Planner.rollbackBatches(try play(""), changed: ["w1", "w2"]) == [["w2"], ["w1"]])
+        // rollback_serial's sizes count from the start of the rollback: the newest hosts first.
+        #expect(Planner.rollbackBatches(try play("rollback_serial: [1, 100%]\n"), changed: all) == [["w4"], ["w1", "w2", "w3"]])
+        #expect(Planner.rollbackBatches(try play("rollback_serial: 3\n"), changed: all) == [["w2", "w3", "w4"], ["w1"]])
+        #expect(Planner.rollbackBatches(try play("rollback_serial: 100%\n"), changed: all) == [all])
+    }
 }

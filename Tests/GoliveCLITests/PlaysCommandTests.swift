@@ -30,6 +30,16 @@ import Testing
         }
         #expect(document.contains("The plays are rolled back in reverse order, the last play first."))
         #expect(document.contains("golive, on lb1, for each host (1 at a time)"))
+        // An earlier play's result is shown as what it is, not as a value.
+        #expect(document.contains("<plays.migrate.db1.schema_before.stdout>"))
+        // The rollback plan in the order it runs: web batch 2 (web3, web4) first, its verification
+        // before batch 1, the migration last.
+        let order = document.components(separatedBy: "\n").filter { $0.hasPrefix("| ") && $0.contains(" of ") && ($0.contains("undo ") || $0.contains("verify: ")) }
+        let batches = order.compactMap { line in line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }.dropFirst(1).first }
+        #expect(batches.first == "web 1 of 2" && batches.last == "migrate 1 of 1", "\(batches)")
+        let lastFirstBatchVerify = try #require(order.lastIndex { $0.contains("web 1 of 2") && $0.contains("verify: GET http://") })
+        let firstSecondBatch = try #require(order.firstIndex { $0.contains("web 2 of 2") })
+        #expect(lastFirstBatchVerify < firstSecondBatch)
 
         let rehearsal = try golive.run(["rehearse", tiers, "-i", live.inventoryPath, "--store", store, "--rollback-after", "--json"])
         #expect(rehearsal.status == 0, "\(rehearsal.output.suffix(1500))")
@@ -45,6 +55,8 @@ import Testing
         let reported = try String(contentsOfFile: report, encoding: .utf8)
         #expect(reported.contains("| Plays | migrate (batch 1), then web (batch 2, 3) |"), "\(reported.prefix(1500))")
         #expect(reported.contains("play web, rollback batch 1 of 2: web3, web4"))
+        // The templates inside the archived releases are undone by its restore: nothing is reported not undone.
+        #expect(!reported.contains("Started steps that nothing undid"))
         let html = live.directory + "/timeline.html"
         #expect(try golive.run(["timeline", id, "--store", store, "--format", "html", "-o", html]).status == 0)
         #expect(try String(contentsOfFile: html, encoding: .utf8).contains("play migrate: batch 1 → play web: batch 2, 3"))

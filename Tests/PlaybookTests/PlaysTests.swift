@@ -125,4 +125,32 @@ struct PlaysTests {
         #expect(warned.map(\.location.line) == [8, 10])
         #expect(UndoCoverage.uncovered(in: play.plays[0]).map(\.step.name) == ["outside the archive", "a command"])
     }
+
+    @Test func preChecksCannotReadAnyPlaysResults() throws {
+        let text = Self.twoPlays.replacingOccurrences(
+            of: "    serial: 1\n", with: "    serial: 1\n    prechecks:\n      - shell: test {{ plays.migrate.db1.version.rc }} = 0\n")
+        let found = errors(text)
+        #expect(found.contains { $0.contains("plays.migrate") && $0.contains("pre-checks run before any play changes anything") }, "\(found)")
+        let later = Self.twoPlays.replacingOccurrences(of: "plays.migrate.db1", with: "plays.web.web1")
+        #expect(errors(later).contains { $0.contains("play web runs now") }, "\(errors(later))")
+    }
+
+    @Test func twoBackupsIntoOneFileOnAHostAreRefused() throws {
+        let text = """
+            name: two backups
+            plays:
+              - id: a
+                name: first
+                hosts: web
+                backup: [ { archive: { path: /srv/app/releases, to: "/srv/backups/releases-{{ run.id }}.tgz" } } ]
+                deploy: [ { shell: "true", rollback: none } ]
+              - id: b
+                name: second
+                hosts: web
+                backup: [ { archive: { path: /srv/app/releases, to: "/srv/backups/releases-{{ run.id }}.tgz" } } ]
+                deploy: [ { shell: "true", rollback: none } ]
+            """
+        let found = errors(text)
+        #expect(found.contains { $0.contains(":11:") && $0.contains("is also written by") && $0.contains("(line 6)") }, "\(found)")
+    }
 }

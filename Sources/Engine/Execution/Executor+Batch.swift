@@ -6,9 +6,17 @@ import Playbook
 extension Executor {
     func runBatch(_ planned: PlannedBatch) async {
         let playbook = self.playbook.plays[planned.play].play
-        let batch = planned.hosts, number = planned.number
+        let number = planned.number
+        // A host that failed in an earlier play (within its max_fail, and rolled back) is out of the run.
+        let failedBefore = planned.hosts.filter { state[$0].failure != nil }
+        let batch = planned.hosts.filter { !failedBefore.contains($0) }
         let label = self.playbook.playbook.hasPlayList ? "\(playbook.id ?? ""): " : ""
-        await emit(event(.batchStarted, batch: number, message: label + batch.joined(separator: ", ")))
+        let leftOut = failedBefore.isEmpty ? "" : " (left out, failed in an earlier play: \(failedBefore.joined(separator: ", ")))"
+        await emit(event(.batchStarted, batch: number, message: label + batch.joined(separator: ", ") + leftOut))
+        guard !batch.isEmpty else {
+            await emit(event(.batchFinished, batch: number, status: "ok", message: "no host left in the batch"))
+            return
+        }
         var active = batch
         let allowed = playbook.maxFail.allowed(inBatchOf: batch.count)
         var failedInBatch: [String: String] = [:]
@@ -36,7 +44,13 @@ extension Executor {
             let failures = await runCancellable(active) { executor, host in
                 await StepRunner.runSteps(segment, on: host, phase: nil, batch: number, in: executor)
             }
-            for (host, failure) in failures { if let failure { failedInBatch[host] = failure.description } }
+            for (host, failure) in failures.sorted(by: { $0.key < $1.key }) {
+                guard let failure, failure.kind != .cancelled else { continue }
+                failedInBatch[host] = failure.description
+                // On the record: the host is out of the run (a later play leaves it out).
+                await emit(event(.hostFailed, phase: .deploy, batch: number, host: host, status: "failed", message: failure.description))
+            }
+            for (host, failure) in failures { if let failure, failedInBatch[host] == nil { failedInBatch[host] = failure.description } }
             active.removeAll { failedInBatch[$0] != nil }
             if failedInBatch.count > allowed {
                 abort(

@@ -25,6 +25,19 @@ extension Executor {
             }
             try? await Task.sleep(for: .seconds(1))
         }
+        if let refusal = await takeControllerRecords(stopping: []) { return refusal }
+        return nil
+    }
+
+    /// Keeps the record of the commands run on the controller when the playbook has any (a
+    /// recovery always: the lost controller's are stopped). Refuses the run when it cannot.
+    func takeControllerRecords(stopping: [String], always: Bool = false) async -> RunOutcome? {
+        guard token != nil, always || playbook.playbook.allSteps.contains(where: \.runsOnController) else { return nil }
+        if let failure = await ControllerRecords.take(stopping: stopping, in: self) {
+            await HostLocks.release(in: self)
+            return RunOutcome(result: .refused, reason: failure)
+        }
+        controllerRecordsHeld = true
         return nil
     }
 
@@ -99,6 +112,10 @@ extension Executor {
         }
         await HostLocks.release(in: self)
         await closeConnections()
+        if controllerRecordsHeld {
+            await ControllerRecords.release(runID: options.runID)
+            controllerRecordsHeld = false
+        }
         if let lock, let token {
             try? await lock.release(environment: environment, token: token)
             await emit(event(.lockReleased, message: "environment \(environment) unlocked"))
@@ -123,7 +140,13 @@ extension Executor {
             default:
                 // A step that failed or never finished is named as such, not counted as applied.
                 let applied = run.started.filter(\.confirmed).count, unfinished = run.started.count - applied
-                detail = "\(applied) step(s) applied" + (unfinished > 0 ? ", \(unfinished) failed or unfinished" : "")
+                let undone = run.started.filter { run.undone.contains($0.id) }.count
+                if undone > 0 {
+                    // A rollback that got part of the way: what it undid, not what was applied.
+                    detail = "\(undone) of \(run.started.count) step(s) undone, then the rollback stopped (see what needs attention)"
+                } else {
+                    detail = "\(applied) step(s) applied" + (unfinished > 0 ? ", \(unfinished) failed or unfinished" : "")
+                }
             }
             // "Rolled back" never claims more than was done: the steps nothing undid are named.
             let unsaid = run.notUndone.isEmpty ? "" : "; not undone: " + run.notUndone.map { "'\($0)'" }.joined(separator: ", ") + " (no rollback)"

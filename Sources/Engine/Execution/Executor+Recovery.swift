@@ -57,14 +57,26 @@ extension Executor {
         }
         // The commands the lost controller may have left running: its unfinished steps and undos.
         var stopping: [String: [String]] = [:]
-        // A delegated step's command runs on the host it was delegated to, under a tag naming its host.
+        // A delegated step's command runs on the host it was delegated to, a controller step's on
+        // the controller, each under a tag naming its host.
+        var onController: [String] = []
         for (host, open) in state.openSteps {
+            let started = state[host].started.first { $0.id == open.id }
+            if started?.onController == true {
+                onController.append(HostLock.tag(step: open.id, attempt: open.attempt, for: host))
+                continue
+            }
             let place = open.delegateTo
             stopping[place ?? host, default: []].append(HostLock.tag(step: open.id, attempt: open.attempt, for: place == nil ? nil : host))
         }
         for host in state.hostOrder {
             for (step, attempt) in state[host].openUndos {
-                let place = state[host].started.first { $0.id == step }?.delegateTo
+                let started = state[host].started.first { $0.id == step }
+                if started?.onController == true || stepsByID[step]?.runsOnController == true {
+                    onController.append(HostLock.tag(undoing: step, attempt: attempt, for: host))
+                    continue
+                }
+                let place = started?.delegateTo
                 stopping[place ?? host, default: []].append(HostLock.tag(undoing: step, attempt: attempt, for: place == nil ? nil : host))
             }
         }
@@ -87,7 +99,7 @@ extension Executor {
                     step: open.id, stepName: open.name, status: StepStatus.lost.rawValue,
                     message: "started at \(Timestamp.seconds(open.time)) and never confirmed: counted as done"))
         }
-        let outcome = await recoverLocked(recovery, schedule: schedule, stopping: stopping)
+        let outcome = await recoverLocked(recovery, schedule: schedule, stopping: stopping, onController: onController)
         // The host locks of the lost controller carry this run's id: released with ours.
         if !fenced { await HostLocks.release(playbook.connectedHosts.map(\.name), unrecorded: true, in: self) }
         lease?.cancel()
@@ -95,7 +107,9 @@ extension Executor {
         return await close(outcome)
     }
 
-    private func recoverLocked(_ recovery: Recovery, schedule: [PlannedBatch], stopping: [String: [String]]) async -> RunOutcome {
+    private func recoverLocked(
+        _ recovery: Recovery, schedule: [PlannedBatch], stopping: [String: [String]], onController: [String]
+    ) async -> RunOutcome {
         // Every host: the changed ones to roll back or finish, all of them to take over (or
         // release) the lost run's host locks.
         let unreachable = await connectAll(playbook.connectedHosts)
@@ -103,6 +117,15 @@ extension Executor {
         if let refusal = await HostLocks.take(reachable, stopping: stopping, in: self) {
             return RunOutcome(result: .refused, reason: refusal)
         }
+        // The lost controller's own commands: stopped here when it ran on this machine.
+        let lostOn = state.info?.controller
+        if !onController.isEmpty, let lostOn, lostOn != ProcessInfo.processInfo.hostName {
+            await emit(
+                event(
+                    .attentionRequired, status: "controller-elsewhere",
+                    message: "the lost controller ran on \(lostOn): commands it ran there for \(onController.count) step(s) may still run; stop them on \(lostOn) (their records are under \(ControllerRecords.root(runID: options.runID)))"))
+        }
+        if let refusal = await takeControllerRecords(stopping: onController, always: true) { return refusal }
         switch recovery {
         case .rollback:
             return await rollbackAndReport(reason: .requested)

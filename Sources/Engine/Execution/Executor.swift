@@ -48,6 +48,8 @@ public actor Executor {
     var runOnceWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     /// The plays whose first host stopped at a failure: their later `run_once` steps will not run.
     var stoppedFirstHosts: Set<Int> = []
+    /// The run keeps its record of the controller's commands (``ControllerRecords``).
+    var controllerRecordsHeld = false
     /// Throttled steps: how many hosts run each now, and the hosts waiting for a slot.
     var throttles: [String: (running: Int, waiting: [CheckedContinuation<Bool, Never>])] = [:]
 

@@ -22,6 +22,8 @@ protocol RunControl: Actor {
     var fenced: Bool { get }
     /// The run's fencing token while it holds the environment lock.
     var token: String? { get }
+    /// The run keeps its record of the controller's commands (``ControllerRecords``).
+    var controllerRecordsHeld: Bool { get }
 
     /// Folds an event, appends it durably, shows it; false when it could not be recorded.
     @discardableResult func emit(_ event: RunEvent) async -> Bool

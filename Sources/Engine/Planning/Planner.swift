@@ -47,7 +47,10 @@ extension Planner {
         let ordered = play.hostNames.filter { set.contains($0) } + changed.filter { !play.hostNames.contains($0) }
         let groups: [[String]]
         if let serial = play.play.rollbackSerial {
-            groups = batches(ordered, serial: serial)
+            // The sizes count from the start of the rollback: the newest hosts first, each batch in
+            // inventory order; `groups` is oldest first, like the deploy's.
+            let newestFirst = batches(Array(ordered.reversed()), serial: serial).map { Array($0.reversed()) }
+            groups = newestFirst.reversed()
         } else {
             var placed = Set<String>()
             var deployed = batches(play.hostNames, serial: play.play.serial).map { batch in batch.filter { set.contains($0) } }

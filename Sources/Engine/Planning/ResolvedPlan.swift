@@ -108,6 +108,24 @@ public struct ResolvedPlan: Sendable, Hashable {
     /// (its own play's, and earlier plays' under `plays`).
     public static func planContext(_ validated: ValidatedPlaybook, play: Int, host: String, run: [String: Value]) -> TemplateContext {
         var context = validated.context(for: host, play: play, run: run)
+        if validated.playbook.hasPlayList {
+            // Earlier plays' results as placeholders naming themselves: `<plays.migrate.db1.version.stdout>`.
+            var byPlay: [String: Value] = [:]
+            for earlier in validated.plays.prefix(play) {
+                guard let id = earlier.play.id, case .map(let shape) = Validator.registeredShape else { continue }
+                let names = (earlier.play.prechecks + earlier.play.backup + earlier.play.deploy).compactMap(\.register)
+                var byHost: [String: Value] = [:]
+                for other in earlier.hostNames {
+                    byHost[other] = .map(
+                        Dictionary(
+                            names.map { name in
+                                (name, Value.map(Dictionary(uniqueKeysWithValues: shape.keys.map { ($0, Value.string("<plays.\(id).\(other).\(name).\($0)>")) })))
+                            }, uniquingKeysWith: { first, _ in first }))
+                }
+                byPlay[id] = .map(byHost)
+            }
+            context.variables["plays"] = .map(byPlay)
+        }
         for step in validated.plays[play].play.allSteps {
             guard let name = step.register, case .map(let shape) = Validator.registeredShape else { continue }
             context.variables[name] = .map(Dictionary(uniqueKeysWithValues: shape.keys.map { ($0, Value.string("<\(name).\($0)>")) }))

@@ -63,6 +63,8 @@ enum RollbackSaga {
         }
         for started in steps.reversed() {
             if run.fenced { return "\(host): not rolled back here: another controller took the run over" }
+            // Undone already (a recovery of a rollback that got this far): not run twice.
+            if run.state[host].undone.contains(started.id) { continue }
             let context = run.hostContext(host, play: play)
             guard let step = run.stepsByID[started.id] else {
                 return await needsAttention(in: run, 
@@ -92,8 +94,13 @@ enum RollbackSaga {
                 command = RenderedText(text: script, display: "restore \(archive.path) from \(archive.archive)", secrets: [])
             }
             guard let command else {
-                // Nothing undoes it: said, so "rolled back" never claims more than was done.
-                if !step.nothingToUndo && !step.undoneByBackup && step.changesSomething { notUndone.append(step.name) }
+                // Nothing undoes it: said, so "rolled back" never claims more than was done. An
+                // upload or template inside a path an archive of this host restores is undone by it.
+                if !step.nothingToUndo && !step.undoneByBackup && step.changesSomething
+                    && !restoredByArchive(step, on: host, play: play, in: run)
+                {
+                    notUndone.append(step.name)
+                }
                 continue
             }
             // A step's undo runs where the step ran: a `local` step's (or one delegated to the
@@ -123,10 +130,9 @@ enum RollbackSaga {
                         runID: run.options.runID, kind: .rollbackStepStarted, phase: .rollback, host: host, step: step.id,
                         stepName: step.name, command: StepDescription.describe(step.action, context), attempt: 1))
                 let begin = ContinuousClock.now
-                let delegated = step.delegate?.hostName
+                let behalf = step.delegate != nil || step.runsOnController ? host : nil
                 let result = await StepActions.place(of: step, for: host).perform(
-                    step, context: context, phase: .rollback, tag: HostLock.tag(undoing: step.id, attempt: 1, for: delegated == nil ? nil : host),
-                    in: run)
+                    step, context: context, phase: .rollback, tag: HostLock.tag(undoing: step.id, attempt: 1, for: behalf), in: run)
                 await run.emit(
                     RunEvent(
                         runID: run.options.runID, kind: .rollbackStepFinished, phase: .rollback, host: host, step: step.id,
@@ -168,6 +174,21 @@ enum RollbackSaga {
         return nil
     }
 
+    /// An upload or template (not delegated) whose destination lies inside a path one of this
+    /// host's recorded archives of the play restores.
+    static func restoredByArchive(_ step: Step, on host: String, play: Int, in run: isolated any RunControl) -> Bool {
+        guard step.delegate == nil else { return false }
+        let transfer: Transfer
+        switch step.action {
+        case .upload(let value), .template(let value): transfer = value
+        default: return false
+        }
+        let archived = run.state[host].archives.filter { run.stepsByID[$0.key]?.play == play }.map(\.value.path)
+        guard !archived.isEmpty, let destination = try? transfer.destination.render(run.hostContext(host, play: play), quoting: .plain).text
+        else { return false }
+        return UndoCoverage.inside(destination, archived: archived)
+    }
+
     /// Runs one rollback command with retries (on the host, or on the controller); reconnects when
     /// the connection is lost. A restore that refused before touching anything is not retried.
     static func runRollbackAction(
@@ -183,7 +204,8 @@ enum RollbackSaga {
             let begin = ContinuousClock.now
             var result: StepAttempt
             if onController {
-                result = await StepActions.local(command, timeout: step.timeout ?? .seconds(600), in: run)
+                result = await StepActions.local(
+                    command, timeout: step.timeout ?? .seconds(600), tag: HostLock.tag(undoing: step.id, attempt: attempt, for: host), in: run)
             } else {
                 do {
                     result = try await StepActions(host: place ?? host, behalfOf: place == nil ? nil : host).remote(

@@ -49,7 +49,7 @@ struct StepActions {
             switch action {
             case .shell(let template):
                 let command = try template.render(context, quoting: .shell)
-                if onController { return await StepActions.local(command, timeout: timeout, in: run) }
+                if onController { return await StepActions.local(command, timeout: timeout, tag: tag, in: run) }
                 return try await remote(command, timeout: timeout, tag: tag, in: run)
             case .command(let argv):
                 let parts = try argv.map { try $0.render(context, quoting: .plain) }
@@ -57,11 +57,11 @@ struct StepActions {
                     text: parts.map { ShellQuote.quote($0.text) }.joined(separator: " "),
                     display: parts.map { ShellQuote.quote($0.display) }.joined(separator: " "),
                     secrets: parts.flatMap(\.secrets))
-                if onController { return await StepActions.local(command, timeout: timeout, in: run) }
+                if onController { return await StepActions.local(command, timeout: timeout, tag: tag, in: run) }
                 return try await remote(command, timeout: timeout, tag: tag, in: run)
             case .local(let template):
                 let command = try template.render(context, quoting: .shell)
-                return await StepActions.local(command, timeout: timeout, in: run)
+                return await StepActions.local(command, timeout: timeout, tag: tag, in: run)
             case .upload(let transfer), .template(let transfer):
                 return try await upload(
                     transfer, render: { if case .template = action { true } else { false } }(), context: context, tag: tag, in: run)

@@ -109,6 +109,8 @@ enum StepRunner {
         defer { if holdsSlot { run.release(step.id) } }
         let place = StepActions.place(of: step, for: host)
         let delegated = step.delegate?.hostName
+        // A step that runs elsewhere than its host (delegated, or on the controller) is tagged with its host.
+        let behalf = delegated != nil || step.runsOnController ? host : nil
         let attempts = step.retries + 1
         var last: StepAttempt?
         for attempt in 1...attempts {
@@ -125,7 +127,7 @@ enum StepRunner {
             else { return failure(.journal, "the timeline cannot be written") }
             let begin = ContinuousClock.now
             var result = await place.perform(
-                step, context: context, phase: phase, tag: HostLock.tag(step: step.id, attempt: attempt, for: delegated == nil ? nil : host),
+                step, context: context, phase: phase, tag: HostLock.tag(step: step.id, attempt: attempt, for: behalf),
                 in: run)
             if Task.isCancelled && !result.ok && result.status != StepStatus.timedOut.rawValue {
                 result.status = StepStatus.cancelled.rawValue

@@ -66,6 +66,13 @@ struct InventoryParser {
                 reader.error(.invalidValue("'\(name)' is not a valid host name (letters, digits, . _ -)"), keyNode, path)
                 return
             }
+            if name.hasPrefix("-") {
+                // Quoting keeps a value one word; it does not stop a command reading `-c` as an option.
+                reader.error(
+                    .invalidValue("'\(name)' starts with '-': commands it is passed to would read it as an option"), keyNode, path,
+                    hint: "start host names with a letter or a digit")
+                return
+            }
             var host = InventoryHost(
                 name: name, address: name, addressGiven: false, ssh: SSHSettings(), vars: [:], groups: [],
                 location: reader.location(keyNode))

@@ -158,6 +158,11 @@ struct PlaybookParser {
                 .conflict("`rollback: backup` but the play has no `archive` backup to restore"), at: step.location, "\(step.id).rollback",
                 hint: "add an `archive` step under `backup:` for the path this step changes, or give it its own `rollback:`")
         }
+        for step in play.deploy where step.undoneByBackup && step.delegate != nil {
+            reader.error(
+                .conflict("`rollback: backup` on a delegated step: the play's archives back up its own hosts, not \(step.delegate?.description ?? "")"),
+                at: step.location, "\(step.id).rollback", hint: "give it its own `rollback:` where it runs")
+        }
         for step in play.prechecks + play.rollback + play.backup where step.undoneByBackup {
             if step.section == .backup {
                 reader.error(.conflict("a backup step cannot be undone by the backup"), at: step.location, "\(step.id).rollback")
@@ -188,7 +193,7 @@ struct PlaybookParser {
         }
         // run_once steps change one host; with several batches the rollback could not be confined to it.
         if let serialNode, play.serial != [.percent(100)] {
-            for step in play.deploy where step.runOnce && step.undo == nil {
+            for step in play.deploy where step.runOnce && !step.declaresUndo {
                 reader.error(
                     .conflict("run_once deploy step without a rollback in a rolling (serial) play: if a later batch fails, nothing could undo it"),
                     at: step.location, "\(step.id).run_once",
@@ -361,8 +366,15 @@ struct PlaybookParser {
             guard let command = reader.template(entry.value, keyPath) else { return nil }
             check = .shell(command)
         }
-        let display = name ?? "\(entry.key) " + (reader.describe(entry.value).trimmingCharacters(in: CharacterSet(charactersIn: "'")))
-        return Probe(check: check, name: display, location: reader.location(node))
+        let display: String
+        switch check {
+        case .http(let http): display = name ?? "GET \(http.url.source)"
+        case .tcp(let tcp): display = name ?? "tcp \(tcp.host?.source ?? "host"):\(tcp.port)"
+        case .log(let log): display = name ?? "log \(log.path.source)"
+        case .metric: display = name ?? "metric " + (reader.describe(entry.value) == "a map" ? "" : reader.describe(entry.value))
+        case .shell(let command): display = name ?? "shell \(command.source)"
+        }
+        return Probe(check: check, name: display.trimmingCharacters(in: .whitespaces), location: reader.location(node))
     }
 
     /// `log: { path: /var/log/app.log, match: "ERROR|Exception", max: 5, per: 1m }`

@@ -28,11 +28,21 @@ public struct UndoCoverage: Sendable, Hashable {
             if case .gate = step.action { return nil }
             switch step.action {
             case .upload(let transfer), .template(let transfer):
-                if covered(transfer.destination, in: play) { return nil }
+                // An archive backs up the play's own hosts: a delegated write lands elsewhere.
+                if step.delegate == nil && covered(transfer.destination, in: play) { return nil }
                 return UndoCoverage(step: step, reason: "no `rollback:`, and no archive backup covers its destination")
             default:
                 return UndoCoverage(step: step, reason: "no `rollback:`")
             }
+        }
+    }
+
+    /// A path lies inside (or is) an archived path.
+    public static func inside(_ path: String, archived: [String]) -> Bool {
+        let target = Validator.normalized(path)
+        return archived.contains { base in
+            let root = Validator.normalized(base)
+            return target == root || target.hasPrefix(root == "/" ? "/" : root + "/")
         }
     }
 
@@ -46,12 +56,7 @@ public struct UndoCoverage: Sendable, Hashable {
         return play.hosts.allSatisfy { host in
             let context = play.context(for: host.name, run: Validator.placeholderRun)
             guard let target = try? destination.render(context, quoting: .plain).text else { return false }
-            let path = Validator.normalized(target)
-            return archives.contains { archive in
-                guard let base = try? archive.render(context, quoting: .plain).text else { return false }
-                let root = Validator.normalized(base)
-                return path == root || path.hasPrefix(root == "/" ? "/" : root + "/")
-            }
+            return inside(target, archived: archives.compactMap { try? $0.render(context, quoting: .plain).text })
         }
     }
 }

@@ -63,6 +63,7 @@ public struct Validator: Sendable {
             diagnostics += Self.templateFileDiagnostics(play, in: validated)
             diagnostics += UndoCoverage.uncovered(in: play).map(\.warning)
         }
+        diagnostics += Self.archiveCollisions(validated)
         // tcp/wait hosts that name inventory hosts must exist.
         for step in playbook.allSteps {
             if case .tcp(let tcp) = step.action, let host = tcp.host, host.isLiteral, inventory.host(named: host.source) == nil,
@@ -106,6 +107,11 @@ public struct Validator: Sendable {
                 if hosts.isEmpty && diagnostics.isEmpty && playbook.plays.count == 1 {
                     diagnostics.append(
                         PlaybookError(.unknownHost("--limit '\(limit)' leaves no host of '\(play.hosts)'"), at: .commandLine("limit"), keyPath: "--limit"))
+                } else if hosts.isEmpty && diagnostics.isEmpty {
+                    diagnostics.append(
+                        PlaybookError(
+                            .conflict("--limit '\(limit)' leaves no host of play \(play.label) ('\(play.hosts)'): the play is skipped"),
+                            at: play.hostsLocation, keyPath: keyPath, severity: .warning))
                 }
             } catch {
                 diagnostics.append(PlaybookError(.unknownHost(error.message), at: .commandLine("limit"), keyPath: "--limit", hint: error.hint))
@@ -135,22 +141,36 @@ public struct Validator: Sendable {
         for shape in shapeOrder {
             guard let members = shapes[shape], let representative = members.first else { continue }
             var context = playbook.context(for: representative, play: play.play.index, run: Self.placeholderRun)
-            func check(_ template: Template?, _ keyPath: String) {
+            // Every play's pre-checks run before any play changes anything: no play's results yet.
+            var precheckContext = context
+            if playbook.playbook.hasPlayList { precheckContext.variables["plays"] = .map([:]) }
+            func check(_ template: Template?, _ keyPath: String, precheck: Bool = false) {
                 guard let template else { return }
                 for reference in template.references where !reference.optional {
                     do {
-                        _ = try context.lookup(reference.path, at: reference.location)
+                        _ = try (precheck ? precheckContext : context).lookup(reference.path, at: reference.location)
                     } catch {
                         let key = "\(reference.location)|\(reference.path.joined(separator: "."))"
                         if undefined[key] == nil {
                             order.append(key)
-                            undefined[key] = (PlaybookError(.undefinedVariable(error.message), at: reference.location, keyPath: keyPath), [])
+                            var found = PlaybookError(.undefinedVariable(error.message), at: reference.location, keyPath: keyPath)
+                            found.hint = Self.playsHint(reference.path, in: playbook, play: play.play.index, precheck: precheck)
+                            undefined[key] = (found, [])
                         }
                         undefined[key]?.1 += members
                     }
                 }
             }
-            for step in play.play.prechecks + play.play.backup + play.play.deploy {
+            for step in play.play.prechecks {
+                check(step.when, "\(step.id).when", precheck: true)
+                for (template, path) in Self.templates(of: step.action, step.id) { check(template, path, precheck: true) }
+                if let name = step.register {
+                    context.variables[name] = Self.registeredShape
+                    precheckContext.variables[name] = Self.registeredShape
+                }
+                check(step.until, "\(step.id).until", precheck: true)
+            }
+            for step in play.play.backup + play.play.deploy {
                 check(step.when, "\(step.id).when")
                 for (template, path) in Self.templates(of: step.action, step.id) { check(template, path) }
                 if let name = step.register { context.variables[name] = Self.registeredShape }
@@ -178,6 +198,51 @@ public struct Validator: Sendable {
             diagnostics.append(located)
         }
         return diagnostics
+    }
+
+    /// Two `archive` steps (of any plays) writing the same file on one host: the second would
+    /// overwrite the first's backup, and its restore would then refuse (or restore the wrong tree).
+    static func archiveCollisions(_ playbook: ValidatedPlaybook) -> [PlaybookError] {
+        var errors: [PlaybookError] = []
+        var written: [String: Step] = [:]
+        for play in playbook.plays {
+            for step in play.play.backup {
+                guard case .archive(let archive) = step.action else { continue }
+                for host in play.hosts {
+                    let context = playbook.context(for: host.name, play: play.play.index, run: placeholderRun)
+                    guard let destination = try? archive.destination.render(context, quoting: .plain).text else { continue }
+                    let key = host.name + "\u{0}" + normalized(destination)
+                    if let first = written[key], first.id != step.id {
+                        errors.append(
+                            PlaybookError(
+                                .conflict(
+                                    "the archive \(destination) on \(host.name) is also written by '\(first.name)' (line \(first.location.line)): the second would overwrite the first's backup"
+                                ), at: archive.destination.location, keyPath: "\(step.id).archive.to",
+                                hint: "give each backup a file of its own, e.g. with the step's name in it"))
+                        break
+                    }
+                    written[key] = step
+                }
+            }
+        }
+        return errors
+    }
+
+    /// Why `plays.ID...` does not resolve, when the path is one: the play comes later (or is this
+    /// one), the host is not one of its hosts, or a pre-check cannot see any play's results.
+    static func playsHint(_ path: [String], in playbook: ValidatedPlaybook, play index: Int, precheck: Bool) -> String? {
+        guard path.first == "plays", playbook.playbook.hasPlayList else { return nil }
+        if precheck { return "pre-checks run before any play changes anything: no play's results exist yet" }
+        guard path.count > 1 else { return nil }
+        guard let target = playbook.plays.first(where: { $0.play.id == path[1] }) else {
+            return "plays: " + playbook.plays.compactMap(\.play.id).joined(separator: ", ")
+        }
+        if target.play.index >= index { return "play \(path[1]) runs \(target.play.index == index ? "now" : "after this one"): only earlier plays' results can be read" }
+        if path.count > 2, !target.hostNames.contains(path[2]) {
+            return "play \(path[1]) runs on \(target.hostNames.joined(separator: ", "))"
+        }
+        let names = (target.play.prechecks + target.play.backup + target.play.deploy).compactMap(\.register)
+        return "play \(path[1]) registers: \(names.isEmpty ? "nothing" : names.joined(separator: ", "))"
     }
 
     /// The files of `template:` steps, parsed and checked as the run will render them: a syntax
