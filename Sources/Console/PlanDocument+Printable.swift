@@ -56,6 +56,7 @@ extension PlanDocument {
             sections.append(gatesSection(part))
             sections.append(healthSection(part))
         }
+        sections.append(renderedFilesSection())
         sections.append(rollbackSection())
         sections.append(notUndoneSection())
         sections.append(timingSection())
@@ -279,6 +280,29 @@ extension PlanDocument {
             + "then the playbook's rollback steps; then the health probes verify each host before the next batch is touched."
         guard !rows.isEmpty else { return .init("Rollback plan", [.paragraph(trigger), .paragraph("Nothing to undo: no step declares a rollback or a backup.")]) }
         return .init("Rollback plan", [.paragraph(trigger), .table(header: ["Order", "Batch", "Action", "Resolved", "Hosts"], rows: rows)])
+    }
+
+    /// Each `template:` file as it will land, per host (hosts that get the same text grouped).
+    private func renderedFilesSection() -> PrintableDocument.Section {
+        let base = URL(fileURLWithPath: play.playbook.file).deletingLastPathComponent()
+        var blocks: [PrintableDocument.Block] = []
+        for part in play.plays {
+            for step in part.play.allSteps {
+                guard case .template(let transfer) = step.action else { continue }
+                for (text, members) in grouped(part.hostNames, { ResolvedPlan.renderedFile(transfer, context($0, part), base: base)?.display ?? "(cannot be rendered before the run)" }) {
+                    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                    let shown = lines.prefix(80).joined(separator: "\n") + (lines.count > 80 ? "\n… \(lines.count - 80) more line(s)" : "")
+                    let heading = "\(heading(part))\(step.name) → \((try? transfer.destination.render(context(members[0], part), quoting: .plain).display) ?? transfer.destination.source) on \(hostList(members, of: part.hostNames))"
+                    blocks.append(.paragraph(heading))
+                    blocks.append(
+                        .html(
+                            "<pre>\(PrintableDocument.escape(shown))</pre>",
+                            markdown: "```\n" + shown.replacingOccurrences(of: "```", with: "`\u{200B}``") + "\n```"))
+                }
+            }
+        }
+        guard !blocks.isEmpty else { return .init("Rendered files", [.paragraph("No `template:` steps.")]) }
+        return .init("Rendered files", [.paragraph("Each template file as it will be written, per host; hosts that get the same text are grouped.")] + blocks)
     }
 
     private func notUndoneSection() -> PrintableDocument.Section {

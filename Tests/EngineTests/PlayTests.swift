@@ -55,10 +55,10 @@ import Testing
                 register: previous
                 rollback: none
               - name: drain
-                shell: grep -vxF -e {{ host.name }} {{ lb_backends }} > {{ lb_backends }}.new; mv {{ lb_backends }}.new {{ lb_backends }} && echo drain {{ host.name }} >> {{ lb_actions }}
+                shell: ( flock 9; grep -vxF -e {{ host.name }} {{ lb_backends }} > {{ lb_backends }}.new; mv {{ lb_backends }}.new {{ lb_backends }} && echo drain {{ host.name }} >> {{ lb_actions }} ) 9>> {{ lb_backends }}.lock
                 delegate_to: lb1
                 throttle: 1
-                rollback: grep -qxF -e {{ host.name }} {{ lb_backends }} || echo {{ host.name }} >> {{ lb_backends }}; echo enable {{ host.name }} >> {{ lb_actions }}
+                rollback: ( flock 9; grep -qxF -e {{ host.name }} {{ lb_backends }} || echo {{ host.name }} >> {{ lb_backends }}; echo enable {{ host.name }} >> {{ lb_actions }} ) 9>> {{ lb_backends }}.lock
               - name: release
                 shell: mkdir -p {{ app_dir }}/releases/{{ version }} && echo ok {{ version }} > {{ app_dir }}/releases/{{ version }}/health
                 rollback: rm -rf {{ app_dir }}/releases/{{ version }}
@@ -70,10 +70,10 @@ import Testing
                 rollback: none
             \(beforeEnable)
               - name: enable
-                shell: grep -qxF -e {{ host.name }} {{ lb_backends }} || echo {{ host.name }} >> {{ lb_backends }}; echo enable {{ host.name }} >> {{ lb_actions }}
+                shell: ( flock 9; grep -qxF -e {{ host.name }} {{ lb_backends }} || echo {{ host.name }} >> {{ lb_backends }}; echo enable {{ host.name }} >> {{ lb_actions }} ) 9>> {{ lb_backends }}.lock
                 delegate_to: lb1
                 throttle: 1
-                rollback: grep -vxF -e {{ host.name }} {{ lb_backends }} > {{ lb_backends }}.new; mv {{ lb_backends }}.new {{ lb_backends }} && echo drain {{ host.name }} >> {{ lb_actions }}
+                rollback: ( flock 9; grep -vxF -e {{ host.name }} {{ lb_backends }} > {{ lb_backends }}.new; mv {{ lb_backends }}.new {{ lb_backends }} && echo drain {{ host.name }} >> {{ lb_actions }} ) 9>> {{ lb_backends }}.lock
         """
     }
 

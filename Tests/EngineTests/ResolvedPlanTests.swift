@@ -66,4 +66,23 @@ struct ResolvedPlanTests {
         #expect(Planner.rollbackBatches(try play("rollback_serial: 3\n"), changed: all) == [["w2", "w3", "w4"], ["w1"]])
         #expect(Planner.rollbackBatches(try play("rollback_serial: 100%\n"), changed: all) == [all])
     }
+
+    @Test func theFingerprintHoldsWhatATemplateRendersForEachHost() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try "{% for h in groups.web %}server {{ h.address }};\n{% endfor %}".write(toFile: directory + "/upstreams.tpl", atomically: true, encoding: .utf8)
+        let text = "name: lb\nhosts: database\ndeploy:\n  - template: { src: upstreams.tpl, dest: /etc/upstreams.conf }\n    rollback: none\n"
+        let before = try plan(text)
+        // The same playbook with a third web host in the inventory: the rendering, and so the plan, changes.
+        let inventory = directory + "/inventory.yml"
+        let grown = try String(contentsOfFile: inventory, encoding: .utf8).replacingOccurrences(
+            of: "web2: { address: 10.0.0.2 }", with: "web2: { address: 10.0.0.2 }, web3: { address: 10.0.0.3 }")
+        let path = directory + "/grown.yml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try grown.write(toFile: directory + "/grown-inventory.yml", atomically: true, encoding: .utf8)
+        let after = ResolvedPlan(try Validator().validate(try Playbook.load(file: path).0, try Inventory.load(file: directory + "/grown-inventory.yml").0))
+        #expect(before.fingerprint != after.fingerprint)
+        let line = try #require(before.entries.first { $0.key == "file deploy[0] @db1" })
+        #expect(line.value.hasPrefix("rendered sha256 "))
+        #expect(after.changes(from: before).contains { $0.hasPrefix("file deploy[0]") }, "\(after.changes(from: before))")
+    }
 }

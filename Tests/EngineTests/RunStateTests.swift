@@ -164,10 +164,12 @@ import Testing
             let (run, outcome, all) = try await Self.recoverFrom(events, cut: cut, .rollback)
             #expect(outcome.exitCode == 0, "cut \(cut): \(outcome.status) \(outcome.attention)")
             let before = RunState.replay(Array(events.prefix(cut)))
-            // Hosts already rolled back are left alone; the others are rolled back.
+            // Hosts already rolled back are left alone, and so is an undo already recorded done;
+            // the rest is rolled back, each undo once.
             for host in ["web1", "web2", "web3", "web4"] {
                 let undone = run.transport.commands(on: host).filter { $0.hasPrefix("switch") }
-                #expect(undone.count == (before[host].isChanged ? 1 : 0), "cut \(cut) \(host): \(undone)")
+                let pending = before[host].isChanged && before[host].started.contains { $0.name == "switch" && !before[host].undone.contains($0.id) }
+                #expect(undone.count == (pending ? 1 : 0), "cut \(cut) \(host): \(undone)")
             }
             #expect(RunState.replay(all).changedHosts.isEmpty)
         }

@@ -153,4 +153,18 @@ struct PlaysTests {
         let found = errors(text)
         #expect(found.contains { $0.contains(":11:") && $0.contains("is also written by") && $0.contains("(line 6)") }, "\(found)")
     }
+
+    @Test func anUndefinedNameInABranchNotTakenIsRefusedWhereItIs() throws {
+        let text = """
+            name: branches
+            hosts: web
+            deploy:
+              - shell: echo {% if host.name == 'nobody' %}{{ not_defined }}{% endif %}{% for h in groups.web %}{{ h.address }} {% endfor %}
+                rollback: none
+            """
+        let found = errors(text)
+        #expect(found.contains { $0.contains(":4:50:") && $0.contains("not_defined") }, "\(found)")
+        let fine = try validate(text.replacingOccurrences(of: "{{ not_defined }}", with: "{{ hosts.db1.address }}"))
+        #expect(fine.warnings.filter { $0.severity == .error }.isEmpty)
+    }
 }

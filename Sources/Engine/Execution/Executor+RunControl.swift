@@ -16,8 +16,8 @@ extension Executor: RunControl {
         wakeRunOnceWaiters()
     }
 
-    func acquire(_ step: String, limit: Int) async -> Bool {
-        if abortReason != nil { return false }
+    func acquire(_ step: String, limit: Int, inRollback: Bool) async -> Bool {
+        if inRollback ? fenced : abortReason != nil { return false }
         let running = throttles[step]?.running ?? 0
         if running < limit {
             throttles[step, default: (0, [])].running = running + 1

@@ -116,7 +116,8 @@ public actor Executor {
         abortDetail = detail
         cancelWork?()
         wakeRunOnceWaiters()
-        for (step, throttle) in throttles {
+        // Waiting deploy steps give up; a rollback's undos wait on (unless the run is fenced).
+        for (step, throttle) in throttles where reason == .fenced || !step.hasPrefix("undo.") {
             for waiter in throttle.waiting { waiter.resume(returning: false) }
             throttles[step]?.waiting = []
         }

@@ -53,8 +53,9 @@ protocol RunControl: Actor {
     func runOnceResult(_ step: String) async -> RunOnceResult?
     /// The first host stopped at a failure: the hosts waiting for its `run_once` results are told.
     func firstHostStopped(play: Int)
-    /// Waits for one of `limit` slots of a throttled step; false when the run stops first.
-    func acquire(_ step: String, limit: Int) async -> Bool
+    /// Waits for one of `limit` slots of a throttled step; false when the run stops first (in a
+    /// rollback, only when it is fenced).
+    func acquire(_ step: String, limit: Int, inRollback: Bool) async -> Bool
     /// Gives a throttled step's slot back (to the next host waiting for it).
     func release(_ step: String)
     /// The health watch's memory of a host's logs (where each was read up to).

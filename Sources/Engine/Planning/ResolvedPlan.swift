@@ -91,8 +91,14 @@ public struct ResolvedPlan: Sendable, Hashable {
                     if case .upload(let transfer) = step.action, let digest = fileDigest(transfer.source, context) {
                         add("file \(step.id) @\(host.name)", digest)
                     }
-                    if case .template(let transfer) = step.action, let digest = fileDigest(transfer.source, context) {
-                        add("file \(step.id) @\(host.name)", digest)
+                    if case .template(let transfer) = step.action {
+                        // What lands on the host: the file as rendered for it (a loop over a group
+                        // renders differently when the group's members change).
+                        if let rendered = Self.renderedFile(transfer, context, base: base) {
+                            add("file \(step.id) @\(host.name)", "rendered sha256 " + Digest.sha256Hex(Data(rendered.display.utf8)).prefix(16))
+                        } else if let digest = fileDigest(transfer.source, context) {
+                            add("file \(step.id) @\(host.name)", digest)
+                        }
                     }
                     if let undo = step.undo { add("rollback \(step.id) @\(host.name)", StepDescription.describe(.shell(undo), context)) }
                 }
@@ -102,6 +108,16 @@ public struct ResolvedPlan: Sendable, Hashable {
             }
         }
         entries = lines
+    }
+
+    /// A `template:` step's file as rendered for a host's plan context (secrets as `••••` in
+    /// `display`), or nil when it cannot be read or rendered.
+    public static func renderedFile(_ transfer: Transfer, _ context: TemplateContext, base: URL) -> RenderedText? {
+        guard let path = try? transfer.source.render(context, quoting: .plain).text else { return nil }
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
+        guard let data = FileManager.default.contents(atPath: url.path), let template = try? Template.parse(fileData: data, file: url.path)
+        else { return nil }
+        return try? template.render(context, quoting: .plain)
     }
 
     /// A host's template context in a play for plans: placeholder run details and registered results

@@ -96,7 +96,8 @@ enum RollbackSaga {
             guard let command else {
                 // Nothing undoes it: said, so "rolled back" never claims more than was done. An
                 // upload or template inside a path an archive of this host restores is undone by it.
-                if !step.nothingToUndo && !step.undoneByBackup && step.changesSomething
+                // Backups change nothing a rollback must put back (an unfinished archive never touched its path).
+                if step.section == .deploy && !step.nothingToUndo && !step.undoneByBackup && step.changesSomething
                     && !restoredByArchive(step, on: host, play: play, in: run)
                 {
                     notUndone.append(step.name)
@@ -195,6 +196,15 @@ enum RollbackSaga {
         _ command: RenderedText, host: String, step: Step, onController: Bool = false, delegatedTo place: String? = nil,
         in run: isolated any RunControl
     ) async -> String? {
+        // A throttled step's undo is bounded as the step was.
+        var holdsSlot = false
+        if let limit = step.throttle {
+            guard await run.acquire("undo." + step.id, limit: limit, inRollback: true) else {
+                return await needsAttention(in: run, host, step, "not run: another controller took the run over", command: command.display, output: "")
+            }
+            holdsSlot = true
+        }
+        defer { if holdsSlot { run.release("undo." + step.id) } }
         var last: StepAttempt?
         for attempt in 1...max(1, run.options.rollbackAttempts) {
             await run.emit(

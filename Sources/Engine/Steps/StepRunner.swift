@@ -103,7 +103,7 @@ enum StepRunner {
         // `throttle:` bounds how many hosts run the step at once (two batches' drains on one balancer).
         var holdsSlot = false
         if let limit = step.throttle {
-            guard await run.acquire(step.id, limit: limit) else { return run.abortReason == nil ? failure(.cancelled, "cancelled") : nil }
+            guard await run.acquire(step.id, limit: limit, inRollback: false) else { return run.abortReason == nil ? failure(.cancelled, "cancelled") : nil }
             holdsSlot = true
         }
         defer { if holdsSlot { run.release(step.id) } }

@@ -38,6 +38,9 @@ public struct Play: Sendable {
     /// Every step of every section, in order.
     public var allSteps: [Step] { prechecks + backup + deploy + rollback }
 
+    /// Hosts in rolling batches as `serial` says; the last size repeats until every host is placed.
+    public func batches(of hosts: [String]) -> [[String]] { BatchSize.split(hosts, by: serial) }
+
     /// The play's label on the console and in documents: its id and name, or its name alone.
     public var label: String { id.map { $0 == name ? $0 : "\($0) (\(name))" } ?? name }
 }

@@ -513,7 +513,7 @@ struct PlaybookParser {
             case "delay": step.delay = reader.duration(entry.value, keyPath) ?? step.delay
             case "register":
                 if let name = reader.nonEmptyString(entry.value, keyPath) {
-                    if name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) && !["host", "run", "plays"].contains(name) {
+                    if name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) && !["host", "run", "plays", "groups", "hosts", "play", "batch", "loop"].contains(name) {
                         step.register = name
                     } else {
                         reader.error(.invalidValue("'\(name)' is not a valid variable name"), entry.value, keyPath)

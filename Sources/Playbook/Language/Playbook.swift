@@ -44,6 +44,20 @@ public enum BatchSize: Sendable, Hashable, CustomStringConvertible {
     case count(Int)
     case percent(Int)
 
+    /// `hosts` in rolling batches of these sizes in order; the last size repeats until every host is placed.
+    public static func split(_ hosts: [String], by serial: [BatchSize]) -> [[String]] {
+        var batches: [[String]] = []
+        var remaining = hosts[...]
+        var index = 0
+        while !remaining.isEmpty {
+            let size = (serial.isEmpty ? BatchSize.percent(100) : serial[min(index, serial.count - 1)]).hosts(of: hosts.count)
+            batches.append(Array(remaining.prefix(size)))
+            remaining = remaining.dropFirst(size)
+            index += 1
+        }
+        return batches
+    }
+
     /// Hosts in a batch of this size, out of `total` (at least 1).
     public func hosts(of total: Int) -> Int {
         switch self {

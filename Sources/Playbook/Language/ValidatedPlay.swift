@@ -8,12 +8,18 @@ public struct ValidatedPlay: Sendable {
     public var hosts: [InventoryHost]
     /// Each host's variables (inventory all < groups < host < playbook < play < `--var`), plus `host`.
     public var variables: [String: [String: Value]]
+    /// `play`: the play's `hosts` (entries as in ``Fleet``), its `id` and `name`.
+    public var scope: Value = .map([:])
+    /// `batch` of each host: the `hosts` of its batch and its `number` within the play.
+    public var batches: [String: Value] = [:]
 
     /// A host's variables and the run's details (without other plays' results: see
     /// ``ValidatedPlaybook/context(for:play:run:registered:results:)``).
     public func context(for host: String, run: [String: Value]) -> TemplateContext {
         var variables = self.variables[host] ?? [:]
         variables["run"] = .map(run)
+        variables["play"] = scope
+        variables["batch"] = batches[host] ?? .map(["hosts": .list([]), "number": .int(0)])
         return TemplateContext(variables: variables)
     }
 

@@ -16,6 +16,8 @@ public struct ValidatedPlaybook: Sendable {
     public var delegates: [InventoryHost]
     /// Warnings found on the way.
     public var warnings: [PlaybookError]
+    /// `groups` and `hosts`, shared by every context.
+    public var fleet: Fleet
 
     /// Every host the run connects to: the targets, then the delegates.
     public var connectedHosts: [InventoryHost] { hosts + delegates }
@@ -33,6 +35,10 @@ public struct ValidatedPlaybook: Sendable {
         let play = plays[min(index, plays.count - 1)]
         var variables = play.variables[host] ?? plays.lazy.compactMap { $0.variables[host] }.first ?? [:]
         variables["run"] = .map(run)
+        variables["groups"] = fleet.groups
+        variables["hosts"] = fleet.hosts
+        variables["play"] = play.scope
+        variables["batch"] = play.batches[host] ?? .map(["hosts": .list([]), "number": .int(0)])
         for (name, value) in registered { variables[name] = value }
         if playbook.hasPlayList { variables["plays"] = earlierResults(before: index, results: results) }
         return TemplateContext(variables: variables)

@@ -52,10 +52,21 @@ public struct Validator: Sendable {
                 delegates.append(name)
             }
         }
+        let fleet = Fleet(inventory)
+        for index in plays.indices {
+            let play = plays[index]
+            plays[index].scope = .map([
+                "hosts": fleet.list(play.hostNames), "id": .string(play.play.id ?? ""), "name": .string(play.play.name),
+            ])
+            for (number, batch) in play.play.batches(of: play.hostNames).enumerated() {
+                let value = Value.map(["hosts": fleet.list(batch), "number": .int(number + 1)])
+                for host in batch { plays[index].batches[host] = value }
+            }
+        }
         var validated = ValidatedPlaybook(
             playbook: playbook, inventory: inventory, plays: plays,
             hosts: inventory.hosts.filter { targets.contains($0.name) },
-            delegates: inventory.hosts.filter { delegates.contains($0.name) }, warnings: [])
+            delegates: inventory.hosts.filter { delegates.contains($0.name) }, warnings: [], fleet: fleet)
         for play in plays where !play.hosts.isEmpty {
             diagnostics += undefinedReferences(play, in: validated)
             diagnostics += Self.archivesInsideTheirPath(play)
@@ -146,19 +157,14 @@ public struct Validator: Sendable {
             if playbook.playbook.hasPlayList { precheckContext.variables["plays"] = .map([:]) }
             func check(_ template: Template?, _ keyPath: String, precheck: Bool = false) {
                 guard let template else { return }
-                for reference in template.references where !reference.optional {
-                    do {
-                        _ = try (precheck ? precheckContext : context).lookup(reference.path, at: reference.location)
-                    } catch {
-                        let key = "\(reference.location)|\(reference.path.joined(separator: "."))"
-                        if undefined[key] == nil {
-                            order.append(key)
-                            var found = PlaybookError(.undefinedVariable(error.message), at: reference.location, keyPath: keyPath)
-                            found.hint = Self.playsHint(reference.path, in: playbook, play: play.play.index, precheck: precheck)
-                            undefined[key] = (found, [])
-                        }
-                        undefined[key]?.1 += members
+                // Every branch of every block, each loop's body with its items bound.
+                for error in template.unresolved(in: precheck ? precheckContext : context) {
+                    let key = "\(error.location)|\(error.message)"
+                    if undefined[key] == nil {
+                        order.append(key)
+                        undefined[key] = (Self.templateProblem(error, keyPath: keyPath, in: playbook, play: play.play.index, precheck: precheck), [])
                     }
+                    undefined[key]?.1 += members
                 }
             }
             for step in play.play.prechecks {
@@ -228,6 +234,22 @@ public struct Validator: Sendable {
         return errors
     }
 
+    /// A template problem found at validate as a diagnostic: an undefined name (with why, for an
+    /// earlier play's result), or a loop over something that is not a list.
+    static func templateProblem(
+        _ error: TemplateError, keyPath: String, in playbook: ValidatedPlaybook, play: Int, precheck: Bool
+    ) -> PlaybookError {
+        if error.message.hasPrefix("loops over a list") || error.message.contains("works on a list") {
+            return PlaybookError(.invalidValue(error.message), at: error.location, keyPath: keyPath)
+        }
+        var found = PlaybookError(.undefinedVariable(error.message), at: error.location, keyPath: keyPath)
+        if error.message.hasPrefix("'"), let end = error.message.dropFirst().firstIndex(of: "'") {
+            let path = error.message[error.message.index(after: error.message.startIndex)..<end].split(separator: ".").map(String.init)
+            found.hint = playsHint(path, in: playbook, play: play, precheck: precheck)
+        }
+        return found
+    }
+
     /// Why `plays.ID...` does not resolve, when the path is one: the play comes later (or is this
     /// one), the host is not one of its hosts, or a pre-check cannot see any play's results.
     static func playsHint(_ path: [String], in playbook: ValidatedPlaybook, play index: Int, precheck: Bool) -> String? {
@@ -270,13 +292,10 @@ public struct Validator: Sendable {
             }
             var registered = playbook.context(for: first, play: play.play.index, run: placeholderRun)
             for earlier in play.play.allSteps where earlier.register != nil { registered.variables[earlier.register ?? ""] = registeredShape }
-            for reference in template.references where !reference.optional {
-                if (try? registered.lookup(reference.path, at: reference.location)) == nil {
-                    errors.append(
-                        PlaybookError(
-                            .undefinedVariable("'\(reference.path.joined(separator: "."))' (in the template file)"), at: reference.location,
-                            keyPath: "\(step.id).src"))
-                }
+            for error in template.unresolved(in: registered) {
+                var problem = templateProblem(error, keyPath: "\(step.id).src", in: playbook, play: play.play.index, precheck: false)
+                if case .undefinedVariable(let message) = problem.kind { problem.kind = .undefinedVariable(message + " (in the template file)") }
+                errors.append(problem)
             }
         }
         return errors
@@ -460,9 +479,8 @@ public struct Validator: Sendable {
         "ansible_port": "golive calls it {{ host.port }}",
         "ansible_user": "golive calls it {{ host.user }}",
         "group_names": "golive calls it {{ host.groups }}",
-        "groups": "golive has no `groups` variable yet: {{ host.groups }} lists this host's groups",
-        "hostvars": "golive has no `hostvars`: a host sees its own variables (inventory, group and host vars)",
-        "item": "golive has no loops: `item` is not defined",
+        "hostvars": "golive calls it hosts: {{ hosts.NAME.vars.x }}",
+        "item": "a loop names its own variable: {% for h in groups.web %}{{ h.name }}{% endfor %}",
         "ansible_facts": "golive gathers no facts: register a command's output instead (`register: name`, then {{ name.stdout }})",
     ]
 

@@ -319,8 +319,8 @@ final class YAMLReader {
         var vars: [String: Value] = [:]
         for entry in entries {
             let keyPath = "\(path).\(entry.key)"
-            if ["host", "run", "plays"].contains(entry.key) {
-                error(.invalidValue("'\(entry.key)' is reserved (host facts, run details and earlier plays' results)"), entry.keyNode, keyPath)
+            if ["host", "run", "plays", "groups", "hosts", "play", "batch", "loop"].contains(entry.key) {
+                error(.invalidValue("'\(entry.key)' is reserved (host facts, run details, the fleet and earlier plays' results)"), entry.keyNode, keyPath)
                 continue
             }
             if entry.key.isEmpty || entry.key.contains(where: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {

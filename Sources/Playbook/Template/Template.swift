@@ -1,14 +1,19 @@
 import Foundation
 import System
 
-/// A string with `{{ expression }}` placeholders, parsed when the file is loaded.
+/// A string with `{{ expression }}` placeholders and `{% for %}` / `{% if %}` blocks, parsed when
+/// the file is loaded.
 ///
 /// In commands (`shell`, `rollback`, `command`, `local`) every substituted value is shell-quoted
-/// unless the expression ends in `| raw`; elsewhere values are inserted as they are.
+/// for the place it stands (inside a loop too) unless the expression ends in `| raw`; elsewhere
+/// values are inserted as they are.
 public struct Template: Sendable, Hashable, CustomStringConvertible {
-    enum Segment: Sendable, Hashable {
+    indirect enum Segment: Sendable, Hashable {
         case text(String)
-        case expression(TemplateExpression, SourceLocation)
+        /// An expression, where it is, and its slot in the shell analysis.
+        case expression(TemplateExpression, SourceLocation, Int)
+        case loop(TemplateLoop)
+        case branch([TemplateArm])
     }
 
     /// How substituted values are inserted.
@@ -39,46 +44,35 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
     {
         self.source = source
         self.location = location
-        var segments: [Segment] = []
-        let characters = Array(source)
-        var index = 0
-        var text = ""
-        while index < characters.count {
-            if characters[index] == "{", index + 1 < characters.count, characters[index + 1] == "{" {
-                let start = index + 2
-                var end = start
-                while end + 1 < characters.count && !(characters[end] == "}" && characters[end + 1] == "}") { end += 1 }
-                guard end + 1 < characters.count else {
-                    throw PlaybookError(
-                        .invalidValue("unterminated '{{' (missing '}}')"), at: locate(index), keyPath: "")
-                }
-                if !text.isEmpty { segments.append(.text(text)) }
-                text = ""
-                let inner = String(characters[start..<end])
-                do {
-                    var parser = try TemplateExpressionParser(
-                        inner, locate: { _, offset in locate(start + offset) }, origin: locate(start))
-                    segments.append(.expression(try parser.parse(), locate(index)))
-                } catch {
-                    throw PlaybookError(.invalidValue("in template: \(error.message)"), at: locate(start + error.offset), keyPath: "")
-                }
-                index = end + 2
-            } else {
-                text.append(characters[index])
-                index += 1
-            }
-        }
-        if !text.isEmpty { segments.append(.text(text)) }
+        var parser = TemplateBlockParser(source, locate: locate)
+        let (segments, _) = try parser.parse()
         self.segments = segments
         shell = Self.placements(segments)
     }
 
+    /// Every slot of the shell analysis in order: a placeholder (nil) per expression and per arm edge, text between.
+    static func flatten(_ segments: [Segment]) -> [String?] {
+        var pieces: [String?] = []
+        func arm(_ arm: TemplateArm) {
+            pieces.append(nil)
+            pieces += flatten(arm.body)
+            pieces.append(nil)
+        }
+        for segment in segments {
+            switch segment {
+            case .text(let text): pieces.append(text)
+            case .expression: pieces.append(nil)
+            case .loop(let loop):
+                arm(loop.body)
+                if let empty = loop.empty { arm(empty) }
+            case .branch(let arms): arms.forEach(arm)
+            }
+        }
+        return pieces
+    }
+
     static func placements(_ segments: [Segment]) -> [ShellSyntax.Found] {
-        ShellSyntax.analyze(
-            segments.map { segment in
-                if case .text(let text) = segment { return text }
-                return nil
-            })
+        ShellSyntax.analyze(flatten(segments))
     }
 
     /// Parses the bytes of a template file (a `template:` step's source): read as ``SourceText``
@@ -114,12 +108,112 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
         return try Template("{{" + source + "}}", at: location, locate: { locate(max(0, $0 - 2)) })
     }
 
-    /// Every variable path used, with its location (`optional` when under `default(...)`).
+    /// Every variable path used, in every branch, with its location (`optional` when under
+    /// `default(...)`); paths of a loop's own variables (`h.name`, `loop.index`) inside it are not
+    /// variables of the context and are left out (``unresolved(in:)`` checks them).
     public var references: [(path: [String], location: SourceLocation, optional: Bool)] {
-        segments.flatMap { segment -> [(path: [String], location: SourceLocation, optional: Bool)] in
-            if case .expression(let expression, _) = segment { return expression.references() }
-            return []
+        var out: [(path: [String], location: SourceLocation, optional: Bool)] = []
+        func walk(_ segments: [Segment], bound: Set<String>) {
+            func add(_ expression: TemplateExpression) {
+                out += expression.references().filter { !bound.contains($0.path.first ?? "") }
+            }
+            for segment in segments {
+                switch segment {
+                case .text: break
+                case .expression(let expression, _, _): add(expression)
+                case .loop(let loop):
+                    add(loop.items)
+                    walk(loop.body.body, bound: bound.union([loop.variable, "loop"]))
+                    if let empty = loop.empty { walk(empty.body, bound: bound) }
+                case .branch(let arms):
+                    for arm in arms {
+                        if let condition = arm.condition { add(condition) }
+                        walk(arm.body, bound: bound)
+                    }
+                }
+            }
         }
+        walk(segments, bound: [])
+        return out
+    }
+
+    /// What does not resolve in `context`, in every branch (not only the one a value would take):
+    /// undefined names, and loops over something that is not a list. A loop's body is checked with
+    /// its variable bound to each differently shaped item of the list as the context has it.
+    public func unresolved(in context: TemplateContext) -> [TemplateError] {
+        var problems: [TemplateError] = []
+        var seen: Set<String> = []
+        func note(_ error: TemplateError) {
+            if seen.insert("\(error.location)|\(error.message)").inserted { problems.append(error) }
+        }
+        func check(_ expression: TemplateExpression, _ context: TemplateContext, at location: SourceLocation) {
+            for reference in expression.references() where !reference.optional {
+                do { _ = try context.lookup(reference.path, at: reference.location) } catch { note(error) }
+            }
+        }
+        func walk(_ segments: [Segment], _ context: TemplateContext) {
+            for segment in segments {
+                switch segment {
+                case .text: break
+                case .expression(let expression, let location, _): check(expression, context, at: location)
+                case .loop(let loop):
+                    let before = problems.count
+                    check(loop.items, context, at: loop.location)
+                    if let empty = loop.empty { walk(empty.body, context) }
+                    guard problems.count == before, let items = try? Self.evaluate(loop.items, context, at: loop.location).value else { continue }
+                    guard case .list(let list) = items else {
+                        note(TemplateError(message: "loops over a list, not a \(items.typeName)", location: loop.location))
+                        continue
+                    }
+                    var shapes: Set<String> = []
+                    for (index, item) in list.enumerated() {
+                        let shape = if case .map(let entries) = item { Validator.shape(of: entries) } else { item.typeName }
+                        guard shapes.insert(shape).inserted else { continue }
+                        var inner = context
+                        inner.variables[loop.variable] = item
+                        inner.variables["loop"] = Self.loopInfo(index, list.count)
+                        walk(loop.body.body, inner)
+                    }
+                    if list.isEmpty {
+                        // Nothing to bind: the body's own names cannot be checked, the others can.
+                        var inner = context
+                        inner.variables[loop.variable] = .map([:])
+                        inner.variables["loop"] = Self.loopInfo(0, 1)
+                        let outside = problems.count
+                        walk(loop.body.body, inner)
+                        problems.removeSubrange(outside...)
+                        for reference in Template(segments: loop.body.body).references where !reference.optional
+                            && reference.path.first != loop.variable && reference.path.first != "loop"
+                        {
+                            do { _ = try context.lookup(reference.path, at: reference.location) } catch { note(error) }
+                        }
+                    }
+                case .branch(let arms):
+                    for arm in arms {
+                        if let condition = arm.condition { check(condition, context, at: arm.location) }
+                        walk(arm.body, context)
+                    }
+                }
+            }
+        }
+        walk(segments, context)
+        return problems
+    }
+
+    /// A template of already parsed segments (a block's body).
+    init(segments: [Segment]) {
+        source = ""
+        location = .commandLine("block")
+        self.segments = segments
+        shell = []
+    }
+
+    /// `loop`: where a loop is (`index` from 1, `index0`, `first`, `last`, `length`).
+    static func loopInfo(_ index: Int, _ count: Int) -> Value {
+        .map([
+            "index": .int(index + 1), "index0": .int(index), "first": .bool(index == 0), "last": .bool(index == count - 1),
+            "length": .int(count),
+        ])
     }
 
     /// Renders the template.
@@ -127,44 +221,70 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
     /// - Returns: the text to use (secrets revealed) and the text to show (secrets as `••••`).
     /// - Throws: ``TemplateError`` for an undefined variable or a type problem.
     public func render(_ context: TemplateContext, quoting: Quoting) throws(TemplateError) -> RenderedText {
-        var text = ""
-        var display = ""
-        var secrets: [String] = []
-        var placeholder = 0
+        var out = RenderedText(text: "", display: "", secrets: [])
+        var context = context
+        try render(segments, &context, quoting: quoting, into: &out)
+        return out
+    }
+
+    private func render(_ segments: [Segment], _ context: inout TemplateContext, quoting: Quoting, into out: inout RenderedText)
+        throws(TemplateError)
+    {
         for segment in segments {
             switch segment {
             case .text(let literal):
-                text += literal
-                display += literal
-            case .expression(let expression, let location):
+                out.text += literal
+                out.display += literal
+            case .expression(let expression, let location, let slot):
                 let result = try Self.evaluate(expression, context, at: location)
-                let found = placeholder < shell.count ? shell[placeholder] : nil
-                placeholder += 1
-                secrets += result.value.secretValues
+                let found = slot < shell.count ? shell[slot] : nil
+                out.secrets += result.value.secretValues
                 let plain = result.value.text(revealingSecrets: true)
                 let shown = result.value.text(revealingSecrets: false)
                 if result.raw {
-                    text += plain
-                    display += shown
+                    out.text += plain
+                    out.display += shown
                 } else if quoting == .shell {
                     // Quoted for where it stands, whatever filters came before (`quote` included).
                     let placement = found?.placement ?? .bare
                     guard let quoted = placement.quote(plain), let quotedShown = placement.quote(shown) else {
                         throw TemplateError(message: "cannot be quoted here: \(placement.refusal(of: plain))", location: location)
                     }
-                    text += quoted
-                    display += quotedShown
+                    out.text += quoted
+                    out.display += quotedShown
                 } else if result.quoted {
                     // `| quote` outside a shell command: one shell word, as the last transformation.
-                    text += ShellQuote.quote(plain)
-                    display += ShellQuote.quote(shown)
+                    out.text += ShellQuote.quote(plain)
+                    out.display += ShellQuote.quote(shown)
                 } else {
-                    text += plain
-                    display += shown
+                    out.text += plain
+                    out.display += shown
+                }
+            case .loop(let loop):
+                let items = try Self.evaluate(loop.items, context, at: loop.location).value
+                guard case .list(let list) = items else {
+                    throw TemplateError(message: "loops over a list, not a \(items.typeName)", location: loop.location)
+                }
+                if list.isEmpty, let empty = loop.empty {
+                    try render(empty.body, &context, quoting: quoting, into: &out)
+                    continue
+                }
+                let saved = (context.variables[loop.variable], context.variables["loop"])
+                for (index, item) in list.enumerated() {
+                    context.variables[loop.variable] = item
+                    context.variables["loop"] = Self.loopInfo(index, list.count)
+                    try render(loop.body.body, &context, quoting: quoting, into: &out)
+                }
+                context.variables[loop.variable] = saved.0
+                context.variables["loop"] = saved.1
+            case .branch(let arms):
+                for arm in arms {
+                    if let condition = arm.condition, !(try Self.evaluate(condition, context, at: arm.location).value.isTruthy) { continue }
+                    try render(arm.body, &context, quoting: quoting, into: &out)
+                    break
                 }
             }
         }
-        return RenderedText(text: text, display: display, secrets: secrets)
     }
 
     /// What `validate` says about this text as a shell command: placeholders no quoting can make
@@ -172,24 +292,42 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
     /// (warnings), each with its location.
     public var shellDiagnostics: [(location: SourceLocation, message: String, isError: Bool)] {
         var out: [(location: SourceLocation, message: String, isError: Bool)] = []
-        var index = 0
-        for segment in segments {
-            guard case .expression(let expression, let location) = segment else { continue }
-            let found = index < shell.count ? shell[index] : nil
-            index += 1
-            let raw = Self.isRaw(expression)
-            if case .unsafe(let why)? = found?.placement, !raw {
-                out.append((location, why, true))
-            }
-            if raw {
-                out.append((location, "`| raw` inserts the value unquoted into the shell command: what it holds is run as shell code", false))
-            } else if found?.secondShell == true {
+        func arm(_ arm: TemplateArm) {
+            // A body repeated (or taken or not) must leave the quoting as it found it.
+            if arm.start < shell.count, arm.end < shell.count, shell[arm.start].placement != shell[arm.end].placement {
                 out.append(
-                    (location,
-                     "the value is quoted for this shell, but a second shell (sh -c, su -c, ssh, eval) parses the text again: quote it for that shell too, or pass it as an argument or in the environment",
-                     false))
+                    (arm.location,
+                     "the block's text changes the shell's quoting (it opens a quote, a here-document or a substitution it does not close): close it inside the block",
+                     true))
+            }
+            walk(arm.body)
+        }
+        func walk(_ segments: [Segment]) {
+            for segment in segments {
+                switch segment {
+                case .text: break
+                case .expression(let expression, let location, let slot):
+                    let found = slot < shell.count ? shell[slot] : nil
+                    let raw = Self.isRaw(expression)
+                    if case .unsafe(let why)? = found?.placement, !raw {
+                        out.append((location, why, true))
+                    }
+                    if raw {
+                        out.append((location, "`| raw` inserts the value unquoted into the shell command: what it holds is run as shell code", false))
+                    } else if found?.secondShell == true {
+                        out.append(
+                            (location,
+                             "the value is quoted for this shell, but a second shell (sh -c, su -c, ssh, eval) parses the text again: quote it for that shell too, or pass it as an argument or in the environment",
+                             false))
+                    }
+                case .loop(let loop):
+                    arm(loop.body)
+                    if let empty = loop.empty { arm(empty) }
+                case .branch(let arms): arms.forEach(arm)
+                }
             }
         }
+        walk(segments)
         return out
     }
 
@@ -200,7 +338,7 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
 
     /// Evaluates the template as a condition (`when:`, `until:`).
     public func evaluateCondition(_ context: TemplateContext) throws(TemplateError) -> Bool {
-        if segments.count == 1, case .expression(let expression, let location) = segments[0] {
+        if segments.count == 1, case .expression(let expression, let location, _) = segments[0] {
             return try Self.evaluate(expression, context, at: location).value.isTruthy
         }
         return Value.string(try render(context, quoting: .plain).text).isTruthy
@@ -250,6 +388,37 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
                         guard let slash = text.lastIndex(of: "/") else { return "." }
                         return slash == text.startIndex ? "/" : String(text[..<slash])
                     }
+                case .length:
+                    switch result.value {
+                    case .list(let items): result.value = .int(items.count)
+                    case .map(let entries): result.value = .int(entries.count)
+                    default: result.value = .int(result.value.text(revealingSecrets: true).count)
+                    }
+                case .first, .last:
+                    let items = try list(result.value, filter: filter == .first ? "first" : "last", at: location)
+                    result.value = (filter == .first ? items.first : items.last) ?? .null
+                case .sort:
+                    let items = try list(result.value, filter: "sort", at: location)
+                    let numeric = items.allSatisfy { Double($0.text(revealingSecrets: true)) != nil }
+                    result.value = .list(
+                        items.sorted { a, b in
+                            let x = a.text(revealingSecrets: true), y = b.text(revealingSecrets: true)
+                            return numeric ? (Double(x) ?? 0) < (Double(y) ?? 0) : x < y
+                        })
+                case .unique:
+                    var seen: Set<Value> = []
+                    result.value = .list(try list(result.value, filter: "unique", at: location).filter { seen.insert($0).inserted })
+                case .map(let attribute):
+                    let path = attribute.split(separator: ".").map(String.init)
+                    result.value = .list(
+                        try list(result.value, filter: "map", at: location).map { item throws(TemplateError) -> Value in
+                            try TemplateContext(variables: ["item": item]).lookup(["item"] + path, at: location)
+                        })
+                case .join(let separator):
+                    let items = try list(result.value, filter: "join", at: location)
+                    let joined = items.map { $0.text(revealingSecrets: true) }.joined(separator: separator)
+                    // A secret among the items keeps the whole joined text secret.
+                    result.value = items.contains { !$0.secretValues.isEmpty } ? .secret(Secret(joined)) : .string(joined)
                 }
             }
             return result
@@ -266,6 +435,13 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
             let b = try evaluate(right, context, at: location).value
             return Evaluated(value: .bool(compare(a, op, b)))
         }
+    }
+
+    /// The items of a list a filter works on.
+    static func list(_ value: Value, filter: String, at location: SourceLocation) throws(TemplateError) -> [Value] {
+        if case .list(let items) = value { return items }
+        if case .null = value { return [] }
+        throw TemplateError(message: "`\(filter)` works on a list; this is \(value.typeName)", location: location)
     }
 
     static func compare(_ a: Value, _ op: String, _ b: Value) -> Bool {

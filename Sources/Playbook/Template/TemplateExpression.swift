@@ -27,8 +27,15 @@ indirect enum TemplateExpression: Sendable, Hashable {
 enum TemplateFilter: Sendable, Hashable {
     case defaultValue(Value)
     case quote, raw, upper, lower, basename, dirname, trim
+    /// Lists: `join(", ")`, `length`, `first`, `last`, `sort`, `unique`, `map(attribute="name")`.
+    case join(String)
+    case length, first, last, sort, unique
+    case map(String)
 
-    static let names = ["default", "quote", "raw", "upper", "lower", "basename", "dirname", "trim"]
+    static let names = [
+        "default", "quote", "raw", "upper", "lower", "basename", "dirname", "trim", "join", "length", "first", "last", "sort", "unique",
+        "map",
+    ]
 }
 
 /// Parses the text of one expression.
@@ -154,6 +161,32 @@ struct TemplateExpressionParser {
             case "basename": filters.append(.basename)
             case "dirname": filters.append(.dirname)
             case "trim": filters.append(.trim)
+            case "length": filters.append(.length)
+            case "first": filters.append(.first)
+            case "last": filters.append(.last)
+            case "sort": filters.append(.sort)
+            case "unique": filters.append(.unique)
+            case "join":
+                var separator = ""
+                if peek() == .symbol("(") {
+                    position += 1
+                    if peek() != .symbol(")") { separator = try parseLiteral().text(revealingSecrets: true) }
+                    try expect(")")
+                }
+                filters.append(.join(separator))
+            case "map":
+                // `map(attribute="name")`, as in Jinja, or `map("name")`.
+                try expect("(")
+                if peek() == .identifier("attribute") {
+                    position += 1
+                    try expect("=")
+                }
+                guard position < tokens.count, case .string(let attribute) = tokens[position].token, !attribute.isEmpty else {
+                    throw TemplateSyntaxError(message: "map needs the attribute to take: map(attribute=\"name\")", offset: offsetHere())
+                }
+                position += 1
+                try expect(")")
+                filters.append(.map(attribute))
             default:
                 let suggestion = Suggestions.closest(to: name, in: TemplateFilter.names)
                 throw TemplateSyntaxError(
@@ -265,7 +298,7 @@ struct TemplateExpressionParser {
                 if ["==", "!=", "<=", ">="].contains(two) {
                     result.append((.symbol(two), start))
                     index += 2
-                } else if "|(),<>".contains(character) {
+                } else if "|(),<>=".contains(character) {
                     result.append((.symbol(String(character)), start))
                     index += 1
                 } else {
