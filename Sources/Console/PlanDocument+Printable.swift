@@ -292,7 +292,8 @@ extension PlanDocument {
                 for (text, members) in grouped(part.hostNames, { ResolvedPlan.renderedFile(transfer, context($0, part), base: base)?.display ?? "(cannot be rendered before the run)" }) {
                     let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
                     let shown = lines.prefix(80).joined(separator: "\n") + (lines.count > 80 ? "\n… \(lines.count - 80) more line(s)" : "")
-                    let heading = "\(heading(part))\(step.name) → \((try? transfer.destination.render(context(members[0], part), quoting: .plain).display) ?? transfer.destination.source) on \(hostList(members, of: part.hostNames))"
+                    let destination = (try? transfer.destination.render(context(members[0], part), quoting: .plain).display) ?? transfer.destination.source
+                    let heading = "\(heading(part))'\(step.name)' writes \(destination) on \(hostList(members, of: part.hostNames)):"
                     blocks.append(.paragraph(heading))
                     blocks.append(
                         .html(

@@ -114,4 +114,45 @@ struct TemplateBlockTests {
         let fine = String(repeating: "{% if a %}", count: 10) + "x" + String(repeating: "{% endif %}", count: 10)
         #expect(try template(fine).render(TemplateContext(variables: ["a": .bool(true)]), quoting: .plain).text == "x")
     }
+
+    /// What an attack found, each kept from coming back.
+    @Test func aTagInsideALineKeepsItsNewlineAndShellBracesStayText() throws {
+        #expect(try template("echo start {% if true %}A{% endif %}\ntouch x").render(Self.context, quoting: .plain).text == "echo start A\ntouch x")
+        #expect(try template("  {% if true %}\nkept\n  {% endif %}\nafter").render(Self.context, quoting: .plain).text == "kept\nafter")
+        for text in ["printf '{%s}\\n' a", "awk '{%x}'", "printf '%%{%d}' 1", "echo ${#x}"] {
+            #expect(try template(text).render(Self.context, quoting: .plain).text == text)
+        }
+        #expect(throws: PlaybookError.self) { try self.template("{% for h in groups.web %}x{% endfor h %}") }
+    }
+
+    @Test func aSecretCannotDecideWhatIsRendered() throws {
+        let context = TemplateContext(variables: ["tok": .secret(Secret("Zq9SecretXy")), "alphabet": .list(["Z", "q", "a"].map(Value.string))])
+        let oracle = try template("{% for c in alphabet %}{% if c in tok %}{{ c }}{% endif %}{% endfor %}")
+        #expect(throws: TemplateError.self) { try oracle.render(context, quoting: .plain) }
+        #expect(oracle.unresolved(in: context).contains { $0.message.contains("a secret cannot be compared") })
+        #expect(try template("{{ tok | length }}").unresolved(in: context).contains { $0.message.contains("length of a secret") })
+    }
+
+    @Test func validateEvaluatesWhatTheDataMakesOfTheTemplate() throws {
+        let checks = [
+            ("{{ version | first }}", "works on a list"), ("{{ groups.web | map(attribute='nope') | join(',') }}", "item.nope"),
+            ("{{ groups.web | first }}", "is a map"), ("{{ groups.web }}", "list of maps"),
+            ("{% for h in groups.db %}{{ nope }}{% endfor %}", "nope"),
+        ]
+        for (text, message) in checks {
+            #expect(try template(text).unresolved(in: Self.context).contains { $0.message.contains(message) }, "\(text)")
+        }
+        // The body of a loop over an empty group: its own variable cannot be checked, the rest can.
+        #expect(try template("{% for h in groups.db %}{{ h.name }}{% endfor %}").unresolved(in: Self.context).isEmpty)
+        #expect(try template("{% if 'web2' in groups.web %}in{% endif %}").render(Self.context, quoting: .plain).text == "in")
+    }
+
+    @Test func renderingIsBoundedAndErrorsInCRLFFilesAreWhereTheyAre() throws {
+        let many = TemplateContext(variables: ["xs": .list((0..<1500).map { .int($0) })])
+        #expect(throws: TemplateError.self) {
+            try self.template("{% for a in xs %}{% for b in xs %}.{% endfor %}{% endfor %}").render(many, quoting: .plain)
+        }
+        let problems = try template("a\r\nb\r\n  {{ nope }}\r\n").unresolved(in: Self.context)
+        #expect(problems.map { "\($0.location.line):\($0.location.column)" } == ["3:6"], "\(problems)")
+    }
 }

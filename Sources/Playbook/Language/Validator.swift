@@ -239,7 +239,8 @@ public struct Validator: Sendable {
     static func templateProblem(
         _ error: TemplateError, keyPath: String, in playbook: ValidatedPlaybook, play: Int, precheck: Bool
     ) -> PlaybookError {
-        if error.message.hasPrefix("loops over a list") || error.message.contains("works on a list") {
+        // A missing name is quoted first (`'h.nmae' (did you mean ...)`); anything else is a value problem.
+        if !error.message.hasPrefix("'") {
             return PlaybookError(.invalidValue(error.message), at: error.location, keyPath: keyPath)
         }
         var found = PlaybookError(.undefinedVariable(error.message), at: error.location, keyPath: keyPath)
@@ -277,10 +278,19 @@ public struct Validator: Sendable {
             guard case .template(let transfer) = step.action, transfer.source.isLiteral else { continue }
             let source = transfer.source.source
             let url = source.hasPrefix("/") ? URL(fileURLWithPath: source) : base.appendingPathComponent(source)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                // Parsed at validate: a template that is not there (or is a directory) is refused before the run.
+                errors.append(
+                    PlaybookError(
+                        .invalidValue("template file '\(source)' \(isDirectory.boolValue ? "is a directory" : "does not exist") (looked for \(url.path))"),
+                        at: transfer.source.location, keyPath: "\(step.id).src"))
+                continue
+            }
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
                 let size = attributes[.size] as? NSNumber, size.intValue <= YAMLReader.maxFileSize,
                 let data = FileManager.default.contents(atPath: url.path)
-            else { continue }  // a missing file is reported by the step itself
+            else { continue }  // too large or unreadable: reported by the step itself
             let template: Template
             do {
                 template = try Template.parse(fileData: data, file: url.path)
@@ -401,9 +411,16 @@ public struct Validator: Sendable {
             }
             for host in play.hosts {
                 let context = play.context(for: host.name, run: placeholderRun)
-                guard let destination = try? transfer.destination.render(context, quoting: .plain).text, !destination.hasPrefix("/") else {
-                    continue
+                guard let destination = try? transfer.destination.render(context, quoting: .plain).text else { continue }
+                if destination.split(separator: "/").contains("..") {
+                    // As rendered (a block or a value can build the `..` the literal check cannot see).
+                    errors.append(
+                        PlaybookError(
+                            .invalidValue("dest '\(destination)' climbs out with '..'\(play.hosts.count > 1 ? " (on \(host.name))" : "")"),
+                            at: transfer.destination.location, keyPath: "\(step.id).dest"))
+                    break
                 }
+                guard !destination.hasPrefix("/") else { continue }
                 errors.append(
                     PlaybookError(
                         .invalidValue("dest '\(destination)' is a relative path\(play.hosts.count > 1 ? " (on \(host.name))" : ""): it must be absolute"),
@@ -439,10 +456,8 @@ public struct Validator: Sendable {
 
     /// The names and nesting of a variable set, without the values.
     static func shape(of variables: [String: Value]) -> String {
-        variables.keys.sorted().map { key in
-            if case .map(let inner) = variables[key] { return key + "{" + shape(of: inner) + "}" }
-            return key
-        }.joined(separator: ",")
+        // Names, nesting and types: a list on one host and a string on another do not resolve alike.
+        variables.keys.sorted().map { key in key + ":" + Template.shape(variables[key] ?? .null) }.joined(separator: ",")
     }
 
     static func looksLikeAddress(_ text: String) -> Bool {

@@ -84,9 +84,11 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
     /// Parses a whole template file (for `template:` steps); errors point into that file.
     public static func parse(fileText text: String, file: String) throws(PlaybookError) -> Template {
         try Template(text, at: SourceLocation(file: file, line: 1, column: 1)) { offset in
+            // "\r\n" is one Character in Swift; a lone "\r" ends a line too.
             let prefix = text.prefix(offset)
-            let line = prefix.filter { $0 == "\n" }.count + 1
-            let lineStart = prefix.lastIndex(of: "\n").map { prefix.distance(from: prefix.startIndex, to: $0) + 1 } ?? 0
+            let breaks: (Character) -> Bool = { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+            let line = prefix.filter(breaks).count + 1
+            let lineStart = prefix.lastIndex(where: breaks).map { prefix.distance(from: prefix.startIndex, to: $0) + 1 } ?? 0
             return SourceLocation(file: file, line: line, column: prefix.count - lineStart + 1)
         }
     }
@@ -143,22 +145,37 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
     public func unresolved(in context: TemplateContext) -> [TemplateError] {
         var problems: [TemplateError] = []
         var seen: Set<String> = []
+        // Loop bodies walked at most this many times in all (items of different shapes, nested).
+        var walks = 10_000
         func note(_ error: TemplateError) {
             if seen.insert("\(error.location)|\(error.message)").inserted { problems.append(error) }
         }
-        func check(_ expression: TemplateExpression, _ context: TemplateContext, at location: SourceLocation) {
+        /// Names first; then, when they all resolve, the expression itself (a filter on the wrong
+        /// type, a map where text is needed, a secret compared).
+        func check(_ expression: TemplateExpression, _ context: TemplateContext, at location: SourceLocation, printed: Bool) {
+            var resolved = true
             for reference in expression.references() where !reference.optional {
-                do { _ = try context.lookup(reference.path, at: reference.location) } catch { note(error) }
+                do { _ = try context.lookup(reference.path, at: reference.location) } catch {
+                    note(error)
+                    resolved = false
+                }
+            }
+            guard resolved else { return }
+            do {
+                let value = try Self.evaluate(expression, context, at: location).value
+                if printed { try Self.checkPrintable(value, at: location) }
+            } catch {
+                note(error)
             }
         }
         func walk(_ segments: [Segment], _ context: TemplateContext) {
             for segment in segments {
                 switch segment {
                 case .text: break
-                case .expression(let expression, let location, _): check(expression, context, at: location)
+                case .expression(let expression, let location, _): check(expression, context, at: location, printed: true)
                 case .loop(let loop):
                     let before = problems.count
-                    check(loop.items, context, at: loop.location)
+                    check(loop.items, context, at: loop.location, printed: false)
                     if let empty = loop.empty { walk(empty.body, context) }
                     guard problems.count == before, let items = try? Self.evaluate(loop.items, context, at: loop.location).value else { continue }
                     guard case .list(let list) = items else {
@@ -167,30 +184,31 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
                     }
                     var shapes: Set<String> = []
                     for (index, item) in list.enumerated() {
-                        let shape = if case .map(let entries) = item { Validator.shape(of: entries) } else { item.typeName }
-                        guard shapes.insert(shape).inserted else { continue }
+                        let shape = Self.shape(item)
+                        guard shapes.insert(shape).inserted, walks > 0 else { continue }
+                        walks -= 1
                         var inner = context
                         inner.variables[loop.variable] = item
                         inner.variables["loop"] = Self.loopInfo(index, list.count)
                         walk(loop.body.body, inner)
                     }
                     if list.isEmpty {
-                        // Nothing to bind: the body's own names cannot be checked, the others can.
+                        // Nothing to bind the variable to: what the body says of it cannot be
+                        // checked yet; everything else it names can.
                         var inner = context
                         inner.variables[loop.variable] = .map([:])
                         inner.variables["loop"] = Self.loopInfo(0, 1)
                         let outside = problems.count
                         walk(loop.body.body, inner)
-                        problems.removeSubrange(outside...)
-                        for reference in Template(segments: loop.body.body).references where !reference.optional
-                            && reference.path.first != loop.variable && reference.path.first != "loop"
-                        {
-                            do { _ = try context.lookup(reference.path, at: reference.location) } catch { note(error) }
+                        let own = problems[outside...].filter { problem in
+                            [loop.variable, "loop"].contains { problem.message.hasPrefix("'\($0).") || problem.message.hasPrefix("'\($0)'") }
+                                || problem.message.hasPrefix("is a map")
                         }
+                        problems.removeAll { problem in own.contains(problem) }
                     }
                 case .branch(let arms):
                     for arm in arms {
-                        if let condition = arm.condition { check(condition, context, at: arm.location) }
+                        if let condition = arm.condition { check(condition, context, at: arm.location, printed: false) }
                         walk(arm.body, context)
                     }
                 }
@@ -198,6 +216,15 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
         }
         walk(segments, context)
         return problems
+    }
+
+    /// The names, nesting and types of a value (items alike in shape resolve alike).
+    static func shape(_ value: Value) -> String {
+        switch value {
+        case .map(let entries): "{" + entries.keys.sorted().map { "\($0):" + shape(entries[$0] ?? .null) }.joined(separator: ",") + "}"
+        case .list(let items): "[" + (items.first.map(shape) ?? "") + "]"
+        default: value.typeName
+        }
     }
 
     /// A template of already parsed segments (a block's body).
@@ -223,13 +250,22 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
     public func render(_ context: TemplateContext, quoting: Quoting) throws(TemplateError) -> RenderedText {
         var out = RenderedText(text: "", display: "", secrets: [])
         var context = context
-        try render(segments, &context, quoting: quoting, into: &out)
+        var budget = Self.maximumIterations
+        try render(segments, &context, quoting: quoting, into: &out, budget: &budget)
         return out
     }
 
-    private func render(_ segments: [Segment], _ context: inout TemplateContext, quoting: Quoting, into out: inout RenderedText)
-        throws(TemplateError)
-    {
+    /// The most loop iterations one rendering may take, and the most text it may produce: a loop
+    /// nested in a loop over a large group is refused instead of running for hours.
+    static let maximumIterations = 1_000_000
+    static let maximumLength = 32 << 20
+
+    private func render(
+        _ segments: [Segment], _ context: inout TemplateContext, quoting: Quoting, into out: inout RenderedText, budget: inout Int
+    ) throws(TemplateError) {
+        if out.text.utf8.count > Self.maximumLength {
+            throw TemplateError(message: "renders more than \(Self.maximumLength >> 20) MB", location: location)
+        }
         for segment in segments {
             switch segment {
             case .text(let literal):
@@ -237,6 +273,7 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
                 out.display += literal
             case .expression(let expression, let location, let slot):
                 let result = try Self.evaluate(expression, context, at: location)
+                try Self.checkPrintable(result.value, at: location)
                 let found = slot < shell.count ? shell[slot] : nil
                 out.secrets += result.value.secretValues
                 let plain = result.value.text(revealingSecrets: true)
@@ -266,21 +303,25 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
                     throw TemplateError(message: "loops over a list, not a \(items.typeName)", location: loop.location)
                 }
                 if list.isEmpty, let empty = loop.empty {
-                    try render(empty.body, &context, quoting: quoting, into: &out)
+                    try render(empty.body, &context, quoting: quoting, into: &out, budget: &budget)
                     continue
                 }
                 let saved = (context.variables[loop.variable], context.variables["loop"])
                 for (index, item) in list.enumerated() {
+                    budget -= 1
+                    if budget < 0 {
+                        throw TemplateError(message: "takes more than \(Self.maximumIterations) loop iterations to render", location: loop.location)
+                    }
                     context.variables[loop.variable] = item
                     context.variables["loop"] = Self.loopInfo(index, list.count)
-                    try render(loop.body.body, &context, quoting: quoting, into: &out)
+                    try render(loop.body.body, &context, quoting: quoting, into: &out, budget: &budget)
                 }
                 context.variables[loop.variable] = saved.0
                 context.variables["loop"] = saved.1
             case .branch(let arms):
                 for arm in arms {
                     if let condition = arm.condition, !(try Self.evaluate(condition, context, at: arm.location).value.isTruthy) { continue }
-                    try render(arm.body, &context, quoting: quoting, into: &out)
+                    try render(arm.body, &context, quoting: quoting, into: &out, budget: &budget)
                     break
                 }
             }
@@ -389,6 +430,9 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
                         return slash == text.startIndex ? "/" : String(text[..<slash])
                     }
                 case .length:
+                    if !result.value.secretValues.isEmpty {
+                        throw TemplateError(message: "the length of a secret would show something of it", location: location)
+                    }
                     switch result.value {
                     case .list(let items): result.value = .int(items.count)
                     case .map(let entries): result.value = .int(entries.count)
@@ -433,7 +477,25 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
         case .compare(let left, let op, let right):
             let a = try evaluate(left, context, at: location).value
             let b = try evaluate(right, context, at: location).value
+            // What a comparison decides shows in what is rendered (which arm, which step runs):
+            // a secret must not decide it.
+            if !a.secretValues.isEmpty || !b.secretValues.isEmpty {
+                throw TemplateError(
+                    message: "a secret cannot be compared (`\(op)`): what it decides would show its value", location: location)
+            }
             return Evaluated(value: .bool(compare(a, op, b)))
+        }
+    }
+
+    /// A map (a host, `groups`) is not text: pick a field. A list of maps neither.
+    static func checkPrintable(_ value: Value, at location: SourceLocation) throws(TemplateError) {
+        switch value {
+        case .map(let entries):
+            let keys = entries.keys.sorted().prefix(6).joined(separator: ", ")
+            throw TemplateError(message: "is a map (\(keys)), not text: pick a field (`.name`)", location: location)
+        case .list(let items) where items.contains(where: { if case .map = $0 { true } else { false } }):
+            throw TemplateError(message: "is a list of maps, not text: `| map(attribute=\"name\") | join(\" \")`, or a loop", location: location)
+        default: return
         }
     }
 
@@ -447,7 +509,12 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
     static func compare(_ a: Value, _ op: String, _ b: Value) -> Bool {
         if op == "in" {
             switch b {
-            case .list(let items): return items.contains { $0.text(revealingSecrets: true) == a.text(revealingSecrets: true) }
+            case .list(let items):
+                // A host of `groups.web` is in by its name: `host.name in groups.web`.
+                return items.contains { item in
+                    if case .map(let entries) = item, let name = entries["name"] { return name.text(revealingSecrets: true) == a.text(revealingSecrets: true) }
+                    return item.text(revealingSecrets: true) == a.text(revealingSecrets: true)
+                }
             case .map(let entries): return entries[a.text(revealingSecrets: true)] != nil
             default: return b.text(revealingSecrets: true).contains(a.text(revealingSecrets: true))
             }

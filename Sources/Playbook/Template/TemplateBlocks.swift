@@ -97,6 +97,9 @@ struct TemplateBlockParser {
                         word == "for"
                             ? try loop(rest, offset: restOffset, at: at, depth: depth) : try branch(rest, offset: restOffset, at: at, depth: depth))
                 case "else", "elif", "endfor", "endif":
+                    if word != "elif" && !rest.isEmpty {
+                        throw PlaybookError(.invalidValue("'{% \(word) %}' takes nothing after it, found '\(rest)'"), at: locate(at), keyPath: "")
+                    }
                     return (segments, Closing(word: word, rest: rest, location: locate(at), offset: restOffset))
                 default:
                     let known = ["for", "if", "elif", "else", "endfor", "endif"]
@@ -215,7 +218,8 @@ struct TemplateBlockParser {
         while index < characters.count {
             let character = characters[index]
             let next = index + 1 < characters.count ? characters[index + 1] : nil
-            guard character == "{", next == "{" || next == "%" else {
+            // `{%` starts a block only before one of the block words: `printf '{%s}'` is text.
+            guard character == "{", next == "{" || (next == "%" && Self.startsBlock(characters, at: index + 2)) else {
                 if trimNext && character.isWhitespace {
                     index += 1
                     continue
@@ -241,7 +245,10 @@ struct TemplateBlockParser {
             var innerEnd = end
             let trimAfter = innerEnd > start && characters[innerEnd - 1] == "-"
             if trimAfter { innerEnd -= 1 }
-            if trimBefore { trimTrailing(true, before: index) } else if isStatement { trimTrailing(false, before: index) }
+            // trim_blocks and lstrip_blocks apply to lines that hold block tags only, so that
+            // `echo a {% if x %}b{% endif %}` keeps its newline (two shell lines never become one).
+            let alone = isStatement && Self.holdsBlocksOnly(characters, around: index)
+            if trimBefore { trimTrailing(true, before: index) } else if alone { trimTrailing(false, before: index) }
             if !text.isEmpty { tokens.append(.text(text)) }
             text = ""
             let inner = String(characters[start..<innerEnd])
@@ -249,11 +256,52 @@ struct TemplateBlockParser {
             index = end + 2
             if trimAfter {
                 trimNext = true
-            } else if isStatement, index < characters.count, characters[index] == "\n" {
-                index += 1  // trim_blocks: the newline after a block tag
+            } else if alone, index < characters.count, characters[index] == "\n" || characters[index] == "\r\n" {
+                index += 1  // trim_blocks: the newline after a line of block tags
             }
         }
         if !text.isEmpty { tokens.append(.text(text)) }
         return tokens
+    }
+
+    static let words: Set<String> = ["for", "if", "elif", "else", "endfor", "endif"]
+
+    /// After `{%` (and an optional `-` and spaces) comes a block word.
+    static func startsBlock(_ characters: [Character], at start: Int) -> Bool {
+        var index = start
+        if index < characters.count, characters[index] == "-" { index += 1 }
+        while index < characters.count, characters[index] == " " || characters[index] == "\t" { index += 1 }
+        var word = ""
+        while index < characters.count, characters[index].isLetter { word.append(characters[index]); index += 1 }
+        let boundary = index >= characters.count || !(characters[index].isLetter || characters[index].isNumber || characters[index] == "_")
+        if words.contains(word) && boundary { return true }
+        // Another word closed by `%}` on the same line is a block tag with a mistake in it (`{% endfro %}`),
+        // reported as such; `printf '{%s}'` has no `%}` and stays text.
+        guard !word.isEmpty else { return false }
+        while index + 1 < characters.count, characters[index] != "\n", characters[index] != "\r\n" {
+            if characters[index] == "%" && characters[index + 1] == "}" { return true }
+            index += 1
+        }
+        return false
+    }
+
+    /// The line around the tag at `tag` holds nothing but block tags and blanks.
+    static func holdsBlocksOnly(_ characters: [Character], around tag: Int) -> Bool {
+        var start = tag
+        while start > 0, characters[start - 1] != "\n", characters[start - 1] != "\r\n" { start -= 1 }
+        var index = start
+        while index < characters.count, characters[index] != "\n", characters[index] != "\r\n" {
+            let character = characters[index]
+            if character == " " || character == "\t" || character == "\r" {
+                index += 1
+            } else if character == "{", index + 1 < characters.count, characters[index + 1] == "%", startsBlock(characters, at: index + 2) {
+                var end = index + 2
+                while end + 1 < characters.count && !(characters[end] == "%" && characters[end + 1] == "}") { end += 1 }
+                index = end + 2
+            } else {
+                return false
+            }
+        }
+        return true
     }
 }
