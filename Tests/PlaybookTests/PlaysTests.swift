@@ -167,4 +167,24 @@ struct PlaysTests {
         let fine = try validate(text.replacingOccurrences(of: "{{ not_defined }}", with: "{{ hosts.db1.address }}"))
         #expect(fine.warnings.filter { $0.severity == .error }.isEmpty)
     }
+
+    @Test func pathsBuiltByBlocksAreCheckedAsRendered() throws {
+        let climb = """
+            name: climb
+            hosts: web
+            deploy:
+              - upload: { src: app.conf, dest: "/srv/{% for h in groups.database %}..{% endfor %}/x" }
+                rollback: none
+            """
+        try "x = 1\n".write(toFile: directory + "/app.conf", atomically: true, encoding: .utf8)
+        #expect(errors(climb).contains { $0.contains("climbs out with '..'") }, "\(errors(climb))")
+        let missing = """
+            name: missing
+            hosts: web
+            deploy:
+              - template: { src: "files/{% if true %}nonexist{% endif %}.conf", dest: /srv/x.conf }
+                rollback: none
+            """
+        #expect(errors(missing).contains { $0.contains("does not exist") }, "\(errors(missing))")
+    }
 }

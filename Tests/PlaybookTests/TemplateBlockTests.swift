@@ -149,9 +149,12 @@ struct TemplateBlockTests {
 
     @Test func renderingIsBoundedAndErrorsInCRLFFilesAreWhereTheyAre() throws {
         let many = TemplateContext(variables: ["xs": .list((0..<1500).map { .int($0) })])
-        #expect(throws: TemplateError.self) {
-            try self.template("{% for a in xs %}{% for b in xs %}.{% endfor %}{% endfor %}").render(many, quoting: .plain)
-        }
+        let nested = try template("{% for a in xs %}{% for b in xs %}.{% endfor %}{% endfor %}")
+        #expect(throws: TemplateError.self) { try nested.render(many, quoting: .plain) }
+        // Refused at validate, not found out by the plan.
+        #expect(nested.unresolved(in: many).contains { $0.message.contains("loop iterations") })
+        #expect(try template("{{ groups.web | join(',') }}").unresolved(in: Self.context).contains { $0.message.contains("is a map") })
+        #expect(try template("{{ groups.web | upper }}").unresolved(in: Self.context).contains { $0.message.contains("list of maps") })
         let problems = try template("a\r\nb\r\n  {{ nope }}\r\n").unresolved(in: Self.context)
         #expect(problems.map { "\($0.location.line):\($0.location.column)" } == ["3:6"], "\(problems)")
     }

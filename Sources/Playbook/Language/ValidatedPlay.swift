@@ -12,12 +12,16 @@ public struct ValidatedPlay: Sendable {
     public var scope: Value = .map([:])
     /// `batch` of each host: the `hosts` of its batch and its `number` within the play.
     public var batches: [String: Value] = [:]
+    /// `groups` and `hosts` (shared with every play: see ``Fleet``).
+    var fleet: (groups: Value, hosts: Value) = (.map([:]), .map([:]))
 
     /// A host's variables and the run's details (without other plays' results: see
     /// ``ValidatedPlaybook/context(for:play:run:registered:results:)``).
     public func context(for host: String, run: [String: Value]) -> TemplateContext {
         var variables = self.variables[host] ?? [:]
         variables["run"] = .map(run)
+        variables["groups"] = fleet.groups
+        variables["hosts"] = fleet.hosts
         variables["play"] = scope
         variables["batch"] = batches[host] ?? .map(["hosts": .list([]), "number": .int(0)])
         return TemplateContext(variables: variables)

@@ -55,6 +55,7 @@ public struct Validator: Sendable {
         let fleet = Fleet(inventory)
         for index in plays.indices {
             let play = plays[index]
+            plays[index].fleet = (fleet.groups, fleet.hosts)
             plays[index].scope = .map([
                 "hosts": fleet.list(play.hostNames), "id": .string(play.play.id ?? ""), "name": .string(play.play.name),
             ])
@@ -275,8 +276,9 @@ public struct Validator: Sendable {
         let base = URL(fileURLWithPath: playbook.playbook.file).deletingLastPathComponent()
         guard let first = play.hosts.first?.name else { return [] }
         for step in play.play.allSteps {
-            guard case .template(let transfer) = step.action, transfer.source.isLiteral else { continue }
-            let source = transfer.source.source
+            guard case .template(let transfer) = step.action,
+                let source = try? transfer.source.render(playbook.context(for: first, play: play.play.index, run: placeholderRun), quoting: .plain).text
+            else { continue }
             let url = source.hasPrefix("/") ? URL(fileURLWithPath: source) : base.appendingPathComponent(source)
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else {

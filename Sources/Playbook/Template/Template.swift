@@ -215,6 +215,13 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
             }
         }
         walk(segments, context)
+        // What the whole rendering costs: a loop nested in a loop over a large group is refused
+        // here, at validate, not found out by the plan or the run.
+        if problems.isEmpty {
+            do { _ = try render(context, quoting: .plain) } catch {
+                if error.message.contains("loop iterations") || error.message.hasPrefix("renders more than") { note(error) }
+            }
+        }
         return problems
     }
 
@@ -416,15 +423,23 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
                 case .quote:
                     // Applied last, when the value is placed (see `render`): later filters see the plain value.
                     result.quoted = true
-                case .upper: result.value = result.value.mapText { $0.uppercased() }
-                case .lower: result.value = result.value.mapText { $0.lowercased() }
-                case .trim: result.value = result.value.mapText { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+                case .upper:
+                    try checkPrintable(result.value, at: location)
+                    result.value = result.value.mapText { $0.uppercased() }
+                case .lower:
+                    try checkPrintable(result.value, at: location)
+                    result.value = result.value.mapText { $0.lowercased() }
+                case .trim:
+                    try checkPrintable(result.value, at: location)
+                    result.value = result.value.mapText { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
                 case .basename:
+                    try checkPrintable(result.value, at: location)
                     result.value = result.value.mapText { text in
                         let trimmed = text.hasSuffix("/") && text.count > 1 ? String(text.dropLast()) : text
                         return trimmed.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? trimmed
                     }
                 case .dirname:
+                    try checkPrintable(result.value, at: location)
                     result.value = result.value.mapText { text in
                         guard let slash = text.lastIndex(of: "/") else { return "." }
                         return slash == text.startIndex ? "/" : String(text[..<slash])
@@ -460,6 +475,7 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
                         })
                 case .join(let separator):
                     let items = try list(result.value, filter: "join", at: location)
+                    for item in items { try checkPrintable(item, at: location) }
                     let joined = items.map { $0.text(revealingSecrets: true) }.joined(separator: separator)
                     // A secret among the items keeps the whole joined text secret.
                     result.value = items.contains { !$0.secretValues.isEmpty } ? .secret(Secret(joined)) : .string(joined)

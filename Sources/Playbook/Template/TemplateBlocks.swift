@@ -208,7 +208,7 @@ struct TemplateBlockParser {
             // lstrip_blocks: the spaces and tabs before a block tag that starts its line.
             var back = tag - 1
             while back >= 0, characters[back] == " " || characters[back] == "\t" { back -= 1 }
-            guard back < 0 || characters[back] == "\n" else { return }
+            guard back < 0 || characters[back] == "\n" || characters[back] == "\r\n" else { return }
             var count = tag - 1 - back
             while count > 0, let last = text.last, last == " " || last == "\t" {
                 text.removeLast()
