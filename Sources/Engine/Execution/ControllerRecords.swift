@@ -40,14 +40,11 @@ enum ControllerRecords {
         guard lines.first == "TAKEN" || lines.first == "OURS" else {
             return "cannot keep the controller's record of its commands under \(root(runID: run.options.runID)): " + lines.joined(separator: "; ")
         }
-        for line in lines.dropFirst() {
-            let words = line.split(separator: " ").map(String.init)
-            guard words.count == 3 else { continue }
-            let how = words[0] == "KILLED" ? "killed (KILL after TERM)" : words[0] == "STOPPED" ? "stopped (TERM)" : "already gone"
+        for stop in HostLock.stopped(lines.dropFirst()) {
             await run.emit(
                 run.event(
-                    .processStopped, status: words[0].lowercased(),
-                    message: "the lost controller's command \(words[1]) (process group \(words[2])) on the controller: \(how)"))
+                    .processStopped, status: stop.status,
+                    message: "the lost controller's command \(stop.tag) (process group \(stop.group)) on the controller: \(stop.how)"))
         }
         return nil
     }

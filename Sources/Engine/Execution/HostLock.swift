@@ -144,6 +144,17 @@ enum HostLock {
         "\(step).\(attempt)" + (host.map { ".for.\($0)" } ?? "")
     }
 
+    /// The commands a take script stopped: its `STOPPED|KILLED|GONE tag pgid` lines, each as its
+    /// status word, tag, process group and how it was stopped.
+    static func stopped(_ lines: some Sequence<String>) -> [(status: String, tag: String, group: String, how: String)] {
+        lines.compactMap { line in
+            let words = line.split(separator: " ").map(String.init)
+            guard words.count == 3 else { return nil }
+            let how = words[0] == "KILLED" ? "killed (KILL after TERM)" : words[0] == "STOPPED" ? "stopped (TERM)" : "already gone"
+            return (words[0].lowercased(), words[1], words[2], how)
+        }
+    }
+
     /// The tag of a rollback action's attempt.
     static func tag(undoing step: String, attempt: Int, for host: String? = nil) -> String {
         "undo.\(step).\(attempt)" + (host.map { ".for.\($0)" } ?? "")

@@ -47,14 +47,11 @@ enum HostLocks {
                         message: gone
                             ? "the lock on \(host) was gone (something removed it while the run held it): taken afresh"
                             : "lock taken on \(host) for \(run.environment)"))
-                for line in lines.dropFirst() {
-                    let words = line.split(separator: " ").map(String.init)
-                    guard words.count == 3 else { continue }
-                    let how = words[0] == "KILLED" ? "killed (KILL after TERM)" : words[0] == "STOPPED" ? "stopped (TERM)" : "already gone"
+                for stop in HostLock.stopped(lines.dropFirst()) {
                     await run.emit(
                         run.event(
-                            .processStopped, host: host, status: words[0].lowercased(),
-                            message: "the lost controller's command \(words[1]) (process group \(words[2])) on \(host): \(how)"))
+                            .processStopped, host: host, status: stop.status,
+                            message: "the lost controller's command \(stop.tag) (process group \(stop.group)) on \(host): \(stop.how)"))
                 }
                 return nil
             case "HELD":
