@@ -25,10 +25,8 @@ enum ControllerRecords {
     /// commands of `stopping` still running. Returns the failure, or nil.
     static func take(stopping: [String], in run: isolated any RunControl) async -> String? {
         guard let token = run.token else { return nil }
-        let info = ["run=\(run.options.runID)", "environment=\(run.environment)", "operator=\(run.options.operatorName)"]
-            .map { String($0.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) }) }
-            .joined(separator: "\n")
-        let script = rooted(HostLock.takeScript(runID: run.options.runID, info: info, token: token, stopping: stopping), runID: run.options.runID)
+        let script = rooted(
+            HostLock.takeScript(runID: run.options.runID, info: HostLocks.info(in: run), token: token, stopping: stopping), runID: run.options.runID)
         let lines: [String]
         do {
             let result = try await AsyncProcess.run(

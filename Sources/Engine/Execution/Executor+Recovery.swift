@@ -60,24 +60,22 @@ extension Executor {
         // A delegated step's command runs on the host it was delegated to, a controller step's on
         // the controller, each under a tag naming its host.
         var onController: [String] = []
-        for (host, open) in state.openSteps {
-            let started = state[host].started.first { $0.id == open.id }
-            if started?.onController == true {
-                onController.append(HostLock.tag(step: open.id, attempt: open.attempt, for: host))
-                continue
+        func stop(_ step: String, on host: String, delegatedTo: String?, tag: (String?) -> String) {
+            let started = state[host].started.first { $0.id == step }
+            if started?.onController == true || stepsByID[step]?.runsOnController == true {
+                onController.append(tag(host))
+            } else if let place = delegatedTo ?? started?.delegateTo {
+                stopping[place, default: []].append(tag(host))
+            } else {
+                stopping[host, default: []].append(tag(nil))
             }
-            let place = open.delegateTo
-            stopping[place ?? host, default: []].append(HostLock.tag(step: open.id, attempt: open.attempt, for: place == nil ? nil : host))
+        }
+        for (host, open) in state.openSteps {
+            stop(open.id, on: host, delegatedTo: open.delegateTo) { HostLock.tag(step: open.id, attempt: open.attempt, for: $0) }
         }
         for host in state.hostOrder {
             for (step, attempt) in state[host].openUndos {
-                let started = state[host].started.first { $0.id == step }
-                if started?.onController == true || stepsByID[step]?.runsOnController == true {
-                    onController.append(HostLock.tag(undoing: step, attempt: attempt, for: host))
-                    continue
-                }
-                let place = started?.delegateTo
-                stopping[place ?? host, default: []].append(HostLock.tag(undoing: step, attempt: attempt, for: place == nil ? nil : host))
+                stop(step, on: host, delegatedTo: nil) { HostLock.tag(undoing: step, attempt: attempt, for: $0) }
             }
         }
         await emit(

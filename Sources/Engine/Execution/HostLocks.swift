@@ -13,14 +13,7 @@ enum HostLocks {
     /// controller left unfinished are stopped. Returns the refusal (naming the holder), or nil.
     static func take(_ hosts: [String], stopping: [String: [String]] = [:], in run: isolated any RunControl) async -> String? {
         guard let token = run.token else { return nil }
-        let info = [
-            "run=\(run.options.runID)", "environment=\(run.environment)", "operator=\(run.options.operatorName)",
-            "controller=\(ProcessInfo.processInfo.hostName)", "pid=\(ProcessInfo.processInfo.processIdentifier)",
-            "started=\(Timestamp.seconds(run.started))",
-        ]
-        // One field a line: a value cannot add lines (an operator name with a newline and `run=...`).
-        .map { String($0.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) }) }
-        .joined(separator: "\n")
+        let info = info(in: run)
         let results = await run.eachHost(hosts) { host in
             await take(host, info: info, token: token, stopping: stopping[host] ?? [], in: run)
         }
@@ -28,6 +21,18 @@ enum HostLocks {
         guard !refusals.isEmpty else { return nil }
         await release(hosts.filter { refusals[$0] == nil }, in: run)
         return refusals.keys.sorted().map { "\($0): \(refusals[$0] ?? "")" }.joined(separator: "; ")
+    }
+
+    /// The lock's info lines: the run, environment, operator, controller, pid and start. One field
+    /// a line: a value cannot add lines (an operator name with a newline and `run=...`).
+    static func info(in run: isolated any RunControl) -> String {
+        [
+            "run=\(run.options.runID)", "environment=\(run.environment)", "operator=\(run.options.operatorName)",
+            "controller=\(ProcessInfo.processInfo.hostName)", "pid=\(ProcessInfo.processInfo.processIdentifier)",
+            "started=\(Timestamp.seconds(run.started))",
+        ]
+        .map { String($0.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) }) }
+        .joined(separator: "\n")
     }
 
     private static func take(

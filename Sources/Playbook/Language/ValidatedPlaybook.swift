@@ -16,8 +16,6 @@ public struct ValidatedPlaybook: Sendable {
     public var delegates: [InventoryHost]
     /// Warnings found on the way.
     public var warnings: [PlaybookError]
-    /// `groups` and `hosts`, shared by every context.
-    public var fleet: Fleet
 
     /// Every host the run connects to: the targets, then the delegates.
     public var connectedHosts: [InventoryHost] { hosts + delegates }
@@ -33,15 +31,13 @@ public struct ValidatedPlaybook: Sendable {
         results: ((String) -> [String: Value])? = nil
     ) -> TemplateContext {
         let play = plays[min(index, plays.count - 1)]
-        var variables = play.variables[host] ?? plays.lazy.compactMap { $0.variables[host] }.first ?? [:]
-        variables["run"] = .map(run)
-        variables["groups"] = fleet.groups
-        variables["hosts"] = fleet.hosts
-        variables["play"] = play.scope
-        variables["batch"] = play.batches[host] ?? .map(["hosts": .list([]), "number": .int(0)])
-        for (name, value) in registered { variables[name] = value }
-        if playbook.hasPlayList { variables["plays"] = earlierResults(before: index, results: results) }
-        return TemplateContext(variables: variables)
+        var context = play.context(for: host, run: run)
+        if play.variables[host] == nil, let other = plays.lazy.compactMap({ $0.variables[host] }).first {
+            context.variables.merge(other) { current, _ in current }
+        }
+        for (name, value) in registered { context.variables[name] = value }
+        if playbook.hasPlayList { context.variables["plays"] = earlierResults(before: index, results: results) }
+        return context
     }
 
     /// `plays`: by play id, by host, each registered result of the plays before `index`.

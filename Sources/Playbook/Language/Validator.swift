@@ -67,7 +67,7 @@ public struct Validator: Sendable {
         var validated = ValidatedPlaybook(
             playbook: playbook, inventory: inventory, plays: plays,
             hosts: inventory.hosts.filter { targets.contains($0.name) },
-            delegates: inventory.hosts.filter { delegates.contains($0.name) }, warnings: [], fleet: fleet)
+            delegates: inventory.hosts.filter { delegates.contains($0.name) }, warnings: [])
         for play in plays where !play.hosts.isEmpty {
             diagnostics += undefinedReferences(play, in: validated)
             diagnostics += Self.archivesInsideTheirPath(play)
