@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Playbook", dependencies: ["System", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         .target(name: "Engine", dependencies: ["Playbook", "System"], swiftSettings: strict),
         // The engine's transport over SSH (libssh2); a second transport sits beside it.
-        .target(name: "SSHTransport", dependencies: ["Engine", "Playbook", "SSH"], swiftSettings: strict),
+        .target(name: "SSHTransport", dependencies: ["Engine", "Playbook", "SSH", "System"], swiftSettings: strict),
         .executableTarget(
             name: "golive",
             dependencies: [

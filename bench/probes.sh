@@ -10,7 +10,7 @@ G="$(swift build -c release --show-bin-path)/golive"
 W="$PWD/bench/work-probes"
 rm -rf "$W"; mkdir -p "$W"
 trap '"$G" sandbox down --directory "$W/hosts" >/dev/null 2>&1 || true' EXIT
-"$G" sandbox up --hosts "$N" --no-http --no-tiers --network loopback --directory "$W/hosts" --inventory "$W/inv.yml" > /dev/null
+"$G" sandbox up --hosts "$N" --no-http --no-tiers --network loopback --login self --directory "$W/hosts" --inventory "$W/inv.yml" > /dev/null
 sed 's/duration: 60s/duration: 5s/' bench/probes.yml > "$W/probes-short.yml"
 # What the probes read must exist before the prechecks take their baselines.
 for i in $(seq "$N"); do mkdir -p "/tmp/golive-bench-probes/web$i"; echo 42 > "/tmp/golive-bench-probes/web$i/figure"; : > "/tmp/golive-bench-probes/web$i/app.log"; done

@@ -52,7 +52,7 @@ measure() { # LABEL N COMMAND...  (wall, controller user+sys, peak RSS, then the
 for N in "${SIZES[@]}"; do
     echo "== N=$N"
     # Loopback ports (not namespaces), so every tool meets the same hosts as in earlier results.
-    "$G" sandbox up --hosts "$N" --no-http --no-tiers --network loopback --directory "$W/hosts" --inventory "$W/inv.yml" > /dev/null
+    "$G" sandbox up --hosts "$N" --no-http --no-tiers --network loopback --login self --directory "$W/hosts" --inventory "$W/inv.yml" > /dev/null
     # OpenSSH config and parallel-ssh spec from the sandbox's state.
     python3 - "$W" <<'PY'
 import json, os, sys

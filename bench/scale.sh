@@ -16,7 +16,7 @@ trap '"$G" sandbox down --directory "$W/hosts" >/dev/null 2>&1 || true' EXIT
 
 echo "== starting $N hosts"
 start=$(date +%s.%N)
-"$G" sandbox up --hosts "$N" --no-http --no-tiers --network loopback --directory "$W/hosts" --inventory "$W/inv.yml" > /dev/null
+"$G" sandbox up --hosts "$N" --no-http --no-tiers --network loopback --login self --directory "$W/hosts" --inventory "$W/inv.yml" > /dev/null
 up=$(python3 -c "print('%.1f' % ($(date +%s.%N) - $start))")
 hostcost=$(python3 - "$W/hosts/state.json" <<'PY'
 import json, sys

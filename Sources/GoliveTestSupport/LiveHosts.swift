@@ -18,12 +18,20 @@ public final class LiveHosts: @unchecked Sendable {
 
     /// Starts `count` hosts (web1...), each on release 1.0.0, and with `tiers` a database server
     /// `db1` and a load balancer `lb1`; on loopback ports unless `network` asks for a namespace per host.
-    public init(count: Int, network: Sandbox.NetworkMode = .loopback, tiers: Bool = false) throws {
+    /// With a `login` other than `.current` the hosts log in like production's: a non-root user,
+    /// root logins refused, the hosts' files root's (see ``SandboxUsers``; needs root).
+    public init(count: Int, network: Sandbox.NetworkMode = .loopback, tiers: Bool = false, login: Sandbox.Login = .current) throws {
         directory = try TestHosts.makeTemporaryDirectory(name: "live")
+        // Its login users reach their keys and the hosts through it.
+        chmod(directory, 0o755)
         sandbox = Sandbox(directory: directory + "/sandbox")
         inventoryPath = directory + "/inventory.yml"
-        hosts = try sandbox.up(count: count, inventoryPath: inventoryPath, network: network, tiers: tiers)
+        hosts = try sandbox.up(count: count, inventoryPath: inventoryPath, network: network, tiers: tiers, login: login)
     }
+
+    /// How production logs in, where this machine can make it so: a non-root user with sudo as root
+    /// (the sandbox's users need root to be made), else the current user.
+    public static var productionLogin: Sandbox.Login { geteuid() == 0 ? .deploy : .current }
 
     deinit { stop() }
 

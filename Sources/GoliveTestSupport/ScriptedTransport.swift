@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import System
 import Playbook
 
 /// A transport that answers commands from a script, for fast engine tests: each command is
@@ -209,6 +210,14 @@ final class ScriptedConnection: HostConnection, @unchecked Sendable {
         }
         return CommandOutcome(
             exitCode: reply.exitCode, stdout: Data(reply.stdout.utf8), stderr: Data(reply.stderr.utf8), duration: reply.delay)
+    }
+
+    /// An escalated command runs its script as a plain one would (the scripted host has no users).
+    func run(
+        _ command: String, escalation: Escalation, script: String, stdin: Data?, timeout: Duration?,
+        output: (@Sendable (Bool, Data) -> Void)?
+    ) async throws -> CommandOutcome {
+        try await run(script, timeout: timeout, output: output)
     }
 
     func upload(_ data: Data, to path: String, mode: Int) async throws {

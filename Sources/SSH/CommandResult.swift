@@ -1,3 +1,4 @@
+import System
 import Foundation
 
 /// Which output stream a chunk came from.
@@ -37,6 +38,8 @@ public struct CommandResult: Sendable, Hashable {
     public var stderrOmitted: Int
     /// Wall time from opening the channel to its close.
     public var duration: Duration
+    /// Why the escalation never started the command, when the command was escalated and it did not.
+    public var escalationFailure: Escalation.Failure?
 
     /// True when the command exited with status 0.
     public var succeeded: Bool { termination == .exited(0) }

@@ -31,16 +31,28 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
     /// RFC 4254 "signal" requests on a channel that is already running a command.
     private var processGroup: Int32?
     private var pidLineParsed = false
+    /// Bytes of stderr passed on before the wrapper's line.
+    private var preamble = 0
     private var stderrHead = Data()
     /// A channel opened to run `kill`, not yet exec'd; and those already exec'd (freed at the end).
     private var pendingKiller: OpaquePointer?
     private var killers: [OpaquePointer] = []
-    static let pidMarker = "golive-pgid:"
+    static let pidMarker = ShellBootstrap.pidMarker
+    /// The escalation being answered (`become`): stdin stays open until it has started the
+    /// escalated shell, which then gets its script.
+    private var dialogue: EscalationDialogue?
+    /// True when the escalation did not start in its time.
+    private var escalationTimedOut = false
+    private var commandDeadline: ContinuousClock.Instant?
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 8)
 
-    init(command: String, stdin: Data?, timeout: Duration?, captureLimit: Int, output: OutputHandler?) {
+    init(
+        command: String, stdin: Data?, dialogue: EscalationDialogue? = nil, timeout: Duration?, captureLimit: Int,
+        output: OutputHandler?
+    ) {
         self.command = command
-        self.stdin = ShellBootstrap.input(command: command, stdin: stdin)
+        self.stdin = ShellBootstrap.input(command: command, stdin: dialogue == nil ? stdin : nil)
+        self.dialogue = dialogue
         self.timeout = timeout
         self.output = output
         stdoutCapture = OutputCapture(limit: captureLimit)
@@ -66,6 +78,12 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
             case .open:
                 started = .now
                 if let timeout { deadline = started.advanced(by: timeout) }
+                commandDeadline = deadline
+                if let dialogue {
+                    // The escalation has its own, shorter bound until the escalated shell starts.
+                    let prompt = started.advanced(by: dialogue.escalation.promptTimeout)
+                    deadline = deadline.map { min($0, prompt) } ?? prompt
+                }
                 guard let opened = golive_ssh2_channel_open_session(session) else {
                     let code = libssh2_session_last_errno(session)
                     if code == LIBSSH2_ERROR_EAGAIN { return .blocked }
@@ -96,7 +114,7 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
                         stdinSent += rc
                         continue
                     }
-                    if !eofSent {
+                    if !eofSent && !awaitingEscalation {
                         let rc = libssh2_channel_send_eof(channel)
                         if rc == LIBSSH2_ERROR_EAGAIN { return .blocked }
                         if rc < 0 { return abort(core, core.failure(rc, .exec, kind: .channelFailed)) }
@@ -120,11 +138,21 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
                             chunk = parsePidLine(chunk)
                             if chunk.isEmpty { continue }
                         }
+                        if stream == .stderr, awaitingEscalation, var answering = dialogue {
+                            let reply = answering.receive(chunk)
+                            dialogue = answering
+                            chunk = reply.stderr
+                            if let write = reply.write { stdin.append(write) }
+                            if answering.phase == .started { deadline = commandDeadline }
+                            if chunk.isEmpty { continue }
+                        }
                         if stream == .stdout { stdoutCapture.append(chunk) } else { stderrCapture.append(chunk) }
                         output?(stream, chunk)
                     }
                 }
                 if moved >= 1 << 20 { return .again }
+                // The escalation's answer (the password, the script) or the end of stdin to send.
+                if stopping == nil && (stdinSent < stdin.count || (!eofSent && !awaitingEscalation)) { continue }
                 if libssh2_channel_eof(channel) != 0 {
                     state = .closing
                     continue
@@ -155,26 +183,37 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
         }
     }
 
-    /// Consumes the wrapper's first stderr line; returns the bytes after it (the command's own).
+    /// True while the escalation has not started the escalated shell (nor been refused): stdin stays open.
+    private var awaitingEscalation: Bool {
+        guard let dialogue else { return false }
+        return dialogue.phase == .waiting || dialogue.phase == .passwordSent
+    }
+
+    /// Consumes the wrapper's `golive-pgid:` line; returns the bytes around it (the command's own,
+    /// or what the server said before it: "Could not chdir to home directory", a banner). Lines
+    /// before it are passed on, up to a bound; a partial line waits for the rest.
     private func parsePidLine(_ chunk: Data) -> Data {
         stderrHead.append(chunk)
-        guard let newline = stderrHead.firstIndex(of: UInt8(ascii: "\n")) else {
-            if stderrHead.count > 64 {
-                pidLineParsed = true  // not our line after all: hand everything on
-                defer { stderrHead = Data() }
-                return stderrHead
+        var passed = Data()
+        while let newline = stderrHead.firstIndex(of: UInt8(ascii: "\n")) {
+            let line = String(decoding: stderrHead[stderrHead.startIndex..<newline], as: UTF8.self)
+            let rest = Data(stderrHead[stderrHead.index(after: newline)...])
+            if line.hasPrefix(Self.pidMarker), let pid = Int32(line.dropFirst(Self.pidMarker.count)), pid > 1 {
+                pidLineParsed = true
+                processGroup = pid
+                stderrHead = Data()
+                return passed + rest
             }
-            return Data()
+            passed.append(stderrHead[stderrHead.startIndex...newline])
+            stderrHead = rest
         }
-        pidLineParsed = true
-        let line = String(decoding: stderrHead[stderrHead.startIndex..<newline], as: UTF8.self)
-        let rest = Data(stderrHead[stderrHead.index(after: newline)...])
-        stderrHead = Data()
-        if line.hasPrefix(Self.pidMarker), let pid = Int32(line.dropFirst(Self.pidMarker.count)), pid > 1 {
-            processGroup = pid
-            return rest
+        preamble += passed.count
+        if preamble + stderrHead.count > 64 * 1024 {
+            pidLineParsed = true  // no wrapper line after all: hand everything on
+            defer { stderrHead = Data() }
+            return passed + stderrHead
         }
-        return Data((line + "\n").utf8) + rest
+        return passed
     }
 
     /// Runs `kill -SIGNAL -- -PGID` on a second channel of the same session.
@@ -219,17 +258,19 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
             libssh2_free(core.session, name)
         }
         if let stopping { termination = stopping }
-        result.succeed(
-            CommandResult(
-                termination: termination, stdout: stdoutCapture.data, stderr: stderrCapture.data,
-                stdoutOmitted: stdoutCapture.omitted, stderrOmitted: stderrCapture.omitted,
-                duration: started.duration(to: .now)))
+        var delivered = CommandResult(
+            termination: termination, stdout: stdoutCapture.data, stderr: stderrCapture.data,
+            stdoutOmitted: stdoutCapture.omitted, stderrOmitted: stderrCapture.omitted,
+            duration: started.duration(to: .now))
+        if termination != .exited(0) { delivered.escalationFailure = dialogue?.failure(timedOut: escalationTimedOut) }
+        result.succeed(delivered)
     }
 
     /// Timeout: signal the remote process group (TERM, then KILL), then close; give up on the
     /// connection only if the server does not close the channel either.
     override func deadlineReached(_ core: SessionCore) -> OperationProgress {
-        stop(core, as: .timedOut, error: nil)
+        if awaitingEscalation && signalsSent == 0 { escalationTimedOut = true }
+        return stop(core, as: .timedOut, error: nil)
     }
 
     override func cancel(_ core: SessionCore) -> OperationProgress {

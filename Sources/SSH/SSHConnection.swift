@@ -36,12 +36,15 @@ public final class SSHConnection: Sendable {
     ///   - output: called with each chunk as it arrives, on the event-loop thread.
     /// - Returns: the termination and captured output; a non-zero exit is not an error.
     /// - Throws: `SSHError` when the channel cannot be opened or the connection drops.
+    ///   - dialogue: the escalation `command` starts (`become`): stdin stays open until it has
+    ///     started the escalated shell (the password sent if it asks), then gets the dialogue's script;
+    ///     `stdin` is then unused (the dialogue's script carries it).
     public func run(
-        _ command: String, stdin: Data? = nil, timeout: Duration? = nil, captureLimit: Int = 1 << 20,
-        output: OutputHandler? = nil
+        _ command: String, stdin: Data? = nil, dialogue: EscalationDialogue? = nil, timeout: Duration? = nil,
+        captureLimit: Int = 1 << 20, output: OutputHandler? = nil
     ) async throws -> CommandResult {
         let operation = ExecOperation(
-            command: command, stdin: stdin, timeout: timeout, captureLimit: captureLimit, output: output)
+            command: command, stdin: stdin, dialogue: dialogue, timeout: timeout, captureLimit: captureLimit, output: output)
         return try await submit(operation) { operation.install($0) }
     }
 

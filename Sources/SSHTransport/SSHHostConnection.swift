@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import SSH
+import System
 
 /// A ``HostConnection`` over an ``SSHConnection``.
 final class SSHHostConnection: HostConnection {
@@ -17,15 +18,30 @@ final class SSHHostConnection: HostConnection {
     }
 
     func run(_ command: String, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?) async throws -> CommandOutcome {
+        try await run(command, dialogue: nil, timeout: timeout, output: output)
+    }
+
+    func run(
+        _ command: String, escalation: Escalation, script: String, stdin: Data?, timeout: Duration?,
+        output: (@Sendable (Bool, Data) -> Void)?
+    ) async throws -> CommandOutcome {
+        let frame = ShellBootstrap.input(command: escalation.script(script), stdin: stdin)
+        return try await run(command, dialogue: EscalationDialogue(escalation: escalation, script: frame), timeout: timeout, output: output)
+    }
+
+    private func run(
+        _ command: String, dialogue: EscalationDialogue?, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?
+    ) async throws -> CommandOutcome {
         var forward: OutputHandler?
         if let output {
             forward = { stream, data in output(stream == .stdout, data) }
         }
         do {
-            let result = try await connection.run(command, timeout: timeout, captureLimit: 128 * 1024, output: forward)
+            let result = try await connection.run(command, dialogue: dialogue, timeout: timeout, captureLimit: 128 * 1024, output: forward)
             var outcome = CommandOutcome(
                 exitCode: nil, stdout: result.stdout, stderr: result.stderr,
                 omitted: result.stdoutOmitted + result.stderrOmitted, duration: result.duration)
+            outcome.escalationFailure = result.escalationFailure
             switch result.termination {
             case .exited(let code): outcome.exitCode = Int(code)
             case .signaled(let signal): outcome.signal = signal

@@ -16,8 +16,8 @@ public enum HostTools {
 
     /// Runs a program and returns its output; throws on a non-zero exit.
     @discardableResult
-    public static func output(_ executable: String, _ arguments: [String]) throws -> String {
-        let (status, text) = try ChildProcess.run(executable, arguments)
+    public static func output(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
+        let (status, text) = try ChildProcess.run(executable, arguments, environment: environment)
         guard status == 0 else {
             throw SandboxError(message: "\(executable) \(arguments.joined(separator: " ")) failed: \(text)")
         }
@@ -26,12 +26,14 @@ public enum HostTools {
 
     /// Runs a shell script and returns its output; throws on a non-zero exit.
     @discardableResult
-    public static func sh(_ script: String) throws -> String { try output("/bin/sh", ["-c", script]) }
+    public static func sh(_ script: String, environment: [String: String] = [:]) throws -> String {
+        try output("/bin/sh", ["-c", script], environment: environment)
+    }
 
     /// The sshd config of a simulated host listening on `address:port`.
     public static func sshdConfig(
         address: String, port: Int, hostKeys: [String], pidFile: String, authorizedKeys: String, password: Bool = false,
-        home: String? = nil, environment: [String: String] = [:]
+        home: String? = nil, environment: [String: String] = [:], rootLogin: Bool = true
     ) -> String {
         var text = """
             Port \(port)
@@ -40,7 +42,7 @@ public enum HostTools {
             AuthorizedKeysFile \(authorizedKeys)
             StrictModes no
             UsePAM no
-            PermitRootLogin yes
+            PermitRootLogin \(rootLogin ? "yes" : "no")
             PubkeyAuthentication yes
             PasswordAuthentication \(password ? "yes" : "no")
             KbdInteractiveAuthentication no

@@ -48,6 +48,25 @@ public struct Sandbox: Sendable {
         case namespaces
     }
 
+    /// Whom the hosts' sshd lets in, and so whom the inventory logs in as.
+    public enum Login: Sendable, Hashable {
+        /// The user running the sandbox (root logins allowed): no escalation is needed.
+        case current
+        /// ``SandboxUsers/deploy`` (NOPASSWD sudo); root logins refused, as in production.
+        case deploy
+        /// ``SandboxUsers/password``, whose sudo asks for the password given; root logins refused.
+        case password(String)
+
+        /// The login user's name (nil: the current user).
+        var user: String? {
+            switch self {
+            case .current: nil
+            case .deploy: SandboxUsers.deploy
+            case .password: SandboxUsers.password
+            }
+        }
+    }
+
     /// Where keys, configs, host directories and the state file live.
     public let directory: String
 
@@ -62,6 +81,10 @@ public struct Sandbox: Sendable {
     public var clientKey: String { directory + "/id_ed25519" }
     /// The known_hosts file holding every host's key.
     public var knownHosts: String { directory + "/known_hosts" }
+    /// The password of ``SandboxUsers/password`` (0600), when the hosts log in as it.
+    public var sudoPasswordFile: String { directory + "/sudo-password" }
+    /// The environment variable the inventory reads that password from.
+    public static let sudoPasswordVariable = "GOLIVE_SANDBOX_SUDO_PASSWORD"
 
     /// The running hosts, from the state file.
     public func hosts() -> [Host] {
@@ -73,13 +96,20 @@ public struct Sandbox: Sendable {
     /// writes an inventory for them at `inventoryPath`. With `tiers`, also a database server `db1`
     /// (group `database`) and a load balancer `lb1` (group `lb`), whose backends file lists every
     /// web host as enabled and whose action log records each drain and enable
-    /// (`playbooks/tiers.yml`).
+    /// (`playbooks/tiers.yml`). With a ``Login`` other than `.current`, the hosts refuse root logins
+    /// and the inventory logs in as that user; the hosts' files stay root's, so changing them takes
+    /// `become` (see ``SandboxUsers``).
     @discardableResult
     public func up(
         count: Int, inventoryPath: String, release: String = "1.0.0", http: Bool = true, network mode: NetworkMode = .automatic,
-        tiers: Bool = false
+        tiers: Bool = false, login: Login = .current
     ) throws -> [Host] {
         down()
+        if case .password(let password) = login {
+            try SandboxUsers.ensure(sudoPassword: password)
+        } else if login != .current {
+            try SandboxUsers.ensure(sudoPassword: nil)
+        }
         let network = SandboxNetwork(directory: directory)
         let namespaces: Bool
         switch mode {
@@ -93,6 +123,23 @@ public struct Sandbox: Sendable {
         }
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if let user = login.user {
+            // sshd reads the authorized keys as the login user: every directory above them must let it through.
+            var path = URL(fileURLWithPath: directory).deletingLastPathComponent()
+            while path.path != "/" {
+                if let mode = (try? fileManager.attributesOfItem(atPath: path.path))?[.posixPermissions] as? Int, mode & 0o001 == 0 {
+                    throw SandboxError(
+                        message: "\(user) cannot reach \(directory): \(path.path) does not let others through (mode \(String(mode, radix: 8))); "
+                            + "choose another --directory, or --login self")
+                }
+                path.deleteLastPathComponent()
+            }
+        }
+        _ = try? fileManager.removeItem(atPath: sudoPasswordFile)
+        if case .password(let password) = login {
+            try password.write(toFile: sudoPasswordFile, atomically: true, encoding: .utf8)
+            chmod(sudoPasswordFile, 0o600)
+        }
         // Others may traverse it (a host's non-root login user reaches its home through it); the
         // keys inside are 0600.
         chmod(directory, 0o755)
@@ -117,6 +164,9 @@ public struct Sandbox: Sendable {
                 try "<h1>\(name) runs \(release)</h1>\n".write(
                     toFile: app + "/releases/\(release)/index.html", atomically: true, encoding: .utf8)
                 try fileManager.createSymbolicLink(atPath: app + "/current", withDestinationPath: "releases/\(release)")
+                // Every login user may create its lock under the host's /var/tmp, as on a real server.
+                try fileManager.createDirectory(atPath: root + "/var/tmp", withIntermediateDirectories: true)
+                chmod(root + "/var/tmp", 0o1777)
                 // What the other example playbooks expect: a schema and a config directory.
                 try fileManager.createDirectory(atPath: app + "/schema", withIntermediateDirectories: true)
                 try "41_initial\n".write(toFile: app + "/schema/version", atomically: true, encoding: .utf8)
@@ -145,7 +195,7 @@ public struct Sandbox: Sendable {
                     while free == sshPort { free = try HostTools.freePort() }
                     (httpPort, httpBind) = (free, address)
                 }
-                let sshd = try startSSHD(root: root, address: address, port: sshPort, slot: slot)
+                let sshd = try startSSHD(root: root, address: address, port: sshPort, slot: slot, rootLogin: login == .current)
                 var httpPID: Int32 = 0
                 if serves {
                     httpPID = try daemon(
@@ -171,7 +221,7 @@ public struct Sandbox: Sendable {
             throw error
         }
         try knownHostsText.write(toFile: knownHosts, atomically: true, encoding: .utf8)
-        try inventory(hosts, inventoryPath: inventoryPath).write(toFile: inventoryPath, atomically: true, encoding: .utf8)
+        try inventory(hosts, inventoryPath: inventoryPath, login: login).write(toFile: inventoryPath, atomically: true, encoding: .utf8)
         return hosts
     }
 
@@ -230,7 +280,8 @@ public struct Sandbox: Sendable {
         let host = all[index]
         kill(name)
         all[index].sshdPID = try startSSHD(
-            root: host.root, address: host.address, port: host.sshPort, slot: host.network, environment: environment
+            root: host.root, address: host.address, port: host.sshPort, slot: host.network, environment: environment,
+            rootLogin: (try? String(contentsOfFile: host.root + "/sshd_config", encoding: .utf8))?.contains("PermitRootLogin no") != true
         ).pid
         try save(all)
         try HostTools.waitForListener(address: host.address, port: host.sshPort, prefix: "SSH-2.0")
@@ -241,14 +292,14 @@ public struct Sandbox: Sendable {
     /// Each host gets a lock root of its own (`GOLIVE_LOCK_ROOT`, as a real server has its own
     /// `/var/tmp`), since the sandbox's hosts share this machine's filesystem.
     private func startSSHD(
-        root: String, address: String, port: Int, slot: SandboxNetwork.Slot?, environment: [String: String] = [:]
+        root: String, address: String, port: Int, slot: SandboxNetwork.Slot?, environment: [String: String] = [:], rootLogin: Bool = true
     ) throws -> ChildProcess {
         let config = root + "/sshd_config"
         var environment = environment
         environment["GOLIVE_LOCK_ROOT"] = environment["GOLIVE_LOCK_ROOT"] ?? root + "/var/tmp/golive"
         try HostTools.sshdConfig(
             address: address, port: port, hostKeys: [root + "/ssh_host_ed25519_key"], pidFile: root + "/sshd.pid",
-            authorizedKeys: directory + "/authorized_keys", home: root, environment: environment
+            authorizedKeys: directory + "/authorized_keys", home: root, environment: environment, rootLogin: rootLogin
         ).write(toFile: config, atomically: true, encoding: .utf8)
         return try daemon("/usr/sbin/sshd", ["-D", "-e", "-f", config], slot: slot, log: root + "/sshd.log")
     }
@@ -272,7 +323,7 @@ public struct Sandbox: Sendable {
     }
 
     /// The inventory text for the hosts; paths are relative to the inventory's directory.
-    func inventory(_ hosts: [Host], inventoryPath: String) -> String {
+    func inventory(_ hosts: [Host], inventoryPath: String, login: Login = .current) -> String {
         let base = URL(fileURLWithPath: inventoryPath).deletingLastPathComponent().standardizedFileURL.path
         func relative(_ path: String) -> String {
             let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
@@ -281,7 +332,8 @@ public struct Sandbox: Sendable {
             while common < min(from.count, to.count) && from[common] == to[common] { common += 1 }
             return (Array(repeating: "..", count: from.count - common) + to[common...].map(String.init)).joined(separator: "/")
         }
-        let user = String(cString: getpwuid(geteuid()).pointee.pw_name)
+        let user = login.user ?? String(cString: getpwuid(geteuid()).pointee.pw_name)
+        let becomePassword = login.user == SandboxUsers.password ? "\n  become_password: { secret: sudo_password }" : ""
         var text = """
             # Written by `golive sandbox up`: \(hosts.count) simulated hosts on this machine (sshd + HTTP\(
                 hosts.first?.network == nil ? " on loopback" : ", each in a network namespace of its own")).
@@ -291,7 +343,7 @@ public struct Sandbox: Sendable {
               user: \(user)
               identity: \(relative(clientKey))
               known_hosts: \(relative(knownHosts))
-              connect_timeout: 10s
+              connect_timeout: 10s\(becomePassword)
             groups:
               web:
                 hosts:
@@ -312,10 +364,13 @@ public struct Sandbox: Sendable {
             text += "  \(group):\n    hosts:\n"
             text += "      \(host.name): { address: \(host.address), port: \(host.sshPort), vars: { app_dir: \(host.appDirectory) } }\n"
         }
-        text += "vars:\n  app: webapp\n"
+        text += "vars:\n  app: webapp\n  app_user: \(SandboxUsers.app)\n"
         if let balancer {
             // Every host's steps delegated to the balancer name its files.
             text += "  lb_backends: \(balancer.root)/etc/lb/backends\n  lb_actions: \(balancer.root)/etc/lb/actions.log\n"
+        }
+        if !becomePassword.isEmpty {
+            text += "secrets:\n  sudo_password: { env: \(Self.sudoPasswordVariable) }   # the password is in \(sudoPasswordFile)\n"
         }
         return text
     }

@@ -11,6 +11,9 @@ import Foundation
 /// The same frame carries anything else that must not appear in argv (a password for `sudo`,
 /// later): a length line, then the bytes.
 public enum ShellBootstrap {
+    /// What the bootstrap prints first on stderr, before the shell's pid.
+    public static let pidMarker = "golive-pgid:"
+
     /// What each exec request runs (no secret in it, ever).
     public static let command =
         #"printf 'golive-pgid:%s\n' "$$" >&2; IFS= read -r __golive_n || exit 125; "#

@@ -16,7 +16,7 @@ import Testing
         "os-upgrade.yml": ["upgrade_command": .string("true"), "reboot_command": .string("true")]
     ]
 
-    init() throws { live = try LiveHosts(count: 4, tiers: true) }
+    init() throws { live = try LiveHosts(count: 4, tiers: true, login: LiveHosts.productionLogin) }
 
     @Test func everyExampleIsCovered() {
         #expect(Set(Self.examples).isSuperset(of: ["webapp.yml", "db-migration.yml", "config-change.yml", "os-upgrade.yml", "tiers.yml"]))

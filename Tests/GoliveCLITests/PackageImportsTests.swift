@@ -6,7 +6,7 @@ import Testing
 struct PackageImportsTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     /// Modules that come with the toolchain or the system.
-    static let platform: Set<String> = ["Foundation", "FoundationNetworking", "Glibc", "Darwin", "Dispatch", "Testing", "XCTest"]
+    static let platform: Set<String> = ["Foundation", "FoundationNetworking", "Glibc", "Darwin", "Dispatch", "Synchronization", "Testing", "XCTest"]
 
     /// Each target of Package.swift with the names in its dependency list.
     static func targets() throws -> [(name: String, dependencies: Set<String>)] {

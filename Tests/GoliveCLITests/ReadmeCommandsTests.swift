@@ -8,7 +8,7 @@ import Testing
     let golive = GoliveBinary()
     let live: LiveHosts
 
-    init() throws { live = try LiveHosts(count: 4, tiers: true) }
+    init() throws { live = try LiveHosts(count: 4, tiers: true, login: LiveHosts.productionLogin) }
 
     /// The lines of the README's tour block that run golive.
     func tourLines() throws -> [String] {

@@ -13,6 +13,8 @@ struct SandboxCommandTests {
     @Test func namespacesGiveEachHostItsOwnAddressAndCanBeCutOff() throws {
         let directory = try TestHosts.makeTemporaryDirectory(name: "sandbox")
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        // As root the hosts' login user is not root: it reaches the sandbox's keys through here.
+        chmod(directory, 0o755)
         let inventory = directory + "/inventory.yml"
         let location = ["--directory", directory + "/sandbox"]
         let up = try golive.run(["sandbox", "up", "--hosts", "3", "--network", "namespaces", "--inventory", inventory] + location)

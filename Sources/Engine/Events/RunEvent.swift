@@ -8,7 +8,7 @@ public struct RunEvent: Codable, Sendable, Hashable {
     /// What happened.
     public enum Kind: String, Codable, Sendable, Hashable, CaseIterable {
         case runStarted, lockTaken, lockReleased, windowChecked, windowOverride, prediction
-        case hostConnected, hostUnreachable
+        case hostConnected, hostUnreachable, escalationChecked
         case phaseStarted, phaseFinished
         case batchStarted, batchFinished
         case stepStarted, stepFinished, stepSkipped

@@ -31,11 +31,13 @@ public struct StepDetails: Codable, Sendable, Hashable {
     public var final: Bool?
     /// On `stepFinished`: the host's connection was lost during it.
     public var lost: Bool?
+    /// The privilege it ran with: the login user and whom it became (`alice → root via sudo`).
+    public var become: String?
 
     enum CodingKeys: String, CodingKey {
         case key = "step_key", register, runOnce = "run_once", ignoreErrors = "ignore_errors"
         case onController = "on_controller", delegateTo = "delegate_to", rollback, failed, httpStatus = "http_status", bytes, sha256
-        case sharedFrom = "shared_from", final, lost = "connection_lost"
+        case sharedFrom = "shared_from", final, lost = "connection_lost", become
     }
 
     /// Creates details; every field is optional.

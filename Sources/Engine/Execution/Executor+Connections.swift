@@ -1,11 +1,55 @@
 import Foundation
 import Playbook
+import System
 
 /// The run's connections: one per host, opened before anything runs, reopened with backoff for a rollback.
 extension Executor {
     func connectAll(_ hosts: [InventoryHost]) async -> [String: String] {
         let results = await forEachHost(hosts.map(\.name)) { executor, name in
             await executor.connect(name)
+        }
+        return results.compactMapValues { $0 }
+    }
+
+    /// The escalations each connected host's steps and probes need (`become`), by host.
+    func escalationsNeeded() -> [String: [Escalation]] {
+        var needed: [String: [Escalation]] = [:]
+        func add(_ escalation: Escalation?, on host: String) {
+            guard let escalation, !(needed[host]?.contains(escalation) ?? false) else { return }
+            needed[host, default: []].append(escalation)
+        }
+        for play in playbook.plays {
+            let probes = play.play.health?.probes.contains { probe in
+                switch probe.check {
+                case .http, .tcp: false
+                default: true
+                }
+            } ?? false
+            for host in play.hostNames {
+                for step in play.play.allSteps { add(escalation(for: step, on: host), on: step.delegate?.hostName ?? host) }
+                if probes { add(escalation(forProbesOf: play.play.index, on: host), on: host) }
+            }
+        }
+        return needed
+    }
+
+    /// Checks every escalation the run needs on every host it needs it on, each on the timeline;
+    /// returns the hosts that cannot escalate and why.
+    func verifyEscalations() async -> [String: String] {
+        let needed = escalationsNeeded()
+        guard !needed.isEmpty else { return [:] }
+        let results = await forEachHost(needed.keys.sorted()) { executor, host in
+            guard let connection = await executor.connection(to: host) else { return Optional("not connected") }
+            var failure: String?
+            for escalation in needed[host] ?? [] {
+                let result = await EscalationCheck.verify(escalation, host: host, on: connection)
+                await executor.emit(
+                    executor.event(
+                        .escalationChecked, phase: .connect, host: host, status: result.ok ? "ok" : "failed",
+                        message: "\(result.who): \(result.message ?? result.status)"))
+                if !result.ok, failure == nil { failure = result.message ?? result.status }
+            }
+            return failure
         }
         return results.compactMapValues { $0 }
     }

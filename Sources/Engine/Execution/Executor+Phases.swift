@@ -17,6 +17,13 @@ extension Executor {
                 result: .refused,
                 hosts: unreachable.map { HostReport(host: $0.key, state: .unreachable, detail: $0.value) }, reason: reason)
         }
+        let cannot = await verifyEscalations()
+        if !cannot.isEmpty {
+            return RunOutcome(
+                result: .refused,
+                hosts: cannot.keys.sorted().map { HostReport(host: $0, state: .unchanged, detail: "cannot escalate: \(cannot[$0] ?? "")") },
+                reason: "cannot escalate on " + cannot.keys.sorted().map { "\($0) (\(cannot[$0] ?? ""))" }.joined(separator: "; "))
+        }
         guard options.kind != .check else { return nil }
         let deadline = ContinuousClock.now.advanced(by: options.lockWait ?? .zero)
         while let refusal = await HostLocks.take(playbook.connectedHosts.map(\.name), in: self) {

@@ -60,14 +60,19 @@ extension Executor {
         // A delegated step's command runs on the host it was delegated to, a controller step's on
         // the controller, each under a tag naming its host.
         var onController: [String] = []
+        // Those that ran escalated are stopped through the same escalation too.
+        var escalated: [String: [String: Escalation]] = [:]
         func stop(_ step: String, on host: String, delegatedTo: String?, tag: (String?) -> String) {
             let started = state[host].started.first { $0.id == step }
+            let escalation = stepsByID[step].flatMap { self.escalation(for: $0, on: host) }
             if started?.onController == true || stepsByID[step]?.runsOnController == true {
                 onController.append(tag(host))
             } else if let place = delegatedTo ?? started?.delegateTo {
                 stopping[place, default: []].append(tag(host))
+                if let escalation { escalated[place, default: [:]][tag(host)] = escalation }
             } else {
                 stopping[host, default: []].append(tag(nil))
+                if let escalation { escalated[host, default: [:]][tag(nil)] = escalation }
             }
         }
         for (host, open) in state.openSteps {
@@ -97,7 +102,7 @@ extension Executor {
                     step: open.id, stepName: open.name, status: StepStatus.lost.rawValue,
                     message: "started at \(Timestamp.seconds(open.time)) and never confirmed: counted as done"))
         }
-        let outcome = await recoverLocked(recovery, schedule: schedule, stopping: stopping, onController: onController)
+        let outcome = await recoverLocked(recovery, schedule: schedule, stopping: stopping, escalated: escalated, onController: onController)
         // The host locks of the lost controller carry this run's id: released with ours.
         if !fenced { await HostLocks.release(playbook.connectedHosts.map(\.name), unrecorded: true, in: self) }
         lease?.cancel()
@@ -106,13 +111,14 @@ extension Executor {
     }
 
     private func recoverLocked(
-        _ recovery: Recovery, schedule: [PlannedBatch], stopping: [String: [String]], onController: [String]
+        _ recovery: Recovery, schedule: [PlannedBatch], stopping: [String: [String]], escalated: [String: [String: Escalation]],
+        onController: [String]
     ) async -> RunOutcome {
         // Every host: the changed ones to roll back or finish, all of them to take over (or
         // release) the lost run's host locks.
         let unreachable = await connectAll(playbook.connectedHosts)
         let reachable = playbook.connectedHosts.map(\.name).filter { unreachable[$0] == nil }
-        if let refusal = await HostLocks.take(reachable, stopping: stopping, in: self) {
+        if let refusal = await HostLocks.take(reachable, stopping: stopping, escalated: escalated, in: self) {
             return RunOutcome(result: .refused, reason: refusal)
         }
         // The lost controller's own commands: stopped here when it ran on this machine.

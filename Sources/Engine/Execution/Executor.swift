@@ -71,7 +71,8 @@ public actor Executor {
         self.gates = gates
         self.options = options
         self.stateObserver = stateObserver
-        redactor = Redactor(secrets: playbook.inventory.secrets.values.compactMap { $0.value?.revealForUse() })
+        redactor = Redactor(
+            secrets: playbook.inventory.secrets.values.compactMap { $0.value?.revealForUse() } + [options.becomePassword].compactMap { $0 })
         stepsByID = Dictionary(playbook.playbook.allSteps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let replayed = RunState.replay(history, runID: options.runID)
         state = replayed

@@ -87,6 +87,16 @@ enum HostLock {
         """
     }
 
+    /// Stops the commands of `tags` of `runID` from an escalated shell (whose `GOLIVE_LOCK_ROOT` the
+    /// escalation passed on): what runs as another user than the login's can only be stopped as that user.
+    static func escalatedStopScript(runID: String, tags: [String]) -> String {
+        let stops = tags.map { ShellQuote.quote(fileName($0)) }.joined(separator: " ")
+        return """
+            r="${GOLIVE_LOCK_ROOT:-/var/tmp/golive}"; l="$r/lock"
+            \(stopScript(marker: { "\(fileName(runID))/$r/$\($0)" }, tags: stops))
+            """
+    }
+
     /// Releases the lock if `runID` holds it.
     static func releaseScript(runID: String) -> String {
         "l=\(directory); grep -qx \(ShellQuote.quote("run=\(runID)")) \"$l/info\" 2>/dev/null && rm -rf -- \"$l\"; true"

@@ -10,12 +10,19 @@ enum HostLocks {
     /// Takes the lock on every connected host, so two controllers with any stores or inventories
     /// cannot change the same servers at once. In a recovery (`stopping` given) the lock is this
     /// run's already: its token is replaced first, then the commands of the steps the lost
-    /// controller left unfinished are stopped. Returns the refusal (naming the holder), or nil.
-    static func take(_ hosts: [String], stopping: [String: [String]] = [:], in run: isolated any RunControl) async -> String? {
+    /// controller left unfinished are stopped — those that ran escalated (`escalated`: host → tag →
+    /// escalation) through the same escalation as well, since the login user cannot signal another
+    /// user's processes. Returns the refusal (naming the holder), or nil.
+    static func take(
+        _ hosts: [String], stopping: [String: [String]] = [:], escalated: [String: [String: Escalation]] = [:],
+        in run: isolated any RunControl
+    ) async -> String? {
         guard let token = run.token else { return nil }
         let info = info(in: run)
         let results = await run.eachHost(hosts) { host in
-            await take(host, info: info, token: token, stopping: stopping[host] ?? [], in: run)
+            if let refusal = await take(host, info: info, token: token, stopping: stopping[host] ?? [], in: run) { return Optional(refusal) }
+            await stopEscalated(escalated[host] ?? [:], on: host, in: run)
+            return nil
         }
         let refusals = results.compactMapValues { $0 }
         guard !refusals.isEmpty else { return nil }
@@ -33,6 +40,32 @@ enum HostLocks {
         ]
         .map { String($0.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) }) }
         .joined(separator: "\n")
+    }
+
+    /// Stops the lost controller's escalated commands on a host, each escalation's tags at once.
+    private static func stopEscalated(_ tags: [String: Escalation], on host: String, in run: isolated any RunControl) async {
+        guard !tags.isEmpty, let connection = run.connection(to: host) else { return }
+        let groups = Dictionary(grouping: tags.keys.sorted()) { tags[$0]! }
+        for (escalation, tags) in groups.sorted(by: { $0.key.identity < $1.key.identity }) {
+            let script = HostLock.escalatedStopScript(runID: run.options.runID, tags: tags)
+            let outcome = try? await connection.run(
+                escalation.launcher, escalation: escalation, script: script, stdin: nil, timeout: .seconds(60), output: nil)
+            guard let outcome else { continue }
+            if let failure = outcome.escalationFailure {
+                await run.emit(
+                    run.event(
+                        .attentionRequired, host: host, status: "not-stopped",
+                        message: "the lost controller's commands \(tags.joined(separator: ", ")) on \(host) ran as \(escalation.user) "
+                            + "and could not be stopped: \(escalation.message(failure, host: host, login: connection.summary.user))"))
+                continue
+            }
+            for stop in HostLock.stopped(outcome.stdoutText.split(separator: "\n").map(String.init)) where stop.status != "gone" {
+                await run.emit(
+                    run.event(
+                        .processStopped, host: host, status: stop.status,
+                        message: "the lost controller's command \(stop.tag) (as \(escalation.description), process group \(stop.group)) on \(host): \(stop.how)"))
+            }
+        }
     }
 
     private static func take(

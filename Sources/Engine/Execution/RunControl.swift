@@ -1,5 +1,6 @@
 import Foundation
 import Playbook
+import System
 
 /// What the engine's collaborators (``StepRunner``, ``StepActions``, ``RollbackSaga``,
 /// ``HealthWatch``, ``HostLocks``) may see of a run and do to it. The run's state changes in one
@@ -67,6 +68,23 @@ protocol RunControl: Actor {
 extension RunControl {
     /// The environment of the run.
     nonisolated var environment: String { playbook.inventory.environment }
+
+    /// How `step` escalates for `host` (nil: it runs as the login user).
+    nonisolated func escalation(for step: Step, on host: String) -> Escalation? {
+        playbook.become(for: step, on: host).map(escalation)
+    }
+
+    /// How a play's log, metric and shell probes escalate on `host`.
+    nonisolated func escalation(forProbesOf play: Int, on host: String) -> Escalation? {
+        playbook.become(forProbesOf: playbook.plays[min(play, playbook.plays.count - 1)].play, on: host).map(escalation)
+    }
+
+    /// The escalation for `become`, with the login user's password (its secret, or `--ask-become-pass`).
+    nonisolated func escalation(_ become: Become) -> Escalation {
+        let password = become.passwordSecret.flatMap { playbook.inventory.secrets[$0]?.value?.revealForUse() } ?? options.becomePassword
+        return Escalation(
+            method: become.method, user: become.user, password: become.method == .sudo ? password : nil, promptTimeout: options.becomeTimeout)
+    }
 
     /// A host's template context for a step (in the step's play).
     func hostContext(_ host: String, for step: Step) -> TemplateContext { hostContext(host, play: step.play) }

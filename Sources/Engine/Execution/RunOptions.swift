@@ -50,6 +50,11 @@ public struct RunOptions: Sendable {
     public var prediction: Prediction?
     /// Default bound on one step attempt.
     public var defaultStepTimeout: Duration = .seconds(3600)
+    /// The login users' password for sudo when no `become_password` secret names one
+    /// (`--ask-become-pass`). Never recorded.
+    public var becomePassword: String?
+    /// How long sudo (su, doas) may take to ask for the password or start the command.
+    public var becomeTimeout: Duration = .seconds(20)
 
     /// Creates options.
     public init(kind: Kind, runID: String, operatorName: String, playbookDirectory: String) {

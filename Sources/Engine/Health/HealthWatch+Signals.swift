@@ -20,7 +20,7 @@ extension HealthWatch {
     func readSignals(host: String, follow: Bool, context: TemplateContext, in run: isolated any RunControl) async -> Result<SignalReadings, SignalError> {
         do {
             let script = try SignalScript.build(Self.signalProbes(health), state: run.signalState(host), follow: follow, context: context)
-            let result = try await StepActions(host: host).remote(script, timeout: max(health.interval, .seconds(10)), tag: "probe", in: run)
+            let result = try await StepActions(host: host, become: run.escalation(forProbesOf: play, on: host)).remote(script, timeout: max(health.interval, .seconds(10)), tag: "probe", in: run)
             guard result.ok else { return .failure(SignalError(message: "the probe command failed: \(StepRunner.summary(result))")) }
             return .success(SignalScript.parse(result.stdout))
         } catch let error as TemplateError {

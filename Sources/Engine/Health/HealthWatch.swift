@@ -70,7 +70,7 @@ struct HealthWatch {
             case .shell(let command): action = .shell(command)
             case .log, .metric: continue  // one command for all of them, below
             }
-            let result = await StepActions(host: host).attempt(
+            let result = await StepActions(host: host, become: run.escalation(forProbesOf: play, on: host)).attempt(
                 action, name: probe.name, timeout: max(health.interval, .seconds(10)), context: context, tag: "probe", in: run)
             checks.append(result.command)
             if !result.ok { failures.append("\(result.command): \(StepRunner.summary(result))") }

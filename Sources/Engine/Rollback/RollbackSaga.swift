@@ -132,7 +132,7 @@ enum RollbackSaga {
                         stepName: step.name, command: StepDescription.describe(step.action, context), attempt: 1))
                 let begin = ContinuousClock.now
                 let behalf = step.delegate != nil || step.runsOnController ? host : nil
-                let result = await StepActions.place(of: step, for: host).perform(
+                let result = await StepActions.place(of: step, for: host, in: run).perform(
                     step, context: context, phase: .rollback, tag: HostLock.tag(undoing: step.id, attempt: 1, for: behalf), in: run)
                 await run.emit(
                     RunEvent(
@@ -206,11 +206,14 @@ enum RollbackSaga {
         }
         defer { if holdsSlot { run.release("undo." + step.id) } }
         var last: StepAttempt?
+        let become = onController ? nil : run.escalation(for: step, on: host)
         for attempt in 1...max(1, run.options.rollbackAttempts) {
             await run.emit(
                 RunEvent(
                     runID: run.options.runID, kind: .rollbackStepStarted, phase: .rollback, host: host, step: step.id,
-                    stepName: step.name, command: (place.map { "(on \($0)) " } ?? "") + command.display, attempt: attempt))
+                    stepName: step.name,
+                    command: (place.map { "(on \($0)) " } ?? "") + (become.map { "(as \($0.user) via \($0.method.rawValue)) " } ?? "")
+                        + command.display, attempt: attempt))
             let begin = ContinuousClock.now
             var result: StepAttempt
             if onController {
@@ -218,7 +221,9 @@ enum RollbackSaga {
                     command, timeout: step.timeout ?? .seconds(600), tag: HostLock.tag(undoing: step.id, attempt: attempt, for: host), in: run)
             } else {
                 do {
-                    result = try await StepActions(host: place ?? host, behalfOf: place == nil ? nil : host).remote(
+                    var actions = StepActions(host: place ?? host, behalfOf: place == nil ? nil : host)
+                    actions.become = become
+                    result = try await actions.remote(
                         command, timeout: step.timeout ?? .seconds(600),
                         tag: HostLock.tag(undoing: step.id, attempt: attempt, for: place == nil ? nil : host), in: run)
                 } catch {

@@ -209,7 +209,7 @@ public struct RunState: Sendable, Hashable {
             for host in hostOrder { hosts[host]?.activity = .idle }
         case .windowOverride:
             overrides.insert("window")
-        case .windowChecked, .prediction, .phaseFinished, .gateAsked, .gateAnswered, .processStopped:
+        case .windowChecked, .prediction, .escalationChecked, .phaseFinished, .gateAsked, .gateAnswered, .processStopped:
             break
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Playbook
 import System
 
@@ -11,7 +12,9 @@ extension StepActions {
     ///
     /// - Throws: ``TransportError`` when the host is not connected or the connection drops (the
     ///   rollback reconnects; a deploy step fails the host).
-    func remote(_ command: RenderedText, timeout: Duration, tag: String, in run: isolated any RunControl) async throws -> StepAttempt {
+    func remote(
+        _ command: RenderedText, timeout: Duration, tag: String, stdin: Data? = nil, in run: isolated any RunControl
+    ) async throws -> StepAttempt {
         let connection = try await self.connection(in: run)
         if command.text.contains(Value.redactionMark) {
             // A value recorded redacted on the timeline never stands in for the real one.
@@ -20,14 +23,50 @@ extension StepActions {
                 message: "refused: the command holds a redacted value (\(Value.redactionMark)) in place of a real one")
         }
         run.learnSecrets(command.secrets)
-        var text = command.text
-        if let token = run.token, run.state[host].lockHeld { text = HostLock.guarded(text, tag: tag, token: token, runID: run.options.runID) }
-        let outcome = try await connection.run(text, timeout: timeout, output: nil)
+        let guarded = run.token != nil && run.state[host].lockHeld
+        func guarding(_ text: String) -> String {
+            guard guarded, let token = run.token else { return text }
+            return HostLock.guarded(text, tag: tag, token: token, runID: run.options.runID)
+        }
+        var outcome: CommandOutcome
+        if let become {
+            // The guard runs as the login user (its record, its token check), then starts the
+            // escalated shell, which gets the command on stdin. The login user cannot signal what
+            // runs as another user: at the timeout, or on a cancel, the stop goes through the same
+            // escalation, on a connection of its own (this one is busy with the command).
+            let stopped = Mutex(false)
+            let (place, runID) = (host, run.options.runID)
+            let stop: @Sendable () async -> Void = {
+                guard guarded, stopped.withLock({ done in defer { done = true }; return !done }) else { return }
+                await Self.stopEscalated(tag: tag, runID: runID, as: become, on: place, in: run)
+            }
+            outcome = try await withTaskCancellationHandler {
+                let timer = Task {
+                    try? await Task.sleep(for: timeout)
+                    if !Task.isCancelled { await stop() }
+                }
+                defer { timer.cancel() }
+                return try await connection.run(
+                    guarding(become.launcher), escalation: become, script: command.text, stdin: stdin, timeout: timeout + .seconds(30),
+                    output: nil)
+            } onCancel: {
+                Task.detached { await stop() }
+            }
+            if guarded, stopped.withLock({ $0 }), outcome.escalationFailure == nil { outcome.timedOut = true }
+        } else {
+            outcome = try await connection.run(guarding(command.text), timeout: timeout, output: nil)
+        }
         if outcome.exitCode == HostLock.fencedStatus, outcome.stderrText.contains(HostLock.fencedMarker) {
             run.abort(.fenced, detail: "\(host) is locked by another controller now")
             return StepAttempt(
                 ok: false, status: StepStatus.cancelled.rawValue, exitCode: outcome.exitCode, command: command.display,
                 message: "not run: another controller holds the lock on \(host) now")
+        }
+        if let become, let failure = outcome.escalationFailure {
+            return StepAttempt(
+                ok: false, status: StepStatus.failed.rawValue, exitCode: outcome.exitCode, command: command.display,
+                stderr: outcome.stderrText, message: become.message(failure, host: host, login: connection.summary.user),
+                escalationFailed: true)
         }
         let status = outcome.timedOut ? "timed-out" : outcome.succeeded ? "ok" : "failed"
         var message: String?
@@ -37,4 +76,18 @@ extension StepActions {
             ok: outcome.succeeded, status: status, exitCode: outcome.exitCode, command: command.display,
             stdout: outcome.stdoutText, stderr: outcome.stderrText, omitted: outcome.omitted, message: message)
     }
+
+    /// Stops what an escalated command left running (after a timeout or a cancel), through the
+    /// same escalation, from a connection of its own to the host: its recorded process group and
+    /// every process carrying its marker.
+    static func stopEscalated(tag: String, runID: String, as become: Escalation, on host: String, in run: isolated any RunControl) async {
+        guard let connection = try? await run.delegatedConnection(to: host, for: stopConnection) else { return }
+        let script = HostLock.escalatedStopScript(runID: runID, tags: [tag])
+        _ = await Task.detached {
+            try? await connection.run(become.launcher, escalation: become, script: script, stdin: nil, timeout: .seconds(30), output: nil)
+        }.value
+    }
+
+    /// The name the stop's own connection to a host is kept under (never an inventory host's).
+    static let stopConnection = "(stop)"
 }

@@ -31,16 +31,50 @@ extension StepActions {
                 return StepAttempt(ok: false, status: "failed", command: display, message: "\(error)")
             }
         }
-        let connection = try await self.connection(in: run)
-        let staged = try await connection.stage(data, beside: destination)
-        let (temporary, target) = (ShellQuote.quote(staged), ShellQuote.quote(destination))
-        let move = "chmod \(String(transfer.mode, radix: 8)) \(temporary) && mv -f \(temporary) \(target) || { rm -f \(temporary); exit 1; }"
-        let moved = try await remote(RenderedText(text: move, display: display, secrets: []), timeout: .seconds(60), tag: tag, in: run)
-        guard moved.ok else {
-            return StepAttempt(
-                ok: false, status: moved.status, exitCode: moved.exitCode, command: display, stderr: moved.stderr,
-                message: moved.message ?? "moving the upload into place at \(destination): \(moved.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+        let digest = Digest.sha256Hex(data)
+        let target = ShellQuote.quote(destination)
+        let mode = String(transfer.mode, radix: 8)
+        let ownership = [transfer.owner, transfer.group.map { ":" + $0 }].compactMap { $0 }.joined()
+        let moved: StepAttempt
+        if become != nil {
+            // Written by the escalated user from stdin into a private temporary file beside the
+            // destination (umask 077: never readable by others on the way), given its owner and
+            // mode, checked whole, then renamed into place.
+            let directory = ShellQuote.quote(Self.directory(of: destination))
+            let script = """
+                umask 077; t=$(mktemp \(directory)/.golive-upload.XXXXXX) || exit 1
+                trap 'rm -f -- "$t"' EXIT
+                cat > "$t" || exit 1
+                [ "$(wc -c < "$t")" -eq \(data.count) ] || { echo "golive: the upload arrived incomplete" >&2; exit 1; }
+                \(ownership.isEmpty ? "" : "chown -- \(ShellQuote.quote(ownership)) \"$t\" || exit 1")
+                chmod \(mode) "$t" && mv -f -- "$t" \(target) || exit 1
+                trap - EXIT
+                """
+            moved = try await remote(RenderedText(text: script, display: display, secrets: []), timeout: .seconds(300), tag: tag, stdin: data, in: run)
+        } else {
+            let connection = try await self.connection(in: run)
+            let staged = try await connection.stage(data, beside: destination)
+            let temporary = ShellQuote.quote(staged)
+            let chown = ownership.isEmpty ? "" : "chown -- \(ShellQuote.quote(ownership)) \(temporary) && "
+            let move = "\(chown)chmod \(mode) \(temporary) && mv -f \(temporary) \(target) || { rm -f \(temporary); exit 1; }"
+            moved = try await remote(RenderedText(text: move, display: display, secrets: []), timeout: .seconds(60), tag: tag, in: run)
         }
-        return StepAttempt(ok: true, status: "ok", command: display, transfer: (String(data.count), Digest.sha256Hex(data)))
+        guard moved.ok else {
+            var message = moved.message ?? "moving the upload into place at \(destination): \(moved.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+            if become == nil, !ownership.isEmpty, moved.stderr.contains("chown") {
+                let user = run.connection(to: host)?.summary.user ?? "the login user"
+                message = "cannot give \(destination) to \(ownership) as \(user): \(moved.stderr.trimmingCharacters(in: .whitespacesAndNewlines)); set `become: true` for this step"
+            }
+            return StepAttempt(
+                ok: false, status: moved.status, exitCode: moved.exitCode, command: display, stderr: moved.stderr, message: message,
+                escalationFailed: moved.escalationFailed)
+        }
+        return StepAttempt(ok: true, status: "ok", command: display, transfer: (String(data.count), digest))
+    }
+
+    /// The directory a remote path is in.
+    static func directory(of path: String) -> String {
+        let parent = (path as NSString).deletingLastPathComponent
+        return parent.isEmpty ? "/" : parent
     }
 }

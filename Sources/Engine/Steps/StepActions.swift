@@ -14,14 +14,20 @@ struct StepActions {
     /// The host a delegated step runs for: it uses a connection of its own to ``host``, so that
     /// several hosts' delegated steps run side by side (one SSH connection runs one command at a time).
     var behalfOf: String?
+    /// How the commands escalate (`become`), or nil to run as the login user.
+    var become: Escalation?
 
-    /// Where a step runs for `host`: on the host, on the host it is delegated to, or on the controller.
-    static func place(of step: Step, for host: String) -> StepActions {
+    /// Where a step runs for `host`: on the host, on the host it is delegated to, or on the controller;
+    /// and with which privilege.
+    static func place(of step: Step, for host: String, in run: isolated any RunControl) -> StepActions {
+        var place: StepActions
         switch step.delegate {
-        case nil: StepActions(host: host)
-        case .controller: StepActions(host: host, onController: true)
-        case .host(let name): StepActions(host: name, behalfOf: host)
+        case nil: place = StepActions(host: host)
+        case .controller: place = StepActions(host: host, onController: true)
+        case .host(let name): place = StepActions(host: name, behalfOf: host)
         }
+        place.become = run.escalation(for: step, on: host)
+        return place
     }
 
     /// The connection the actions use: the host's, or for a delegated step its own to the host it is delegated to.

@@ -15,4 +15,7 @@ struct StepAttempt: Sendable {
     var transfer: (bytes: String, sha256: String)?
     /// The connection is gone (the host counts as unreachable).
     var lost = false
+    /// The escalation (`become`) did not start the command: not retried (a wrong password tried
+    /// again counts towards a lockout).
+    var escalationFailed = false
 }

@@ -107,7 +107,7 @@ enum StepRunner {
             holdsSlot = true
         }
         defer { if holdsSlot { run.release(step.id) } }
-        let place = StepActions.place(of: step, for: host)
+        let place = StepActions.place(of: step, for: host, in: run)
         let delegated = step.delegate?.hostName
         // A step that runs elsewhere than its host (delegated, or on the controller) is tagged with its host.
         let behalf = delegated != nil || step.runsOnController ? host : nil
@@ -118,11 +118,17 @@ enum StepRunner {
             let context = run.hostContext(host, for: step)
             var started = identity
             started.rollback = renderedRollback(step, on: host, in: run)
+            let escalated = place.become.map { become in
+                "\(run.connection(to: place.host)?.summary.user ?? "login") → \(become.user) via \(become.method.rawValue)"
+            }
+            started.become = escalated
             // Started counts as done for rollback: recorded before the action.
             guard await run.emit(
                 RunEvent(
                     runID: run.options.runID, kind: .stepStarted, phase: phase, batch: batch, host: host, step: step.id,
-                    stepName: step.name, command: StepDescription.where(step) + StepDescription.describe(step.action, context),
+                    stepName: step.name,
+                    command: StepDescription.where(step) + (place.become.map { "(as \($0.user) via \($0.method.rawValue)) " } ?? "")
+                        + StepDescription.describe(step.action, context),
                     attempt: attempt, details: RunEvent.details(started)))
             else { return failure(.journal, "the timeline cannot be written") }
             let begin = ContinuousClock.now
@@ -161,7 +167,7 @@ enum StepRunner {
                     durationMS: Int(elapsed.seconds * 1000), attempt: attempt, details: RunEvent.details(finished)))
             last = result
             if ok { return nil }
-            if stopping { break }
+            if stopping || result.escalationFailed { break }
             if attempt < attempts { try? await Task.sleep(for: step.delay) }
         }
         if step.ignoreErrors { return nil }

@@ -1,5 +1,6 @@
 import Foundation
 import Playbook
+import System
 
 /// Opens connections to hosts. The engine never creates sockets itself: it is handed a transport.
 public protocol Transport: Sendable {
@@ -19,6 +20,15 @@ public protocol HostConnection: Sendable {
     ///   - output: called with output chunks as they arrive.
     /// - Throws: ``TransportError`` when the connection is lost; a non-zero exit is not an error.
     func run(_ command: String, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?) async throws -> CommandOutcome
+    /// Runs a command through the remote shell that starts an escalated shell (`command` ends in
+    /// `escalation.launcher`); once that shell has started (the password sent on stdin if it asked
+    /// for one), it gets `script` on stdin, then `stdin`. Nothing of it is ever in an argument.
+    ///
+    /// - Returns: the outcome; ``CommandOutcome/escalationFailure`` says why the escalated shell never started.
+    func run(
+        _ command: String, escalation: Escalation, script: String, stdin: Data?, timeout: Duration?,
+        output: (@Sendable (Bool, Data) -> Void)?
+    ) async throws -> CommandOutcome
     /// Writes bytes to a remote file atomically with a mode.
     func upload(_ data: Data, to path: String, mode: Int) async throws
     /// Writes bytes to a temporary file beside `path` and returns its name; the engine moves it
@@ -46,6 +56,8 @@ public struct CommandOutcome: Sendable, Hashable {
     public var omitted: Int
     /// Wall time.
     public var duration: Duration
+    /// Why the escalation did not start the command (an escalated command only).
+    public var escalationFailure: Escalation.Failure?
 
     /// Creates an outcome.
     public init(

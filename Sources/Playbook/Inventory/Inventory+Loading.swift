@@ -33,7 +33,7 @@ struct InventoryParser {
     static let topKeys = ["environment", "defaults", "groups", "hosts", "vars", "secrets"]
     static let sshKeys = [
         "user", "port", "identity", "known_hosts", "connect_timeout", "jump", "passphrase", "password",
-    ]
+    ] + BecomeSettings.keys + ["become_password"]
     static let hostKeys = ["address"] + sshKeys + ["vars"]
     static let groupKeys = ["hosts", "children", "vars"] + sshKeys
 
@@ -230,7 +230,8 @@ struct InventoryParser {
             }
         }
         for host in hosts {
-            for secret in [host.ssh.passphraseSecret, host.ssh.passwordSecret].compactMap({ $0 }) where secrets[secret] == nil {
+            for secret in [host.ssh.passphraseSecret, host.ssh.passwordSecret, host.ssh.become.passwordSecret].compactMap({ $0 })
+            where secrets[secret] == nil {
                 reader.error(.unknownHost("secret '\(secret)' is not declared under secrets:"), at: host.location, "hosts.\(host.name)")
             }
         }
@@ -246,7 +247,7 @@ struct InventoryParser {
         case "known_hosts": settings.knownHosts = reader.nonEmptyString(node, path)
         case "connect_timeout": settings.connectTimeout = reader.duration(node, path, positive: true)
         case "jump": settings.jump = reader.nonEmptyString(node, path)
-        case "passphrase", "password":
+        case "passphrase", "password", "become_password":
             // `{ secret: NAME }` names an entry of `secrets:`.
             guard let entries = reader.mapping(node, path, allowed: ["secret"]) else { return }
             guard let entry = entries.first else {
@@ -254,8 +255,12 @@ struct InventoryParser {
                 return
             }
             let name = reader.nonEmptyString(entry.value, "\(path).secret")
-            if key == "passphrase" { settings.passphraseSecret = name } else { settings.passwordSecret = name }
-        default: break
+            switch key {
+            case "passphrase": settings.passphraseSecret = name
+            case "password": settings.passwordSecret = name
+            default: settings.become.passwordSecret = name
+            }
+        default: reader.become(key, node, path, into: &settings.become)
         }
     }
 

@@ -80,6 +80,8 @@ public struct SSHSettings: Sendable, Hashable {
     public var passphraseSecret: String?
     /// Secret name holding the login password.
     public var passwordSecret: String?
+    /// `become*` for the host's steps (the playbook's, a play's and a step's own are nearer).
+    public var become = BecomeSettings()
 
     /// No settings.
     public init() {}
@@ -95,6 +97,7 @@ public struct SSHSettings: Sendable, Hashable {
         merged.jump = jump ?? other.jump
         merged.passphraseSecret = passphraseSecret ?? other.passphraseSecret
         merged.passwordSecret = passwordSecret ?? other.passwordSecret
+        merged.become = become.filled(from: other.become)
         return merged
     }
 }

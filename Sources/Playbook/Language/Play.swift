@@ -34,6 +34,8 @@ public struct Play: Sendable {
     public var rollback: [Step]
     /// Where the play starts.
     public var location: SourceLocation
+    /// `become*` for the play's steps (a step's own are nearer; the playbook's and the inventory's further).
+    public var become = BecomeSettings()
 
     /// Every step of every section, in order.
     public var allSteps: [Step] { prechecks + backup + deploy + rollback }

@@ -30,17 +30,17 @@ struct PlaybookParser {
     let reader: YAMLReader
 
     /// Keys of the playbook itself (title, window, sign-off, shared variables).
-    static let documentKeys = ["name", "window", "owner", "contacts", "change_id", "description", "vars"]
+    static let documentKeys = ["name", "window", "owner", "contacts", "change_id", "description", "vars"] + BecomeSettings.keys
     /// Keys of a play (at the top in the single-play form, or an entry of `plays:`).
     static let playKeys = [
         "name", "hosts", "serial", "rollback_serial", "max_fail", "vars", "prechecks", "backup", "deploy", "health", "rollback",
-    ]
+    ] + BecomeSettings.keys
     static let topKeys = documentKeys + playKeys.filter { !documentKeys.contains($0) } + ["plays"]
     static let kinds = StepKind.allCases.map(\.rawValue)
     static let options = [
         "name", "when", "timeout", "retries", "delay", "until", "register", "rollback", "run_once", "ignore_errors", "owner",
         "delegate_to", "throttle",
-    ]
+    ] + BecomeSettings.keys
 
     func parse(_ root: Node) -> Playbook? {
         if case .sequence = root {
@@ -73,6 +73,7 @@ struct PlaybookParser {
                     playbook.metadata.contacts = items.enumerated().compactMap { reader.string($1, "\(path)[\($0)]") }
                 }
             case "plays": break
+            case "become", "become_user", "become_method": reader.become(entry.key, entry.value, path, into: &playbook.become)
             default:
                 if playList != nil {
                     reader.error(
@@ -106,7 +107,10 @@ struct PlaybookParser {
                 }
                 if let play = parsePlay(playEntries.filter { $0.key != "id" }, node: item, index: index, id: id) { playbook.plays.append(play) }
             }
-        } else if let play = parsePlay(entries.filter { Self.playKeys.contains($0.key) && !["name", "vars"].contains($0.key) }, node: root, index: 0, id: nil) {
+        } else if let play = parsePlay(
+            entries.filter { Self.playKeys.contains($0.key) && !(["name", "vars"] + BecomeSettings.keys).contains($0.key) }, node: root, index: 0,
+            id: nil)
+        {
             var single = play
             single.name = playbook.name
             single.vars = playbook.vars
@@ -145,7 +149,7 @@ struct PlaybookParser {
             case "deploy": play.deploy = parseSteps(entry.value, .deploy, play: index, id: id)
             case "rollback": play.rollback = parseSteps(entry.value, .rollback, play: index, id: id)
             case "health": play.health = parseHealth(entry.value, path)
-            default: break
+            default: reader.become(entry.key, entry.value, path, into: &play.become)
             }
         }
         if !sawHosts { reader.error(.missingKey("hosts"), node, String(prefix.dropLast()), hint: "say which hosts: `hosts: web` (a group, host or pattern)") }
@@ -543,7 +547,7 @@ struct PlaybookParser {
             case "run_once": step.runOnce = reader.bool(entry.value, keyPath) ?? false
             case "ignore_errors": step.ignoreErrors = reader.bool(entry.value, keyPath) ?? false
             case "owner": owner = reader.string(entry.value, keyPath)
-            default: break
+            default: reader.become(entry.key, entry.value, keyPath, into: &step.become)
             }
         }
         if step.until != nil && step.register == nil {

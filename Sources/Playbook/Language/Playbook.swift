@@ -16,6 +16,8 @@ public struct Playbook: Sendable {
     /// Variables every play sees (a play's own `vars` override them).
     public var vars: [String: Value]
     /// The plays, in the order they run; one for the single-play form.
+    /// `become*` for every play (a play's and a step's own are nearer; the inventory's further).
+    public var become = BecomeSettings()
     public var plays: [Play]
     /// The file has a `plays:` list (step ids then name their play: `web.deploy[2]`).
     public var hasPlayList: Bool

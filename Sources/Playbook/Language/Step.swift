@@ -94,6 +94,8 @@ public struct Step: Sendable, Hashable {
     public var delegateLocation: SourceLocation?
     /// At most this many hosts run the step at once (`throttle:`).
     public var throttle: Int?
+    /// The step's own `become*` (the nearest level).
+    public var become = BecomeSettings()
     /// `rollback: none`: the step changes something that needs no undo, said on purpose.
     public var nothingToUndo = false
     /// `rollback: backup`: what the step changes is put back by its play's `archive` restores.
@@ -166,6 +168,10 @@ public struct Transfer: Sendable, Hashable {
     public var destination: Template
     /// File mode (default 0644).
     public var mode: Int
+    /// The file's owner (`chown`; with `become` unless the login user is the owner).
+    public var owner: String?
+    /// The file's group.
+    public var group: String?
 }
 
 /// `archive:`: a backup of `path` into `to`.

@@ -21,6 +21,26 @@ public struct ValidatedPlaybook: Sendable {
     public var connectedHosts: [InventoryHost] { hosts + delegates }
 
     /// The play a step belongs to.
+    /// The privilege `step` runs with for `host` (nil: as the login user): the step's `become*`,
+    /// then its play's, the playbook's, and the inventory's for the host it runs on (the host it is
+    /// delegated to, for a delegated step). A step on the controller never escalates.
+    /// Probes that only talk to the network (`http`, `tcp`) and gates run nothing to escalate.
+    public func become(for step: Step, on host: String) -> Become? {
+        if step.runsOnController { return nil }
+        switch step.action {
+        case .http, .tcp, .gate, .local: return nil
+        default: break
+        }
+        let target = step.delegate?.hostName ?? host
+        let inventorySettings = inventory.host(named: target)?.ssh.become ?? BecomeSettings()
+        return step.become.filled(from: play(of: step).play.become).filled(from: playbook.become).filled(from: inventorySettings).become
+    }
+
+    /// The privilege a play's health probes (log and metric) run with on `host`.
+    public func become(forProbesOf play: Play, on host: String) -> Become? {
+        play.become.filled(from: playbook.become).filled(from: inventory.host(named: host)?.ssh.become ?? BecomeSettings()).become
+    }
+
     public func play(of step: Step) -> ValidatedPlay { plays[min(step.play, plays.count - 1)] }
 
     /// The template context of a host in a play: its variables, the run's details, its registered

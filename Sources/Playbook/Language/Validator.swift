@@ -76,6 +76,7 @@ public struct Validator: Sendable {
             diagnostics += UndoCoverage.uncovered(in: play).map(\.warning)
         }
         diagnostics += Self.archiveCollisions(validated)
+        diagnostics += Self.becomeDiagnostics(validated)
         // tcp/wait hosts that name inventory hosts must exist.
         for step in playbook.allSteps {
             if case .tcp(let tcp) = step.action, let host = tcp.host, host.isLiteral, inventory.host(named: host.source) == nil,

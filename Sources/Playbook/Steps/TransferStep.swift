@@ -1,16 +1,24 @@
 import Foundation
 import Yams
 
-/// `upload: { src, dest, mode }` copies a file; `template:` renders it with the variables first.
+/// `upload: { src, dest, mode, owner, group }` copies a file; `template:` renders it with the variables first.
 extension PlaybookParser {
     func parseTransfer(_ node: Node, _ path: String, rendered: Bool) -> Step.Action? {
-        guard let entries = reader.mapping(node, path, allowed: ["src", "dest", "mode"]) else { return nil }
+        guard let entries = reader.mapping(node, path, allowed: ["src", "dest", "mode", "owner", "group"]) else { return nil }
         var source: Template?, destination: Template?, mode = 0o644
+        var owner: String?, group: String?
         for entry in entries {
             let keyPath = "\(path).\(entry.key)"
             switch entry.key {
             case "src": source = reader.template(entry.value, keyPath)
             case "dest": destination = reader.template(entry.value, keyPath)
+            case "owner", "group":
+                guard let name = reader.nonEmptyString(entry.value, keyPath) else { break }
+                if BecomeSettings.validUser(name) || name.allSatisfy(\.isNumber) {
+                    if entry.key == "owner" { owner = name } else { group = name }
+                } else {
+                    reader.error(.invalidValue("'\(name)' is not a user or group name"), entry.value, keyPath)
+                }
             default:
                 if let text = reader.string(entry.value, keyPath) {
                     if let parsed = Int(text, radix: 8), (0...0o7777).contains(parsed), text.allSatisfy(\.isNumber) {
@@ -29,7 +37,7 @@ extension PlaybookParser {
             return nil
         }
         guard let source, let destination else { return nil }
-        let transfer = Transfer(source: source, destination: destination, mode: mode)
+        let transfer = Transfer(source: source, destination: destination, mode: mode, owner: owner, group: group)
         return rendered ? .template(transfer) : .upload(transfer)
     }
 }

@@ -4,6 +4,7 @@ import Engine
 import Foundation
 import Playbook
 import SSHTransport
+import System
 
 /// `golive ping -i INVENTORY`: connect to every host in parallel and report key, auth and round trip.
 struct PingCommand: AsyncParsableCommand {
@@ -16,6 +17,8 @@ struct PingCommand: AsyncParsableCommand {
     var acceptNewHostKeys = false
     @Flag(name: .long, help: "One JSON object per host.") var json = false
     @Option(name: .long, help: "Hosts connected at once.") var forks: Int = 500
+    @Flag(name: .long, help: "Check escalation (become) on every host, not only where the inventory turns it on.") var become = false
+    @Flag(name: .long, help: "Ask once, on the terminal, for the login users' sudo password.") var askBecomePass = false
 
     func run() async throws {
         let inventory = try InputLoader.loadInventory(self.inventory, json: json, requireSecrets: false)
@@ -32,7 +35,16 @@ struct PingCommand: AsyncParsableCommand {
         options.acceptNewHostKeys = acceptNewHostKeys
         let transport = SSHTransport(inventory: inventory, options: options)
         defer { transport.shutdown() }
-        let results = await Concurrency.forEach(hosts, limit: forks) { host in await Self.ping(host, transport) }
+        let password = askBecomePass ? SessionOptions.becomePassword() : nil
+        let escalations = Dictionary(
+            uniqueKeysWithValues: hosts.compactMap { host -> (String, Escalation)? in
+                var settings = host.ssh.become
+                if become { settings.enabled = true }
+                guard let wanted = settings.become else { return nil }
+                let secret = wanted.passwordSecret.flatMap { inventory.secrets[$0]?.value?.revealForUse() } ?? password
+                return (host.name, Escalation(method: wanted.method, user: wanted.user, password: wanted.method == .sudo ? secret : nil))
+            })
+        let results = await Concurrency.forEach(hosts, limit: forks) { host in await Self.ping(host, transport, escalation: escalations[host.name]) }
         var failed = 0
         let width = max(4, hosts.map(\.name.count).max() ?? 4)
         for host in hosts {
@@ -46,6 +58,9 @@ struct PingCommand: AsyncParsableCommand {
                     item["host_key_added"] = summary.hostKeyAdded
                 }
                 if let rtt = result.roundTrip { item["round_trip_ms"] = rtt }
+                if let escalation = result.escalation {
+                    item["become"] = ["as": escalation.who, "ok": escalation.ok, "status": escalation.status, "message": escalation.message ?? ""]
+                }
                 if let error = result.error { item["error"] = error }
                 let data = try JSONSerialization.data(withJSONObject: item, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
@@ -53,6 +68,12 @@ struct PingCommand: AsyncParsableCommand {
                 let added = summary.hostKeyAdded ? Terminal.yellow(" (host key added to known_hosts)") : ""
                 print(
                     "\(Terminal.green("ok    ")) \(host.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(summary.endpoint)  \(summary.hostKey)  \(summary.authMethod)  \(String(format: "%.1f", result.roundTrip ?? 0)) ms\(added)")
+                if let escalation = result.escalation {
+                    print("       \(String(repeating: " ", count: width))  \(escalation.who): \(Terminal.green(escalation.status))")
+                }
+            } else if let escalation = result.escalation, !escalation.ok {
+                print(
+                    "\(Terminal.red("failed")) \(host.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(escalation.who): \(Terminal.red(escalation.status)): \(TerminalText.visible(escalation.message ?? ""))")
             } else {
                 print("\(Terminal.red("failed")) \(host.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(TerminalText.visible(result.error ?? "unknown error"))")
             }
@@ -69,19 +90,25 @@ struct PingCommand: AsyncParsableCommand {
         var summary: ConnectionSummary?
         var roundTrip: Double?
         var error: String?
+        var escalation: EscalationCheck.Result?
     }
 
-    static func ping(_ host: InventoryHost, _ transport: SSHTransport) async -> Result {
+    static func ping(_ host: InventoryHost, _ transport: SSHTransport, escalation: Escalation?) async -> Result {
         do {
             let connection = try await transport.connect(to: host)
             let start = ContinuousClock.now
             let outcome = try await connection.run("true", timeout: .seconds(30), output: nil)
             let elapsed = start.duration(to: .now)
-            await connection.close()
             guard outcome.succeeded else {
+                await connection.close()
                 return Result(ok: false, summary: connection.summary, error: "`true` failed: \(outcome.stderrText)")
             }
-            return Result(ok: true, summary: connection.summary, roundTrip: elapsed.seconds * 1000)
+            var checked: EscalationCheck.Result?
+            if let escalation { checked = await EscalationCheck.verify(escalation, host: host.name, on: connection) }
+            await connection.close()
+            return Result(
+                ok: checked?.ok ?? true, summary: connection.summary, roundTrip: elapsed.seconds * 1000,
+                error: checked.flatMap { $0.ok ? nil : $0.message }, escalation: checked)
         } catch {
             return Result(ok: false, error: "\(error)")
         }

@@ -1,3 +1,4 @@
+import Synchronization
 import ArgumentParser
 import Engine
 import Foundation
@@ -27,8 +28,17 @@ struct SessionOptions: ParsableArguments {
         help: "How long an unreachable host is reconnected to during a rollback before a person is asked to act (default 60s).")
     var reconnectDeadline: String?
 
+    @Flag(name: .long, help: "Ask once, on the terminal, for the login users' sudo password (for hosts whose inventory names no become_password).")
+    var askBecomePass = false
+
+    @Option(name: .long, help: "How long sudo (su, doas) may take to ask for the password or start a command (default 20s).")
+    var becomeTimeout: String?
+
     func validate() throws {
         if forks < 1 { throw ValidationError("--forks must be at least 1") }
+        if let becomeTimeout, DurationSyntax.parse(becomeTimeout) == nil {
+            throw ValidationError("--become-timeout expects a duration like 10s, got '\(becomeTimeout)'")
+        }
         if let reconnectDeadline, DurationSyntax.parse(reconnectDeadline) == nil {
             throw ValidationError("--reconnect-deadline expects a duration like 30s or 5m, got '\(reconnectDeadline)'")
         }
@@ -49,6 +59,19 @@ struct SessionOptions: ParsableArguments {
         options.lockWait = lockWait.flatMap(DurationSyntax.parse)
         if let lease = lease.flatMap(DurationSyntax.parse) { options.lease = lease }
         if let deadline = reconnectDeadline.flatMap(DurationSyntax.parse) { options.reconnectDeadline = deadline }
+        if let timeout = becomeTimeout.flatMap(DurationSyntax.parse) { options.becomeTimeout = timeout }
+        options.becomePassword = askBecomePass ? Self.becomePassword() : nil
+    }
+
+    /// The password `--ask-become-pass` asked for (once per process); exits 2 without a terminal.
+    static func becomePassword() -> String {
+        if let asked = asked.withLock({ $0 }) { return asked }
+        guard let answer = PasswordPrompt.ask("become password: "), !answer.isEmpty else {
+            Terminal.error("error: --ask-become-pass needs a terminal to ask on (and an answer); name a become_password secret in the inventory instead")
+            Foundation.exit(ExitStatus.invalidInput.rawValue)
+        }
+        asked.withLock { $0 = answer }
+        return answer
     }
 
     /// The SSH transport's options.
@@ -58,6 +81,8 @@ struct SessionOptions: ParsableArguments {
         return options
     }
 }
+
+private let asked = Mutex<String?>(nil)
 
 /// Options of the commands that start a run: run, rehearse, check.
 struct ExecutionOptions: ParsableArguments {

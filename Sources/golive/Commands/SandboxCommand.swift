@@ -27,16 +27,37 @@ struct SandboxCommand: AsyncParsableCommand {
             name: .long,
             help: "automatic (a network namespace and address per host when root, else loopback ports), loopback or namespaces."
         ) var network: Sandbox.NetworkMode = .automatic
+        @Option(
+            name: .long,
+            help: "Whom the hosts let in: deploy (a non-root user with sudo, root logins refused; the default as root) or self (you; the default otherwise).")
+        var login: String?
+        @Flag(name: .long, help: "Log in as a user whose sudo asks for its password (a new one, kept in the sandbox's directory).")
+        var sudoPassword = false
+
+        func validate() throws {
+            if let login, !["deploy", "self"].contains(login) { throw ValidationError("--login is deploy or self, not '\(login)'") }
+            if sudoPassword && login == "self" { throw ValidationError("--sudo-password logs in as a sandbox user: it does not go with --login self") }
+        }
 
         func run() async throws {
             let sandbox = Sandbox(directory: location.directory)
-            let started = try sandbox.up(count: hosts, inventoryPath: inventory, http: !noHTTP, network: network, tiers: !noTiers)
+            let chosen: Sandbox.Login =
+                sudoPassword ? .password(SandboxUsers.newPassword()) : (login ?? (geteuid() == 0 ? "deploy" : "self")) == "deploy" ? .deploy : .current
+            let started = try sandbox.up(
+                count: hosts, inventoryPath: inventory, http: !noHTTP, network: network, tiers: !noTiers, login: chosen)
             for host in started {
                 let http = host.httpPort > 0 ? "http \(host.address):\(host.httpPort)" : "no http"
                 print("\(host.name)  ssh \(host.address):\(host.sshPort)  \(http)  \(host.appDirectory)")
             }
             let down = location.directory == ".golive/sandbox" ? "golive sandbox down" : "golive sandbox down --directory \(ShellQuote.quote(location.directory))"
             print("\(started.count) host(s) up; inventory written to \(inventory). Stop them with: \(down)")
+            switch chosen {
+            case .current: print("The hosts let you in as yourself.")
+            case .deploy: print("The hosts let in \(SandboxUsers.deploy) (sudo without a password); root logins are refused.")
+            case .password:
+                print("The hosts let in \(SandboxUsers.password), whose sudo asks for its password; give it to golive with:")
+                print("  export \(Sandbox.sudoPasswordVariable)=\"$(cat \(ShellQuote.quote(sandbox.sudoPasswordFile)))\"")
+            }
         }
     }
 

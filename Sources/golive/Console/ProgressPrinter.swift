@@ -97,6 +97,8 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
         case .windowChecked, .windowOverride: return "window: \(event.message ?? status)"
         case .hostConnected: return "\(host)connected \(Terminal.dim(event.message ?? ""))"
         case .hostUnreachable: return "\(host)\(Terminal.red("unreachable")): \(event.message ?? "")"
+        case .escalationChecked:
+            return "\(host)\(event.status == "ok" ? Terminal.green("escalation") : Terminal.red("cannot escalate")): \(event.message ?? "")"
         case .phaseStarted where event.phase == .rollback:
             return Terminal.yellow("↺ \(event.message ?? "rollback")")
         case .phaseStarted: return Terminal.bold("— \(event.phase?.rawValue ?? "phase")\(event.batch.map { " (batch \($0))" } ?? "")")
