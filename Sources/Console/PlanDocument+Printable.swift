@@ -252,7 +252,7 @@ extension PlanDocument {
                 }
                 for step in (playbook.backup + playbook.deploy).reversed() {
                     if let undo = step.undo {
-                        add("undo \(step.name)") { StepDescription.where(step) + StepDescription.describe(.shell(undo), context($0, part)) }
+                        add("undo \(step.name)") { StepDescription.where(step, in: play, for: $0) + StepDescription.describe(.shell(undo), context($0, part)) }
                     } else if case .archive(let archive) = step.action {
                         add("undo \(step.name)") { host in
                             "restore \((try? archive.destination.render(context(host, part), quoting: .plain).display) ?? archive.destination.source) into \((try? archive.path.render(context(host, part), quoting: .plain).display) ?? archive.path.source)"
@@ -260,7 +260,7 @@ extension PlanDocument {
                     }
                 }
                 for step in playbook.rollback {
-                    add(step.name) { StepDescription.where(step) + StepDescription.describe(step.action, context($0, part)) }
+                    add(step.name) { StepDescription.where(step, in: play, for: $0) + StepDescription.describe(step.action, context($0, part)) }
                 }
                 for probe in playbook.health?.probes ?? [] {
                     add("verify: \(probe.name)") { StepDescription.describe(probe: probe.check, context($0, part)) }

@@ -105,7 +105,7 @@ public struct PlanDocument: Sendable {
                         out += "    - \(step.name): runs on \(part.hosts.first?.name ?? "the first host") only (run_once); its result is shared\n"
                         continue
                     }
-                    out += "    - \(step.name): \(StepDescription.where(step))\(StepDescription.describe(step.action, context))\(step.runOnce ? " (run_once: here only)" : "")\n"
+                    out += "    - \(step.name): \(StepDescription.where(step, in: play, for: host.name))\(StepDescription.describe(step.action, context))\(step.runOnce ? " (run_once: here only)" : "")\n"
                     if let undo = step.undo {
                         out += "        rollback: \(StepDescription.describe(.shell(undo), context))\n"
                     }

@@ -87,7 +87,7 @@ public struct ResolvedPlan: Sendable, Hashable {
                 }
                 let context = Self.planContext(validated, play: play.play.index, host: host.name, run: run)
                 for step in play.play.allSteps {
-                    add("step \(step.id) @\(host.name)", StepDescription.where(step) + StepDescription.describe(step.action, context))
+                    add("step \(step.id) @\(host.name)", StepDescription.where(step, in: validated, for: host.name) + StepDescription.describe(step.action, context))
                     if case .upload(let transfer) = step.action, let digest = fileDigest(transfer.source, context) {
                         add("file \(step.id) @\(host.name)", digest)
                     }

@@ -13,6 +13,16 @@ public enum StepDescription {
         }
     }
 
+    /// Where a step runs for `host` and as whom: `(on lb) (as root via sudo) `, or nothing.
+    public static func `where`(_ step: Step, in playbook: ValidatedPlaybook, for host: String) -> String {
+        `where`(step) + privilege(playbook.become(for: step, on: host).map { ($0.user, $0.method.rawValue) })
+    }
+
+    /// Whom a step becomes, as its recorded command starts: `(as root via sudo) `, or nothing.
+    public static func privilege(_ become: (user: String, method: String)?) -> String {
+        become.map { "(as \($0.user) via \($0.method)) " } ?? ""
+    }
+
     /// The resolved action of a step for one host (secrets as `••••`); the template problem if it cannot render.
     public static func describe(_ action: Step.Action, _ context: TemplateContext) -> String {
         do {
@@ -25,7 +35,8 @@ public enum StepDescription {
                 let source = try transfer.source.render(context, quoting: .plain).display
                 let destination = try transfer.destination.render(context, quoting: .plain).display
                 let verb = if case .template = action { "render" } else { "upload" }
-                return "\(verb) \(source) → \(destination) (mode \(String(transfer.mode, radix: 8)))"
+                let owner = [transfer.owner, transfer.group.map { ":" + $0 }].compactMap { $0 }.joined()
+                return "\(verb) \(source) → \(destination) (mode \(String(transfer.mode, radix: 8))\(owner.isEmpty ? "" : ", owner \(owner)"))"
             case .archive(let archive):
                 let path = try archive.path.render(context, quoting: .plain).display
                 let destination = try archive.destination.render(context, quoting: .plain).display

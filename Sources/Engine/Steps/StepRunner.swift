@@ -127,7 +127,7 @@ enum StepRunner {
                 RunEvent(
                     runID: run.options.runID, kind: .stepStarted, phase: phase, batch: batch, host: host, step: step.id,
                     stepName: step.name,
-                    command: StepDescription.where(step) + (place.become.map { "(as \($0.user) via \($0.method.rawValue)) " } ?? "")
+                    command: StepDescription.where(step) + StepDescription.privilege(place.become.map { ($0.user, $0.method.rawValue) })
                         + StepDescription.describe(step.action, context),
                     attempt: attempt, details: RunEvent.details(started)))
             else { return failure(.journal, "the timeline cannot be written") }
