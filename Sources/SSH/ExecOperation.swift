@@ -135,7 +135,14 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
                         var chunk = Data(UnsafeRawBufferPointer(rebasing: buffer[0..<rc]))
                         moved += rc
                         if stream == .stderr && !pidLineParsed {
-                            chunk = parsePidLine(chunk)
+                            // What the server said before the wrapper's line (a banner, ~/.ssh/rc) is
+                            // the command's stderr, never part of the escalation's dialogue.
+                            let (preamble, rest) = parsePidLine(chunk)
+                            if !preamble.isEmpty {
+                                stderrCapture.append(preamble)
+                                output?(stream, preamble)
+                            }
+                            chunk = rest
                             if chunk.isEmpty { continue }
                         }
                         if stream == .stderr, awaitingEscalation, var answering = dialogue {
@@ -192,7 +199,7 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
     /// Consumes the wrapper's `golive-pgid:` line; returns the bytes around it (the command's own,
     /// or what the server said before it: "Could not chdir to home directory", a banner). Lines
     /// before it are passed on, up to a bound; a partial line waits for the rest.
-    private func parsePidLine(_ chunk: Data) -> Data {
+    private func parsePidLine(_ chunk: Data) -> (preamble: Data, rest: Data) {
         stderrHead.append(chunk)
         var passed = Data()
         while let newline = stderrHead.firstIndex(of: UInt8(ascii: "\n")) {
@@ -202,7 +209,7 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
                 pidLineParsed = true
                 processGroup = pid
                 stderrHead = Data()
-                return passed + rest
+                return (passed, rest)
             }
             passed.append(stderrHead[stderrHead.startIndex...newline])
             stderrHead = rest
@@ -211,9 +218,9 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
         if preamble + stderrHead.count > 64 * 1024 {
             pidLineParsed = true  // no wrapper line after all: hand everything on
             defer { stderrHead = Data() }
-            return passed + stderrHead
+            return (passed + stderrHead, Data())
         }
-        return passed
+        return (passed, Data())
     }
 
     /// Runs `kill -SIGNAL -- -PGID` on a second channel of the same session.

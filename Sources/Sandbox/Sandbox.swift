@@ -54,8 +54,10 @@ public struct Sandbox: Sendable {
         case current
         /// ``SandboxUsers/deploy`` (NOPASSWD sudo); root logins refused, as in production.
         case deploy
-        /// ``SandboxUsers/password``, whose sudo asks for the password given; root logins refused.
-        case password(String)
+        /// ``SandboxUsers/password``, whose sudo asks for its password (this machine's sandbox
+        /// password, made once and shared by every sandbox: see ``SandboxUsers/ensure(password:)``);
+        /// root logins refused.
+        case password
 
         /// The login user's name (nil: the current user).
         var user: String? {
@@ -105,11 +107,7 @@ public struct Sandbox: Sendable {
         tiers: Bool = false, login: Login = .current
     ) throws -> [Host] {
         down()
-        if case .password(let password) = login {
-            try SandboxUsers.ensure(sudoPassword: password)
-        } else if login != .current {
-            try SandboxUsers.ensure(sudoPassword: nil)
-        }
+        let sudoPassword = login == .current ? nil : try SandboxUsers.ensure(password: login == .password)
         let network = SandboxNetwork(directory: directory)
         let namespaces: Bool
         switch mode {
@@ -136,8 +134,8 @@ public struct Sandbox: Sendable {
             }
         }
         _ = try? fileManager.removeItem(atPath: sudoPasswordFile)
-        if case .password(let password) = login {
-            try password.write(toFile: sudoPasswordFile, atomically: true, encoding: .utf8)
+        if let sudoPassword {
+            try sudoPassword.write(toFile: sudoPasswordFile, atomically: true, encoding: .utf8)
             chmod(sudoPasswordFile, 0o600)
         }
         // Others may traverse it (a host's non-root login user reaches its home through it); the

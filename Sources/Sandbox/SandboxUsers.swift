@@ -38,11 +38,16 @@ public enum SandboxUsers {
 
         """
 
-    /// Makes the users that do not exist yet, installs the sudo rules, and (with `sudoPassword`)
-    /// sets the password user's password.
+    /// Where the password of ``password`` (and ``noSudo``) is kept, root's only: made once, so that
+    /// every sandbox on this machine agrees on it (a new one per sandbox would break the others').
+    static let passwordFile = homes + "/sudo-password"
+
+    /// Makes the users that do not exist yet and installs the sudo rules; with `password`, returns
+    /// the password user's password (made and set the first time).
     ///
     /// - Throws: ``SandboxError`` when not root, without sudo, or when a command fails.
-    public static func ensure(sudoPassword: String?) throws {
+    @discardableResult
+    public static func ensure(password withPassword: Bool) throws -> String? {
         guard geteuid() == 0 else {
             throw SandboxError(message: "the sandbox's login users can only be made as root; use `--login self` to log in as yourself")
         }
@@ -64,6 +69,17 @@ public enum SandboxUsers {
                 chmod(home, 0o700)
             }
         }
+        var sudoPassword: String?
+        if withPassword {
+            if let kept = try? String(contentsOfFile: passwordFile, encoding: .utf8), !kept.isEmpty {
+                sudoPassword = kept
+            } else {
+                let made = newPassword()
+                try FileManager.default.createDirectory(atPath: homes, withIntermediateDirectories: true)
+                _ = FileManager.default.createFile(atPath: passwordFile, contents: Data(made.utf8), attributes: [.posixPermissions: 0o600])
+                sudoPassword = made
+            }
+        }
         if let sudoPassword {
             // The password user's, and the same for the one not in sudoers (sudo checks a password
             // before it says a user may not use it).
@@ -74,7 +90,7 @@ public enum SandboxUsers {
             }
         }
         let current = try? String(contentsOfFile: sudoersFile, encoding: .utf8)
-        guard current != sudoers else { return }
+        guard current != sudoers else { return sudoPassword }
         let staged = sudoersFile + ".golive-new"
         try sudoers.write(toFile: staged, atomically: false, encoding: .utf8)
         chmod(staged, 0o440)
@@ -88,6 +104,7 @@ public enum SandboxUsers {
             unlink(staged)
             throw SandboxError(message: "cannot install \(sudoersFile): \(String(cString: strerror(errno)))")
         }
+        return sudoPassword
     }
 
     /// A password for the password user: 24 random letters and digits.

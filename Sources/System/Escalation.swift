@@ -37,6 +37,20 @@ public struct Escalation: Sendable, Hashable, CustomStringConvertible {
     /// The same escalation without its password: what identifies it in a record.
     public var identity: String { "\(method.rawValue):\(user)" }
 
+    /// What a refusal of this escalation on `host` is remembered under for the rest of a run.
+    public func refusalKey(host: String) -> String { "\(host)\u{0}\(identity)" }
+
+    /// Why `password` cannot be sent to sudo, or nil: sudo reads one line of at most 1023 bytes (a
+    /// line break would end it early and send the rest as the next line — a command, once the
+    /// escalated shell reads its script; a longer one would be cut and counted as several attempts).
+    public static func passwordProblem(_ password: String) -> String? {
+        if password.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\u{0}" }) {
+            return "it holds a line break (or NUL); sudo reads a password as one line (a trailing newline from a file counts too)"
+        }
+        if password.utf8.count > 1023 { return "it is \(password.utf8.count) bytes long; sudo reads at most 1023" }
+        return nil
+    }
+
     /// The command the login shell runs to start the escalated shell. The escalated shell gets the
     /// host's lock root and the command's marker as its arguments (`$1`, `$2`: neither is secret),
     /// since sudo, su and doas reset the environment they came in.
@@ -46,8 +60,10 @@ public struct Escalation: Sendable, Hashable, CustomStringConvertible {
         let target = ShellQuote.quote(user)
         switch method {
         case .sudo:
+            // `-k`: a cached sudo timestamp is never relied on (nor updated), so what the check
+            // before the window saw is what every step sees.
             let prompt = password == nil ? "-n" : "-S -p \(ShellQuote.quote(Self.promptMarker))"
-            return "sudo \(prompt) -H -u \(target) -- /bin/sh -c \(boot) \(arguments)"
+            return "sudo -k \(prompt) -H -u \(target) -- /bin/sh -c \(boot) \(arguments)"
         case .doas:
             return "doas -n -u \(target) /bin/sh -c \(boot) \(arguments)"
         case .su:
@@ -85,7 +101,8 @@ public struct Escalation: Sendable, Hashable, CustomStringConvertible {
         let text = stderr.lowercased()
         if text.contains("must have a tty") || text.contains("requiretty") { return .requiresTTY }
         if text.contains("not in the sudoers") || text.contains("is not allowed to") || text.contains("may not run sudo")
-            || text.contains("not permitted") || text.contains("operation not permitted")
+            || text.contains("not permitted") || text.contains("operation not permitted") || text.contains("unknown user")
+            || (method == .doas && text.contains("authentication required"))
         {
             return .notAllowed(Self.lastLine(stderr))
         }
@@ -108,8 +125,9 @@ public struct Escalation: Sendable, Hashable, CustomStringConvertible {
         case .passwordRefused:
             return "sudo on \(host) refused the password for \(login) (asked once; not retried)"
         case .notAllowed(let said):
+            let rule = method == .doas ? "a `permit nopass \(login) as \(user)` rule in /etc/doas.conf" : "a rule for it"
             return "\(login) may not become \(user) on \(host) through \(method.rawValue)"
-                + (said.isEmpty ? "" : " (\(said))") + ": add a rule for it (docs/privilege.md)"
+                + (said.isEmpty ? "" : " (\(said))") + ": add \(rule) (docs/privilege.md)"
         case .requiresTTY:
             return "sudo on \(host) requires a tty for \(login): add `Defaults:\(login) !requiretty` to sudoers "
                 + "(or remove the `Defaults requiretty` line); golive never runs sudo in a pty"
@@ -135,11 +153,14 @@ public struct Escalation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    private static func lastLine(_ text: String) -> String {
-        text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && $0 != Escalation.promptMarker }.last.map {
-                $0.replacingOccurrences(of: Escalation.promptMarker, with: "")
-            } ?? ""
+    /// The line of what the escalation said that tells most: the reason when one is there (an
+    /// unknown user, sudoers' refusal, an expired password), else its last line.
+    static func lastLine(_ text: String) -> String {
+        let lines = text.split(separator: "\n").map { $0.replacingOccurrences(of: Escalation.promptMarker, with: "").trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        let telling = ["unknown user", "not in the sudoers", "not allowed", "authentication required", "expired", "change your password", "tty"]
+        return lines.first { line in telling.contains { line.lowercased().contains($0) } }
+            ?? lines.last { !$0.lowercased().contains("audit plugin") } ?? lines.last ?? ""
     }
 
     private static func format(_ duration: Duration) -> String {

@@ -13,7 +13,8 @@ import Foundation
 public struct EscalationDialogue: Sendable {
     /// Where the dialogue stands.
     public enum Phase: Sendable, Hashable {
-        case waiting, passwordSent, started, refused
+        /// `abandoned`: it asked something golive cannot answer (a new password for an expired one).
+        case waiting, passwordSent, started, refused, abandoned
     }
 
     /// What to do after a chunk of stderr.
@@ -80,6 +81,11 @@ public struct EscalationDialogue: Sendable {
                 }
                 absorb(pending[pending.startIndex...line], into: &reply)
                 pending.removeSubrange(pending.startIndex...line)
+                if Self.unanswerable(said) {
+                    phase = .abandoned
+                    reply.closeInput = true
+                    break
+                }
                 continue
             }
             // A partial line: wait for the rest (sudo ends what it says with a newline), within a bound.
@@ -92,6 +98,12 @@ public struct EscalationDialogue: Sendable {
         return reply
     }
 
+    /// PAM asking for a new password (the login's has expired): nothing golive may answer.
+    static func unanswerable(_ said: String) -> Bool {
+        let text = said.lowercased()
+        return text.contains("password has expired") || text.contains("change your password") || text.contains("new password")
+    }
+
     private mutating func absorb(_ bytes: Data, into reply: inout Reply) {
         guard !bytes.isEmpty else { return }
         said += String(decoding: bytes, as: UTF8.self)
@@ -101,6 +113,7 @@ public struct EscalationDialogue: Sendable {
     /// Why the escalation failed, when the command ended without the escalated shell starting.
     public func failure(timedOut: Bool) -> Escalation.Failure? {
         if phase == .refused { return .passwordRefused }
+        if phase == .abandoned { return .other(Escalation.lastLine(said)) }
         guard phase != .started else { return nil }
         if timedOut { return .noAnswer }
         return escalation.failure(stderr: said, promptSeen: promptSeen, passwordSent: phase == .passwordSent)

@@ -59,7 +59,9 @@ struct BecomeCommandTests {
             .replacingOccurrences(of: "  connect_timeout: 10s\n", with: "  connect_timeout: 10s\n  become_password: { secret: pw }\n")
             + "secrets:\n  pw: { env: TEST_BECOME_PW }\n").write(toFile: live.inventoryPath, atomically: true, encoding: .utf8)
         for host in live.hosts {
-            _ = try live.shell("mkdir -p \(host.appDirectory)/shared && chown golive-app: \(host.appDirectory)/shared")
+            _ = try live.shell(
+                "mkdir -p \(host.appDirectory)/shared && chown golive-app: \(host.appDirectory)/shared"
+                    + " && echo old > \(host.appDirectory)/config/kept.ini && chown golive-app: \(host.appDirectory)/config/kept.ini")
         }
         try "x = {{ host.name }}\n".write(toFile: live.directory + "/app.ini", atomically: true, encoding: .utf8)
         let play = try live.write(
@@ -88,6 +90,9 @@ struct BecomeCommandTests {
               - name: a config owned by the app
                 template: { src: app.ini, dest: "{{ app_dir }}/config/app.ini", owner: golive-app, group: golive-app, mode: "0640" }
                 rollback: none
+              - name: overwrite the app's file, no owner given
+                template: { src: app.ini, dest: "{{ app_dir }}/config/kept.ini" }
+                rollback: none
               - name: say what was seen
                 shell: echo "{{ login.stdout }} [{{ input.stdout }}] {{ root.stdout }}" > {{ app_dir }}/config/seen
                 rollback: none
@@ -100,6 +105,8 @@ struct BecomeCommandTests {
             #expect(try String(contentsOfFile: config + "/seen", encoding: .utf8) == "golive-deploy [] root\n")
             #expect(Self.stat(config + "/app.conf") == "root root 644")
             #expect(Self.stat(config + "/app.ini") == "golive-app golive-app 640")
+            // Overwritten without an owner: it keeps the one it had.
+            #expect(Self.stat(config + "/kept.ini") == "golive-app golive-app 644")
             #expect(try String(contentsOfFile: config + "/app.ini", encoding: .utf8) == "x = \(host.name)\n")
             #expect(Self.stat(host.appDirectory + "/shared/whoami").hasPrefix("golive-app "))
             #expect(try String(contentsOfFile: host.appDirectory + "/shared/whoami", encoding: .utf8) == "golive-app\n")
@@ -137,9 +144,115 @@ struct BecomeCommandTests {
         #expect(!output.contains("unreachable"), "\(output.suffix(1500))")
     }
 
+    @Test func anUploadOntoADirectoryFailsAndLeavesNothingBehind() throws {
+        let live = try LiveHosts(count: 1, login: .deploy)
+        defer { live.stop() }
+        try "x\n".write(toFile: live.directory + "/x.conf", atomically: true, encoding: .utf8)
+        let play = try live.write(
+            """
+            name: onto a directory
+            hosts: web1
+            become: true
+            deploy:
+              - upload: { src: x.conf, dest: "{{ app_dir }}/config" }
+                rollback: none
+            """)
+        let (status, output) = try golive.run(["run", play, "-i", live.inventoryPath, "--store", live.directory + "/s.sqlite", "--yes"])
+        #expect(status == 1 && output.contains("is a directory"), "\(output.suffix(1500))")
+        let config = try #require(live.host("web1")).appDirectory + "/config"
+        #expect(try FileManager.default.contentsOfDirectory(atPath: config) == ["app.conf"])
+    }
+
+    @Test func aPasswordThatChangesMidRunIsRefusedOnceAndNeverAskedAgain() async throws {
+        let live = try LiveHosts(count: 1, login: .password)
+        defer { live.stop() }
+        let password = try String(contentsOfFile: live.sandbox.sudoPasswordFile, encoding: .utf8)
+        defer { _ = try? HostTools.sh("printf '%s:%s\\n' golive-sudo \(ShellQuote.quote(password)) | chpasswd") }
+        let store = live.directory + "/store.sqlite"
+        let play = try live.write(
+            """
+            name: rotated
+            hosts: web1
+            become: true
+            deploy:
+              - name: first
+                shell: touch {{ app_dir }}/config/first; sleep 2
+                rollback: rm -f {{ app_dir }}/config/first
+              - name: second
+                shell: touch {{ app_dir }}/config/second
+                rollback: rm -f {{ app_dir }}/config/second
+            """)
+        let log = live.directory + "/run.log"
+        let process = try golive.start(
+            ["run", play, "-i", live.inventoryPath, "--store", store, "--yes"], output: log, environment: [Sandbox.sudoPasswordVariable: password])
+        let host = try #require(live.host("web1"))
+        #expect(await eventually(timeout: .seconds(30)) { FileManager.default.fileExists(atPath: host.appDirectory + "/config/first") })
+        _ = try HostTools.sh("printf '%s\\n' 'golive-sudo:rotated-meanwhile-1' | chpasswd")
+        let status = process.wait()
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        // The undo of the first step needs the refused password: a person must act.
+        #expect(status == 4, "\(output.suffix(2000))")
+        let id = try #require(Self.runID(output))
+        let events = try golive.timelineEvents(id, store: store)
+        let attempts = events.filter { (($0["stderr"] as? String) ?? "").contains("incorrect password attempt") }
+        #expect(attempts.count == 1, "sudo was asked more than once: \(attempts)")
+        // The refused step never ran: nothing of it is undone, and nothing tries to.
+        #expect(!FileManager.default.fileExists(atPath: host.appDirectory + "/config/second"))
+        #expect(!events.contains { $0["kind"] as? String == "rollbackStepStarted" && ($0["stepName"] as? String) == "second" })
+        #expect(output.contains("not asked again"), "\(output.suffix(2000))")
+    }
+
+    @Test func aRecoveryThatCannotEscalateRefusesAndALaterOneStopsRootsCommand() async throws {
+        let live = try LiveHosts(count: 1, login: .password)
+        defer { live.stop() }
+        let password = try String(contentsOfFile: live.sandbox.sudoPasswordFile, encoding: .utf8)
+        let store = live.directory + "/store.sqlite"
+        let play = try live.write(
+            """
+            name: lost as root
+            hosts: web1
+            become: true
+            deploy:
+              - shell: sleep 294
+                rollback: none
+            """)
+        let log = live.directory + "/run.log"
+        let process = try golive.start(
+            ["run", play, "-i", live.inventoryPath, "--store", store, "--yes"], output: log, environment: [Sandbox.sudoPasswordVariable: password])
+        #expect(await eventually(timeout: .seconds(30)) { !Self.processes(["sleep", "294"]).isEmpty })
+        let id = try #require(Self.runID((try? String(contentsOfFile: log, encoding: .utf8)) ?? ""))
+        process.signal(SIGKILL)
+        #expect(process.wait() == 137)
+        let refused = try golive.run(["resume", id, "--rollback", "--store", store], environment: [Sandbox.sudoPasswordVariable: "a-wrong-password"])
+        #expect(refused.status == 3 && refused.output.contains("nothing was stopped or undone"), "\(refused.output.suffix(1500))")
+        #expect(!Self.processes(["sleep", "294"]).isEmpty)
+        let recovered = try golive.run(["resume", id, "--rollback", "--store", store], environment: [Sandbox.sudoPasswordVariable: password])
+        #expect(recovered.status == 0, "\(recovered.output.suffix(1500))")
+        #expect(Self.processes(["sleep", "294"]).isEmpty, "the recovery left root's sleep running")
+    }
+
+    @Test func aPasswordWithALineBreakIsRefusedBeforeAnythingRuns() throws {
+        let live = try LiveHosts(count: 1, login: .password)
+        defer { live.stop() }
+        let password = try String(contentsOfFile: live.sandbox.sudoPasswordFile, encoding: .utf8)
+        let play = try live.write(
+            """
+            name: line break
+            hosts: web1
+            become: true
+            deploy:
+              - shell: "true"
+                rollback: none
+            """)
+        let payload = password + "\n12\ntouch /tmp/x"
+        let check = try golive.run(["check", play, "-i", live.inventoryPath, "--store", live.directory + "/s.sqlite"], environment: [Sandbox.sudoPasswordVariable: payload])
+        #expect(check.status == 2 && check.output.contains("line break"), "\(check.output.suffix(1500))")
+        #expect(!check.output.contains(password))
+    }
+
     @Test func aPasswordGoesOnStdinAfterThePromptAndIsSeenNowhere() async throws {
-        let password = "pw-" + UUID().uuidString.prefix(12)
-        let live = try LiveHosts(count: 1, login: .password(String(password)))
+        let live = try LiveHosts(count: 1, login: .password)
+        let password = try String(contentsOfFile: live.sandbox.sudoPasswordFile, encoding: .utf8)
         defer { live.stop() }
         let store = live.directory + "/store.sqlite"
         let play = try live.write(
@@ -188,8 +301,8 @@ struct BecomeCommandTests {
     }
 
     @Test func whoCannotEscalateIsRefusedBeforeAnyChangeWithWhatToDo() throws {
-        let password = "pw-" + UUID().uuidString.prefix(12)
-        let live = try LiveHosts(count: 1, login: .password(String(password)))
+        let live = try LiveHosts(count: 1, login: .password)
+        let password = try String(contentsOfFile: live.sandbox.sudoPasswordFile, encoding: .utf8)
         defer { live.stop() }
         let host = try #require(live.host("web1"))
         let play = try live.write(
@@ -256,6 +369,9 @@ struct BecomeCommandTests {
         let timed = try golive.run(["run", try play("291", timeout: "2s"), "-i", live.inventoryPath, "--store", store, "--yes"])
         #expect(timed.status == 1 && timed.output.contains("timed out after 2s"), "\(timed.output.suffix(1500))")
         #expect(Self.processes(["sleep", "291"]).isEmpty, "root's sleep outlived the timeout")
+        let timedID = try #require(Self.runID(timed.output))
+        let timedEvents = try golive.timelineEvents(timedID, store: store)
+        #expect(timedEvents.contains { $0["kind"] as? String == "processStopped" && ($0["message"] as? String)?.contains("as root via sudo") == true })
 
         // Ctrl-C.
         let log = live.directory + "/int.log"
@@ -312,7 +428,8 @@ struct BecomeCommandTests {
         #expect(status == 1, "\(output.suffix(1500))")
         let after = try treeListing(data) + (try live.shell("cd \(data) && find . -printf '%P %u %g\\n' | sort"))
         #expect(after == before)
-        #expect(Self.stat(host.appDirectory + "/../data.tgz").hasPrefix("root root"))
+        // The backup holds the 0600 secret: only its owner may read it.
+        #expect(Self.stat(host.appDirectory + "/../data.tgz") == "root root 600")
     }
 
     @Test func doasWithANopassRuleAndSuFromARootLoginEachBecomeSomeoneElse() throws {
@@ -371,8 +488,8 @@ struct BecomeCommandTests {
     }
 
     @Test func askBecomePassAsksOnceOnTheTerminal() throws {
-        let password = "pw-" + UUID().uuidString.prefix(12)
-        let live = try LiveHosts(count: 2, login: .password(String(password)))
+        let live = try LiveHosts(count: 2, login: .password)
+        let password = try String(contentsOfFile: live.sandbox.sudoPasswordFile, encoding: .utf8)
         defer { live.stop() }
         try String(contentsOfFile: live.inventoryPath, encoding: .utf8)
             .replacingOccurrences(of: "  become_password: { secret: sudo_password }\n", with: "")

@@ -74,8 +74,8 @@ struct EscalationDialogueTests {
     @Test func theLauncherCarriesNoSecretAndQuotesTheUser() {
         let launcher = Escalation(method: .sudo, user: "app", password: "s3cret-pw").launcher
         #expect(!launcher.contains("s3cret"))
-        #expect(launcher.hasPrefix("sudo -S -p golive-become-password: -H -u app -- /bin/sh -c "))
-        #expect(Escalation(method: .sudo, user: "root").launcher.hasPrefix("sudo -n -H -u root -- "))
+        #expect(launcher.hasPrefix("sudo -k -S -p golive-become-password: -H -u app -- /bin/sh -c "))
+        #expect(Escalation(method: .sudo, user: "root").launcher.hasPrefix("sudo -k -n -H -u root -- "))
         #expect(Escalation(method: .doas, user: "root").launcher.hasPrefix("doas -n -u root /bin/sh -c "))
         #expect(Escalation(method: .su, user: "app").launcher.hasPrefix("su -s /bin/sh -c "))
     }

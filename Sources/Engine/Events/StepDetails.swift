@@ -33,11 +33,14 @@ public struct StepDetails: Codable, Sendable, Hashable {
     public var lost: Bool?
     /// The privilege it ran with: the login user and whom it became (`alice → root via sudo`).
     public var become: String?
+    /// On `stepFinished`: the command never ran (the escalation refused to start it), so there is
+    /// nothing of this attempt to undo.
+    public var notRun: Bool?
 
     enum CodingKeys: String, CodingKey {
         case key = "step_key", register, runOnce = "run_once", ignoreErrors = "ignore_errors"
         case onController = "on_controller", delegateTo = "delegate_to", rollback, failed, httpStatus = "http_status", bytes, sha256
-        case sharedFrom = "shared_from", final, lost = "connection_lost", become
+        case sharedFrom = "shared_from", final, lost = "connection_lost", become, notRun = "not_run"
     }
 
     /// Creates details; every field is optional.

@@ -28,6 +28,8 @@ enum ArchiveScripts {
         let p = ShellQuote.quote(path), a = ShellQuote.quote(archive)
         return """
             set -eu; p=\(p); a=\(a)
+            # The archive holds every file of the path, secrets included: readable by its owner only.
+            umask 077
             fail() { printf 'archive: %s\\n' "$*" >&2; exit 2; }
             \(checkPath("fail"))
             rp=$(realpath -m -- "$p") || fail "cannot resolve $p"

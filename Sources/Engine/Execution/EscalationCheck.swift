@@ -39,7 +39,8 @@ public enum EscalationCheck {
                 }
                 return Result(ok: false, status: escalation.status(failure), message: message, who: who)
             }
-            let user = outcome.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+            // The last line: a login banner printed on stdout comes before it.
+            let user = outcome.stdoutText.split(separator: "\n").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
             guard outcome.succeeded, user == escalation.user else {
                 let said = outcome.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
                 return Result(

@@ -35,8 +35,9 @@ extension Executor {
 
     /// Checks every escalation the run needs on every host it needs it on, each on the timeline;
     /// returns the hosts that cannot escalate and why.
-    func verifyEscalations() async -> [String: String] {
-        let needed = escalationsNeeded()
+    func verifyEscalations(on hosts: [String]? = nil) async -> [String: String] {
+        let all = escalationsNeeded()
+        let needed = hosts.map { hosts in all.filter { hosts.contains($0.key) } } ?? all
         guard !needed.isEmpty else { return [:] }
         let results = await forEachHost(needed.keys.sorted()) { executor, host in
             guard let connection = await executor.connection(to: host) else { return Optional("not connected") }

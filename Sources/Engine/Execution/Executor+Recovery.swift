@@ -95,13 +95,6 @@ extension Executor {
                     message: "environment \(environment) locked by \(options.operatorName)"
                         + (takeover.replacing != nil ? " (taken over from the lost controller: its token is void)" : "")))
         }
-        for (host, open) in state.openSteps {
-            await emit(
-                RunEvent(
-                    runID: options.runID, kind: .controllerLost, phase: open.phase, batch: open.batch, host: host,
-                    step: open.id, stepName: open.name, status: StepStatus.lost.rawValue,
-                    message: "started at \(Timestamp.seconds(open.time)) and never confirmed: counted as done"))
-        }
         let outcome = await recoverLocked(recovery, schedule: schedule, stopping: stopping, escalated: escalated, onController: onController)
         // The host locks of the lost controller carry this run's id: released with ours.
         if !fenced { await HostLocks.release(playbook.connectedHosts.map(\.name), unrecorded: true, in: self) }
@@ -118,8 +111,26 @@ extension Executor {
         // release) the lost run's host locks.
         let unreachable = await connectAll(playbook.connectedHosts)
         let reachable = playbook.connectedHosts.map(\.name).filter { unreachable[$0] == nil }
+        // What runs as another user can only be stopped, and undone, through the escalation: a
+        // recovery that could not escalate refuses before it touches anything (a later one tries again).
+        let cannot = await verifyEscalations(on: reachable)
+        if !cannot.isEmpty {
+            return RunOutcome(
+                result: .refused,
+                reason: "cannot escalate on " + cannot.keys.sorted().map { "\($0) (\(cannot[$0] ?? ""))" }.joined(separator: "; ")
+                    + "; nothing was stopped or undone: recover again once it can")
+        }
         if let refusal = await HostLocks.take(reachable, stopping: stopping, escalated: escalated, in: self) {
             return RunOutcome(result: .refused, reason: refusal)
+        }
+        // Only now, with the hosts taken over and what the lost controller ran stopped, are its
+        // unfinished steps closed on the record (a refused recovery leaves them open for the next).
+        for (host, open) in state.openSteps {
+            await emit(
+                RunEvent(
+                    runID: options.runID, kind: .controllerLost, phase: open.phase, batch: open.batch, host: host,
+                    step: open.id, stepName: open.name, status: StepStatus.lost.rawValue,
+                    message: "started at \(Timestamp.seconds(open.time)) and never confirmed: counted as done"))
         }
         // The lost controller's own commands: stopped here when it ran on this machine.
         let lostOn = state.info?.controller

@@ -50,6 +50,9 @@ public actor Executor {
     var stoppedFirstHosts: Set<Int> = []
     /// The run keeps its record of the controller's commands (``ControllerRecords``).
     var controllerRecordsHeld = false
+    /// The escalations a host refused this run (host and escalation → why): never tried again, so a
+    /// wrong password counts one failed attempt, not one per step and undo.
+    var escalationRefusals: [String: String] = [:]
     /// Throttled steps: how many hosts run each now, and the hosts waiting for a slot.
     var throttles: [String: (running: Int, waiting: [CheckedContinuation<Bool, Never>])] = [:]
 

@@ -31,6 +31,9 @@ enum HostLock {
         return """
             umask 077; r="${GOLIVE_LOCK_ROOT:-/var/tmp/golive}"; l="$r/lock"
             if [ -L "$r" ]; then echo FAILED; echo "$r is a symbolic link"; exit 0; fi
+            if [ -n "$(find "$r" -maxdepth 0 -perm -0002 ! -perm -1000 2>/dev/null)" ]; then
+              echo FAILED; echo "$r is writable by every user without the sticky bit (anyone could remove or forge the lock): chmod +t it"; exit 0
+            fi
             if [ ! -d "$r" ]; then
               e=$(mkdir -p -m 1777 -- "$r" 2>&1) || { echo FAILED; echo "cannot create $r: $e"; exit 0; }
             fi
@@ -117,7 +120,8 @@ enum HostLock {
           case " $tags " in *" $t "*) ;; *) [ -n "$t" ] && tags="$tags $t";; esac
         done
         \(stopScript(marker: { _ in "$run/$r/$t" }, tags: "$tags"))
-        rm -rf -- "$l"
+        rm -rf -- "$l" 2>/dev/null
+        if [ -e "$l" ]; then echo "NOT-REMOVED owner=$(stat -c %U -- "$l" 2>/dev/null)"; fi
         """
     }
 

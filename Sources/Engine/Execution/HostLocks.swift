@@ -21,8 +21,7 @@ enum HostLocks {
         let info = info(in: run)
         let results = await run.eachHost(hosts) { host in
             if let refusal = await take(host, info: info, token: token, stopping: stopping[host] ?? [], in: run) { return Optional(refusal) }
-            await stopEscalated(escalated[host] ?? [:], on: host, in: run)
-            return nil
+            return await stopEscalated(escalated[host] ?? [:], on: host, in: run)
         }
         let refusals = results.compactMapValues { $0 }
         guard !refusals.isEmpty else { return nil }
@@ -42,30 +41,33 @@ enum HostLocks {
         .joined(separator: "\n")
     }
 
-    /// Stops the lost controller's escalated commands on a host, each escalation's tags at once.
-    private static func stopEscalated(_ tags: [String: Escalation], on host: String, in run: isolated any RunControl) async {
-        guard !tags.isEmpty, let connection = run.connection(to: host) else { return }
+    /// Stops the lost controller's escalated commands on a host, each escalation's tags at once;
+    /// returns why it could not (the recovery then refuses: a later one tries again).
+    private static func stopEscalated(_ tags: [String: Escalation], on host: String, in run: isolated any RunControl) async -> String? {
+        guard !tags.isEmpty, let connection = run.connection(to: host) else { return nil }
         let groups = Dictionary(grouping: tags.keys.sorted()) { tags[$0]! }
         for (escalation, tags) in groups.sorted(by: { $0.key.identity < $1.key.identity }) {
             let script = HostLock.escalatedStopScript(runID: run.options.runID, tags: tags)
-            let outcome = try? await connection.run(
-                escalation.launcher, escalation: escalation, script: script, stdin: nil, timeout: .seconds(60), output: nil)
-            guard let outcome else { continue }
+            let outcome: CommandOutcome
+            do {
+                outcome = try await connection.run(
+                    escalation.launcher, escalation: escalation, script: script, stdin: nil, timeout: .seconds(60), output: nil)
+            } catch {
+                return "the lost controller's commands \(tags.joined(separator: ", ")) on \(host) ran as \(escalation.user) and could not be stopped: \(error)"
+            }
             if let failure = outcome.escalationFailure {
-                await run.emit(
-                    run.event(
-                        .attentionRequired, host: host, status: "not-stopped",
-                        message: "the lost controller's commands \(tags.joined(separator: ", ")) on \(host) ran as \(escalation.user) "
-                            + "and could not be stopped: \(escalation.message(failure, host: host, login: connection.summary.user))"))
-                continue
+                return "the lost controller's commands \(tags.joined(separator: ", ")) on \(host) ran as \(escalation.user) "
+                    + "and could not be stopped: \(escalation.message(failure, host: host, login: connection.summary.user))"
             }
             for stop in HostLock.stopped(outcome.stdoutText.split(separator: "\n").map(String.init)) where stop.status != "gone" {
                 await run.emit(
                     run.event(
                         .processStopped, host: host, status: stop.status,
-                        message: "the lost controller's command \(stop.tag) (as \(escalation.description), process group \(stop.group)) on \(host): \(stop.how)"))
+                        message: "the lost controller's command \(stop.tag) (as \(escalation.description), "
+                            + (stop.group == "0" ? "found by its marker" : "process group \(stop.group)") + ") on \(host): \(stop.how)"))
             }
         }
+        return nil
     }
 
     private static func take(
@@ -125,13 +127,20 @@ enum HostLocks {
         // One attempt: the outcome is decided by now, and golive does not linger after it. A lock
         // left on an unreachable host is named on the timeline.
         var failure: String?
-        if run.connection(to: host) == nil { failure = await run.connect(host) }
-        if failure == nil, let connection = run.connection(to: host) {
+        // A connection a stuck command broke (closed after TERM and KILL) is opened afresh, once.
+        for attempt in 1...2 {
+            failure = nil
+            if run.connection(to: host) == nil { failure = await run.connect(host) }
+            guard failure == nil, let connection = run.connection(to: host) else { break }
             do {
                 let outcome = try await connection.run(HostLock.releaseScript(runID: run.options.runID), timeout: .seconds(30), output: nil)
                 if !outcome.succeeded { failure = "exit \(outcome.exitCode.map(String.init) ?? "?"): \(outcome.stderrText)" }
+                break
+            } catch let error as TransportError where error.kind == .connectionLost && attempt == 1 {
+                run.dropConnection(host)
             } catch {
                 failure = "\(error)"
+                break
             }
         }
         if let failure {

@@ -25,6 +25,8 @@ protocol RunControl: Actor {
     var token: String? { get }
     /// The run keeps its record of the controller's commands (``ControllerRecords``).
     var controllerRecordsHeld: Bool { get }
+    /// The escalations hosts refused this run (``Escalation/refusalKey(host:)`` → why).
+    var escalationRefusals: [String: String] { get set }
 
     /// Folds an event, appends it durably, shows it; false when it could not be recorded.
     @discardableResult func emit(_ event: RunEvent) async -> Bool

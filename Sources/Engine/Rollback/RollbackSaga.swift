@@ -239,6 +239,8 @@ enum RollbackSaga {
             if result.ok { return nil }
             last = result
             if case .archive = step.action, result.exitCode == ArchiveScripts.refusedStatus { break }
+            // A refused escalation is not asked again (each try counts as a failed password).
+            if result.escalationFailed { break }
             if result.lost, let place { run.dropDelegatedConnection(to: place, for: host) }
             if result.lost, let failure = await run.reconnect(place ?? host) {
                 return await needsAttention(in: run, host, step, "host unreachable: \(failure)", command: command.display, output: "")

@@ -173,6 +173,11 @@ public final class RunSession: Sendable {
                 let lines = outcome.stdoutText.split(separator: "\n").map(String.init)
                 let first = lines.first ?? ""
                 let stopped = lines.dropFirst().filter { $0.hasPrefix("STOPPED") || $0.hasPrefix("KILLED") }.count
+                if let left = lines.first(where: { $0.hasPrefix("NOT-REMOVED") }) {
+                    let owner = left.dropFirst("NOT-REMOVED owner=".count)
+                    return "NOT released (\(first)): the lock directory belongs to \(owner.isEmpty ? "another user" : String(owner)), "
+                        + "whom this login may not override; remove it there as that user or root"
+                }
                 return first == "none" ? "not locked" : "released (\(first))" + (stopped > 0 ? "; \(stopped) command(s) it left running stopped" : "")
             } catch {
                 return "unreachable: \(error)"

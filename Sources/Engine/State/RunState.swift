@@ -256,6 +256,12 @@ public struct RunState: Sendable, Hashable {
         if let index = run.started.firstIndex(where: { $0.id == step }) {
             run.started[index].confirmed = ok
             if let rollback = details.rollback { run.started[index].rollback = rollback }
+            if details.notRun == true, run.started[index].attempts == 1 {
+                // Its only attempt never ran (sudo refused it): nothing to undo.
+                run.started.remove(at: index)
+                run.stepsStarted -= 1
+                if run.started.isEmpty, run.state == .changed { run.state = .unchanged }
+            }
         }
         var value: Value?
         if let name = details.register {

@@ -29,6 +29,12 @@ extension StepActions {
             return HostLock.guarded(text, tag: tag, token: token, runID: run.options.runID)
         }
         var outcome: CommandOutcome
+        if let become, let refused = run.escalationRefusals[become.refusalKey(host: host)] {
+            // Asked once this run and refused: not asked again (each try is a failed attempt for sudo).
+            return StepAttempt(
+                ok: false, status: StepStatus.failed.rawValue, command: command.display,
+                message: "not run: \(refused) (earlier in this run; not asked again)", escalationFailed: true)
+        }
         if let become {
             // The guard runs as the login user (its record, its token check), then starts the
             // escalated shell, which gets the command on stdin. The login user cannot signal what
@@ -47,7 +53,7 @@ extension StepActions {
                 }
                 defer { timer.cancel() }
                 return try await connection.run(
-                    guarding(become.launcher), escalation: become, script: command.text, stdin: stdin, timeout: timeout + .seconds(30),
+                    guarding(become.launcher), escalation: become, script: command.text, stdin: stdin, timeout: timeout + .seconds(10),
                     output: nil)
             } onCancel: {
                 Task.detached { await stop() }
@@ -63,6 +69,7 @@ extension StepActions {
                 message: "not run: another controller holds the lock on \(host) now")
         }
         if let become, let failure = outcome.escalationFailure {
+            run.escalationRefusals[become.refusalKey(host: host)] = become.message(failure, host: host, login: connection.summary.user)
             return StepAttempt(
                 ok: false, status: StepStatus.failed.rawValue, exitCode: outcome.exitCode, command: command.display,
                 stderr: outcome.stderrText, message: become.message(failure, host: host, login: connection.summary.user),
@@ -83,9 +90,16 @@ extension StepActions {
     static func stopEscalated(tag: String, runID: String, as become: Escalation, on host: String, in run: isolated any RunControl) async {
         guard let connection = try? await run.delegatedConnection(to: host, for: stopConnection) else { return }
         let script = HostLock.escalatedStopScript(runID: runID, tags: [tag])
-        _ = await Task.detached {
+        let outcome = await Task.detached {
             try? await connection.run(become.launcher, escalation: become, script: script, stdin: nil, timeout: .seconds(30), output: nil)
         }.value
+        // Each stop is on the timeline, as a recovery's are.
+        for stop in HostLock.stopped((outcome?.stdoutText ?? "").split(separator: "\n").map(String.init)) where stop.status != "gone" {
+            await run.emit(
+                run.event(
+                    .processStopped, host: host, status: stop.status,
+                    message: "the command \(stop.tag) (as \(become.description), process group \(stop.group)) on \(host): \(stop.how)"))
+        }
     }
 
     /// The name the stop's own connection to a host is kept under (never an inventory host's).

@@ -42,13 +42,17 @@ extension StepActions {
             // mode, checked whole, then renamed into place.
             let directory = ShellQuote.quote(Self.directory(of: destination))
             let script = """
-                umask 077; t=$(mktemp \(directory)/.golive-upload.XXXXXX) || exit 1
-                trap 'rm -f -- "$t"' EXIT
+                umask 077
+                if [ -d \(target) ] && [ ! -L \(target) ]; then printf 'golive: %s is a directory (end dest with / to upload into it)\\n' \(target) >&2; exit 1; fi
+                t=$(mktemp \(directory)/.golive-upload.XXXXXX) || { printf 'golive: cannot write into %s as %s\\n' \(directory) "$(id -un)" >&2; exit 1; }
+                trap 'rm -f -- "$t"' EXIT; trap 'rm -f -- "$t"; exit 129' HUP; trap 'rm -f -- "$t"; exit 130' INT; trap 'rm -f -- "$t"; exit 143' TERM
                 cat > "$t" || exit 1
                 [ "$(wc -c < "$t")" -eq \(data.count) ] || { echo "golive: the upload arrived incomplete" >&2; exit 1; }
-                \(ownership.isEmpty ? "" : "chown -- \(ShellQuote.quote(ownership)) \"$t\" || exit 1")
-                chmod \(mode) "$t" && mv -f -- "$t" \(target) || exit 1
-                trap - EXIT
+                \(ownership.isEmpty
+                    ? "[ -e \(target) ] && chown --reference=\(target) -- \"$t\" 2>/dev/null"
+                    : "chown -- \(ShellQuote.quote(ownership)) \"$t\" || exit 1")
+                chmod \(mode) "$t" && mv -fT -- "$t" \(target) || exit 1
+                trap - EXIT HUP INT TERM
                 """
             moved = try await remote(RenderedText(text: script, display: display, secrets: []), timeout: .seconds(300), tag: tag, stdin: data, in: run)
         } else {
@@ -56,7 +60,7 @@ extension StepActions {
             let staged = try await connection.stage(data, beside: destination)
             let temporary = ShellQuote.quote(staged)
             let chown = ownership.isEmpty ? "" : "chown -- \(ShellQuote.quote(ownership)) \(temporary) && "
-            let move = "\(chown)chmod \(mode) \(temporary) && mv -f \(temporary) \(target) || { rm -f \(temporary); exit 1; }"
+            let move = "\(chown)chmod \(mode) \(temporary) && mv -fT \(temporary) \(target) || { rm -f \(temporary); exit 1; }"
             moved = try await remote(RenderedText(text: move, display: display, secrets: []), timeout: .seconds(60), tag: tag, in: run)
         }
         guard moved.ok else {

@@ -88,10 +88,11 @@ struct StepActions {
         } catch let error as TransportError {
             // A lost connection is the host's state; a path or permission error is the step's failure.
             let lost = error.kind == .connectionLost || error.kind == .unreachable
-            let user = run.connection(to: host)?.summary.user ?? ""
+            let login = run.connection(to: host)?.summary.user ?? ""
+            let user = become.map { "\($0.user) via \($0.method.rawValue), logged in as \(login)" } ?? login
             return StepAttempt(
                 ok: false, status: lost ? StepStatus.unreachable.rawValue : StepStatus.failed.rawValue, command: name,
-                message: lost || user.isEmpty ? error.message : "\(error.message) (as \(user))", lost: lost)
+                message: lost || login.isEmpty ? error.message : "\(error.message) (as \(user))", lost: lost)
         } catch {
             return StepAttempt(ok: false, status: "failed", command: name, message: "\(error)")
         }

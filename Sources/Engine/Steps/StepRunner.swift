@@ -158,6 +158,7 @@ enum StepRunner {
             finished.final = ok || stopping || attempt == attempts
             // A lost connection to the host a step is delegated to is that host's, not this one's.
             if result.lost && delegated == nil { finished.lost = true }
+            if result.escalationFailed { finished.notRun = true }
             await run.emit(
                 RunEvent(
                     runID: run.options.runID, kind: .stepFinished, phase: phase, batch: batch, host: host, step: step.id,

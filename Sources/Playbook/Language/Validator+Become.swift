@@ -1,3 +1,5 @@
+import System
+
 /// `become` that cannot work, refused before any host is touched.
 extension Validator {
     /// A step's own `become` on the controller; `doas` with a password (doas reads passwords only
@@ -23,6 +25,15 @@ extension Validator {
                     let settings = step.become.filled(from: play.play.become).filled(from: validated.playbook.become)
                         .filled(from: validated.inventory.host(named: target)?.ssh.become ?? BecomeSettings())
                     let location = settings.location ?? step.location
+                    if become.method == .sudo, let name = become.passwordSecret, let source = validated.inventory.secrets[name],
+                        let value = source.value?.revealForUse(), let problem = Escalation.passwordProblem(value)
+                    {
+                        add(
+                            PlaybookError(
+                                .invalidValue("secret '\(name)' (from \(source.environmentVariable)) cannot be a sudo password: \(problem)"),
+                                at: source.location, keyPath: "secrets.\(name)", hint: "strip the line break (printf '%s' instead of echo)"),
+                            "password-\(name)")
+                    }
                     switch become.method {
                     case .doas where become.passwordSecret != nil:
                         add(

@@ -1,4 +1,5 @@
 import Synchronization
+import System
 import ArgumentParser
 import Engine
 import Foundation
@@ -68,6 +69,10 @@ struct SessionOptions: ParsableArguments {
         if let asked = asked.withLock({ $0 }) { return asked }
         guard let answer = PasswordPrompt.ask("become password: "), !answer.isEmpty else {
             Terminal.error("error: --ask-become-pass needs a terminal to ask on (and an answer); name a become_password secret in the inventory instead")
+            Foundation.exit(ExitStatus.invalidInput.rawValue)
+        }
+        if let problem = Escalation.passwordProblem(answer) {
+            Terminal.error("error: --ask-become-pass: that cannot be a sudo password: \(problem)")
             Foundation.exit(ExitStatus.invalidInput.rawValue)
         }
         asked.withLock { $0 = answer }

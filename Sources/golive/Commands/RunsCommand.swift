@@ -189,5 +189,7 @@ struct UnlockCommand: AsyncParsableCommand {
             }
         }
         for host in loaded?.hosts ?? [] { print("  \(host.name): \(report.hosts[host.name] ?? "?")") }
+        // A lock this login could not remove is still there: not a success.
+        if report.hosts.values.contains(where: { $0.hasPrefix("NOT released") }) { throw ExitStatus.needsAttention.exitCode }
     }
 }

@@ -42,7 +42,7 @@ struct SandboxCommand: AsyncParsableCommand {
         func run() async throws {
             let sandbox = Sandbox(directory: location.directory)
             let chosen: Sandbox.Login =
-                sudoPassword ? .password(SandboxUsers.newPassword()) : (login ?? (geteuid() == 0 ? "deploy" : "self")) == "deploy" ? .deploy : .current
+                sudoPassword ? .password : (login ?? (geteuid() == 0 ? "deploy" : "self")) == "deploy" ? .deploy : .current
             let started = try sandbox.up(
                 count: hosts, inventoryPath: inventory, http: !noHTTP, network: network, tiers: !noTiers, login: chosen)
             for host in started {
