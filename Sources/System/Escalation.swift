@@ -40,41 +40,42 @@ public struct Escalation: Sendable, Hashable, CustomStringConvertible {
     /// What a refusal of this escalation on `host` is remembered under for the rest of a run.
     public func refusalKey(host: String) -> String { "\(host)\u{0}\(identity)" }
 
-    /// Why `password` cannot be sent to sudo, or nil: sudo reads one line of at most 1023 bytes (a
+    /// Why `password` cannot be sent to sudo, or nil: sudo reads one line of at most 1022 bytes (a
     /// line break would end it early and send the rest as the next line — a command, once the
     /// escalated shell reads its script; a longer one would be cut and counted as several attempts).
     public static func passwordProblem(_ password: String) -> String? {
         if password.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\u{0}" }) {
             return "it holds a line break (or NUL); sudo reads a password as one line (a trailing newline from a file counts too)"
         }
-        if password.utf8.count > 1023 { return "it is \(password.utf8.count) bytes long; sudo reads at most 1023" }
+        if password.utf8.count > 1022 { return "it is \(password.utf8.count) bytes long; sudo reads at most 1022 and a line end" }
         return nil
     }
 
-    /// The command the login shell runs to start the escalated shell. The escalated shell gets the
-    /// host's lock root and the command's marker as its arguments (`$1`, `$2`: neither is secret),
-    /// since sudo, su and doas reset the environment they came in.
+    /// The command the login shell runs to start the escalated shell. sudo, su and doas reset the
+    /// environment they came in, so the host's lock root and the command's marker go as arguments
+    /// (neither is secret) to a first shell that exports them and `exec`s the fixed bootstrap: the
+    /// escalated shell carries the marker in its own environment from its start (`/proc/PID/environ`,
+    /// where a stop finds it), and so does everything it starts.
     public var launcher: String {
-        let boot = ShellQuote.quote(ShellBootstrap.command)
-        let arguments = #"golive "${GOLIVE_LOCK_ROOT:-/var/tmp/golive}" "${GOLIVE_STEP:-}""#
+        let reexec = ShellQuote.quote(#"GOLIVE_LOCK_ROOT=$1 GOLIVE_STEP=$2; export GOLIVE_LOCK_ROOT GOLIVE_STEP; exec /bin/sh -c "$0""#)
+        let arguments = ShellQuote.quote(ShellBootstrap.command) + #" "${GOLIVE_LOCK_ROOT:-/var/tmp/golive}" "${GOLIVE_STEP:-}""#
         let target = ShellQuote.quote(user)
         switch method {
         case .sudo:
             // `-k`: a cached sudo timestamp is never relied on (nor updated), so what the check
             // before the window saw is what every step sees.
             let prompt = password == nil ? "-n" : "-S -p \(ShellQuote.quote(Self.promptMarker))"
-            return "sudo -k \(prompt) -H -u \(target) -- /bin/sh -c \(boot) \(arguments)"
+            return "sudo -k \(prompt) -H -u \(target) -- /bin/sh -c \(reexec) \(arguments)"
         case .doas:
-            return "doas -n -u \(target) /bin/sh -c \(boot) \(arguments)"
+            return "doas -n -u \(target) /bin/sh -c \(reexec) \(arguments)"
         case .su:
-            return "su -s /bin/sh -c \(boot) \(target) -- \(arguments)"
+            return "su -s /bin/sh -c \(reexec) \(target) -- \(arguments)"
         }
     }
 
-    /// The escalated shell's script: the lock root and marker back in its environment, then `command`.
+    /// The escalated shell's script: `command` (an unguarded one has no marker to carry).
     public func script(_ command: String) -> String {
-        #"GOLIVE_LOCK_ROOT=$1; export GOLIVE_LOCK_ROOT; if [ -n "$2" ]; then GOLIVE_STEP=$2; export GOLIVE_STEP; fi; set --"#
-            + "\n" + command
+        #"[ -n "${GOLIVE_STEP:-}" ] || unset GOLIVE_STEP"# + "\n" + command
     }
 
     /// Why an escalation did not start the command, read from what it printed.
@@ -125,6 +126,9 @@ public struct Escalation: Sendable, Hashable, CustomStringConvertible {
         case .passwordRefused:
             return "sudo on \(host) refused the password for \(login) (asked once; not retried)"
         case .notAllowed(let said):
+            if said.lowercased().contains("unknown user") {
+                return "\(user) is not a user on \(host) (\(said)): check become_user"
+            }
             let rule = method == .doas ? "a `permit nopass \(login) as \(user)` rule in /etc/doas.conf" : "a rule for it"
             return "\(login) may not become \(user) on \(host) through \(method.rawValue)"
                 + (said.isEmpty ? "" : " (\(said))") + ": add \(rule) (docs/privilege.md)"

@@ -61,7 +61,7 @@ struct BecomeCommandTests {
         for host in live.hosts {
             _ = try live.shell(
                 "mkdir -p \(host.appDirectory)/shared && chown golive-app: \(host.appDirectory)/shared"
-                    + " && echo old > \(host.appDirectory)/config/kept.ini && chown golive-app: \(host.appDirectory)/config/kept.ini")
+                    + " && echo old > \(host.appDirectory)/config/kept.ini && chown golive-app: \(host.appDirectory)/config/kept.ini && chmod 640 \(host.appDirectory)/config/kept.ini")
         }
         try "x = {{ host.name }}\n".write(toFile: live.directory + "/app.ini", atomically: true, encoding: .utf8)
         let play = try live.write(
@@ -105,8 +105,8 @@ struct BecomeCommandTests {
             #expect(try String(contentsOfFile: config + "/seen", encoding: .utf8) == "golive-deploy [] root\n")
             #expect(Self.stat(config + "/app.conf") == "root root 644")
             #expect(Self.stat(config + "/app.ini") == "golive-app golive-app 640")
-            // Overwritten without an owner: it keeps the one it had.
-            #expect(Self.stat(config + "/kept.ini") == "golive-app golive-app 644")
+            // Overwritten without an owner or a mode: it keeps the ones it had.
+            #expect(Self.stat(config + "/kept.ini") == "golive-app golive-app 640")
             #expect(try String(contentsOfFile: config + "/app.ini", encoding: .utf8) == "x = \(host.name)\n")
             #expect(Self.stat(host.appDirectory + "/shared/whoami").hasPrefix("golive-app "))
             #expect(try String(contentsOfFile: host.appDirectory + "/shared/whoami", encoding: .utf8) == "golive-app\n")
@@ -226,6 +226,11 @@ struct BecomeCommandTests {
         let refused = try golive.run(["resume", id, "--rollback", "--store", store], environment: [Sandbox.sudoPasswordVariable: "a-wrong-password"])
         #expect(refused.status == 3 && refused.output.contains("nothing was stopped or undone"), "\(refused.output.suffix(1500))")
         #expect(!Self.processes(["sleep", "294"]).isEmpty)
+        // The run is still the lost one it was: its host lock stays, and a new run is refused.
+        #expect(FileManager.default.fileExists(atPath: try #require(live.host("web1")).lockDirectory))
+        let other = try live.write("name: other\nhosts: web1\ndeploy:\n  - shell: \"true\"\n    rollback: none\n", name: "other.yml")
+        let blocked = try golive.run(["run", other, "-i", live.inventoryPath, "--store", store, "--yes"], environment: [Sandbox.sudoPasswordVariable: password])
+        #expect(blocked.status == 3, "\(blocked.output.suffix(1500))")
         let recovered = try golive.run(["resume", id, "--rollback", "--store", store], environment: [Sandbox.sudoPasswordVariable: password])
         #expect(recovered.status == 0, "\(recovered.output.suffix(1500))")
         #expect(Self.processes(["sleep", "294"]).isEmpty, "the recovery left root's sleep running")
@@ -358,14 +363,15 @@ struct BecomeCommandTests {
                 hosts: web1
                 become: true
                 deploy:
-                  - name: long
-                    shell: sleep \(seconds); touch {{ app_dir }}/config/finished
+                  - name: long, deaf to TERM
+                    shell: "trap '' TERM INT HUP; while :; do sleep \(seconds); done; touch {{ app_dir }}/config/finished"
                     timeout: \(timeout)
                     rollback: none
                 """, name: "long-\(seconds).yml")
         }
         let host = try #require(live.host("web1"))
         // A timeout: the step fails in its time, and root's sleep is gone.
+        // Each step ignores TERM: only KILL, sent as root, ends it.
         let timed = try golive.run(["run", try play("291", timeout: "2s"), "-i", live.inventoryPath, "--store", store, "--yes"])
         #expect(timed.status == 1 && timed.output.contains("timed out after 2s"), "\(timed.output.suffix(1500))")
         #expect(Self.processes(["sleep", "291"]).isEmpty, "root's sleep outlived the timeout")

@@ -136,6 +136,20 @@ extension Executor {
         return outcome
     }
 
+    /// Ends a recovery that refused before it touched anything: the environment lock it took is
+    /// given back, and nothing else changes — the hosts keep the lost run's locks, its unfinished
+    /// steps stay open, no end is recorded — so new runs are still refused and the next recovery
+    /// finds the run as the lost controller left it.
+    func closeUntouched(_ outcome: RunOutcome) async -> RunOutcome {
+        let outcome = redactor.redact(outcome)
+        await closeConnections()
+        if let lock, let token {
+            try? await lock.release(environment: environment, token: token)
+            await emit(event(.lockReleased, message: "environment \(environment) unlocked (the recovery was refused: \(outcome.reason ?? ""))"))
+        }
+        return outcome
+    }
+
     /// The outcome of the run as it stands, one line per host.
     func finish(_ result: RunResult, rollbackRequested: Bool = false, reason: String?) async -> RunOutcome {
         let reports = playbook.hosts.map { host -> HostReport in

@@ -96,6 +96,11 @@ extension Executor {
                         + (takeover.replacing != nil ? " (taken over from the lost controller: its token is void)" : "")))
         }
         let outcome = await recoverLocked(recovery, schedule: schedule, stopping: stopping, escalated: escalated, onController: onController)
+        if refusedUntouched {
+            lease?.cancel()
+            await lease?.value
+            return await closeUntouched(outcome)
+        }
         // The host locks of the lost controller carry this run's id: released with ours.
         if !fenced { await HostLocks.release(playbook.connectedHosts.map(\.name), unrecorded: true, in: self) }
         lease?.cancel()
@@ -115,6 +120,7 @@ extension Executor {
         // recovery that could not escalate refuses before it touches anything (a later one tries again).
         let cannot = await verifyEscalations(on: reachable)
         if !cannot.isEmpty {
+            refusedUntouched = true
             return RunOutcome(
                 result: .refused,
                 reason: "cannot escalate on " + cannot.keys.sorted().map { "\($0) (\(cannot[$0] ?? ""))" }.joined(separator: "; ")

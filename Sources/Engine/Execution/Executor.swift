@@ -53,6 +53,9 @@ public actor Executor {
     /// The escalations a host refused this run (host and escalation → why): never tried again, so a
     /// wrong password counts one failed attempt, not one per step and undo.
     var escalationRefusals: [String: String] = [:]
+    /// A recovery refused before it touched anything (it could not escalate): the run stays as the
+    /// lost controller left it — open steps, host locks, no end recorded — for the next recovery.
+    var refusedUntouched = false
     /// Throttled steps: how many hosts run each now, and the hosts waiting for a slot.
     var throttles: [String: (running: Int, waiting: [CheckedContinuation<Bool, Never>])] = [:]
 

@@ -76,15 +76,22 @@ enum HostLock {
             for p in $pids; do if kill -0 "$p" 2>/dev/null; then return 0; fi; done
             return 1
           }
-          if ! alive; then rm -f -- "$f"; [ "$pg" != 0 ] && echo "GONE $t $pg"; continue; fi
+          # What is left of the group that this user may not signal runs as another user (an
+          # escalated step): its record stays for the stop made through the escalation.
+          foreign() { [ "$pg" != 0 ] && pgrep -g "$pg" >/dev/null 2>&1; }
+          if ! alive; then
+            if foreign; then echo "FOREIGN $t $pg"; continue; fi
+            rm -f -- "$f"; [ "$pg" != 0 ] && echo "GONE $t $pg"; continue
+          fi
           [ "$pg" != 0 ] && kill -TERM -- "-$pg" 2>/dev/null; for p in $pids; do kill -TERM "$p" 2>/dev/null; done
           i=0; while alive && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+          how=STOPPED
           if alive; then
             [ "$pg" != 0 ] && kill -KILL -- "-$pg" 2>/dev/null; for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-            echo "KILLED $t ${pg}"
-          else
-            echo "STOPPED $t ${pg}"
+            how=KILLED; i=0; while alive && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
           fi
+          if foreign; then echo "FOREIGN $t $pg"; continue; fi
+          echo "$how $t ${pg}"
           rm -f -- "$f"
         done
         """
@@ -120,8 +127,8 @@ enum HostLock {
           case " $tags " in *" $t "*) ;; *) [ -n "$t" ] && tags="$tags $t";; esac
         done
         \(stopScript(marker: { _ in "$run/$r/$t" }, tags: "$tags"))
-        rm -rf -- "$l" 2>/dev/null
-        if [ -e "$l" ]; then echo "NOT-REMOVED owner=$(stat -c %U -- "$l" 2>/dev/null)"; fi
+        e=$(rm -rf -- "$l" 2>&1)
+        if [ -e "$l" ]; then echo "NOT-REMOVED owner $(stat -c %U -- "$l" 2>/dev/null): $(printf '%s' "$e" | head -1)"; fi
         """
     }
 
@@ -164,7 +171,13 @@ enum HostLock {
         lines.compactMap { line in
             let words = line.split(separator: " ").map(String.init)
             guard words.count == 3 else { return nil }
-            let how = words[0] == "KILLED" ? "killed (KILL after TERM)" : words[0] == "STOPPED" ? "stopped (TERM)" : "already gone"
+            let how =
+                switch words[0] {
+                case "KILLED": "killed (KILL after TERM)"
+                case "STOPPED": "stopped (TERM)"
+                case "FOREIGN": "runs on as another user (left to the stop through the escalation)"
+                default: "already gone"
+                }
             return (words[0].lowercased(), words[1], words[2], how)
         }
     }

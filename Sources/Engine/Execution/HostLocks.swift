@@ -77,7 +77,9 @@ enum HostLocks {
         let script = HostLock.takeScript(runID: run.options.runID, info: info, token: token, stopping: stopping)
         do {
             let outcome = try await connection.run(script, timeout: .seconds(60), output: nil)
-            let lines = outcome.stdoutText.split(separator: "\n").map(String.init)
+            // What the server printed before the script (a banner from ~/.ssh/rc) is not the answer.
+            let all = outcome.stdoutText.split(separator: "\n").map(String.init)
+            let lines = Array(all.drop { !["TAKEN", "OURS", "HELD", "FAILED"].contains($0) })
             switch lines.first {
             case "TAKEN", "OURS":
                 let gone = lines.first == "TAKEN" && !stopping.isEmpty
@@ -87,7 +89,7 @@ enum HostLocks {
                         message: gone
                             ? "the lock on \(host) was gone (something removed it while the run held it): taken afresh"
                             : "lock taken on \(host) for \(run.environment)"))
-                for stop in HostLock.stopped(lines.dropFirst()) {
+                for stop in HostLock.stopped(lines.dropFirst()) where stop.status != "foreign" {
                     await run.emit(
                         run.event(
                             .processStopped, host: host, status: stop.status,

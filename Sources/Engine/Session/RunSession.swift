@@ -173,12 +173,17 @@ public final class RunSession: Sendable {
                 let lines = outcome.stdoutText.split(separator: "\n").map(String.init)
                 let first = lines.first ?? ""
                 let stopped = lines.dropFirst().filter { $0.hasPrefix("STOPPED") || $0.hasPrefix("KILLED") }.count
+                let foreign = lines.dropFirst().filter { $0.hasPrefix("FOREIGN") }.count
                 if let left = lines.first(where: { $0.hasPrefix("NOT-REMOVED") }) {
-                    let owner = left.dropFirst("NOT-REMOVED owner=".count)
-                    return "NOT released (\(first)): the lock directory belongs to \(owner.isEmpty ? "another user" : String(owner)), "
-                        + "whom this login may not override; remove it there as that user or root"
+                    return "NOT released (\(first)): this login could not remove the lock directory (\(left.dropFirst("NOT-REMOVED ".count))); "
+                        + "remove it there as its owner or root"
                 }
-                return first == "none" ? "not locked" : "released (\(first))" + (stopped > 0 ? "; \(stopped) command(s) it left running stopped" : "")
+                return first == "none"
+                    ? "not locked"
+                    : "released (\(first))" + (stopped > 0 ? "; \(stopped) command(s) it left running stopped" : "")
+                        + (foreign > 0
+                            ? "; \(foreign) command(s) it left run on as another user (become): recover the run with `golive resume RUN --rollback` instead, or stop them as root"
+                            : "")
             } catch {
                 return "unreachable: \(error)"
             }

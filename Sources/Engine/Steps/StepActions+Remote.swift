@@ -51,10 +51,17 @@ extension StepActions {
                     try? await Task.sleep(for: timeout)
                     if !Task.isCancelled { await stop() }
                 }
-                defer { timer.cancel() }
-                return try await connection.run(
-                    guarding(become.launcher), escalation: become, script: command.text, stdin: stdin, timeout: timeout + .seconds(10),
-                    output: nil)
+                do {
+                    let result = try await connection.run(
+                        guarding(become.launcher), escalation: become, script: command.text, stdin: stdin, timeout: timeout + .seconds(10),
+                        output: nil)
+                    // A stop under way is finished (and on the timeline) before the step's end is.
+                    if stopped.withLock({ $0 }) { await timer.value } else { timer.cancel() }
+                    return result
+                } catch {
+                    timer.cancel()
+                    throw error
+                }
             } onCancel: {
                 Task.detached { await stop() }
             }

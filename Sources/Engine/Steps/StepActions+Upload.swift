@@ -35,6 +35,12 @@ extension StepActions {
         let target = ShellQuote.quote(destination)
         let mode = String(transfer.mode, radix: 8)
         let ownership = [transfer.owner, transfer.group.map { ":" + $0 }].compactMap { $0 }.joined()
+        // The mode written, or (none written) the mode of the file it replaces, else 0644.
+        func chmod(_ file: String) -> String {
+            transfer.modeGiven
+                ? "chmod \(mode) \(file)"
+                : "{ if [ -e \(target) ]; then chmod --reference=\(target) -- \(file); else chmod \(mode) \(file); fi; }"
+        }
         let moved: StepAttempt
         if become != nil {
             // Written by the escalated user from stdin into a private temporary file beside the
@@ -46,13 +52,15 @@ extension StepActions {
                 if [ -d \(target) ] && [ ! -L \(target) ]; then printf 'golive: %s is a directory (end dest with / to upload into it)\\n' \(target) >&2; exit 1; fi
                 t=$(mktemp \(directory)/.golive-upload.XXXXXX) || { printf 'golive: cannot write into %s as %s\\n' \(directory) "$(id -un)" >&2; exit 1; }
                 trap 'rm -f -- "$t"' EXIT; trap 'rm -f -- "$t"; exit 129' HUP; trap 'rm -f -- "$t"; exit 130' INT; trap 'rm -f -- "$t"; exit 143' TERM
-                cat > "$t" || exit 1
-                [ "$(wc -c < "$t")" -eq \(data.count) ] || { echo "golive: the upload arrived incomplete" >&2; exit 1; }
+                trap 'rm -f -- "$t"; exit 141' PIPE
+                cat > "$t" || { rm -f -- "$t"; exit 1; }
+                [ "$(wc -c < "$t")" -eq \(data.count) ] || { rm -f -- "$t"; echo "golive: the upload arrived incomplete" >&2; exit 1; }
                 \(ownership.isEmpty
                     ? "[ -e \(target) ] && chown --reference=\(target) -- \"$t\" 2>/dev/null"
                     : "chown -- \(ShellQuote.quote(ownership)) \"$t\" || exit 1")
-                chmod \(mode) "$t" && mv -fT -- "$t" \(target) || exit 1
-                trap - EXIT HUP INT TERM
+                \(chmod("\"$t\""))
+                mv -fT -- "$t" \(target) || exit 1
+                trap - EXIT HUP INT TERM PIPE
                 """
             moved = try await remote(RenderedText(text: script, display: display, secrets: []), timeout: .seconds(300), tag: tag, stdin: data, in: run)
         } else {
@@ -60,7 +68,7 @@ extension StepActions {
             let staged = try await connection.stage(data, beside: destination)
             let temporary = ShellQuote.quote(staged)
             let chown = ownership.isEmpty ? "" : "chown -- \(ShellQuote.quote(ownership)) \(temporary) && "
-            let move = "\(chown)chmod \(mode) \(temporary) && mv -fT \(temporary) \(target) || { rm -f \(temporary); exit 1; }"
+            let move = "{ \(chown)\(chmod(temporary)) && mv -fT \(temporary) \(target); } || { rm -f \(temporary); exit 1; }"
             moved = try await remote(RenderedText(text: move, display: display, secrets: []), timeout: .seconds(60), tag: tag, in: run)
         }
         guard moved.ok else {

@@ -172,6 +172,9 @@ public struct Transfer: Sendable, Hashable {
     public var owner: String?
     /// The file's group.
     public var group: String?
+    /// True when `mode` was written; without it, a file that is overwritten keeps its mode (a new
+    /// one gets 0644).
+    public var modeGiven = true
 }
 
 /// `archive:`: a backup of `path` into `to`.

@@ -6,7 +6,7 @@ extension PlaybookParser {
     func parseTransfer(_ node: Node, _ path: String, rendered: Bool) -> Step.Action? {
         guard let entries = reader.mapping(node, path, allowed: ["src", "dest", "mode", "owner", "group"]) else { return nil }
         var source: Template?, destination: Template?, mode = 0o644
-        var owner: String?, group: String?
+        var owner: String?, group: String?, modeGiven = false
         for entry in entries {
             let keyPath = "\(path).\(entry.key)"
             switch entry.key {
@@ -23,6 +23,7 @@ extension PlaybookParser {
                 if let text = reader.string(entry.value, keyPath) {
                     if let parsed = Int(text, radix: 8), (0...0o7777).contains(parsed), text.allSatisfy(\.isNumber) {
                         mode = parsed
+                        modeGiven = true
                     } else {
                         reader.error(.invalidValue("'\(text)' is not an octal file mode"), entry.value, keyPath, hint: "quote it: mode: \"0644\"")
                     }
@@ -37,7 +38,7 @@ extension PlaybookParser {
             return nil
         }
         guard let source, let destination else { return nil }
-        let transfer = Transfer(source: source, destination: destination, mode: mode, owner: owner, group: group)
+        let transfer = Transfer(source: source, destination: destination, mode: mode, owner: owner, group: group, modeGiven: modeGiven)
         return rendered ? .template(transfer) : .upload(transfer)
     }
 }
