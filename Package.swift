@@ -45,7 +45,7 @@ let package = Package(
             name: "GoliveTestSupport", dependencies: ["SSH", "SSHTransport", "Engine", "Playbook", "Sandbox", "System"],
             swiftSettings: strict),
         .testTarget(name: "SystemTests", dependencies: ["System"], swiftSettings: strict),
-        .testTarget(name: "SSHTests", dependencies: ["SSH", "GoliveTestSupport"], swiftSettings: strict),
+        .testTarget(name: "SSHTests", dependencies: ["SSH", "GoliveTestSupport", "System"], swiftSettings: strict),
         .testTarget(
             name: "PlaybookTests",
             dependencies: ["Playbook", "System"],

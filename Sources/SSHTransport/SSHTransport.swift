@@ -64,7 +64,7 @@ public final class SSHTransport: Transport {
         guard depth < 8 else {
             throw TransportError(kind: .configuration, host: host.name, message: "\(host.name): jump chain is too long")
         }
-        let fromConfig = config.settings(for: host.address)
+        let fromConfig = resolved(host.address)
         let address = host.addressGiven ? host.address : (fromConfig.hostName ?? host.address)
         let user = host.ssh.user ?? fromConfig.user ?? NSUserName()
         let port = host.ssh.port ?? fromConfig.port ?? 22
@@ -121,13 +121,25 @@ public final class SSHTransport: Transport {
         }
         let name = String(rest)
         if let host = inventory.host(named: name) { return try target(for: host, depth: 1).withoutJumps }
-        let settings = config.settings(for: name)
+        let settings = resolved(name)
         return SSHTarget(
             name: name, address: settings.hostName ?? name, port: port ?? settings.port ?? 22,
             user: user ?? settings.user ?? NSUserName(),
             authentication: settings.identityFiles.map { .privateKeyFile(path: expand($0), passphrase: nil) } + auth,
             knownHostsFiles: knownHosts, hostKeyPolicy: options.acceptNewHostKeys ? .acceptNew : .strict,
             connectTimeout: timeout, keepaliveInterval: options.keepaliveInterval)
+    }
+
+    /// ssh_config's settings for a name: golive's own resolution, or `ssh -G`'s where the config holds
+    /// what only OpenSSH can evaluate (`Match exec`, `canonical`, ...). From `ssh -G`, identity files
+    /// are its list (its defaults included) less those that do not exist.
+    func resolved(_ name: String) -> SSHConfigFile.Settings {
+        let settings = config.settings(for: name)
+        guard settings.needsOpenSSH, var asked = SSHConfigFile.resolvedByOpenSSH(name, configPath: options.sshConfigPath) else { return settings }
+        asked.identityFiles = asked.identityFiles.filter { FileManager.default.fileExists(atPath: expand($0)) }
+        if asked.hostName == name.lowercased() { asked.hostName = nil }
+        asked.needsOpenSSH = true
+        return asked
     }
 
     private func expand(_ path: String) -> String {
