@@ -53,8 +53,9 @@ extension StepActions {
                 }
                 do {
                     let result = try await connection.run(
-                        guarding(become.launcher), escalation: become, script: command.text, stdin: stdin, timeout: timeout + .seconds(10),
-                        output: nil)
+                        guarding(become.launcher), escalation: become, script: command.text, stdin: stdin,
+                        // Unguarded (no lock, no record: a `check`), the channel's own timeout stops what the login user can.
+                        timeout: guarded ? timeout + .seconds(10) : timeout, output: nil)
                     // A stop under way is finished (and on the timeline) before the step's end is.
                     if stopped.withLock({ $0 }) { await timer.value } else { timer.cancel() }
                     return result
