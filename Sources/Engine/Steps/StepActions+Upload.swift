@@ -4,7 +4,9 @@ import System
 
 /// `upload` and `template` steps: staged beside the destination, then moved into place behind the guard.
 extension StepActions {
-    func upload(_ transfer: Transfer, render: Bool, context: TemplateContext, tag: String, in run: isolated any RunControl) async throws
+    func upload(
+        _ transfer: Transfer, render: Bool, context: TemplateContext, tag: String, timeout: Duration, in run: isolated any RunControl
+    ) async throws
         -> StepAttempt
     {
         let source = try transfer.source.render(context, quoting: .plain).text
@@ -62,7 +64,8 @@ extension StepActions {
                 mv -fT -- "$t" \(target) || exit 1
                 trap - EXIT HUP INT TERM PIPE
                 """
-            moved = try await remote(RenderedText(text: script, display: display, secrets: []), timeout: .seconds(300), tag: tag, stdin: data, in: run)
+            // The bytes travel inside the command: the step's own bound applies.
+            moved = try await remote(RenderedText(text: script, display: display, secrets: []), timeout: timeout, tag: tag, stdin: data, in: run)
         } else {
             let connection = try await self.connection(in: run)
             let staged = try await connection.stage(data, beside: destination)

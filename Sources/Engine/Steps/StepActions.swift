@@ -70,7 +70,8 @@ struct StepActions {
                 return await StepActions.local(command, timeout: timeout, tag: tag, in: run)
             case .upload(let transfer), .template(let transfer):
                 return try await upload(
-                    transfer, render: { if case .template = action { true } else { false } }(), context: context, tag: tag, in: run)
+                    transfer, render: { if case .template = action { true } else { false } }(), context: context, tag: tag, timeout: timeout,
+                    in: run)
             case .archive(let archive):
                 guard let step else { return StepAttempt(ok: false, status: "failed", command: name, message: "an archive runs only as a backup step") }
                 return try await backup(archive, step: step, context: context, tag: tag, in: run)
