@@ -1,5 +1,5 @@
-import System
 import Foundation
+import System
 
 /// Which output stream a chunk came from.
 public enum OutputStream: Sendable, Hashable {

@@ -44,6 +44,8 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
     /// True when the escalation did not start in its time.
     private var escalationTimedOut = false
     private var commandDeadline: ContinuousClock.Instant?
+    /// When the escalation must have started the escalated shell (nil without one).
+    private var promptDeadline: ContinuousClock.Instant?
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 8)
 
     init(
@@ -82,6 +84,7 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
                 if let dialogue {
                     // The escalation has its own, shorter bound until the escalated shell starts.
                     let prompt = started.advanced(by: dialogue.escalation.promptTimeout)
+                    promptDeadline = prompt
                     deadline = deadline.map { min($0, prompt) } ?? prompt
                 }
                 guard let opened = golive_ssh2_channel_open_session(session) else {
@@ -102,6 +105,13 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
                 if let signal = signalToSend {
                     if sendSignal(session, signal) == .blocked { return .blocked }
                     signalToSend = nil
+                }
+                if stopping != nil, !eofSent, awaitingEscalation {
+                    // Stopping before the escalation started: end its input, so that a sudo still
+                    // waiting (which the login user may not signal) gives up.
+                    let rc = libssh2_channel_send_eof(channel)
+                    if rc == LIBSSH2_ERROR_EAGAIN { return .blocked }
+                    eofSent = true
                 }
                 if stopping == nil {
                     if stdinSent < stdin.count {
@@ -150,7 +160,8 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
                             dialogue = answering
                             chunk = reply.stderr
                             if let write = reply.write { stdin.append(write) }
-                            if answering.phase == .started { deadline = commandDeadline }
+                            // Once started, the command's own bound again (unless a stop already set its own).
+                            if answering.phase == .started, stopping == nil { deadline = commandDeadline }
                             if chunk.isEmpty { continue }
                         }
                         if stream == .stdout { stdoutCapture.append(chunk) } else { stderrCapture.append(chunk) }
@@ -265,18 +276,26 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
             libssh2_free(core.session, name)
         }
         if let stopping { termination = stopping }
+        result.succeed(outcome(termination))
+    }
+
+    /// What the command did, as far as it got: its output, and why the escalation never started it.
+    private func outcome(_ termination: Termination) -> CommandResult {
         var delivered = CommandResult(
             termination: termination, stdout: stdoutCapture.data, stderr: stderrCapture.data,
             stdoutOmitted: stdoutCapture.omitted, stderrOmitted: stderrCapture.omitted,
             duration: started.duration(to: .now))
         if termination != .exited(0) { delivered.escalationFailure = dialogue?.failure(timedOut: escalationTimedOut) }
-        result.succeed(delivered)
+        return delivered
     }
 
     /// Timeout: signal the remote process group (TERM, then KILL), then close; give up on the
     /// connection only if the server does not close the channel either.
     override func deadlineReached(_ core: SessionCore) -> OperationProgress {
-        if awaitingEscalation && signalsSent == 0 { escalationTimedOut = true }
+        // The escalation's own bound passed (not the step's, when that is the shorter).
+        if awaitingEscalation, signalsSent == 0, let promptDeadline, commandDeadline.map({ promptDeadline <= $0 }) ?? true {
+            escalationTimedOut = true
+        }
         return stop(core, as: .timedOut, error: nil)
     }
 
@@ -307,11 +326,7 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
             let reason = core.error(
                 .connectionLost, .exec, message: "the command did not stop after TERM and KILL; connection closed")
             if stopReason == nil {
-                result.succeed(
-                    CommandResult(
-                        termination: termination, stdout: stdoutCapture.data, stderr: stderrCapture.data,
-                        stdoutOmitted: stdoutCapture.omitted, stderrOmitted: stderrCapture.omitted,
-                        duration: started.duration(to: .now)))
+                result.succeed(outcome(termination))
             } else {
                 result.fail(stopReason ?? reason)
             }

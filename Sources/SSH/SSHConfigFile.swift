@@ -288,7 +288,7 @@ public struct SSHConfigFile: Sendable {
             switch criterion.name {
             case "all": result = true
             case "host": result = matchesList((criterion.argument ?? "").lowercased(), target.lowercased())
-            case "originalhost": result = matchesList((criterion.argument ?? "").lowercased(), original)
+            case "originalhost": result = matchesList((criterion.argument ?? "").lowercased(), original.lowercased())
             case "user": result = matchesList(criterion.argument ?? "", user)
             case "localuser": result = matchesList(criterion.argument ?? "", localUser)
             default: return (false, true)  // exec, canonical, final, localnetwork, tagged

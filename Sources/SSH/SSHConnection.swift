@@ -34,11 +34,11 @@ public final class SSHConnection: Sendable {
     ///     says `.timedOut`; nil waits for ever.
     ///   - captureLimit: bytes kept per stream in the result (first and last halves).
     ///   - output: called with each chunk as it arrives, on the event-loop thread.
-    /// - Returns: the termination and captured output; a non-zero exit is not an error.
-    /// - Throws: `SSHError` when the channel cannot be opened or the connection drops.
     ///   - dialogue: the escalation `command` starts (`become`): stdin stays open until it has
     ///     started the escalated shell (the password sent if it asks), then gets the dialogue's script;
     ///     `stdin` is then unused (the dialogue's script carries it).
+    /// - Returns: the termination and captured output; a non-zero exit is not an error.
+    /// - Throws: `SSHError` when the channel cannot be opened or the connection drops.
     public func run(
         _ command: String, stdin: Data? = nil, dialogue: EscalationDialogue? = nil, timeout: Duration? = nil,
         captureLimit: Int = 1 << 20, output: OutputHandler? = nil

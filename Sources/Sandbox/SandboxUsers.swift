@@ -76,7 +76,12 @@ public enum SandboxUsers {
             } else {
                 let made = newPassword()
                 try FileManager.default.createDirectory(atPath: homes, withIntermediateDirectories: true)
-                _ = FileManager.default.createFile(atPath: passwordFile, contents: Data(made.utf8), attributes: [.posixPermissions: 0o600])
+                // Created 0600 from the start, and only once (O_EXCL): never readable by others.
+                let fd = open(passwordFile, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+                guard fd >= 0 else { throw SandboxError(message: "cannot create \(passwordFile): \(String(cString: strerror(errno)))") }
+                let written = made.withCString { write(fd, $0, strlen($0)) }
+                close(fd)
+                guard written == made.utf8.count else { throw SandboxError(message: "cannot write \(passwordFile)") }
                 sudoPassword = made
             }
         }

@@ -105,16 +105,16 @@ public struct Escalation: Sendable, Hashable, CustomStringConvertible {
             || text.contains("not permitted") || text.contains("operation not permitted") || text.contains("unknown user")
             || (method == .doas && text.contains("authentication required"))
         {
-            return .notAllowed(Self.lastLine(stderr))
+            return .notAllowed(Self.tellingLine(stderr))
         }
         if passwordSent && (text.contains("incorrect password") || text.contains("sorry, try again") || promptSeen) {
             return .passwordRefused
         }
         if text.contains("password is required") || text.contains("authentication failed") || (promptSeen && !passwordSent) {
-            return method == .sudo ? .needsPassword : .notAllowed(Self.lastLine(stderr))
+            return method == .sudo ? .needsPassword : .notAllowed(Self.tellingLine(stderr))
         }
         if text.contains("not found") && text.contains(method.rawValue) { return .missing }
-        return .other(Self.lastLine(stderr))
+        return .other(Self.tellingLine(stderr))
     }
 
     /// What a failure says, naming the host and the login user.
@@ -159,7 +159,7 @@ public struct Escalation: Sendable, Hashable, CustomStringConvertible {
 
     /// The line of what the escalation said that tells most: the reason when one is there (an
     /// unknown user, sudoers' refusal, an expired password), else its last line.
-    static func lastLine(_ text: String) -> String {
+    static func tellingLine(_ text: String) -> String {
         let lines = text.split(separator: "\n").map { $0.replacingOccurrences(of: Escalation.promptMarker, with: "").trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
         let telling = ["unknown user", "not in the sudoers", "not allowed", "authentication required", "expired", "change your password", "tty"]

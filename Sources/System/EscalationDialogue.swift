@@ -113,7 +113,7 @@ public struct EscalationDialogue: Sendable {
     /// Why the escalation failed, when the command ended without the escalated shell starting.
     public func failure(timedOut: Bool) -> Escalation.Failure? {
         if phase == .refused { return .passwordRefused }
-        if phase == .abandoned { return .other(Escalation.lastLine(said)) }
+        if phase == .abandoned { return .other(Escalation.tellingLine(said)) }
         guard phase != .started else { return nil }
         if timedOut { return .noAnswer }
         return escalation.failure(stderr: said, promptSeen: promptSeen, passwordSent: phase == .passwordSent)

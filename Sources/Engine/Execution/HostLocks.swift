@@ -59,15 +59,20 @@ enum HostLocks {
                 return "the lost controller's commands \(tags.joined(separator: ", ")) on \(host) ran as \(escalation.user) "
                     + "and could not be stopped: \(escalation.message(failure, host: host, login: connection.summary.user))"
             }
-            for stop in HostLock.stopped(outcome.stdoutText.split(separator: "\n").map(String.init)) where stop.status != "gone" {
-                await run.emit(
-                    run.event(
-                        .processStopped, host: host, status: stop.status,
-                        message: "the lost controller's command \(stop.tag) (as \(escalation.description), "
-                            + (stop.group == "0" ? "found by its marker" : "process group \(stop.group)") + ") on \(host): \(stop.how)"))
-            }
+            await recordStops(outcome.stdoutText, on: host, of: "the lost controller's command", as: escalation, in: run)
         }
         return nil
+    }
+
+    /// Puts on the timeline what a stop script run through `escalation` stopped (`processStopped`).
+    static func recordStops(_ output: String, on host: String, of whose: String, as escalation: Escalation, in run: isolated any RunControl) async {
+        for stop in HostLock.stopped(output.split(separator: "\n").map(String.init)) where stop.status != "gone" {
+            await run.emit(
+                run.event(
+                    .processStopped, host: host, status: stop.status,
+                    message: "\(whose) \(stop.tag) (as \(escalation.description), "
+                        + (stop.group == "0" ? "found by its marker" : "process group \(stop.group)") + ") on \(host): \(stop.how)"))
+        }
     }
 
     private static func take(

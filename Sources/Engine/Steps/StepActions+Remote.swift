@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import Playbook
+import Synchronization
 import System
 
 /// `shell` and `command` steps, and every command golive itself runs on a host.
@@ -41,10 +41,12 @@ extension StepActions {
             // runs as another user: at the timeout, or on a cancel, the stop goes through the same
             // escalation, on a connection of its own (this one is busy with the command).
             let stopped = Mutex(false)
+            let stopFailure = Mutex<String?>(nil)
             let (place, runID) = (host, run.options.runID)
             let stop: @Sendable () async -> Void = {
                 guard guarded, stopped.withLock({ done in defer { done = true }; return !done }) else { return }
-                await Self.stopEscalated(tag: tag, runID: runID, as: become, on: place, in: run)
+                let failure = await Self.stopEscalated(tag: tag, runID: runID, as: become, on: place, in: run)
+                stopFailure.withLock { $0 = failure }
             }
             outcome = try await withTaskCancellationHandler {
                 let timer = Task {
@@ -67,6 +69,13 @@ extension StepActions {
                 Task.detached { await stop() }
             }
             if guarded, stopped.withLock({ $0 }), outcome.escalationFailure == nil { outcome.timedOut = true }
+            if let failure = stopFailure.withLock({ $0 }) {
+                // Never "stopped" when it may not have been.
+                return StepAttempt(
+                    ok: false, status: StepStatus.timedOut.rawValue, exitCode: outcome.exitCode, command: command.display,
+                    stdout: outcome.stdoutText, stderr: outcome.stderrText,
+                    message: "timed out after \(DurationSyntax.format(timeout)); stopping it as \(become.user) failed (\(failure)): it may still run on \(host)")
+            }
         } else {
             outcome = try await connection.run(guarding(command.text), timeout: timeout, output: nil)
         }
@@ -95,19 +104,35 @@ extension StepActions {
     /// Stops what an escalated command left running (after a timeout or a cancel), through the
     /// same escalation, from a connection of its own to the host: its recorded process group and
     /// every process carrying its marker.
-    static func stopEscalated(tag: String, runID: String, as become: Escalation, on host: String, in run: isolated any RunControl) async {
-        guard let connection = try? await run.delegatedConnection(to: host, for: stopConnection) else { return }
+    /// Returns why it could not, on the timeline too (the command may then run on).
+    static func stopEscalated(tag: String, runID: String, as become: Escalation, on host: String, in run: isolated any RunControl) async
+        -> String?
+    {
         let script = HostLock.escalatedStopScript(runID: runID, tags: [tag])
-        let outcome = await Task.detached {
-            try? await connection.run(become.launcher, escalation: become, script: script, stdin: nil, timeout: .seconds(30), output: nil)
-        }.value
-        // Each stop is on the timeline, as a recovery's are.
-        for stop in HostLock.stopped((outcome?.stdoutText ?? "").split(separator: "\n").map(String.init)) where stop.status != "gone" {
+        var failure: String?
+        do {
+            let connection = try await run.delegatedConnection(to: host, for: stopConnection)
+            // Detached: a Ctrl-C has cancelled the step's task, and the stop must still run (bounded).
+            let outcome = try await Task.detached {
+                try await connection.run(become.launcher, escalation: become, script: script, stdin: nil, timeout: .seconds(30), output: nil)
+            }.value
+            if let refused = outcome.escalationFailure {
+                failure = become.message(refused, host: host, login: connection.summary.user)
+            } else if !outcome.succeeded {
+                failure = "the stop script failed (exit \(outcome.exitCode.map(String.init) ?? "?"))"
+            }
+            // Each stop is on the timeline, as a recovery's are.
+            await HostLocks.recordStops(outcome.stdoutText, on: host, of: "the command", as: become, in: run)
+        } catch {
+            failure = "\(error)"
+        }
+        if let failure {
             await run.emit(
                 run.event(
-                    .processStopped, host: host, status: stop.status,
-                    message: "the command \(stop.tag) (as \(become.description), process group \(stop.group)) on \(host): \(stop.how)"))
+                    .attentionRequired, host: host, status: "not-stopped",
+                    message: "\(host): the command \(tag) (as \(become.description)) could not be stopped (\(failure)); it may still run there"))
         }
+        return failure
     }
 
     /// The name the stop's own connection to a host is kept under (never an inventory host's).

@@ -1,10 +1,10 @@
-import Synchronization
-import System
 import ArgumentParser
 import Engine
 import Foundation
 import Playbook
 import SSHTransport
+import Synchronization
+import System
 
 /// Options of every command that drives hosts through a run: run, rehearse, check, resume, rollback.
 struct SessionOptions: ParsableArguments {
