@@ -37,6 +37,9 @@ public struct Escalation: Sendable, Hashable, CustomStringConvertible {
     /// The same escalation without its password: what identifies it in a record.
     public var identity: String { "\(method.rawValue):\(user)" }
 
+    /// The login and whom it becomes, as the timeline and the checks say it: `alice → root via sudo`.
+    public func who(login: String) -> String { "\(login.isEmpty ? "login" : login) → \(user) via \(method.rawValue)" }
+
     /// What a refusal of this escalation on `host` is remembered under for the rest of a run.
     public func refusalKey(host: String) -> String { "\(host)\u{0}\(identity)" }
 
@@ -119,7 +122,7 @@ public struct Escalation: Sendable, Hashable, CustomStringConvertible {
 
     /// What a failure says, naming the host and the login user.
     public func message(_ failure: Failure, host: String, login: String) -> String {
-        let who = "\(login) → \(user) via \(method.rawValue)"
+        let who = who(login: login)
         switch failure {
         case .needsPassword:
             return "sudo on \(host) needs a password for \(login): set become_password (a secret) or use --ask-become-pass"

@@ -17,10 +17,19 @@ public enum EscalationCheck {
         public var who: String
     }
 
+    /// The escalation `become` asks for: with the login user's password from its secret, else the one
+    /// asked for on the terminal (sudo only: su and doas never read one).
+    public static func escalation(
+        _ become: Become, secrets: [String: SecretSource], askedPassword: String?, promptTimeout: Duration = .seconds(20)
+    ) -> Escalation {
+        let password = become.passwordSecret.flatMap { secrets[$0]?.value?.revealForUse() } ?? askedPassword
+        return Escalation(method: become.method, user: become.user, password: become.method == .sudo ? password : nil, promptTimeout: promptTimeout)
+    }
+
     /// Runs `id -un` through `escalation` on `connection` (no lock needed: it changes nothing).
     public static func verify(_ escalation: Escalation, host: String, on connection: any HostConnection) async -> Result {
         let login = connection.summary.user
-        let who = "\(login.isEmpty ? "login" : login) → \(escalation.user) via \(escalation.method.rawValue)"
+        let who = escalation.who(login: login)
         if escalation.method == .su, !login.isEmpty, login != "root" {
             return Result(
                 ok: false, status: "su needs a root login",

@@ -55,6 +55,11 @@ extension Executor {
         return results.compactMapValues { $0 }
     }
 
+    /// What a refusal for the hosts that cannot escalate says: `cannot escalate on web1 (why); ...`.
+    static func cannotEscalate(_ cannot: [String: String]) -> String {
+        "cannot escalate on " + cannot.keys.sorted().map { "\($0) (\(cannot[$0] ?? ""))" }.joined(separator: "; ")
+    }
+
     /// Connects (or reconnects) to a host; returns the failure message, nil on success.
     func connect(_ name: String) async -> String? {
         guard let host = playbook.inventory.host(named: name) else { return "not in the inventory" }

@@ -22,7 +22,7 @@ extension Executor {
             return RunOutcome(
                 result: .refused,
                 hosts: cannot.keys.sorted().map { HostReport(host: $0, state: .unchanged, detail: "cannot escalate: \(cannot[$0] ?? "")") },
-                reason: "cannot escalate on " + cannot.keys.sorted().map { "\($0) (\(cannot[$0] ?? ""))" }.joined(separator: "; "))
+                reason: Self.cannotEscalate(cannot))
         }
         guard options.kind != .check else { return nil }
         let deadline = ContinuousClock.now.advanced(by: options.lockWait ?? .zero)

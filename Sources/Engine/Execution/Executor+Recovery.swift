@@ -123,8 +123,7 @@ extension Executor {
             refusedUntouched = true
             return RunOutcome(
                 result: .refused,
-                reason: "cannot escalate on " + cannot.keys.sorted().map { "\($0) (\(cannot[$0] ?? ""))" }.joined(separator: "; ")
-                    + "; nothing was stopped or undone: recover again once it can")
+                reason: Self.cannotEscalate(cannot) + "; nothing was stopped or undone: recover again once it can")
         }
         if let refusal = await HostLocks.take(reachable, stopping: stopping, escalated: escalated, in: self) {
             return RunOutcome(result: .refused, reason: refusal)

@@ -47,32 +47,36 @@ enum HostLocks {
         guard !tags.isEmpty, let connection = run.connection(to: host) else { return nil }
         let groups = Dictionary(grouping: tags.keys.sorted()) { tags[$0]! }
         for (escalation, tags) in groups.sorted(by: { $0.key.identity < $1.key.identity }) {
-            let script = HostLock.escalatedStopScript(runID: run.options.runID, tags: tags)
-            let outcome: CommandOutcome
-            do {
-                outcome = try await connection.run(
-                    escalation.launcher, escalation: escalation, script: script, stdin: nil, timeout: .seconds(60), output: nil)
-            } catch {
-                return "the lost controller's commands \(tags.joined(separator: ", ")) on \(host) ran as \(escalation.user) and could not be stopped: \(error)"
+            if let failure = await stop(tags, as: escalation, on: connection, host: host, of: "the lost controller's command", in: run) {
+                return "the lost controller's commands \(tags.joined(separator: ", ")) on \(host) ran as \(escalation.user) and could not be stopped: \(failure)"
             }
-            if let failure = outcome.escalationFailure {
-                return "the lost controller's commands \(tags.joined(separator: ", ")) on \(host) ran as \(escalation.user) "
-                    + "and could not be stopped: \(escalation.message(failure, host: host, login: connection.summary.user))"
-            }
-            await recordStops(outcome.stdoutText, on: host, of: "the lost controller's command", as: escalation, in: run)
         }
         return nil
     }
 
-    /// Puts on the timeline what a stop script run through `escalation` stopped (`processStopped`).
-    static func recordStops(_ output: String, on host: String, of whose: String, as escalation: Escalation, in run: isolated any RunControl) async {
-        for stop in HostLock.stopped(output.split(separator: "\n").map(String.init)) where stop.status != "gone" {
+    /// Stops the commands of `tags` through `escalation` (``HostLock/escalatedStopScript(runID:tags:)``)
+    /// and puts what it stopped on the timeline (`processStopped`, `whose` naming them); returns why
+    /// it could not. The one way an escalated command is stopped: at a timeout, a cancel, a recovery.
+    static func stop(
+        _ tags: [String], as escalation: Escalation, on connection: any HostConnection, host: String, of whose: String,
+        timeout: Duration = .seconds(60), in run: isolated any RunControl
+    ) async -> String? {
+        let script = HostLock.escalatedStopScript(runID: run.options.runID, tags: tags)
+        let outcome: CommandOutcome
+        do {
+            outcome = try await connection.run(escalation.launcher, escalation: escalation, script: script, stdin: nil, timeout: timeout, output: nil)
+        } catch {
+            return "\(error)"
+        }
+        if let refused = outcome.escalationFailure { return escalation.message(refused, host: host, login: connection.summary.user) }
+        for stop in HostLock.stopped(outcome.stdoutText.split(separator: "\n").map(String.init)) where stop.status != "gone" {
             await run.emit(
                 run.event(
                     .processStopped, host: host, status: stop.status,
                     message: "\(whose) \(stop.tag) (as \(escalation.description), "
                         + (stop.group == "0" ? "found by its marker" : "process group \(stop.group)") + ") on \(host): \(stop.how)"))
         }
+        return outcome.succeeded ? nil : "the stop script failed (exit \(outcome.exitCode.map(String.init) ?? "?"))"
     }
 
     private static func take(

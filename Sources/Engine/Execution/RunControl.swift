@@ -83,9 +83,7 @@ extension RunControl {
 
     /// The escalation for `become`, with the login user's password (its secret, or `--ask-become-pass`).
     nonisolated func escalation(_ become: Become) -> Escalation {
-        let password = become.passwordSecret.flatMap { playbook.inventory.secrets[$0]?.value?.revealForUse() } ?? options.becomePassword
-        return Escalation(
-            method: become.method, user: become.user, password: become.method == .sudo ? password : nil, promptTimeout: options.becomeTimeout)
+        EscalationCheck.escalation(become, secrets: playbook.inventory.secrets, askedPassword: options.becomePassword, promptTimeout: options.becomeTimeout)
     }
 
     /// A host's template context for a step (in the step's play).

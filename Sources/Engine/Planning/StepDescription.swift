@@ -15,12 +15,12 @@ public enum StepDescription {
 
     /// Where a step runs for `host` and as whom: `(on lb) (as root via sudo) `, or nothing.
     public static func `where`(_ step: Step, in playbook: ValidatedPlaybook, for host: String) -> String {
-        `where`(step) + privilege(playbook.become(for: step, on: host).map { ($0.user, $0.method.rawValue) })
+        `where`(step) + privilege(playbook.become(for: step, on: host)?.summary)
     }
 
-    /// Whom a step becomes, as its recorded command starts: `(as root via sudo) `, or nothing.
-    public static func privilege(_ become: (user: String, method: String)?) -> String {
-        become.map { "(as \($0.user) via \($0.method)) " } ?? ""
+    /// Whom a step becomes (`root via sudo`), as its recorded command starts: `(as root via sudo) `, or nothing.
+    public static func privilege(_ become: String?) -> String {
+        become.map { "(as \($0)) " } ?? ""
     }
 
     /// The resolved action of a step for one host (secrets as `••••`); the template problem if it cannot render.

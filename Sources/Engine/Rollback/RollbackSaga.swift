@@ -212,7 +212,7 @@ enum RollbackSaga {
                 RunEvent(
                     runID: run.options.runID, kind: .rollbackStepStarted, phase: .rollback, host: host, step: step.id,
                     stepName: step.name,
-                    command: (place.map { "(on \($0)) " } ?? "") + StepDescription.privilege(become.map { ($0.user, $0.method.rawValue) })
+                    command: (place.map { "(on \($0)) " } ?? "") + StepDescription.privilege(become?.description)
                         + command.display, attempt: attempt))
             let begin = ContinuousClock.now
             var result: StepAttempt

@@ -42,10 +42,10 @@ extension StepActions {
             // escalation, on a connection of its own (this one is busy with the command).
             let stopped = Mutex(false)
             let stopFailure = Mutex<String?>(nil)
-            let (place, runID) = (host, run.options.runID)
+            let place = host
             let stop: @Sendable () async -> Void = {
                 guard guarded, stopped.withLock({ done in defer { done = true }; return !done }) else { return }
-                let failure = await Self.stopEscalated(tag: tag, runID: runID, as: become, on: place, in: run)
+                let failure = await Self.stopEscalated(tag: tag, as: become, on: place, in: run)
                 stopFailure.withLock { $0 = failure }
             }
             outcome = try await withTaskCancellationHandler {
@@ -102,27 +102,14 @@ extension StepActions {
     }
 
     /// Stops what an escalated command left running (after a timeout or a cancel), through the
-    /// same escalation, from a connection of its own to the host: its recorded process group and
-    /// every process carrying its marker.
-    /// Returns why it could not, on the timeline too (the command may then run on).
-    static func stopEscalated(tag: String, runID: String, as become: Escalation, on host: String, in run: isolated any RunControl) async
-        -> String?
-    {
-        let script = HostLock.escalatedStopScript(runID: runID, tags: [tag])
+    /// same escalation, from a connection of its own to the host (``HostLocks/stop(_:as:on:host:of:timeout:in:)``).
+    /// Returns why it could not, on the timeline too (the command may then run on). It is called from
+    /// a task of its own, so a Ctrl-C that cancelled the step's task does not cancel the stop.
+    static func stopEscalated(tag: String, as become: Escalation, on host: String, in run: isolated any RunControl) async -> String? {
         var failure: String?
         do {
             let connection = try await run.delegatedConnection(to: host, for: stopConnection)
-            // Detached: a Ctrl-C has cancelled the step's task, and the stop must still run (bounded).
-            let outcome = try await Task.detached {
-                try await connection.run(become.launcher, escalation: become, script: script, stdin: nil, timeout: .seconds(30), output: nil)
-            }.value
-            if let refused = outcome.escalationFailure {
-                failure = become.message(refused, host: host, login: connection.summary.user)
-            } else if !outcome.succeeded {
-                failure = "the stop script failed (exit \(outcome.exitCode.map(String.init) ?? "?"))"
-            }
-            // Each stop is on the timeline, as a recovery's are.
-            await HostLocks.recordStops(outcome.stdoutText, on: host, of: "the command", as: become, in: run)
+            failure = await HostLocks.stop([tag], as: become, on: connection, host: host, of: "the command", timeout: .seconds(30), in: run)
         } catch {
             failure = "\(error)"
         }

@@ -118,16 +118,13 @@ enum StepRunner {
             let context = run.hostContext(host, for: step)
             var started = identity
             started.rollback = renderedRollback(step, on: host, in: run)
-            let escalated = place.become.map { become in
-                "\(run.connection(to: place.host)?.summary.user ?? "login") → \(become.user) via \(become.method.rawValue)"
-            }
-            started.become = escalated
+            started.become = place.become?.who(login: run.connection(to: place.host)?.summary.user ?? "")
             // Started counts as done for rollback: recorded before the action.
             guard await run.emit(
                 RunEvent(
                     runID: run.options.runID, kind: .stepStarted, phase: phase, batch: batch, host: host, step: step.id,
                     stepName: step.name,
-                    command: StepDescription.where(step) + StepDescription.privilege(place.become.map { ($0.user, $0.method.rawValue) })
+                    command: StepDescription.where(step) + StepDescription.privilege(place.become?.description)
                         + StepDescription.describe(step.action, context),
                     attempt: attempt, details: RunEvent.details(started)))
             else { return failure(.journal, "the timeline cannot be written") }

@@ -41,12 +41,12 @@ struct PingCommand: AsyncParsableCommand {
                 var settings = host.ssh.become
                 if become { settings.enabled = true }
                 guard let wanted = settings.become else { return nil }
-                var secret = wanted.passwordSecret.flatMap { inventory.secrets[$0]?.value?.revealForUse() } ?? password
-                if let value = secret, let problem = Escalation.passwordProblem(value) {
+                var escalation = EscalationCheck.escalation(wanted, secrets: inventory.secrets, askedPassword: password)
+                if let value = escalation.password, let problem = Escalation.passwordProblem(value) {
                     Terminal.error("\(host.name): the sudo password cannot be sent: \(problem)")
-                    secret = nil
+                    escalation.password = nil
                 }
-                return (host.name, Escalation(method: wanted.method, user: wanted.user, password: wanted.method == .sudo ? secret : nil))
+                return (host.name, escalation)
             })
         let results = await Concurrency.forEach(hosts, limit: forks) { host in await Self.ping(host, transport, escalation: escalations[host.name]) }
         var failed = 0
