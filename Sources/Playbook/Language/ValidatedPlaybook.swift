@@ -31,14 +31,18 @@ public struct ValidatedPlaybook: Sendable {
         case .http, .tcp, .gate, .local: return nil
         default: break
         }
-        let target = step.delegate?.hostName ?? host
-        let inventorySettings = inventory.host(named: target)?.ssh.become ?? BecomeSettings()
-        return step.become.filled(from: play(of: step).play.become).filled(from: playbook.become).filled(from: inventorySettings).become
+        return becomeSettings(step.become, play: play(of: step).play, on: step.delegate?.hostName ?? host).become
     }
 
     /// The privilege a play's health probes (log and metric) run with on `host`.
     public func become(forProbesOf play: Play, on host: String) -> Become? {
-        play.become.filled(from: playbook.become).filled(from: inventory.host(named: host)?.ssh.become ?? BecomeSettings()).become
+        becomeSettings(BecomeSettings(), play: play, on: host).become
+    }
+
+    /// `nearest`'s `become*` with what it leaves unset from the play's, the playbook's and the
+    /// inventory's for `host` (the host the command runs on).
+    public func becomeSettings(_ nearest: BecomeSettings, play: Play, on host: String) -> BecomeSettings {
+        nearest.filled(from: play.become).filled(from: playbook.become).filled(from: inventory.host(named: host)?.ssh.become ?? BecomeSettings())
     }
 
     public func play(of step: Step) -> ValidatedPlay { plays[min(step.play, plays.count - 1)] }

@@ -22,8 +22,7 @@ extension Validator {
                 for host in play.hostNames {
                     guard let become = validated.become(for: step, on: host) else { continue }
                     let target = step.delegate?.hostName ?? host
-                    let settings = step.become.filled(from: play.play.become).filled(from: validated.playbook.become)
-                        .filled(from: validated.inventory.host(named: target)?.ssh.become ?? BecomeSettings())
+                    let settings = validated.becomeSettings(step.become, play: play.play, on: target)
                     let location = settings.location ?? step.location
                     if become.method == .sudo, let name = become.passwordSecret, let source = validated.inventory.secrets[name],
                         let value = source.value?.revealForUse(), let problem = Escalation.passwordProblem(value)
