@@ -10,8 +10,8 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
         case open, exec, io, closing, waitClosed, free
     }
 
-    private let command: String
-    private var stdin: Data
+    /// The bootstrap's input, its `golive-pgid:` line, the escalation's dialogue and the captures.
+    private var exchange: BootstrapExchange
     private var stdinSent = 0
     private var eofSent = false
     private let output: OutputHandler?
@@ -19,28 +19,14 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
     private let result = OneShot<CommandResult>()
     private var state = State.open
     private var channel: OpaquePointer?
-    private var stdoutCapture: OutputCapture
-    private var stderrCapture: OutputCapture
     private var started = ContinuousClock.now
     private var stopping: Termination?
     private var stopReason: SSHError?
     private var signalsSent = 0
     private var signalToSend: String?
-    /// The remote command's process group (sshd starts every session in its own), read from the
-    /// first stderr line the wrapper prints; used to signal it, since libssh2 1.10 cannot send
-    /// RFC 4254 "signal" requests on a channel that is already running a command.
-    private var processGroup: Int32?
-    private var pidLineParsed = false
-    /// Bytes of stderr passed on before the wrapper's line.
-    private var preamble = 0
-    private var stderrHead = Data()
     /// A channel opened to run `kill`, not yet exec'd; and those already exec'd (freed at the end).
     private var pendingKiller: OpaquePointer?
     private var killers: [OpaquePointer] = []
-    static let pidMarker = ShellBootstrap.pidMarker
-    /// The escalation being answered (`become`): stdin stays open until it has started the
-    /// escalated shell, which then gets its script.
-    private var dialogue: EscalationDialogue?
     /// True when the escalation did not start in its time.
     private var escalationTimedOut = false
     private var commandDeadline: ContinuousClock.Instant?
@@ -52,13 +38,9 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
         command: String, stdin: Data?, dialogue: EscalationDialogue? = nil, timeout: Duration?, captureLimit: Int,
         output: OutputHandler?
     ) {
-        self.command = command
-        self.stdin = ShellBootstrap.input(command: command, stdin: dialogue == nil ? stdin : nil)
-        self.dialogue = dialogue
+        exchange = BootstrapExchange(command: command, stdin: stdin, dialogue: dialogue, captureLimit: captureLimit)
         self.timeout = timeout
         self.output = output
-        stdoutCapture = OutputCapture(limit: captureLimit)
-        stderrCapture = OutputCapture(limit: captureLimit)
         super.init()
     }
 
@@ -66,7 +48,7 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
 
     func install(_ continuation: CheckedContinuation<CommandResult, any Error>) { result.install(continuation) }
 
-    override var keepaliveSafe: Bool { state == .io && stdinSent >= stdin.count && eofSent }
+    override var keepaliveSafe: Bool { state == .io && stdinSent >= exchange.input.count && eofSent }
 
     override func fail(_ error: SSHError) { result.fail(error) }
 
@@ -81,7 +63,7 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
                 started = .now
                 if let timeout { deadline = started.advanced(by: timeout) }
                 commandDeadline = deadline
-                if let dialogue {
+                if let dialogue = exchange.dialogue {
                     // The escalation has its own, shorter bound until the escalated shell starts.
                     let prompt = started.advanced(by: dialogue.escalation.promptTimeout)
                     promptDeadline = prompt
@@ -114,8 +96,8 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
                     eofSent = true
                 }
                 if stopping == nil {
-                    if stdinSent < stdin.count {
-                        let rc = stdin.withUnsafeBytes { raw -> Int in
+                    if stdinSent < exchange.input.count {
+                        let rc = exchange.input.withUnsafeBytes { raw -> Int in
                             let base = raw.baseAddress?.advanced(by: stdinSent).assumingMemoryBound(to: CChar.self)
                             return golive_ssh2_channel_write(channel, base, min(raw.count - stdinSent, 32 * 1024))
                         }
@@ -129,7 +111,6 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
                         if rc == LIBSSH2_ERROR_EAGAIN { return .blocked }
                         if rc < 0 { return abort(core, core.failure(rc, .exec, kind: .channelFailed)) }
                         eofSent = true
-                        stdin = Data()
                     }
                 }
                 var moved = 0
@@ -142,35 +123,17 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
                             : golive_ssh2_channel_read_stderr(channel, base, buffer.count)
                         if rc == Int(LIBSSH2_ERROR_EAGAIN) || rc == 0 { break }
                         if rc < 0 { return abort(core, core.failure(Int32(rc), .exec, kind: .channelFailed)) }
-                        var chunk = Data(UnsafeRawBufferPointer(rebasing: buffer[0..<rc]))
                         moved += rc
-                        if stream == .stderr && !pidLineParsed {
-                            // What the server said before the wrapper's line (a banner, ~/.ssh/rc) is
-                            // the command's stderr, never part of the escalation's dialogue.
-                            let (preamble, rest) = parsePidLine(chunk)
-                            if !preamble.isEmpty {
-                                stderrCapture.append(preamble)
-                                output?(stream, preamble)
-                            }
-                            chunk = rest
-                            if chunk.isEmpty { continue }
-                        }
-                        if stream == .stderr, awaitingEscalation, var answering = dialogue {
-                            let reply = answering.receive(chunk)
-                            dialogue = answering
-                            chunk = reply.stderr
-                            if let write = reply.write { stdin.append(write) }
-                            // Once started, the command's own bound again (unless a stop already set its own).
-                            if answering.phase == .started, stopping == nil { deadline = commandDeadline }
-                            if chunk.isEmpty { continue }
-                        }
-                        if stream == .stdout { stdoutCapture.append(chunk) } else { stderrCapture.append(chunk) }
-                        output?(stream, chunk)
+                        let wasAwaiting = awaitingEscalation
+                        let passed = exchange.receive(Data(UnsafeRawBufferPointer(rebasing: buffer[0..<rc])), stdout: stream == .stdout)
+                        // Once started, the command's own bound again (unless a stop already set its own).
+                        if wasAwaiting, exchange.escalationStarted, stopping == nil { deadline = commandDeadline }
+                        if !passed.isEmpty { output?(stream, passed) }
                     }
                 }
                 if moved >= 1 << 20 { return .again }
                 // The escalation's answer (the password, the script) or the end of stdin to send.
-                if stopping == nil && (stdinSent < stdin.count || (!eofSent && !awaitingEscalation)) { continue }
+                if stopping == nil && (stdinSent < exchange.input.count || (!eofSent && !awaitingEscalation)) { continue }
                 if libssh2_channel_eof(channel) != 0 {
                     state = .closing
                     continue
@@ -202,41 +165,13 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
     }
 
     /// True while the escalation has not started the escalated shell (nor been refused): stdin stays open.
-    private var awaitingEscalation: Bool {
-        guard let dialogue else { return false }
-        return dialogue.phase == .waiting || dialogue.phase == .passwordSent
-    }
+    private var awaitingEscalation: Bool { exchange.awaitingEscalation }
 
-    /// Consumes the wrapper's `golive-pgid:` line; returns the bytes around it (the command's own,
-    /// or what the server said before it: "Could not chdir to home directory", a banner). Lines
-    /// before it are passed on, up to a bound; a partial line waits for the rest.
-    private func parsePidLine(_ chunk: Data) -> (preamble: Data, rest: Data) {
-        stderrHead.append(chunk)
-        var passed = Data()
-        while let newline = stderrHead.firstIndex(of: UInt8(ascii: "\n")) {
-            let line = String(decoding: stderrHead[stderrHead.startIndex..<newline], as: UTF8.self)
-            let rest = Data(stderrHead[stderrHead.index(after: newline)...])
-            if line.hasPrefix(Self.pidMarker), let pid = Int32(line.dropFirst(Self.pidMarker.count)), pid > 1 {
-                pidLineParsed = true
-                processGroup = pid
-                stderrHead = Data()
-                return (passed, rest)
-            }
-            passed.append(stderrHead[stderrHead.startIndex...newline])
-            stderrHead = rest
-        }
-        preamble += passed.count
-        if preamble + stderrHead.count > 64 * 1024 {
-            pidLineParsed = true  // no wrapper line after all: hand everything on
-            defer { stderrHead = Data() }
-            return (passed + stderrHead, Data())
-        }
-        return (passed, Data())
-    }
-
-    /// Runs `kill -SIGNAL -- -PGID` on a second channel of the same session.
+    /// Runs `kill -SIGNAL -- -PGID` on a second channel of the same session: the remote command's
+    /// process group (sshd starts every session in its own), read from the bootstrap's first stderr
+    /// line, since libssh2 1.10 cannot send RFC 4254 "signal" requests on a channel already running a command.
     private func sendSignal(_ session: OpaquePointer, _ signal: String) -> OperationProgress {
-        guard let processGroup else { return .finished }  // unknown group: the close and the deadline act
+        guard let processGroup = exchange.processGroup else { return .finished }  // unknown group: the close and the deadline act
         if pendingKiller == nil {
             guard let opened = golive_ssh2_channel_open_session(session) else {
                 return libssh2_session_last_errno(session) == LIBSSH2_ERROR_EAGAIN ? .blocked : .finished
@@ -282,10 +217,10 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
     /// What the command did, as far as it got: its output, and why the escalation never started it.
     private func outcome(_ termination: Termination) -> CommandResult {
         var delivered = CommandResult(
-            termination: termination, stdout: stdoutCapture.data, stderr: stderrCapture.data,
-            stdoutOmitted: stdoutCapture.omitted, stderrOmitted: stderrCapture.omitted,
+            termination: termination, stdout: exchange.stdout.data, stderr: exchange.stderr.data,
+            stdoutOmitted: exchange.stdout.omitted, stderrOmitted: exchange.stderr.omitted,
             duration: started.duration(to: .now))
-        if termination != .exited(0) { delivered.escalationFailure = dialogue?.failure(timedOut: escalationTimedOut) }
+        if termination != .exited(0) { delivered.escalationFailure = exchange.escalationFailure(timedOut: escalationTimedOut) }
         return delivered
     }
 

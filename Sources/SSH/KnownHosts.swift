@@ -2,7 +2,8 @@ import Foundation
 import System
 
 /// An OpenSSH known_hosts database: plain and hashed (`|1|salt|hash`) names, `[host]:port`,
-/// wildcard and negated patterns, and `@revoked` markers. `@cert-authority` lines are ignored.
+/// wildcard and negated patterns, and `@revoked` markers. `@cert-authority` lines are not keys of
+/// a host: libssh2 cannot check a host certificate; ``certifiedByAuthority(_:)`` says a host has one.
 public struct KnownHosts: Sendable {
     /// One key line that applies to a host.
     public struct Entry: Sendable, Hashable {
@@ -37,6 +38,8 @@ public struct KnownHosts: Sendable {
     }
 
     private var lines: [Line] = []
+    /// The host patterns of `@cert-authority` lines.
+    private var authorities: [[String]] = []
 
     /// Loads the given files; a missing file counts as empty.
     ///
@@ -60,7 +63,10 @@ public struct KnownHosts: Sendable {
             guard let first = fields.first, !first.hasPrefix("#") else { continue }
             var revoked = false
             if first.hasPrefix("@") {
-                guard first == "@revoked" else { continue }  // @cert-authority: not supported, ignored
+                if first == "@cert-authority", fields.count >= 2 {
+                    authorities.append(fields[1].split(separator: ",").map(String.init))
+                }
+                guard first == "@revoked" else { continue }
                 revoked = true
                 fields.removeFirst()
             }
@@ -71,6 +77,12 @@ public struct KnownHosts: Sendable {
                     file: file, number: index + 1, patterns: fields[0].split(separator: ",").map(String.init),
                     key: key, revoked: revoked))
         }
+    }
+
+    /// True when a `@cert-authority` line names the host (`host` or `[host]:port`): its key is
+    /// checked as a certificate signed by that authority.
+    public func certifiedByAuthority(_ name: String) -> Bool {
+        authorities.contains { Self.matches($0, name: name) }
     }
 
     /// The key types known for a host name (`host` or `[host]:port`), in file order, without duplicates.

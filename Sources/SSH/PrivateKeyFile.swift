@@ -2,9 +2,9 @@ import Foundation
 
 /// Reads just enough of a private key file to know its type, so that keys libssh2 1.10 cannot use
 /// (RSA, which needs rsa-sha2 signatures) are explained instead of failing obscurely.
-enum PrivateKeyFile {
+public enum PrivateKeyFile {
     /// The key type (`ssh-ed25519`, `ecdsa-sha2-nistp256`, `ssh-rsa`, ...), or nil when unrecognised.
-    static func keyType(atPath path: String) -> String? {
+    public static func keyType(atPath path: String) -> String? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         if text.contains("BEGIN RSA PRIVATE KEY") { return "ssh-rsa" }
         if text.contains("BEGIN EC PRIVATE KEY") { return "ecdsa-sha2" }

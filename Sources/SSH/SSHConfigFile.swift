@@ -40,6 +40,8 @@ public struct SSHConfigFile: Sendable {
         public var unsupported: [String] = []
         /// The config holds something for this host that only OpenSSH can evaluate.
         public var needsOpenSSH = false
+        /// A `Match` block applied to this host (or could not be evaluated here): `auto` gives it OpenSSH.
+        public var usesMatch = false
     }
 
     private enum Condition: Sendable {
@@ -194,6 +196,7 @@ public struct SSHConfigFile: Sendable {
                 let (holds, unknowable) = Self.evaluate(criteria, target: target, original: alias, user: result.user ?? localUser, localUser: localUser)
                 if unknowable { result.needsOpenSSH = true }
                 guard holds else { continue }
+                if !criteria.allSatisfy({ $0.name == "all" }) { result.usesMatch = true }
             }
             for (keyword, arguments) in block.options {
                 guard let first = arguments.first else { continue }

@@ -137,7 +137,8 @@ public final class SSHConnection: Sendable {
         }
     }
 
-    static func temporaryName(for path: String) -> String {
+    /// A hidden temporary name beside `path` (`.NAME.golive-RANDOM`) for an upload written then renamed into place.
+    public static func temporaryName(for path: String) -> String {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
         let name = ".\(url.lastPathComponent).golive-\(UInt32.random(in: 0...UInt32.max))"

@@ -3,8 +3,11 @@ import Foundation
 import Playbook
 import SSH
 
-/// The engine's transport over SSH: inventory hosts become ``SSHTarget``s (inventory settings first,
-/// then `~/.ssh/config`, then defaults), connected through one shared ``SSHClient``.
+/// The engine's transport over SSH. Each host gets one of two implementations (``TransportDecision``):
+/// libssh2, embedded, where inventory hosts become ``SSHTarget``s (inventory settings first, then
+/// `~/.ssh/config`, then defaults) connected through one shared ``SSHClient``; or the system's
+/// OpenSSH client through a ControlMaster per host (``OpenSSHTransport``), for every login libssh2
+/// cannot make.
 public final class SSHTransport: Transport {
     /// Options that are not in the inventory.
     public struct Options: Sendable {
@@ -16,15 +19,20 @@ public final class SSHTransport: Transport {
         public var connectTimeout: Duration = .seconds(10)
         /// Keepalive interval; a dead peer is noticed within about three.
         public var keepaliveInterval: Duration = .seconds(5)
+        /// The transport for every host, over the inventory's `transport:` (`--transport`).
+        public var transport: TransportChoice?
+        /// The OpenSSH client.
+        public var sshExecutable = OpenSSHTransport.findSSH()
         /// Creates default options.
         public init() {}
     }
 
-    private let inventory: Inventory
-    private let options: Options
+    let inventory: Inventory
+    let options: Options
     private let config: SSHConfigFile
     private let client: SSHClient
     private let inventoryDirectory: String
+    let openssh: OpenSSHTransport
 
     /// Creates a transport for the hosts of `inventory`.
     public init(inventory: Inventory, options: Options = Options(), client: SSHClient = SSHClient()) {
@@ -33,17 +41,28 @@ public final class SSHTransport: Transport {
         self.client = client
         config = (try? SSHConfigFile(path: options.sshConfigPath)) ?? SSHConfigFile()
         inventoryDirectory = URL(fileURLWithPath: inventory.file).deletingLastPathComponent().path
+        openssh = OpenSSHTransport(ssh: options.sshExecutable, userConfig: options.sshConfigPath, connectTimeout: options.connectTimeout)
     }
 
-    /// Stops the SSH event loops.
-    public func shutdown() { client.shutdown() }
+    /// Stops the SSH event loops and removes OpenSSH's private directory (connections closed first).
+    public func shutdown() {
+        client.shutdown()
+        openssh.shutdown()
+    }
 
     public func connect(to host: InventoryHost) async throws -> any HostConnection {
+        let decision = try decision(for: host)
+        if decision.transport == .openssh { return try await connectOpenSSH(host, reason: decision.reason) }
         let target = try target(for: host, depth: 0)
         do {
             let connection = try await client.connect(target)
             return SSHHostConnection(connection: connection)
         } catch let error as SSHError {
+            // `auto`: what libssh2 cannot negotiate (the server's host key algorithms, a key type), OpenSSH may.
+            if decision.automatic, error.kind == .handshakeFailed || error.kind == .unsupportedKey {
+                let why = error.kind == .unsupportedKey ? "libssh2 cannot use its keys" : "libssh2 could not negotiate with the server"
+                return try await connectOpenSSH(host, reason: why)
+            }
             throw TransportError(kind: Self.kind(error), host: host.name, message: error.description)
         }
     }
@@ -142,7 +161,7 @@ public final class SSHTransport: Transport {
         return asked
     }
 
-    private func expand(_ path: String) -> String {
+    func expand(_ path: String) -> String {
         if path == "~" { return NSHomeDirectory() }
         if path.hasPrefix("~/") { return NSHomeDirectory() + path.dropFirst(1) }
         if path.hasPrefix("/") { return path }

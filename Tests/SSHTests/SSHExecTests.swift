@@ -24,7 +24,7 @@ import Testing
         #expect(try await connection.run("exit 255").termination == .exited(255))
     }
 
-    @Test func reportsAKillingSignal() async throws {
+    @Test func reportsAKillingTestSignal() async throws {
         let result = try await connect().run("kill -TERM $$")
         #expect(result.termination == .signaled("TERM"))
         #expect(!result.succeeded)
@@ -69,7 +69,7 @@ import Testing
 
     @Test func cancellationStopsTheCommand() async throws {
         let connection = try await connect()
-        let started = Signal()
+        let started = TestSignal()
         let task = Task {
             try await connection.run("echo go; sleep 4322") { _, _ in started.fire() }
         }
@@ -84,7 +84,7 @@ import Testing
         let extra = try TestHosts(count: 1)
         defer { extra.stop() }
         let connection = try await client.connect(extra.target(extra.hosts[0]))
-        let started = Signal()
+        let started = TestSignal()
         let task = Task { try await connection.run("echo go; sleep 60") { _, _ in started.fire() } }
         await started.wait()
         extra.kill(extra.hosts[0])
@@ -102,50 +102,5 @@ import Testing
         #expect(try await connection.run("echo $PPID").stdoutText != "" && first != "")
         let sessions = try await connection.run("pgrep -c -f 'sshd: \(hosts.user)@notty' || true").stdoutText
         #expect(Int(sessions.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1)
-    }
-}
-
-/// Counts bytes from the event-loop thread.
-final class ByteCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func add(_ count: Int) {
-        lock.lock()
-        value += count
-        lock.unlock()
-    }
-    var total: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
-}
-
-/// A one-shot event a test can await (no sleeps).
-final class Signal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var fired = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func fire() {
-        lock.lock()
-        let pending = fired ? [] : waiters
-        fired = true
-        waiters.removeAll()
-        lock.unlock()
-        for waiter in pending { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            lock.lock()
-            if fired {
-                lock.unlock()
-                continuation.resume()
-            } else {
-                waiters.append(continuation)
-                lock.unlock()
-            }
-        }
     }
 }

@@ -10,9 +10,13 @@ public struct ConnectionDetails: Codable, Sendable, Hashable {
     public var hostKey: String?
     /// The authentication method that worked.
     public var auth: String?
+    /// The SSH implementation (`libssh2`, `openssh`).
+    public var transport: String?
+    /// Why the host got it, when not by default.
+    public var transportReason: String?
 
     enum CodingKeys: String, CodingKey {
-        case setupMS = "setup_ms", endpoint, hostKey = "host_key", auth
+        case setupMS = "setup_ms", endpoint, hostKey = "host_key", auth, transport, transportReason = "transport_reason"
     }
 
     /// Creates the details.
@@ -21,5 +25,7 @@ public struct ConnectionDetails: Codable, Sendable, Hashable {
         endpoint = summary.endpoint
         hostKey = summary.hostKey
         auth = summary.authMethod
+        transport = summary.transport
+        transportReason = summary.transportReason
     }
 }

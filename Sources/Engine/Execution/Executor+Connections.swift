@@ -70,7 +70,8 @@ extension Executor {
             await emit(
                 event(
                     .hostConnected, phase: .connect, host: name, status: "ok",
-                    message: "\(summary.endpoint) \(summary.hostKey) \(summary.authMethod)",
+                    message: "\(summary.endpoint) \(summary.hostKey) \(summary.authMethod)"
+                        + (summary.transportNote.map { " via \($0)" } ?? ""),
                     details: RunEvent.details(ConnectionDetails(summary: summary))))
             return nil
         } catch {

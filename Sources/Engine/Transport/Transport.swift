@@ -95,10 +95,15 @@ public struct ConnectionSummary: Sendable, Hashable {
     public var hostKeyAdded: Bool
     /// The login user.
     public var user: String
+    /// Which SSH implementation connected (`libssh2`, `openssh`).
+    public var transport: String
+    /// Why this host got that transport, when it was not the default (`its key ~/.ssh/id_rsa is RSA`).
+    public var transportReason: String?
 
     /// Creates a summary.
     public init(
-        endpoint: String, hostKey: String, authMethod: String, setupTime: Duration, hostKeyAdded: Bool = false, user: String = ""
+        endpoint: String, hostKey: String, authMethod: String, setupTime: Duration, hostKeyAdded: Bool = false, user: String = "",
+        transport: String = "libssh2", transportReason: String? = nil
     ) {
         self.endpoint = endpoint
         self.hostKey = hostKey
@@ -106,6 +111,14 @@ public struct ConnectionSummary: Sendable, Hashable {
         self.setupTime = setupTime
         self.hostKeyAdded = hostKeyAdded
         self.user = user
+        self.transport = transport
+        self.transportReason = transportReason
+    }
+
+    /// `openssh (its key ~/.ssh/id_rsa is RSA)`, or nil for the default transport chosen by default.
+    public var transportNote: String? {
+        guard transport != "libssh2" || transportReason != nil else { return nil }
+        return transportReason.map { "\(transport) (\($0))" } ?? transport
     }
 }
 

@@ -32,7 +32,7 @@ struct InventoryParser {
 
     static let topKeys = ["environment", "defaults", "groups", "hosts", "vars", "secrets"]
     static let sshKeys = [
-        "user", "port", "identity", "known_hosts", "connect_timeout", "jump", "passphrase", "password",
+        "user", "port", "identity", "known_hosts", "connect_timeout", "jump", "passphrase", "password", "transport",
     ] + BecomeSettings.keys + ["become_password"]
     static let hostKeys = ["address"] + sshKeys + ["vars"]
     static let groupKeys = ["hosts", "children", "vars"] + sshKeys
@@ -247,6 +247,15 @@ struct InventoryParser {
         case "known_hosts": settings.knownHosts = reader.nonEmptyString(node, path)
         case "connect_timeout": settings.connectTimeout = reader.duration(node, path, positive: true)
         case "jump": settings.jump = reader.nonEmptyString(node, path)
+        case "transport":
+            guard let name = reader.nonEmptyString(node, path) else { return }
+            if let choice = TransportChoice(rawValue: name) {
+                settings.transport = choice
+            } else {
+                reader.error(
+                    .invalidValue("'\(name)' is not a transport (libssh2, openssh or auto)"), node, path,
+                    hint: "auto (the default) uses libssh2 and OpenSSH where a host needs it")
+            }
         case "passphrase", "password", "become_password":
             // `{ secret: NAME }` names an entry of `secrets:`.
             guard let entries = reader.mapping(node, path, allowed: ["secret"]) else { return }

@@ -82,6 +82,8 @@ public struct SSHSettings: Sendable, Hashable {
     public var passwordSecret: String?
     /// `become*` for the host's steps (the playbook's, a play's and a step's own are nearer).
     public var become = BecomeSettings()
+    /// `transport:`: which SSH implementation connects (nil: `auto`).
+    public var transport: TransportChoice?
 
     /// No settings.
     public init() {}
@@ -98,6 +100,7 @@ public struct SSHSettings: Sendable, Hashable {
         merged.passphraseSecret = passphraseSecret ?? other.passphraseSecret
         merged.passwordSecret = passwordSecret ?? other.passwordSecret
         merged.become = become.filled(from: other.become)
+        merged.transport = transport ?? other.transport
         return merged
     }
 }

@@ -1,0 +1,116 @@
+import Engine
+import Foundation
+import Synchronization
+import System
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The system's OpenSSH client as a transport: one ControlMaster per host for the run, its socket,
+/// log and generated configs in a private directory of golive's (0700, removed at the end).
+///
+/// What ssh reads, in order (its first value of a keyword wins): the host's inventory settings and
+/// golive's policy as `-o` arguments (`BatchMode`, `StrictHostKeyChecking`, `UpdateHostKeys no`,
+/// the control socket), then golive's generated `-F` config: the policy again for the hops ssh
+/// starts itself, the user's `~/.ssh/config` and `/etc/ssh/ssh_config` included as a plain `ssh`
+/// reads them, then golive's defaults (`ConnectTimeout`). An inventory jump host is reached with a
+/// `ProxyCommand` running `ssh -W` with a config of its own (its inventory settings, then the same
+/// policy and includes), so a jump's user, key and known_hosts never leak into its target's.
+final class OpenSSHTransport: Sendable {
+    /// The `ssh` executable.
+    let ssh: String
+    private let userConfig: String
+    private let connectTimeout: Duration
+    private let state = Mutex<(directory: String?, count: Int)>((nil, 0))
+
+    init(ssh: String, userConfig: String, connectTimeout: Duration) {
+        self.ssh = ssh
+        self.userConfig = userConfig
+        self.connectTimeout = connectTimeout
+    }
+
+    /// The private directory (made on first use) and a fresh number for a file in it.
+    func slot() throws -> (directory: String, number: Int) {
+        try state.withLock { state in
+            if state.directory == nil {
+                var template = Array((NSTemporaryDirectory() + "/golive-ssh-XXXXXX").utf8CString)
+                guard let made = mkdtemp(&template) else {
+                    throw TransportError(
+                        kind: .configuration, host: "", message: "cannot make a private directory for OpenSSH: \(String(cString: strerror(errno)))")
+                }
+                let path = String(cString: made)
+                chmod(path, 0o700)
+                try Self.config(userConfig: userConfig, defaults: connectTimeout).write(
+                    toFile: path + "/config", atomically: true, encoding: .utf8)
+                state.directory = path
+            }
+            state.count += 1
+            return (state.directory ?? "", state.count)
+        }
+    }
+
+    /// golive's `-F` config: the policy for every connection ssh makes for the run (first values win,
+    /// so nothing later overrides them), then the user's and the system's configs, then defaults.
+    static func config(userConfig: String, defaults connectTimeout: Duration, own: [(String, String)] = []) throws -> String {
+        var text = "# Written by golive for one run; ssh applies the first value of each keyword it reads.\n"
+        text += OpenSSHConfig.lines(own)
+        text += OpenSSHConfig.lines(policy)
+        for file in [userConfig, "/etc/ssh/ssh_config"] where FileManager.default.fileExists(atPath: file) {
+            text += "Include \(try OpenSSHConfig.path(file))\n"
+        }
+        text += "ConnectTimeout \(max(1, Int(connectTimeout.seconds.rounded(.up))))\n"
+        return text
+    }
+
+    /// What every connection golive makes through ssh holds to, hops included.
+    static let policy: [(String, String)] = [
+        ("BatchMode", "yes"), ("StrictHostKeyChecking", "yes"), ("UpdateHostKeys", "no"), ("ControlMaster", "no"),
+        ("ControlPath", "none"), ("ControlPersist", "no"), ("LogLevel", "ERROR"),
+    ]
+
+    /// Writes the config of an inventory jump host (its own settings first) and returns its path.
+    func jumpConfig(_ own: [(String, String)]) throws -> String {
+        let (directory, number) = try slot()
+        let path = "\(directory)/jump-\(number).conf"
+        try Self.config(userConfig: userConfig, defaults: connectTimeout, own: own).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Starts the host's master (`own`: its inventory settings and host key policy) and returns the
+    /// connection through it.
+    func connect(
+        host: String, address: String, own: [(String, String)], user: String, endpoint: String, timeout: Duration, reason: String?
+    ) async throws -> OpenSSHHostConnection
+    {
+        let (directory, number) = try slot()
+        let socket = "\(directory)/m\(number).sock"
+        let policy: [(String, String)] = [
+            ("BatchMode", "yes"), ("UpdateHostKeys", "no"), ("ControlMaster", "yes"), ("ControlPath", try OpenSSHConfig.path(socket)),
+            ("ControlPersist", "no"), ("LogLevel", "DEBUG1"),
+        ]
+        let arguments = ["-F", "\(directory)/config"] + OpenSSHConfig.arguments(own + policy) + ["-T", "-e", "none", "--", address]
+        let begin = ContinuousClock.now
+        let master = try await OpenSSHMaster.start(
+            ssh: ssh, arguments: arguments, socket: socket, directory: directory, host: host, timeout: timeout + .seconds(5))
+        var summary = master.summary(setupTime: begin.duration(to: .now), user: user, fallbackEndpoint: endpoint)
+        summary.transport = "openssh"
+        summary.transportReason = reason
+        return OpenSSHHostConnection(master: master, ssh: ssh, host: host, summary: summary)
+    }
+
+    /// Removes the private directory (the masters have been closed with their connections).
+    func shutdown() {
+        guard let directory = state.withLock({ $0.directory }) else { return }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// `ssh` on `PATH`.
+    static func findSSH() -> String {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(directory)/ssh") {
+            return "\(directory)/ssh"
+        }
+        return "/usr/bin/ssh"
+    }
+}

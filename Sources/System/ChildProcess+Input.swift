@@ -1,0 +1,31 @@
+internal import CSystem
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension ChildProcess {
+    /// Starts `executable` in a process group of its own with its standard input on a pipe whose
+    /// write end is returned (close it to end the child's input), output and errors appended to files.
+    ///
+    /// - Throws: ``ProcessError`` when the pipe or the process cannot be made.
+    public static func withInput(_ executable: String, _ arguments: [String], stdout: String, stderr: String) throws
+        -> (process: ChildProcess, input: Int32)
+    {
+        _ = Glibc.signal(SIGPIPE, SIG_IGN)
+        var fds: [Int32] = [-1, -1]
+        guard golive_pipe_cloexec(&fds) == 0 else { throw ProcessError(message: "pipe(): \(String(cString: strerror(errno)))") }
+        do {
+            let pid = try spawn(
+                executable, arguments, stdoutPath: stdout, stderrPath: stderr, pipeFD: nil, environment: [:], newSession: false,
+                stdinFD: fds[0], closing: [fds[1]], groupLeader: true)
+            close(fds[0])
+            return (ChildProcess(pid: pid), fds[1])
+        } catch {
+            close(fds[0])
+            close(fds[1])
+            throw error
+        }
+    }
+}
