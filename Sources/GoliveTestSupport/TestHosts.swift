@@ -39,6 +39,10 @@ public final class TestHosts: @unchecked Sendable {
         public var writeKnownHosts = true
         /// Also listen on the IPv6 loopback `::1` (and trust `[::1]:port`).
         public var ipv6 = false
+        /// sshd trusts user certificates signed by ``TestHosts/userAuthority`` (`TrustedUserCAKeys`).
+        public var trustUserCertificates = false
+        /// Each host presents a certificate for its key signed by ``TestHosts/hostAuthority``.
+        public var hostCertificates = false
         /// Creates default options.
         public init() {}
     }
@@ -61,6 +65,10 @@ public final class TestHosts: @unchecked Sendable {
     public let knownHosts: String
     /// The remote user: whoever runs the tests.
     public let user: String
+    /// The private key of the CA that signs user certificates (``Options/trustUserCertificates``).
+    public var userAuthority: String { directory + "/user_ca" }
+    /// The private key of the CA that signs host certificates (``Options/hostCertificates``).
+    public var hostAuthority: String { directory + "/host_ca" }
     private var processes: [Int32: ChildProcess] = [:]
     private var agents: [ChildProcess] = []
     private let options: Options
@@ -86,6 +94,8 @@ public final class TestHosts: @unchecked Sendable {
             .map { try String(contentsOfFile: $0 + ".pub", encoding: .utf8) }.joined()
         try authorized.write(toFile: directory + "/authorized_keys", atomically: true, encoding: .utf8)
         _ = FileManager.default.createFile(atPath: knownHosts, contents: nil)
+        if options.trustUserCertificates { try Self.keygen(type: "ed25519", path: userAuthority) }
+        if options.hostCertificates { try Self.keygen(type: "ed25519", path: hostAuthority) }
         if let password = options.password { try writeShadow(password: password) }
         do {
             try add(count: count, prefix: prefix)
@@ -108,6 +118,9 @@ public final class TestHosts: @unchecked Sendable {
             let hostKey = root + "/ssh_host_ed25519_key"
             try Self.keygen(type: "ed25519", path: hostKey)
             if options.ecdsaHostKey { try Self.keygen(type: "ecdsa", path: root + "/ssh_host_ecdsa_key", bits: "256") }
+            if options.hostCertificates {
+                _ = try Self.output("/usr/bin/ssh-keygen", ["-q", "-s", hostAuthority, "-I", name, "-h", "-n", "127.0.0.1", hostKey + ".pub"])
+            }
             let port = try Self.freePort()
             let host = Host(name: name, address: "127.0.0.1", port: port, root: root, hostKeyFile: hostKey)
             try launch(host)
@@ -138,7 +151,10 @@ public final class TestHosts: @unchecked Sendable {
             address: host.address, port: host.port, hostKeys: keys, pidFile: host.root + "/sshd.pid",
             authorizedKeys: directory + "/authorized_keys", password: options.password != nil,
             environment: ["GOLIVE_LOCK_ROOT": host.root + "/var/tmp/golive"])
-        return options.ipv6 ? text + "ListenAddress ::1\n" : text
+        var extra = options.ipv6 ? "ListenAddress ::1\n" : ""
+        if options.trustUserCertificates { extra += "TrustedUserCAKeys \(userAuthority).pub\n" }
+        if options.hostCertificates { extra += "HostCertificate \(host.hostKeyFile)-cert.pub\n" }
+        return text + extra
     }
 
     private func launch(_ host: Host) throws {
@@ -197,6 +213,13 @@ public final class TestHosts: @unchecked Sendable {
         return socket
     }
 
+    /// Signs `key`'s public half for the test user with ``userAuthority``; returns the certificate's path.
+    @discardableResult
+    public func certify(_ key: String) throws -> String {
+        _ = try Self.output("/usr/bin/ssh-keygen", ["-q", "-s", userAuthority, "-I", "golive-test", "-n", user, key + ".pub"])
+        return key + "-cert.pub"
+    }
+
     /// An ``SSHTarget`` for a host with the given authentication (default: the ed25519 key).
     public func target(_ host: Host, auth: [SSHAuthMethod]? = nil, connectTimeout: Duration = .seconds(10))
         -> SSHTarget
@@ -249,7 +272,8 @@ public final class TestHosts: @unchecked Sendable {
         return String(cString: made)
     }
 
-    static func keygen(type: String, path: String, bits: String? = nil, passphrase: String = "") throws {
+    /// Makes a key pair (`ssh-keygen -t TYPE`).
+    public static func keygen(type: String, path: String, bits: String? = nil, passphrase: String = "") throws {
         try HostTools.keygen(type: type, path: path, bits: bits, passphrase: passphrase)
     }
 

@@ -98,9 +98,10 @@ final class OpenSSHMaster: @unchecked Sendable {
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         var hostKey = "unknown", method = "unknown", accepted: String?, endpoint = fallbackEndpoint, added = false
         for line in text.split(whereSeparator: \.isNewline) {
-            if let range = line.range(of: "Server host key: ") {
-                let fields = line[range.upperBound...].split(separator: " ")
-                if fields.count >= 2 { hostKey = "\(Self.displayType(String(fields[0]))) \(fields[1])" }
+            if let range = line.range(of: "Server host key: ") ?? line.range(of: "Server host certificate: ") {
+                // `TYPE SHA256:...` (a certificate goes on: `, serial 0 ID "..." CA ...`).
+                let fields = line[range.upperBound...].split(separator: " ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: ",")) }
+                if fields.count >= 2 { hostKey = "\(Self.displayType(fields[0])) \(fields[1])" }
             } else if let range = line.range(of: "Server accepts key: ") {
                 let fields = line[range.upperBound...].split(separator: " ")
                 if fields.count >= 3 {
