@@ -20,13 +20,23 @@ public final class LiveHosts: @unchecked Sendable {
     /// `db1` and a load balancer `lb1`; on loopback ports unless `network` asks for a namespace per host.
     /// With a `login` other than `.current` the hosts log in like production's: a non-root user,
     /// root logins refused, the hosts' files root's (see ``SandboxUsers``; needs root).
-    public init(count: Int, network: Sandbox.NetworkMode = .loopback, tiers: Bool = false, login: Sandbox.Login = .current) throws {
+    /// `key` is the key the inventory logs in with; `transport`, when given, is written into the
+    /// inventory's defaults (`transport: openssh`).
+    public init(
+        count: Int, network: Sandbox.NetworkMode = .loopback, tiers: Bool = false, login: Sandbox.Login = .current,
+        key: Sandbox.ClientKey = .ed25519, transport: String? = nil
+    ) throws {
         directory = try TestHosts.makeTemporaryDirectory(name: "live")
         // Its login users reach their keys and the hosts through it.
         chmod(directory, 0o755)
         sandbox = Sandbox(directory: directory + "/sandbox")
         inventoryPath = directory + "/inventory.yml"
-        hosts = try sandbox.up(count: count, inventoryPath: inventoryPath, network: network, tiers: tiers, login: login)
+        hosts = try sandbox.up(count: count, inventoryPath: inventoryPath, network: network, tiers: tiers, login: login, key: key)
+        if let transport {
+            let text = try String(contentsOfFile: inventoryPath, encoding: .utf8)
+            try text.replacingOccurrences(of: "defaults:\n", with: "defaults:\n  transport: \(transport)\n")
+                .write(toFile: inventoryPath, atomically: true, encoding: .utf8)
+        }
     }
 
     /// How production logs in, where this machine can make it so: a non-root user with sudo as root

@@ -21,9 +21,12 @@ final class OpenSSHHostConnection: HostConnection {
     private let master: OpenSSHMaster
     private let ssh: String
     private let host: String
+    /// Variables of golive's environment its ssh clients do not get (the secrets' sources).
+    private let unsetting: Set<String>
     private static let captureLimit = 128 * 1024
 
-    init(master: OpenSSHMaster, ssh: String, host: String, summary: ConnectionSummary) {
+    init(master: OpenSSHMaster, ssh: String, host: String, summary: ConnectionSummary, unsetting: Set<String>) {
+        self.unsetting = unsetting
         self.master = master
         self.ssh = ssh
         self.host = host
@@ -97,7 +100,7 @@ final class OpenSSHHostConnection: HostConnection {
         let command = ShellBootstrap.command
         let process: PipedProcess
         do {
-            process = try PipedProcess(ssh, arguments(command))
+            process = try PipedProcess(ssh, arguments(command), unsetting: unsetting)
         } catch {
             throw TransportError(kind: .unreachable, host: host, message: "\(host): cannot start ssh: \(error)")
         }
@@ -205,8 +208,8 @@ final class OpenSSHHostConnection: HostConnection {
     /// `kill -s SIGNAL -- -GROUP` through the master, not waited for.
     private func sendSignal(_ group: Int32, _ name: String) {
         let arguments = arguments("kill -s \(name) -- -\(group) 2>/dev/null")
-        let ssh = self.ssh
-        Task.detached { _ = try? await AsyncProcess.run(ssh, arguments, timeout: .seconds(10)) }
+        let (ssh, unsetting) = (self.ssh, self.unsetting)
+        Task.detached { _ = try? await AsyncProcess.run(ssh, arguments, unsetting: unsetting, timeout: .seconds(10)) }
     }
 
     /// Sleeps even when the task is cancelled (the loop goes on until the client has ended).

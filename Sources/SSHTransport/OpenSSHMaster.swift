@@ -10,8 +10,10 @@ import System
 /// the host, and that every command of the run goes through (`ssh -S SOCKET`).
 ///
 /// Its remote command prints a line once authenticated and then reads its stdin, a pipe golive
-/// holds: when golive ends, however it ends, the pipe closes, the remote `cat` ends and so does the
-/// master (no `ControlPersist`). It runs in a process group of its own, so a Ctrl-C at the terminal
+/// holds: when golive ends, however it ends, the pipe closes, the remote `cat` ends and the shell
+/// ends its sshd session, so the connection goes down with golive, clients and master included
+/// (no `ControlPersist`), as a libssh2 connection would; a command still running on the host is
+/// left to the recovery to stop, as with libssh2. It runs in a process group of its own, so a Ctrl-C at the terminal
 /// reaches golive (which rolls back through it), not the connection. Its log (`LogLevel DEBUG1`:
 /// the only level that names the host key) is a file in golive's private directory.
 final class OpenSSHMaster: @unchecked Sendable {
@@ -23,8 +25,9 @@ final class OpenSSHMaster: @unchecked Sendable {
     private let lock = NSLock()
     private var input: Int32
     private static let ready = "golive-ready"
-    /// The master's remote command: the ready line, then nothing until its stdin ends.
-    static let remoteCommand = "echo \(ready); exec cat >/dev/null"
+    /// The master's remote command: the ready line, then nothing until its stdin ends; then the
+    /// session (its parent, the login's sshd) is ended.
+    static let remoteCommand = "echo \(ready); cat >/dev/null; kill -s TERM $PPID 2>/dev/null"
 
     private init(socket: String, log: String, process: ChildProcess, input: Int32) {
         self.socket = socket
@@ -37,12 +40,13 @@ final class OpenSSHMaster: @unchecked Sendable {
     /// `timeout` has passed.
     ///
     /// - Throws: ``TransportError`` with ssh's own words and the kind they mean.
-    static func start(ssh: String, arguments: [String], socket: String, directory: String, host: String, timeout: Duration)
+    static func start(ssh: String, arguments: [String], socket: String, host: String, timeout: Duration, unsetting: Set<String>)
         async throws -> OpenSSHMaster
     {
         let base = socket.dropLast(".sock".count)
         let out = base + ".out", log = base + ".log"
-        let (process, input) = try ChildProcess.withInput(ssh, arguments + [remoteCommand], stdout: String(out), stderr: String(log))
+        let (process, input) = try ChildProcess.withInput(
+            ssh, arguments + [remoteCommand], stdout: String(out), stderr: String(log), unsetting: unsetting)
         let master = OpenSSHMaster(socket: socket, log: String(log), process: process, input: input)
         let deadline = ContinuousClock.now.advanced(by: timeout)
         var pause = Duration.milliseconds(1)

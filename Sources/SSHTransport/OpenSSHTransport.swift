@@ -22,10 +22,14 @@ final class OpenSSHTransport: Sendable {
     let ssh: String
     private let userConfig: String
     private let connectTimeout: Duration
+    /// The variables golive's secrets are read from: never in an ssh process's environment (a
+    /// `SendEnv` in a config would send them to the server, and `/proc/PID/environ` shows them).
+    let secretVariables: Set<String>
     private let state = Mutex<(directory: String?, count: Int)>((nil, 0))
 
-    init(ssh: String, userConfig: String, connectTimeout: Duration) {
+    init(ssh: String, userConfig: String, connectTimeout: Duration, secretVariables: Set<String>) {
         self.ssh = ssh
+        self.secretVariables = secretVariables
         self.userConfig = userConfig
         self.connectTimeout = connectTimeout
     }
@@ -92,11 +96,11 @@ final class OpenSSHTransport: Sendable {
         let arguments = ["-F", "\(directory)/config"] + OpenSSHConfig.arguments(own + policy) + ["-T", "-e", "none", "--", address]
         let begin = ContinuousClock.now
         let master = try await OpenSSHMaster.start(
-            ssh: ssh, arguments: arguments, socket: socket, directory: directory, host: host, timeout: timeout + .seconds(5))
+            ssh: ssh, arguments: arguments, socket: socket, host: host, timeout: timeout + .seconds(5), unsetting: secretVariables)
         var summary = master.summary(setupTime: begin.duration(to: .now), user: user, fallbackEndpoint: endpoint)
         summary.transport = "openssh"
         summary.transportReason = reason
-        return OpenSSHHostConnection(master: master, ssh: ssh, host: host, summary: summary)
+        return OpenSSHHostConnection(master: master, ssh: ssh, host: host, summary: summary, unsetting: secretVariables)
     }
 
     /// Removes the private directory (the masters have been closed with their connections).

@@ -41,7 +41,9 @@ public final class SSHTransport: Transport {
         self.client = client
         config = (try? SSHConfigFile(path: options.sshConfigPath)) ?? SSHConfigFile()
         inventoryDirectory = URL(fileURLWithPath: inventory.file).deletingLastPathComponent().path
-        openssh = OpenSSHTransport(ssh: options.sshExecutable, userConfig: options.sshConfigPath, connectTimeout: options.connectTimeout)
+        openssh = OpenSSHTransport(
+            ssh: options.sshExecutable, userConfig: options.sshConfigPath, connectTimeout: options.connectTimeout,
+            secretVariables: Set(inventory.secrets.values.map(\.environmentVariable)))
     }
 
     /// Stops the SSH event loops and removes OpenSSH's private directory (connections closed first).

@@ -48,6 +48,26 @@ public struct Sandbox: Sendable {
         case namespaces
     }
 
+    /// The key the inventory logs in with.
+    public enum ClientKey: String, Sendable, CaseIterable {
+        /// An ed25519 key in the hosts' authorized_keys.
+        case ed25519
+        /// An RSA key in the hosts' authorized_keys (libssh2 cannot sign with it: OpenSSH logs in).
+        case rsa
+        /// An ed25519 key no host has authorized, with a certificate signed by the sandbox's user CA,
+        /// which every host's sshd trusts (`TrustedUserCAKeys`).
+        case certificate
+
+        /// The key's file name in the sandbox's directory.
+        var fileName: String {
+            switch self {
+            case .ed25519: "id_ed25519"
+            case .rsa: "id_rsa"
+            case .certificate: "id_certified"
+            }
+        }
+    }
+
     /// Whom the hosts' sshd lets in, and so whom the inventory logs in as.
     public enum Login: Sendable, Hashable {
         /// The user running the sandbox (root logins allowed): no escalation is needed.
@@ -79,8 +99,10 @@ public struct Sandbox: Sendable {
     }
 
     private var statePath: String { directory + "/state.json" }
-    /// The client key authorized on every host.
-    public var clientKey: String { directory + "/id_ed25519" }
+    /// The client key of that kind (the inventory names the one `up` was given).
+    public func clientKey(_ kind: ClientKey) -> String { directory + "/" + kind.fileName }
+    /// The user CA's public key, which every host's sshd trusts once `up` made it (`--key certificate`).
+    private var userAuthority: String { directory + "/user_ca" }
     /// The known_hosts file holding every host's key.
     public var knownHosts: String { directory + "/known_hosts" }
     /// The password of ``SandboxUsers/password`` (0600), when the hosts log in as it.
@@ -104,7 +126,7 @@ public struct Sandbox: Sendable {
     @discardableResult
     public func up(
         count: Int, inventoryPath: String, release: String = "1.0.0", http: Bool = true, network mode: NetworkMode = .automatic,
-        tiers: Bool = false, login: Login = .current
+        tiers: Bool = false, login: Login = .current, key: ClientKey = .ed25519
     ) throws -> [Host] {
         down()
         let sudoPassword = login == .current ? nil : try SandboxUsers.ensure(password: login == .password)
@@ -141,8 +163,22 @@ public struct Sandbox: Sendable {
         // Others may traverse it (a host's non-root login user reaches its home through it); the
         // keys inside are 0600.
         chmod(directory, 0o755)
-        if !fileManager.fileExists(atPath: clientKey) { try HostTools.keygen(type: "ed25519", path: clientKey) }
-        try fileManager.copyItem(atPath: clientKey + ".pub", toPath: directory + "/authorized_keys.tmp")
+        let clientKey = clientKey(key)
+        if !fileManager.fileExists(atPath: clientKey) {
+            try HostTools.keygen(type: key == .rsa ? "rsa" : "ed25519", path: clientKey, bits: key == .rsa ? "3072" : nil)
+        }
+        _ = try? fileManager.removeItem(atPath: userAuthority + ".pub")
+        if key == .certificate {
+            // Not authorized: only its certificate, signed by a CA the hosts trust, lets it in.
+            if !fileManager.fileExists(atPath: userAuthority) { try HostTools.keygen(type: "ed25519", path: userAuthority + ".key") }
+            try fileManager.copyItem(atPath: userAuthority + ".key.pub", toPath: userAuthority + ".pub")
+            let principal = login.user ?? String(cString: getpwuid(geteuid()).pointee.pw_name)
+            _ = try? fileManager.removeItem(atPath: clientKey + "-cert.pub")
+            _ = try HostTools.output("/usr/bin/ssh-keygen", ["-q", "-s", userAuthority + ".key", "-I", "golive-sandbox", "-n", principal, clientKey + ".pub"])
+            _ = fileManager.createFile(atPath: directory + "/authorized_keys.tmp", contents: nil)
+        } else {
+            try fileManager.copyItem(atPath: clientKey + ".pub", toPath: directory + "/authorized_keys.tmp")
+        }
         _ = try? fileManager.removeItem(atPath: directory + "/authorized_keys")
         try fileManager.moveItem(atPath: directory + "/authorized_keys.tmp", toPath: directory + "/authorized_keys")
         if geteuid() == 0 { try? fileManager.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true) }
@@ -219,7 +255,7 @@ public struct Sandbox: Sendable {
             throw error
         }
         try knownHostsText.write(toFile: knownHosts, atomically: true, encoding: .utf8)
-        try inventory(hosts, inventoryPath: inventoryPath, login: login).write(toFile: inventoryPath, atomically: true, encoding: .utf8)
+        try inventory(hosts, inventoryPath: inventoryPath, login: login, key: key).write(toFile: inventoryPath, atomically: true, encoding: .utf8)
         return hosts
     }
 
@@ -295,10 +331,11 @@ public struct Sandbox: Sendable {
         let config = root + "/sshd_config"
         var environment = environment
         environment["GOLIVE_LOCK_ROOT"] = environment["GOLIVE_LOCK_ROOT"] ?? root + "/var/tmp/golive"
-        try HostTools.sshdConfig(
+        var text = HostTools.sshdConfig(
             address: address, port: port, hostKeys: [root + "/ssh_host_ed25519_key"], pidFile: root + "/sshd.pid",
-            authorizedKeys: directory + "/authorized_keys", home: root, environment: environment, rootLogin: rootLogin
-        ).write(toFile: config, atomically: true, encoding: .utf8)
+            authorizedKeys: directory + "/authorized_keys", home: root, environment: environment, rootLogin: rootLogin)
+        if FileManager.default.fileExists(atPath: userAuthority + ".pub") { text += "TrustedUserCAKeys \(userAuthority).pub\n" }
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
         return try daemon("/usr/sbin/sshd", ["-D", "-e", "-f", config], slot: slot, log: root + "/sshd.log")
     }
 
@@ -321,7 +358,7 @@ public struct Sandbox: Sendable {
     }
 
     /// The inventory text for the hosts; paths are relative to the inventory's directory.
-    func inventory(_ hosts: [Host], inventoryPath: String, login: Login = .current) -> String {
+    func inventory(_ hosts: [Host], inventoryPath: String, login: Login = .current, key: ClientKey = .ed25519) -> String {
         let base = URL(fileURLWithPath: inventoryPath).deletingLastPathComponent().standardizedFileURL.path
         func relative(_ path: String) -> String {
             let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
@@ -339,7 +376,7 @@ public struct Sandbox: Sendable {
             environment: sandbox
             defaults:
               user: \(user)
-              identity: \(relative(clientKey))
+              identity: \(relative(clientKey(key)))
               known_hosts: \(relative(knownHosts))
               connect_timeout: 10s\(becomePassword)
             groups:

@@ -30,6 +30,7 @@ public enum AsyncProcess {
     /// (output a background child writes after that is not waited for).
     ///
     /// - Parameters:
+    ///   - unsetting: variables of this process's environment not passed on.
     ///   - timeout: stops the process group when reached (``Result/timedOut``).
     ///   - stopOnCancel: a cancelled task stops the process group too (else the child runs on to its end).
     ///   - outputLimit: bytes of output kept (the first and last halves).
@@ -37,7 +38,7 @@ public enum AsyncProcess {
     /// - Throws: ``ProcessError`` when the pipes or the process cannot be made, or the child is
     ///   reaped by someone else (its status is then unknown).
     public static func run(
-        _ executable: String, _ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:],
+        _ executable: String, _ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:], unsetting: Set<String> = [],
         timeout: Duration? = nil, stopOnCancel: Bool = true, outputLimit: Int = 1 << 20, grace: Duration = .seconds(2)
     ) async throws -> Result {
         // A child that exits before reading its input must not kill this process with SIGPIPE.
@@ -54,7 +55,8 @@ public enum AsyncProcess {
         let pid: pid_t
         do {
             pid = try ChildProcess.spawnGroupLeader(
-                executable, arguments, stdin: input[0], output: output[1], closing: [input[1], output[0]], environment: environment)
+                executable, arguments, stdin: input[0], output: output[1], closing: [input[1], output[0]], environment: environment,
+                unsetting: unsetting)
         } catch {
             for fd in input + output { close(fd) }
             throw error

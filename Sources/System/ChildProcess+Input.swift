@@ -7,10 +7,13 @@ import Foundation
 
 extension ChildProcess {
     /// Starts `executable` in a process group of its own with its standard input on a pipe whose
-    /// write end is returned (close it to end the child's input), output and errors appended to files.
+    /// write end is returned (close it to end the child's input), output and errors appended to files;
+    /// the variables in `unsetting` are not passed on.
     ///
     /// - Throws: ``ProcessError`` when the pipe or the process cannot be made.
-    public static func withInput(_ executable: String, _ arguments: [String], stdout: String, stderr: String) throws
+    public static func withInput(
+        _ executable: String, _ arguments: [String], stdout: String, stderr: String, unsetting: Set<String> = []
+    ) throws
         -> (process: ChildProcess, input: Int32)
     {
         _ = Glibc.signal(SIGPIPE, SIG_IGN)
@@ -18,7 +21,7 @@ extension ChildProcess {
         guard golive_pipe_cloexec(&fds) == 0 else { throw ProcessError(message: "pipe(): \(String(cString: strerror(errno)))") }
         do {
             let pid = try spawn(
-                executable, arguments, stdoutPath: stdout, stderrPath: stderr, pipeFD: nil, environment: [:], newSession: false,
+                executable, arguments, stdoutPath: stdout, stderrPath: stderr, pipeFD: nil, environment: [:], unsetting: unsetting, newSession: false,
                 stdinFD: fds[0], closing: [fds[1]], groupLeader: true)
             close(fds[0])
             return (ChildProcess(pid: pid), fds[1])

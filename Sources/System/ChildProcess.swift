@@ -125,11 +125,12 @@ public final class ChildProcess: @unchecked Sendable {
     /// standard input and `output` as its standard output and error; `closing` are closed in the child.
     static func spawnGroupLeader(
         _ executable: String, _ arguments: [String], stdin: Int32, output: Int32, errors: Int32? = nil, closing: [Int32],
-        environment: [String: String]
+        environment: [String: String], unsetting: Set<String> = []
     ) throws -> pid_t {
         try spawn(
             executable, arguments, stdoutPath: nil, stderrPath: nil, pipeFD: (closing.last ?? -1, output),
-            environment: environment, newSession: false, stdinFD: stdin, errorFD: errors, closing: closing, groupLeader: true)
+            environment: environment, unsetting: unsetting, newSession: false, stdinFD: stdin, errorFD: errors, closing: closing,
+            groupLeader: true)
     }
 
     static func exitCode(_ raw: Int32) -> Int32 {
@@ -139,7 +140,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     static func spawn(
         _ executable: String, _ arguments: [String], stdoutPath: String?, stderrPath: String?,
-        pipeFD: (read: Int32, write: Int32)?, environment: [String: String], newSession: Bool,
+        pipeFD: (read: Int32, write: Int32)?, environment: [String: String], unsetting: Set<String> = [], newSession: Bool,
         stdinFD: Int32? = nil, errorFD: Int32? = nil, closing: [Int32] = [], groupLeader: Bool = false
     ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
@@ -180,6 +181,7 @@ public final class ChildProcess: @unchecked Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | setsid | group))
 
         var merged = ProcessInfo.processInfo.environment
+        for key in unsetting { merged[key] = nil }
         for (key, value) in environment { merged[key] = value }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]

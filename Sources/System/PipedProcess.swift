@@ -23,10 +23,11 @@ public final class PipedProcess: @unchecked Sendable {
     private var status: Int32?
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 8)
 
-    /// Starts `executable` with `arguments`, in a new process group.
+    /// Starts `executable` with `arguments`, in a new process group, with this process's environment
+    /// less `unsetting`, plus `environment`.
     ///
     /// - Throws: ``ProcessError`` when the pipes or the process cannot be made.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], unsetting: Set<String> = []) throws {
         _ = Self.ignoreBrokenPipes
         var pipes: [[Int32]] = []
         for _ in 0..<3 {
@@ -44,7 +45,7 @@ public final class PipedProcess: @unchecked Sendable {
         do {
             pid = try ChildProcess.spawnGroupLeader(
                 executable, arguments, stdin: input[0], output: output[1], errors: errors[1],
-                closing: [input[1], errors[0], output[0]], environment: environment)
+                closing: [input[1], errors[0], output[0]], environment: environment, unsetting: unsetting)
         } catch {
             for fd in pipes.joined() { close(fd) }
             buffer.deallocate()

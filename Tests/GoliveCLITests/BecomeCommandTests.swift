@@ -48,8 +48,11 @@ struct BecomeCommandTests {
         }
     }
 
-    @Test func nopasswdSudoChangesRootsFilesAsTheStepsSayAndRecordsWhoBecameWhom() async throws {
-        let live = try LiveHosts(count: 2, login: .deploy)
+    /// Both SSH implementations: the escalation's dialogue is the same over a libssh2 channel and an ssh client's pipes.
+    static let transports = ["libssh2", "openssh"]
+
+    @Test(arguments: transports) func nopasswdSudoChangesRootsFilesAsTheStepsSayAndRecordsWhoBecameWhom(_ transport: String) async throws {
+        let live = try LiveHosts(count: 2, login: .deploy, transport: transport)
         defer { live.stop() }
         let store = live.directory + "/store.sqlite"
         // A password is given though sudo never asks for one here: it must never be sent (it would
@@ -255,8 +258,8 @@ struct BecomeCommandTests {
         #expect(!check.output.contains(password))
     }
 
-    @Test func aPasswordGoesOnStdinAfterThePromptAndIsSeenNowhere() async throws {
-        let live = try LiveHosts(count: 1, login: .password)
+    @Test(arguments: transports) func aPasswordGoesOnStdinAfterThePromptAndIsSeenNowhere(_ transport: String) async throws {
+        let live = try LiveHosts(count: 1, login: .password, transport: transport)
         let password = try String(contentsOfFile: live.sandbox.sudoPasswordFile, encoding: .utf8)
         defer { live.stop() }
         let store = live.directory + "/store.sqlite"
@@ -352,8 +355,8 @@ struct BecomeCommandTests {
         }
     }
 
-    @Test func aTimeoutACancelAndARecoveryEachStopWhatRunsAsRoot() async throws {
-        let live = try LiveHosts(count: 1, login: .deploy)
+    @Test(arguments: transports) func aTimeoutACancelAndARecoveryEachStopWhatRunsAsRoot(_ transport: String) async throws {
+        let live = try LiveHosts(count: 1, login: .deploy, transport: transport)
         defer { live.stop() }
         let store = live.directory + "/store.sqlite"
         func play(_ seconds: String, timeout: String) throws -> String {

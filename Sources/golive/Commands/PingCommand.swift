@@ -16,9 +16,13 @@ struct PingCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Append unknown host keys to known_hosts instead of refusing (changed keys are still refused).")
     var acceptNewHostKeys = false
     @Flag(name: .long, help: "One JSON object per host.") var json = false
+    @Option(name: .long, help: "The SSH implementation for every host: libssh2, openssh or auto (default: the inventory's transport:, else auto).")
+    var transport: String?
     @Option(name: .long, help: "Hosts connected at once.") var forks: Int = 500
     @Flag(name: .long, help: "Check escalation (become) on every host, not only where the inventory turns it on.") var become = false
     @Flag(name: .long, help: "Ask once, on the terminal, for the login users' sudo password.") var askBecomePass = false
+
+    func validate() throws { try SessionOptions.validateTransport(transport) }
 
     func run() async throws {
         let inventory = try InputLoader.loadInventory(self.inventory, json: json, requireSecrets: false)
@@ -33,6 +37,7 @@ struct PingCommand: AsyncParsableCommand {
         }
         var options = SSHTransport.Options()
         options.acceptNewHostKeys = acceptNewHostKeys
+        options.transport = self.transport.flatMap(TransportChoice.init(rawValue:))
         let transport = SSHTransport(inventory: inventory, options: options)
         defer { transport.shutdown() }
         let password = askBecomePass ? SessionOptions.becomePassword() : nil
@@ -61,6 +66,10 @@ struct PingCommand: AsyncParsableCommand {
                     item["auth"] = summary.authMethod
                     item["host_key_added"] = summary.hostKeyAdded
                 }
+                if let decision = result.decision {
+                    item["transport"] = result.summary?.transport ?? decision.transport.rawValue
+                    if let reason = result.summary?.transportReason ?? decision.reason { item["transport_reason"] = reason }
+                }
                 if let rtt = result.roundTrip { item["round_trip_ms"] = rtt }
                 if let escalation = result.escalation {
                     item["become"] = ["as": escalation.who, "ok": escalation.ok, "status": escalation.status, "message": escalation.message ?? ""]
@@ -71,7 +80,10 @@ struct PingCommand: AsyncParsableCommand {
             } else if result.ok, let summary = result.summary {
                 let added = summary.hostKeyAdded ? Terminal.yellow(" (host key added to known_hosts)") : ""
                 print(
-                    "\(Terminal.green("ok    ")) \(host.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(summary.endpoint)  \(summary.hostKey)  \(summary.authMethod)  \(String(format: "%.1f", result.roundTrip ?? 0)) ms\(added)")
+                    "\(Terminal.green("ok    ")) \(host.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(summary.transport)  \(summary.endpoint)  \(summary.hostKey)  \(summary.authMethod)  \(String(format: "%.1f", result.roundTrip ?? 0)) ms\(added)")
+                if let reason = summary.transportReason {
+                    print("       \(String(repeating: " ", count: width))  \(Terminal.dim("\(summary.transport): \(reason)"))")
+                }
                 if let escalation = result.escalation {
                     print("       \(String(repeating: " ", count: width))  \(escalation.who): \(Terminal.green(escalation.status))")
                 }
@@ -79,7 +91,10 @@ struct PingCommand: AsyncParsableCommand {
                 print(
                     "\(Terminal.red("failed")) \(host.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(escalation.who): \(Terminal.red(escalation.status)): \(TerminalText.visible(escalation.message ?? ""))")
             } else {
-                print("\(Terminal.red("failed")) \(host.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(TerminalText.visible(result.error ?? "unknown error"))")
+                let via = result.decision.map { decision in
+                    "\(decision.transport.rawValue)\(decision.reason.map { " (\($0))" } ?? ""): "
+                } ?? ""
+                print("\(Terminal.red("failed")) \(host.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(via)\(TerminalText.visible(result.error ?? "unknown error"))")
             }
             if !result.ok { failed += 1 }
         }
@@ -95,9 +110,16 @@ struct PingCommand: AsyncParsableCommand {
         var roundTrip: Double?
         var error: String?
         var escalation: EscalationCheck.Result?
+        var decision: TransportDecision?
     }
 
     static func ping(_ host: InventoryHost, _ transport: SSHTransport, escalation: Escalation?) async -> Result {
+        var result = await connectAndCheck(host, transport, escalation: escalation)
+        result.decision = try? transport.decision(for: host)
+        return result
+    }
+
+    private static func connectAndCheck(_ host: InventoryHost, _ transport: SSHTransport, escalation: Escalation?) async -> Result {
         do {
             let connection = try await transport.connect(to: host)
             let start = ContinuousClock.now

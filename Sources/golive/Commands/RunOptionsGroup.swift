@@ -14,6 +14,9 @@ struct SessionOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Append unknown host keys to known_hosts instead of refusing.") var acceptNewHostKeys = false
 
+    @Option(name: .long, help: "The SSH implementation for every host: libssh2, openssh or auto (default: the inventory's transport:, else auto).")
+    var transport: String?
+
     @Flag(name: .long, help: "No colours (also NO_COLOR).") var noColor = false
 
     @Option(name: .long, help: "Wait up to this long for a held environment lock (e.g. 10m) instead of refusing.")
@@ -37,6 +40,7 @@ struct SessionOptions: ParsableArguments {
 
     func validate() throws {
         if forks < 1 { throw ValidationError("--forks must be at least 1") }
+        try Self.validateTransport(transport)
         if let becomeTimeout, DurationSyntax.parse(becomeTimeout) == nil {
             throw ValidationError("--become-timeout expects a duration like 10s, got '\(becomeTimeout)'")
         }
@@ -83,7 +87,15 @@ struct SessionOptions: ParsableArguments {
     var transportOptions: SSHTransport.Options {
         var options = SSHTransport.Options()
         options.acceptNewHostKeys = acceptNewHostKeys
+        options.transport = transport.flatMap(TransportChoice.init(rawValue:))
         return options
+    }
+
+    /// `--transport` names a transport.
+    static func validateTransport(_ transport: String?) throws {
+        if let transport, TransportChoice(rawValue: transport) == nil {
+            throw ValidationError("--transport expects libssh2, openssh or auto, got '\(transport)'")
+        }
     }
 }
 

@@ -33,9 +33,14 @@ struct SandboxCommand: AsyncParsableCommand {
         var login: String?
         @Flag(name: .long, help: "Log in as a user whose sudo asks for its password (a new one, kept in the sandbox's directory).")
         var sudoPassword = false
+        @Option(
+            name: .long,
+            help: "The key the inventory logs in with: ed25519, rsa (an RSA key: OpenSSH logs in) or certificate (a key signed by a CA the hosts trust).")
+        var key: String = "ed25519"
 
         func validate() throws {
             if let login, !["deploy", "self"].contains(login) { throw ValidationError("--login is deploy or self, not '\(login)'") }
+            if Sandbox.ClientKey(rawValue: key) == nil { throw ValidationError("--key is ed25519, rsa or certificate, not '\(key)'") }
             if sudoPassword && login == "self" { throw ValidationError("--sudo-password logs in as a sandbox user: it does not go with --login self") }
         }
 
@@ -44,13 +49,19 @@ struct SandboxCommand: AsyncParsableCommand {
             let chosen: Sandbox.Login =
                 sudoPassword ? .password : (login ?? (geteuid() == 0 ? "deploy" : "self")) == "deploy" ? .deploy : .current
             let started = try sandbox.up(
-                count: hosts, inventoryPath: inventory, http: !noHTTP, network: network, tiers: !noTiers, login: chosen)
+                count: hosts, inventoryPath: inventory, http: !noHTTP, network: network, tiers: !noTiers, login: chosen,
+                key: Sandbox.ClientKey(rawValue: key) ?? .ed25519)
             for host in started {
                 let http = host.httpPort > 0 ? "http \(host.address):\(host.httpPort)" : "no http"
                 print("\(host.name)  ssh \(host.address):\(host.sshPort)  \(http)  \(host.appDirectory)")
             }
             let down = location.directory == ".golive/sandbox" ? "golive sandbox down" : "golive sandbox down --directory \(ShellQuote.quote(location.directory))"
             print("\(started.count) host(s) up; inventory written to \(inventory). Stop them with: \(down)")
+            switch key {
+            case "rsa": print("The inventory logs in with an RSA key: golive connects through OpenSSH (transport: auto).")
+            case "certificate": print("The inventory logs in with a CA-signed certificate: golive connects through OpenSSH (transport: auto).")
+            default: break
+            }
             switch chosen {
             case .current: print("The hosts let you in as yourself.")
             case .deploy: print("The hosts let in \(SandboxUsers.deploy) (sudo without a password); root logins are refused.")
