@@ -67,10 +67,18 @@ final class OpenSSHTransport: Sendable {
         return text
     }
 
-    /// What every connection golive makes through ssh holds to, hops included.
+    /// What every connection golive makes through ssh holds to, hops included: no prompt, no key
+    /// accepted or updated behind golive's back, no ControlMaster of the user's.
     static let policy: [(String, String)] = [
         ("BatchMode", "yes"), ("StrictHostKeyChecking", "yes"), ("UpdateHostKeys", "no"), ("ControlMaster", "no"),
         ("ControlPath", "none"), ("ControlPersist", "no"), ("LogLevel", "ERROR"),
+    ]
+
+    /// What a master's session must be whatever the user's config says: golive's command on a
+    /// session without a terminal, reading golive's pipe, in the foreground, no forwarding to set up.
+    static let session: [(String, String)] = [
+        ("RemoteCommand", "none"), ("RequestTTY", "no"), ("SessionType", "default"), ("StdinNull", "no"),
+        ("ForkAfterAuthentication", "no"), ("ClearAllForwardings", "yes"),
     ]
 
     /// Writes the config of an inventory jump host (its own settings first) and returns its path.
@@ -92,7 +100,7 @@ final class OpenSSHTransport: Sendable {
         let policy: [(String, String)] = [
             ("BatchMode", "yes"), ("UpdateHostKeys", "no"), ("ControlMaster", "yes"), ("ControlPath", try OpenSSHConfig.path(socket)),
             ("ControlPersist", "no"), ("LogLevel", "DEBUG1"),
-        ]
+        ] + Self.session
         let arguments = ["-F", "\(directory)/config"] + OpenSSHConfig.arguments(own + policy) + ["-T", "-e", "none", "--", address]
         let begin = ContinuousClock.now
         let master = try await OpenSSHMaster.start(
