@@ -25,6 +25,8 @@ G="$(swift build -c release --show-bin-path)/golive"
 W="$PWD/bench/work"
 rm -rf "$W"; mkdir -p "$W"
 head -c 102400 /dev/urandom > "$W/payload-100k.bin"
+# The mixed fleet's RSA key (half the hosts log in with it: `auto` gives them OpenSSH).
+ssh-keygen -q -t rsa -b 3072 -N '' -f "$W/id_rsa"
 cp bench/five.yml bench/five_health.yml bench/ansible_five.yml bench/pyinfra_five.py "$W/"
 : > "$W/raw.txt"
 failures=0
@@ -64,6 +66,14 @@ with open(os.path.join(w, "ssh_config"), "w") as f:
         f.write(f"Host {h['name']}\n  HostName {h['address']}\n  Port {h['sshPort']}\n  IdentityFile {key}\n"
                 f"  UserKnownHostsFile {w}/hosts/known_hosts\n  StrictHostKeyChecking yes\n  BatchMode yes\n"
                 f"  ControlMaster auto\n  ControlPath {w}/cm-%h\n  ControlPersist 60\n")
+# The mixed fleet: every other host logs in with the RSA key (authorized beside the sandbox's own).
+with open(os.path.join(w, "hosts/authorized_keys"), "a") as f:
+    f.write(open(os.path.join(w, "id_rsa.pub")).read())
+inventory = open(os.path.join(w, "inv.yml")).read()
+for index, h in enumerate(hosts):
+    if index % 2 == 1:
+        inventory = inventory.replace("      %s: { address:" % h["name"], "      %s: { identity: %s, address:" % (h["name"], os.path.join(w, "id_rsa")))
+open(os.path.join(w, "inv-mixed.yml"), "w").write(inventory)
 json.dump({"user": os.environ.get("USER", "root"), "key": key, "payload": os.path.join(w, "payload-100k.bin"),
            "hosts": [{"name": h["name"], "address": h["address"], "port": h["sshPort"]} for h in hosts]},
           open(os.path.join(w, "spec.json"), "w"))
@@ -103,6 +113,8 @@ PY
         measure golive-five "$N" "$G" run "$W/five.yml" -i "$W/inv.yml" --store "$W/s.sqlite" --yes
         measure golive-five-nojournal "$N" env GOLIVE_BENCH_JOURNAL=memory "$G" run "$W/five.yml" -i "$W/inv.yml" --store "$W/s.sqlite" --yes
         measure golive-five-health "$N" "$G" run "$W/five_health.yml" -i "$W/inv.yml" --store "$W/s.sqlite" --yes
+        measure golive-five-openssh "$N" "$G" run "$W/five.yml" -i "$W/inv.yml" --store "$W/s.sqlite" --yes --transport openssh
+        measure golive-five-auto-mixed "$N" "$G" run "$W/five.yml" -i "$W/inv-mixed.yml" --store "$W/s.sqlite" --yes
         peer openssh && measure openssh-five "$N" bash "$W/openssh_five.sh"
         if peer pssh; then
             measure pssh-ping "$N" "$PY" bench/pssh_five.py "$W/spec.json" ping
