@@ -43,6 +43,8 @@ public final class TestHosts: @unchecked Sendable {
         public var trustUserCertificates = false
         /// Each host presents a certificate for its key signed by ``TestHosts/hostAuthority``.
         public var hostCertificates = false
+        /// The type of each host's key (`ed25519`, or `rsa`: a server libssh2 1.10 cannot negotiate with).
+        public var hostKeyType = "ed25519"
         /// Creates default options.
         public init() {}
     }
@@ -115,8 +117,8 @@ public final class TestHosts: @unchecked Sendable {
             let name = "\(prefix)\(index)"
             let root = directory + "/hosts/" + name
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-            let hostKey = root + "/ssh_host_ed25519_key"
-            try Self.keygen(type: "ed25519", path: hostKey)
+            let hostKey = root + "/ssh_host_\(options.hostKeyType)_key"
+            try Self.keygen(type: options.hostKeyType, path: hostKey, bits: options.hostKeyType == "rsa" ? "2048" : nil)
             if options.ecdsaHostKey { try Self.keygen(type: "ecdsa", path: root + "/ssh_host_ecdsa_key", bits: "256") }
             if options.hostCertificates {
                 _ = try Self.output("/usr/bin/ssh-keygen", ["-q", "-s", hostAuthority, "-I", name, "-h", "-n", "127.0.0.1", hostKey + ".pub"])

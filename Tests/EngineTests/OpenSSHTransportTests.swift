@@ -152,4 +152,104 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: marker))
     }
+
+    @Test func aServerLibssh2CannotNegotiateWithIsHandedToOpenSSHUnderAuto() async throws {
+        var options = TestHosts.Options()
+        options.hostKeyType = "rsa"
+        let hosts = try TestHosts(count: 1, options: options)
+        defer { hosts.stop() }
+        let line = "  old: { address: 127.0.0.1, port: \(hosts.hosts[0].port), user: \(hosts.user), identity: \(hosts.ed25519Key), known_hosts: \(hosts.knownHosts)"
+        let (transport, inventory) = try transport(hosts, line + " }\n" + line.replacingOccurrences(of: "  old:", with: "  forced:") + ", transport: libssh2 }\n")
+        defer { transport.shutdown() }
+        // Nothing in the files says so: only the handshake shows it (the server offers rsa-sha2 host keys only).
+        #expect(try transport.decision(for: try host(inventory, "old")).transport == .libssh2)
+        let connection = try await transport.connect(to: try host(inventory, "old"))
+        #expect(connection.summary.transport == "openssh" && connection.summary.transportReason?.contains("negotiate") == true)
+        #expect(connection.summary.hostKey.hasPrefix("RSA SHA256:"))
+        await connection.close()
+        await #expect(throws: TransportError.self) { try await transport.connect(to: try host(inventory, "forced")) }
+    }
+
+    @Test func autoReadsEachReasonOffTheFilesAndStaysOnLibssh2Otherwise() throws {
+        let hosts = try TestHosts(count: 1)
+        defer { hosts.stop() }
+        let skKey = hosts.directory + "/id_sk"
+        // A security key's public half is enough to know its type; no token is needed to decide.
+        try Self.securityKeyFile(at: skKey)
+        let port = hosts.hosts[0].port
+        let config = """
+            Host pkcs
+              PKCS11Provider /usr/lib/opensc-pkcs11.so
+            Host kerberos
+              GSSAPIAuthentication yes
+            Host certfile
+              CertificateFile ~/.ssh/none-cert.pub
+            Host multiplexed
+              ControlMaster auto
+              ControlPath ~/.ssh/cm-%r@%h:%p
+            Match exec "true"
+              User \(hosts.user)
+
+            """
+        // No addresses: ssh_config is read for the host's name, as for an inventory that leaves it to the config.
+        let base = "port: \(port), identity: \(hosts.ed25519Key)"
+        let (transport, inventory) = try transport(
+            hosts, """
+                  pkcs: { \(base) }
+                  kerberos: { \(base) }
+                  certfile: { \(base) }
+                  multiplexed: { \(base) }
+                  sk: { port: \(port), identity: \(skKey) }
+                  secret: { \(base), password: { secret: pw } }
+                  forced: { \(base), transport: openssh }
+                secrets:
+                  pw: { env: GOLIVE_TEST_NO_SUCH_VARIABLE }
+                """, config: config)
+        defer { transport.shutdown() }
+        func reason(_ name: String) throws -> String? {
+            let decision = try transport.decision(for: try host(inventory, name))
+            return decision.transport == .openssh ? (decision.reason ?? "forced") : nil
+        }
+        // `Match exec` applies to every host here: it is named first, whatever else the host has.
+        #expect(try reason("pkcs") == "its ssh_config uses Match")
+        let plain = try self.transport(hosts, """
+              pkcs: { \(base) }
+              kerberos: { \(base) }
+              certfile: { \(base) }
+              multiplexed: { \(base) }
+              sk: { port: \(port), identity: \(skKey) }
+              secret: { \(base), password: { secret: pw } }
+              forced: { \(base), transport: openssh }
+            secrets:
+              pw: { env: GOLIVE_TEST_NO_SUCH_VARIABLE }
+            """, config: config.components(separatedBy: "Match exec")[0])
+        defer { plain.0.shutdown() }
+        func plainReason(_ name: String) throws -> String? {
+            let decision = try plain.0.decision(for: try host(plain.1, name))
+            return decision.transport == .openssh ? (decision.reason ?? "forced") : nil
+        }
+        #expect(try plainReason("pkcs") == "its ssh_config sets PKCS11Provider, which libssh2 cannot honour")
+        #expect(try plainReason("kerberos") == "its ssh_config sets GSSAPIAuthentication yes, which libssh2 cannot honour")
+        #expect(try plainReason("certfile") == "its ssh_config sets CertificateFile")
+        #expect(try plainReason("multiplexed") == nil, "a ControlMaster of the user's is no reason")
+        #expect(try plainReason("sk")?.contains("is a security key") == true)
+        #expect(try plainReason("secret") == nil, "a password secret keeps a host on libssh2")
+        #expect(try plainReason("forced") == "forced")
+    }
+
+    /// Writes an `sk-ssh-ed25519@openssh.com` private key file (OpenSSH's format, unencrypted) whose
+    /// public half is a made-up key: enough for anything that reads the type.
+    static func securityKeyFile(at path: String) throws {
+        func string(_ bytes: [UInt8]) -> [UInt8] {
+            let count = UInt32(bytes.count)
+            return [UInt8(count >> 24), UInt8(count >> 16 & 0xff), UInt8(count >> 8 & 0xff), UInt8(count & 0xff)] + bytes
+        }
+        let type = Array("sk-ssh-ed25519@openssh.com".utf8)
+        let publicKey = string(type) + string([UInt8](repeating: 7, count: 32)) + string(Array("ssh:".utf8))
+        var blob = Array("openssh-key-v1".utf8) + [0]
+        blob += string(Array("none".utf8)) + string(Array("none".utf8)) + string([]) + [0, 0, 0, 1] + string(publicKey)
+        blob += string([UInt8](repeating: 0, count: 8))
+        let body = Data(blob).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
+        try "-----BEGIN OPENSSH PRIVATE KEY-----\n\(body)\n-----END OPENSSH PRIVATE KEY-----\n".write(toFile: path, atomically: true, encoding: .utf8)
+    }
 }
