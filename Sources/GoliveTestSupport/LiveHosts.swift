@@ -32,11 +32,7 @@ public final class LiveHosts: @unchecked Sendable {
         sandbox = Sandbox(directory: directory + "/sandbox")
         inventoryPath = directory + "/inventory.yml"
         hosts = try sandbox.up(count: count, inventoryPath: inventoryPath, network: network, tiers: tiers, login: login, key: key)
-        if let transport {
-            let text = try String(contentsOfFile: inventoryPath, encoding: .utf8)
-            try text.replacingOccurrences(of: "defaults:\n", with: "defaults:\n  transport: \(transport)\n")
-                .write(toFile: inventoryPath, atomically: true, encoding: .utf8)
-        }
+        if let transport { try setTransport(transport, in: inventoryPath) }
     }
 
     /// How production logs in, where this machine can make it so: a non-root user with sudo as root
@@ -44,6 +40,20 @@ public final class LiveHosts: @unchecked Sendable {
     public static var productionLogin: Sandbox.Login { geteuid() == 0 ? .deploy : .current }
 
     deinit { stop() }
+
+    /// A copy of the inventory whose hosts all get `transport` (`openssh`), beside it; returns its path.
+    public func inventory(transport: String) throws -> String {
+        let path = directory + "/inventory-\(transport).yml"
+        try FileManager.default.copyItem(atPath: inventoryPath, toPath: path)
+        try setTransport(transport, in: path)
+        return path
+    }
+
+    private func setTransport(_ transport: String, in path: String) throws {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try text.replacingOccurrences(of: "defaults:\n", with: "defaults:\n  transport: \(transport)\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+    }
 
     /// Stops the hosts this fixture started and removes its directory. Safe to call twice.
     public func stop() {

@@ -193,26 +193,7 @@ import Testing
             """
         // No addresses: ssh_config is read for the host's name, as for an inventory that leaves it to the config.
         let base = "port: \(port), identity: \(hosts.ed25519Key)"
-        let (transport, inventory) = try transport(
-            hosts, """
-                  pkcs: { \(base) }
-                  kerberos: { \(base) }
-                  certfile: { \(base) }
-                  multiplexed: { \(base) }
-                  sk: { port: \(port), identity: \(skKey) }
-                  secret: { \(base), password: { secret: pw } }
-                  forced: { \(base), transport: openssh }
-                secrets:
-                  pw: { env: GOLIVE_TEST_NO_SUCH_VARIABLE }
-                """, config: config)
-        defer { transport.shutdown() }
-        func reason(_ name: String) throws -> String? {
-            let decision = try transport.decision(for: try host(inventory, name))
-            return decision.transport == .openssh ? (decision.reason ?? "forced") : nil
-        }
-        // `Match exec` applies to every host here: it is named first, whatever else the host has.
-        #expect(try reason("pkcs") == "its ssh_config uses Match")
-        let plain = try self.transport(hosts, """
+        let lines = """
               pkcs: { \(base) }
               kerberos: { \(base) }
               certfile: { \(base) }
@@ -222,12 +203,18 @@ import Testing
               forced: { \(base), transport: openssh }
             secrets:
               pw: { env: GOLIVE_TEST_NO_SUCH_VARIABLE }
-            """, config: config.components(separatedBy: "Match exec")[0])
-        defer { plain.0.shutdown() }
-        func plainReason(_ name: String) throws -> String? {
-            let decision = try plain.0.decision(for: try host(plain.1, name))
+            """
+        let matched = try transport(hosts, lines, config: config)
+        defer { matched.0.shutdown() }
+        func reason(_ name: String, in fleet: (SSHTransport, Inventory)) throws -> String? {
+            let decision = try fleet.0.decision(for: try host(fleet.1, name))
             return decision.transport == .openssh ? (decision.reason ?? "forced") : nil
         }
+        // `Match exec` applies to every host here: it is named first, whatever else the host has.
+        #expect(try reason("pkcs", in: matched) == "its ssh_config uses Match")
+        let plain = try transport(hosts, lines, config: config.components(separatedBy: "Match exec")[0])
+        defer { plain.0.shutdown() }
+        func plainReason(_ name: String) throws -> String? { try reason(name, in: plain) }
         #expect(try plainReason("pkcs") == "its ssh_config sets PKCS11Provider, which libssh2 cannot honour")
         #expect(try plainReason("kerberos") == "its ssh_config sets GSSAPIAuthentication yes, which libssh2 cannot honour")
         #expect(try plainReason("certfile") == "its ssh_config sets CertificateFile")

@@ -74,7 +74,11 @@ import Testing
         ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.hasPrefix("{") }.count
     }
 
-    @Test func randomKillsStopsAndRacingRecoveriesLeaveNothingHalfChanged() async throws {
+    /// The same loop through each SSH implementation: the process groups, the fencing token and the
+    /// host locks are the transport's to carry.
+    @Test(arguments: ["libssh2", "openssh"])
+    func randomKillsStopsAndRacingRecoveriesLeaveNothingHalfChanged(_ transport: String) async throws {
+        let inventory = transport == "libssh2" ? live.inventoryPath : try live.inventory(transport: transport)
         let environment = ProcessInfo.processInfo.environment
         let full = environment["GOLIVE_FULL"] == "1"
         let rounds = Int(environment["GOLIVE_KILL_LOOP_RUNS"] ?? "") ?? (full ? 50 : 8)
@@ -87,14 +91,14 @@ import Testing
             let point = Int.random(in: 2...70, using: &generator)
             let racer = Racer.allCases.randomElement(using: &generator) ?? .resume
             let late = Bool.random(using: &generator)
-            let label = "seed \(seed) round \(round): \(fault) at \(point), \(racer.rawValue)\(late ? " after the lease" : "")"
+            let label = "\(transport) seed \(seed) round \(round): \(fault) at \(point), \(racer.rawValue)\(late ? " after the lease" : "")"
             let store = live.directory + "/loop-\(round).sqlite"
             let log = live.directory + "/loop-\(round).log"
             for host in live.hosts { try? FileManager.default.removeItem(atPath: host.root + "/trace") }
             var env: [String: String] = [:]
             if fault == .kill { env["GOLIVE_FAULT_KILL_AFTER_EVENTS"] = String(point) }
             let first = try golive.start(
-                ["run", play, "-i", live.inventoryPath, "--store", store, "--json", "--lease", "1s"], output: log, environment: env)
+                ["run", play, "-i", inventory, "--store", store, "--json", "--lease", "1s"], output: log, environment: env)
             var stopped = false
             if fault == .stop {
                 let reached = await eventually(timeout: .seconds(60)) { eventCount(log) >= point || !first.isRunning }
