@@ -189,6 +189,11 @@ final class OpenSSHHostConnection: HostConnection {
             // 255 is ssh's own failure; without the bootstrap's line the command never started.
             let said = String(decoding: exchange.stderr.data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             if !master.isAlive { throw lost(master.said()) }
+            if said.contains("open failed") || said.contains("refused by peer") {
+                throw TransportError(
+                    kind: .connectionLost, host: host,
+                    message: "\(host): the server refused another session on the connection (sshd's MaxSessions?): \(said)")
+            }
             throw TransportError(
                 kind: .connectionLost, host: host,
                 message: "\(host): the command could not be started through OpenSSH\(said.isEmpty ? "" : ": " + said)")

@@ -38,7 +38,10 @@ final class OpenSSHTransport: Sendable {
     func slot() throws -> (directory: String, number: Int) {
         try state.withLock { state in
             if state.directory == nil {
-                var template = Array((NSTemporaryDirectory() + "/golive-ssh-XXXXXX").utf8CString)
+                // A control socket's path must fit a sockaddr_un (108 bytes): a long TMPDIR gives way to /tmp.
+                var base = NSTemporaryDirectory()
+                if base.utf8.count > 60 { base = "/tmp" }
+                var template = Array((base + "/golive-ssh-XXXXXX").utf8CString)
                 guard let made = mkdtemp(&template) else {
                     throw TransportError(
                         kind: .configuration, host: "", message: "cannot make a private directory for OpenSSH: \(String(cString: strerror(errno)))")
