@@ -12,7 +12,7 @@ enum OpenSSHConfig {
     }
 
     /// A host name or address as ssh's host argument or `HostName`: letters, digits, `.`, `-`, `_`, `:`
-    /// (IPv6), `%` (a zone), never a leading `-`.
+    /// (IPv6; not a `%` zone), never a leading `-`.
     static func host(_ value: String) throws(Refusal) -> String {
         guard !value.isEmpty, !value.hasPrefix("-"), value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-:".contains($0)) })
         else { throw Refusal(description: "'\(value)' cannot be passed to ssh as a host name") }
@@ -26,10 +26,14 @@ enum OpenSSHConfig {
         return value
     }
 
-    /// A file path as one double-quoted config argument, `%` doubled (ssh expands tokens in paths).
+    /// A file path as one double-quoted config argument, `%` doubled (ssh expands tokens in paths). A
+    /// `${` is refused: ssh would put an environment variable's value there, and has no escape for it.
     static func path(_ value: String) throws(Refusal) -> String {
         guard !value.contains(where: { $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\0" || $0 == "\\" }) else {
             throw Refusal(description: "the path '\(value)' cannot be passed to ssh (a quote, a backslash or a line break in it)")
+        }
+        guard !value.contains("${") else {
+            throw Refusal(description: "the path '\(value)' cannot be passed to ssh: it would read '${...}' as an environment variable")
         }
         return "\"" + value.replacingOccurrences(of: "%", with: "%%") + "\""
     }

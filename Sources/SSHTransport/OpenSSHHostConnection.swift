@@ -8,40 +8,24 @@ import System
 #endif
 
 /// A ``HostConnection`` through a host's OpenSSH ControlMaster (``OpenSSHMaster``): each command is
-/// an `ssh -S SOCKET` client whose exec request is the fixed ``ShellBootstrap`` (the controller's
-/// `ps` shows nothing else), its script and stdin on the client's stdin, stdout and stderr on pipes
-/// of their own, the escalation answered as libssh2's transport does (``BootstrapExchange``).
+/// a session asked of the master over its socket (``OpenSSHMuxSession``), no process of its own,
+/// whose exec request is the fixed ``ShellBootstrap``; its script and stdin go on a pipe, stdout and
+/// stderr come on pipes of their own, the escalation answered as libssh2's transport does
+/// (``BootstrapExchange``).
 ///
 /// A timeout or a cancelled task stops the remote process group as libssh2's transport does: `kill`
-/// through the master, TERM then KILL 3 s apart; the local client is killed only if the remote
-/// command outlives both. OpenSSH's client cannot tell a remote command killed by a signal from
-/// one that exited 255: both are exit 255.
+/// through the master, TERM then KILL 3 s apart. OpenSSH passes a command's death by a signal on as
+/// no exit status at all, so which signal is not known.
 final class OpenSSHHostConnection: HostConnection {
     let summary: ConnectionSummary
     private let master: OpenSSHMaster
-    private let ssh: String
     private let host: String
-    /// Variables of golive's environment its ssh clients do not get (the secrets' sources).
-    private let unsetting: Set<String>
     private static let captureLimit = 128 * 1024
 
-    init(master: OpenSSHMaster, ssh: String, host: String, summary: ConnectionSummary, unsetting: Set<String>) {
-        self.unsetting = unsetting
+    init(master: OpenSSHMaster, host: String, summary: ConnectionSummary) {
         self.master = master
-        self.ssh = ssh
         self.host = host
         self.summary = summary
-    }
-
-    /// The client's arguments for `command` through the master: no config of the user's is read (the
-    /// master holds every setting), and without the master it cannot connect on its own.
-    private func arguments(_ command: String) -> [String] {
-        let socket = (try? OpenSSHConfig.path(master.socket)) ?? master.socket
-        return ["-F", "/dev/null"]
-            + OpenSSHConfig.arguments([
-                ("ControlPath", socket), ("ControlMaster", "no"), ("BatchMode", "yes"), ("ProxyCommand", "/bin/false"),
-                ("LogLevel", "ERROR"),
-            ]) + ["-T", "-e", "none", "--", "golive-master", command]
     }
 
     func run(_ command: String, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?) async throws -> CommandOutcome {
@@ -90,19 +74,21 @@ final class OpenSSHHostConnection: HostConnection {
 
     func close() async { await master.close() }
 
-    /// Runs one client to its end: its input sent as the exchange gives it, its output read, the
-    /// deadline and cancellation turned into a stop of the remote process group.
+    /// Runs one command to its end: a session asked of the master, its input sent as the exchange
+    /// gives it, its output read, the deadline and cancellation turned into a stop of the remote
+    /// process group.
     private func converse(_ start: BootstrapExchange, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?)
         async throws -> CommandOutcome
     {
         guard master.isAlive else { throw lost("the connection had already ended") }
         master.trimLog()
-        let command = ShellBootstrap.command
-        let process: PipedProcess
+        let pipes: StreamPipes
+        let session: OpenSSHMuxSession
         do {
-            process = try PipedProcess(ssh, arguments(command), unsetting: unsetting)
-        } catch {
-            throw TransportError(kind: .unreachable, host: host, message: "\(host): cannot start ssh: \(error)")
+            pipes = try StreamPipes()
+            session = try OpenSSHMuxSession(socket: master.socket, command: ShellBootstrap.command, pipes: pipes)
+        } catch let failure as OpenSSHMuxSession.Failure {
+            throw master.isAlive ? TransportError(kind: .connectionLost, host: host, message: "\(host): \(failure)") : lost(master.said())
         }
         var exchange = start
         var sent = 0
@@ -120,37 +106,40 @@ final class OpenSSHHostConnection: HostConnection {
         var escalationTimedOut = false
         var signalsSent = 0
         var drainUntil: ContinuousClock.Instant?
-        var status: Int32?
+        var ended: Ending?
         var pause = Duration.zero
         while true {
             if sent < exchange.input.count, stop == nil {
-                process.send(exchange.input.subdata(in: sent..<exchange.input.count))
+                pipes.send(exchange.input.subdata(in: sent..<exchange.input.count))
                 sent = exchange.input.count
             }
             // The input ends once all of it is out, unless the escalation still has to be answered; a
             // stop before the escalation started ends it too, so that a sudo still waiting gives up.
-            if !exchange.awaitingEscalation || stop != nil { process.endInput() }
-            let moved = process.exchange { isOutput, chunk in
+            if !exchange.awaitingEscalation || stop != nil { pipes.endInput() }
+            var moved = pipes.exchange { isOutput, chunk in
                 let wasAwaiting = exchange.awaitingEscalation
                 let passed = exchange.receive(chunk, stdout: isOutput)
                 // Once started, the command's own bound again (unless a stop already set its own).
                 if wasAwaiting, exchange.escalationStarted, stop == nil { deadline = commandDeadline }
                 if !passed.isEmpty { output?(isOutput, passed) }
             }
-            if status == nil {
+            if ended == nil {
                 do {
-                    status = try process.exitStatus()
-                } catch {
-                    throw TransportError(kind: .connectionLost, host: host, message: "\(host): \(error)")
+                    if try session.poll() { moved = true }
+                    if let status = session.exitStatus { ended = .exited(status) }
+                } catch let failure as OpenSSHMuxSession.Failure {
+                    // The master closed the session without an exit status: a signal killed the
+                    // command (ssh passes no signal on), or the master itself is gone.
+                    ended = failure.refused ? .refused(failure.description) : .unsaid
                 }
-                // What the master still writes into the pipes once the client has its exit status.
-                if status != nil { drainUntil = ContinuousClock.now.advanced(by: .seconds(2)) }
+                // What the master still writes into the pipes once it has said the exit status.
+                if ended != nil { drainUntil = ContinuousClock.now.advanced(by: .seconds(2)) }
             }
-            if let status, process.outputEnded || ContinuousClock.now >= (drainUntil ?? .now) {
-                return try outcome(status, exchange, stop: stop, escalationTimedOut: escalationTimedOut, started: started)
+            if let ended, pipes.outputEnded || ContinuousClock.now >= (drainUntil ?? .now) {
+                return try outcome(ended, exchange, stop: stop, escalationTimedOut: escalationTimedOut, started: started)
             }
             let now = ContinuousClock.now
-            if status == nil {
+            if ended == nil {
                 if stop == nil, Task.isCancelled {
                     stop = .cancelled
                     deadline = now
@@ -167,40 +156,49 @@ final class OpenSSHHostConnection: HostConnection {
                     if signalsSent <= 2, let group = exchange.processGroup {
                         sendSignal(group, signalsSent == 1 ? "TERM" : "KILL")
                     } else if signalsSent > 2 || exchange.processGroup == nil {
-                        // Unknown group, or it outlived TERM and KILL: the local client goes.
-                        process.signalGroup(SIGKILL)
+                        // An unknown group, or one that outlived TERM and KILL: given up on, as libssh2's
+                        // transport gives up on its channel.
+                        return try outcome(.unsaid, exchange, stop: stop, escalationTimedOut: escalationTimedOut, started: started)
                     }
                     deadline = now.advanced(by: .seconds(3))
                 }
             }
-            pause = PipedProcess.pause(after: pause, moved: moved)
+            pause = StreamPipes.pause(after: pause, moved: moved, longest: .milliseconds(5))
             if pause == .zero { await Task.yield() } else { await Self.sleep(pause) }
         }
     }
 
+    /// How the master ended a session.
+    private enum Ending: Equatable {
+        case exited(Int32), unsaid, refused(String)
+    }
+
     private enum Stop { case timedOut, cancelled }
 
-    /// What the client's end means: the command's exit, its stop, or the connection gone.
-    private func outcome(_ status: Int32, _ exchange: BootstrapExchange, stop: Stop?, escalationTimedOut: Bool, started: ContinuousClock.Instant)
+    /// What the session's end means: the command's exit, its stop, a signal, or the connection gone.
+    private func outcome(_ ended: Ending, _ exchange: BootstrapExchange, stop: Stop?, escalationTimedOut: Bool, started: ContinuousClock.Instant)
         throws -> CommandOutcome
     {
         if stop == .cancelled { throw TransportError(kind: .cancelled, host: host, message: "\(host): cancelled") }
-        if status == 255 && stop == nil && (exchange.processGroup == nil || !master.isAlive) {
-            // 255 is ssh's own failure; without the bootstrap's line the command never started.
-            let said = String(decoding: exchange.stderr.data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if case .refused(let why) = ended {
+            throw TransportError(kind: .connectionLost, host: host, message: "\(host): \(why) (the server's MaxSessions?)")
+        }
+        if ended == .unsaid && stop == nil {
             if !master.isAlive { throw lost(master.said()) }
-            if said.contains("open failed") || said.contains("refused by peer") {
-                throw TransportError(
-                    kind: .connectionLost, host: host,
-                    message: "\(host): the server refused another session on the connection (sshd's MaxSessions?): \(said)")
+            if exchange.processGroup == nil {
+                throw TransportError(kind: .connectionLost, host: host, message: "\(host): the command could not be started through OpenSSH")
             }
-            throw TransportError(
-                kind: .connectionLost, host: host,
-                message: "\(host): the command could not be started through OpenSSH\(said.isEmpty ? "" : ": " + said)")
         }
         var result = CommandOutcome(
-            exitCode: stop == nil ? Int(status) : nil, timedOut: stop == .timedOut, stdout: exchange.stdout.data,
-            stderr: exchange.stderr.data, omitted: exchange.stdout.omitted + exchange.stderr.omitted, duration: started.duration(to: .now))
+            exitCode: nil, timedOut: stop == .timedOut, stdout: exchange.stdout.data, stderr: exchange.stderr.data,
+            omitted: exchange.stdout.omitted + exchange.stderr.omitted, duration: started.duration(to: .now))
+        if stop == nil {
+            switch ended {
+            case .exited(let status): result.exitCode = Int(status)
+            // OpenSSH passes a signal death on as no exit status at all: which signal is not said.
+            default: result.signal = ""
+            }
+        }
         if !result.succeeded { result.escalationFailure = exchange.escalationFailure(timedOut: escalationTimedOut) }
         return result
     }
@@ -210,11 +208,20 @@ final class OpenSSHHostConnection: HostConnection {
             kind: .connectionLost, host: host, message: "\(host): connection lost (OpenSSH)\(why.isEmpty ? "" : ": " + why)")
     }
 
-    /// `kill -s SIGNAL -- -GROUP` through the master, not waited for.
+    /// `kill -s SIGNAL -- -GROUP` through the master, not waited for (bounded).
     private func sendSignal(_ group: Int32, _ name: String) {
-        let arguments = arguments("kill -s \(name) -- -\(group) 2>/dev/null")
-        let (ssh, unsetting) = (self.ssh, self.unsetting)
-        Task.detached { _ = try? await AsyncProcess.run(ssh, arguments, unsetting: unsetting, timeout: .seconds(10)) }
+        let socket = master.socket
+        Task.detached {
+            guard let pipes = try? StreamPipes(),
+                let session = try? OpenSSHMuxSession(socket: socket, command: "kill -s \(name) -- -\(group) 2>/dev/null", pipes: pipes)
+            else { return }
+            pipes.endInput()
+            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+            while ContinuousClock.now < deadline, (try? session.poll()) != nil, !session.ended {
+                _ = pipes.exchange { _, _ in }
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+        }
     }
 
     /// Sleeps even when the task is cancelled (the loop goes on until the client has ended).

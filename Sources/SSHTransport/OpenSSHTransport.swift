@@ -74,14 +74,14 @@ final class OpenSSHTransport: Sendable {
     /// accepted or updated behind golive's back, no ControlMaster of the user's.
     static let policy: [(String, String)] = [
         ("BatchMode", "yes"), ("StrictHostKeyChecking", "yes"), ("UpdateHostKeys", "no"), ("ControlMaster", "no"),
-        ("ControlPath", "none"), ("ControlPersist", "no"), ("LogLevel", "ERROR"),
+        ("ControlPath", "none"), ("ControlPersist", "no"), ("LogLevel", "ERROR"), ("ForwardAgent", "no"), ("ForwardX11", "no"),
     ]
 
     /// What a master's session must be whatever the user's config says: golive's command on a
     /// session without a terminal, reading golive's pipe, in the foreground, no forwarding to set up.
     static let session: [(String, String)] = [
         ("RemoteCommand", "none"), ("RequestTTY", "no"), ("SessionType", "default"), ("StdinNull", "no"),
-        ("ForkAfterAuthentication", "no"), ("ClearAllForwardings", "yes"),
+        ("ForkAfterAuthentication", "no"), ("ClearAllForwardings", "yes"), ("ForwardAgent", "no"), ("ForwardX11", "no"),
     ]
 
     /// Writes the config of an inventory jump host (its own settings first) and returns its path.
@@ -111,7 +111,7 @@ final class OpenSSHTransport: Sendable {
         var summary = master.summary(setupTime: begin.duration(to: .now), user: user, fallbackEndpoint: endpoint)
         summary.transport = "openssh"
         summary.transportReason = reason
-        return OpenSSHHostConnection(master: master, ssh: ssh, host: host, summary: summary, unsetting: secretVariables)
+        return OpenSSHHostConnection(master: master, host: host, summary: summary)
     }
 
     /// Removes the private directory (the masters have been closed with their connections).

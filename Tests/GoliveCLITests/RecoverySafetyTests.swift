@@ -316,3 +316,46 @@ import Testing
         #expect(lines == ["drain web1", "drain web2", "enable web1", "enable web2"], "\(lines)")
     }
 }
+
+/// A connection that drops mid-step leaves the step's command running on the server: the rollback
+/// stops it (as the login, or through its escalation) before it undoes anything, through either transport.
+@Suite(.serialized) struct DroppedConnectionTests {
+    let golive = GoliveBinary()
+
+    @Test(arguments: ["libssh2", "openssh"])
+    func aDroppedConnectionsCommandIsStoppedBeforeTheRollbackUndoes(_ transport: String) async throws {
+        let live = try LiveHosts(count: 1, login: LiveHosts.productionLogin, transport: transport)
+        defer { live.stop() }
+        let store = live.directory + "/store.sqlite"
+        let host = try #require(live.host("web1"))
+        let seconds = transport == "libssh2" ? "3191" : "3192"
+        let play = try live.write(
+            """
+            name: dropped
+            hosts: web1
+            become: true
+            deploy:
+              - name: marker
+                shell: touch {{ app_dir }}/config/marker
+                rollback: rm -f {{ app_dir }}/config/marker
+              - name: long
+                shell: sleep \(seconds); touch {{ app_dir }}/config/finished
+                rollback: none
+            """)
+        let log = live.directory + "/dropped.log"
+        let run = try golive.start(["run", play, "-i", live.inventoryPath, "--store", store, "--yes", "--reconnect-deadline", "20s"], output: log)
+        #expect(await eventually(timeout: .seconds(30)) { !BecomeCommandTests.processes(["sleep", seconds]).isEmpty })
+        // Every session of the host's sshd dies (its monitor and the login's process under it), as if
+        // the network dropped them; the listener stays.
+        _ = try HostTools.sh("for p in $(pgrep -P \(host.sshdPID)); do pkill -KILL -P $p; kill -KILL $p; done; true")
+        let status = run.wait()
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(status == 1, "\(output.suffix(2000))")
+        #expect(BecomeCommandTests.processes(["sleep", seconds]).isEmpty, "the dropped step's command outlived the rollback")
+        #expect(!FileManager.default.fileExists(atPath: host.appDirectory + "/config/marker"), "\(output.suffix(1500))")
+        #expect(!FileManager.default.fileExists(atPath: host.appDirectory + "/config/finished"))
+        let id = try #require(BecomeCommandTests.runID(output))
+        let events = try golive.timelineEvents(id, store: store)
+        #expect(events.contains { $0["kind"] as? String == "processStopped" }, "\(events.compactMap { $0["message"] as? String }.suffix(12))")
+    }
+}

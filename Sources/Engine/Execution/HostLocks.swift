@@ -41,14 +41,37 @@ enum HostLocks {
         .joined(separator: "\n")
     }
 
+    /// Stops what a lost connection may have left running on `host` (the connection is back): the
+    /// run's commands of `tags`, through the login's shell, and those that ran escalated (their tag's
+    /// escalation) through the same escalation, each stop on the timeline. A command whose connection
+    /// dropped goes on running on the server: a rollback must not undo under its feet.
+    static func stopLeftRunning(_ tags: [String: Escalation?], on host: String, in run: isolated any RunControl) async {
+        guard !tags.isEmpty, let connection = run.connection(to: host) else { return }
+        let script = HostLock.escalatedStopScript(runID: run.options.runID, tags: tags.keys.sorted())
+        if let outcome = try? await connection.run(script, timeout: .seconds(60), output: nil) {
+            for stop in HostLock.stopped(outcome.stdoutText.split(separator: "\n").map(String.init)) where !["gone", "foreign"].contains(stop.status) {
+                await run.emit(
+                    run.event(
+                        .processStopped, host: host, status: stop.status,
+                        message: "the command \(stop.tag) the lost connection left running (process group \(stop.group)) on \(host): \(stop.how)"))
+            }
+        }
+        let escalated = tags.compactMapValues { $0 }
+        if let failure = await stopEscalated(escalated, on: host, of: "the command the lost connection left running", in: run) {
+            await run.emit(run.event(.attentionRequired, phase: .rollback, host: host, status: "running", message: failure))
+        }
+    }
+
     /// Stops the lost controller's escalated commands on a host, each escalation's tags at once;
     /// returns why it could not (the recovery then refuses: a later one tries again).
-    private static func stopEscalated(_ tags: [String: Escalation], on host: String, in run: isolated any RunControl) async -> String? {
+    private static func stopEscalated(
+        _ tags: [String: Escalation], on host: String, of whose: String = "the lost controller's command", in run: isolated any RunControl
+    ) async -> String? {
         guard !tags.isEmpty, let connection = run.connection(to: host) else { return nil }
         let groups = Dictionary(grouping: tags.keys.sorted()) { tags[$0]! }
         for (escalation, tags) in groups.sorted(by: { $0.key.identity < $1.key.identity }) {
-            if let failure = await stop(tags, as: escalation, on: connection, host: host, of: "the lost controller's command", in: run) {
-                return "the lost controller's commands \(tags.joined(separator: ", ")) on \(host) ran as \(escalation.user) and could not be stopped: \(failure)"
+            if let failure = await stop(tags, as: escalation, on: connection, host: host, of: whose, in: run) {
+                return "\(whose) \(tags.joined(separator: ", ")) on \(host) ran as \(escalation.user) and could not be stopped: \(failure)"
             }
         }
         return nil

@@ -60,6 +60,13 @@ enum RollbackSaga {
                 await run.emit(run.event(.attentionRequired, phase: .rollback, host: host, status: "unreachable", message: message))
                 return message
             }
+            // What ran when the connection dropped may run on: stopped before anything is undone.
+            var left: [String: Escalation?] = [:]
+            for started in steps where !started.onController && started.delegateTo == nil {
+                let escalation = run.stepsByID[started.id].flatMap { run.escalation(for: $0, on: host) }
+                left[HostLock.tag(step: started.id, attempt: max(1, started.attempts))] = escalation
+            }
+            await HostLocks.stopLeftRunning(left, on: host, in: run)
         }
         for started in steps.reversed() {
             if run.fenced { return "\(host): not rolled back here: another controller took the run over" }
@@ -244,6 +251,11 @@ enum RollbackSaga {
             if result.lost, let place { run.dropDelegatedConnection(to: place, for: host) }
             if result.lost, let failure = await run.reconnect(place ?? host) {
                 return await needsAttention(in: run, host, step, "host unreachable: \(failure)", command: command.display, output: "")
+            }
+            if result.lost, !onController {
+                // The undo the dropped connection ran may run on: stopped before it is tried again.
+                let tag = HostLock.tag(undoing: step.id, attempt: attempt, for: place == nil ? nil : host)
+                await HostLocks.stopLeftRunning([tag: become], on: place ?? host, in: run)
             }
             if attempt < run.options.rollbackAttempts { try? await Task.sleep(for: .milliseconds(500 * attempt)) }
         }

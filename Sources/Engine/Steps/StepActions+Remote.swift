@@ -95,7 +95,7 @@ extension StepActions {
         let status = outcome.timedOut ? "timed-out" : outcome.succeeded ? "ok" : "failed"
         var message: String?
         if outcome.timedOut { message = "timed out after \(DurationSyntax.format(timeout)); the command was stopped" }
-        if let signal = outcome.signal { message = "killed by SIG\(signal)" }
+        if let signal = outcome.signal { message = signal.isEmpty ? "killed by a signal (OpenSSH does not say which)" : "killed by SIG\(signal)" }
         return StepAttempt(
             ok: outcome.succeeded, status: status, exitCode: outcome.exitCode, command: command.display,
             stdout: outcome.stdoutText, stderr: outcome.stderrText, omitted: outcome.omitted, message: message)

@@ -44,7 +44,7 @@ public protocol HostConnection: Sendable {
 public struct CommandOutcome: Sendable, Hashable {
     /// Exit status; nil when killed or timed out.
     public var exitCode: Int?
-    /// Signal name when killed by one.
+    /// Signal name when killed by one (`KILL`); empty when the transport cannot tell which (OpenSSH).
     public var signal: String?
     /// True when the timeout stopped it.
     public var timedOut: Bool
