@@ -319,10 +319,14 @@ public struct SSHConfigFile: Sendable {
     }
 
     /// The settings `ssh -G` gives for `alias` (with `-F configPath` when given): the answer for what
-    /// golive cannot evaluate itself. Nil when `ssh` cannot be run.
-    public static func resolvedByOpenSSH(_ alias: String, configPath: String?) -> Settings? {
+    /// golive cannot evaluate itself. `ssh` is the client to ask; `unsetting` the variables of this
+    /// process's environment it must not see (a `Match exec` runs commands with it). Nil when `ssh`
+    /// cannot be run.
+    public static func resolvedByOpenSSH(
+        _ alias: String, configPath: String?, ssh: String = "/usr/bin/ssh", unsetting: Set<String> = []
+    ) -> Settings? {
         let arguments = (configPath.map { ["-F", $0] } ?? []) + ["-G", "--", alias]
-        guard let (status, output) = try? ChildProcess.run("/usr/bin/ssh", arguments), status == 0 else { return nil }
+        guard let (status, output) = try? ChildProcess.run(ssh, arguments, unsetting: unsetting), status == 0 else { return nil }
         var result = Settings()
         for line in output.split(separator: "\n") {
             let words = line.split(separator: " ", maxSplits: 1).map(String.init)

@@ -72,6 +72,15 @@ final class OpenSSHMaster: @unchecked Sendable {
     /// True while the master process runs.
     var isAlive: Bool { process.isRunning }
 
+    /// Waits until the master process has ended, at most `bound`.
+    func waitForEnd(upTo bound: Duration) async {
+        let deadline = ContinuousClock.now.advanced(by: bound)
+        while process.isRunning, ContinuousClock.now < deadline {
+            // A cancelled task's sleep returns at once: the wait must still be a wait.
+            if Task.isCancelled { usleep(5_000) } else { try? await Task.sleep(for: .milliseconds(5)) }
+        }
+    }
+
     /// The master's own words (its log without the debug lines and the banner's frame), for a message.
     func said() -> String {
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
@@ -166,9 +175,8 @@ final class OpenSSHMaster: @unchecked Sendable {
             return input
         }
         if fd >= 0 { _ = Glibc.close(fd) }
-        for (wait, signal) in [(Duration.seconds(2), SIGTERM), (.seconds(2), SIGKILL)] {
-            let deadline = ContinuousClock.now.advanced(by: wait)
-            while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
+        for signal in [SIGTERM, SIGKILL] {
+            await waitForEnd(upTo: .seconds(2))
             guard process.isRunning else { break }
             kill(-process.pid, signal)
         }

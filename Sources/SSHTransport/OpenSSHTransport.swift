@@ -38,22 +38,64 @@ final class OpenSSHTransport: Sendable {
     func slot() throws -> (directory: String, number: Int) {
         try state.withLock { state in
             if state.directory == nil {
-                // A control socket's path must fit a sockaddr_un (108 bytes): a long TMPDIR gives way to /tmp.
+                // A control socket's path must fit a sockaddr_un (108 bytes), and ssh would read a
+                // `${...}` in it as a variable: such a TMPDIR gives way to /tmp.
                 var base = NSTemporaryDirectory()
-                if base.utf8.count > 60 { base = "/tmp" }
+                if base.utf8.count > 60 || base.contains("${") { base = "/tmp" }
+                Self.sweep(base)
                 var template = Array((base + "/golive-ssh-XXXXXX").utf8CString)
                 guard let made = mkdtemp(&template) else {
                     throw TransportError(
-                        kind: .configuration, host: "", message: "cannot make a private directory for OpenSSH: \(String(cString: strerror(errno)))")
+                        kind: .configuration, host: "",
+                        message: "cannot make a private directory for OpenSSH in \(base): \(String(cString: strerror(errno)))")
                 }
                 let path = String(cString: made)
                 chmod(path, 0o700)
-                try Self.config(userConfig: userConfig, defaults: connectTimeout).write(
-                    toFile: path + "/config", atomically: true, encoding: .utf8)
+                do {
+                    try Self.write(String(getpid()) + "\n", to: path + "/owner")
+                    try Self.write(try Self.config(userConfig: userConfig, defaults: connectTimeout), to: path + "/config")
+                } catch {
+                    try? FileManager.default.removeItem(atPath: path)
+                    throw error
+                }
                 state.directory = path
             }
             state.count += 1
             return (state.directory ?? "", state.count)
+        }
+    }
+
+    /// Removes the private directories of golive processes that are gone (a `kill -9` leaves its
+    /// directory behind): those of this user whose `owner` pid no longer runs.
+    static func sweep(_ base: String) {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+        for entry in entries where entry.hasPrefix("golive-ssh-") {
+            let path = base + "/" + entry
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                (attributes[.ownerAccountID] as? NSNumber)?.uint32Value == getuid(),
+                let text = try? String(contentsOfFile: path + "/owner", encoding: .utf8),
+                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1, pid != getpid()
+            else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { try? FileManager.default.removeItem(atPath: path) }
+        }
+    }
+
+    /// Writes a file of the private directory, saying why it could not (a full disk).
+    static func write(_ text: String, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw TransportError(kind: .configuration, host: "", message: "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress?.advanced(by: offset), $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else {
+                throw TransportError(kind: .configuration, host: "", message: "cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            offset += written
         }
     }
 
@@ -88,7 +130,7 @@ final class OpenSSHTransport: Sendable {
     func jumpConfig(_ own: [(String, String)]) throws -> String {
         let (directory, number) = try slot()
         let path = "\(directory)/jump-\(number).conf"
-        try Self.config(userConfig: userConfig, defaults: connectTimeout, own: own).write(toFile: path, atomically: true, encoding: .utf8)
+        try Self.write(try Self.config(userConfig: userConfig, defaults: connectTimeout, own: own), to: path)
         return path
     }
 

@@ -8,13 +8,14 @@ final class SSHHostConnection: HostConnection {
     let connection: SSHConnection
     let summary: ConnectionSummary
 
-    init(connection: SSHConnection) {
+    init(connection: SSHConnection, transportReason: String? = nil) {
         self.connection = connection
         let info = connection.info
         summary = ConnectionSummary(
             endpoint: info.connectedAddress.hasPrefix("via") ? "\(connection.target.endpoint) \(info.connectedAddress)" : connection.target.endpoint,
             hostKey: "\(info.hostKey.displayType) \(info.hostKey.fingerprint)",
-            authMethod: info.authMethod, setupTime: info.setupTime, hostKeyAdded: info.hostKeyAdded, user: connection.target.user)
+            authMethod: info.authMethod, setupTime: info.setupTime, hostKeyAdded: info.hostKeyAdded, user: connection.target.user,
+            transportReason: transportReason)
     }
 
     func run(_ command: String, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?) async throws -> CommandOutcome {

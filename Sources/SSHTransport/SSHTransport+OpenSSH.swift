@@ -10,9 +10,11 @@ extension SSHTransport {
     /// its keys are all RSA, security keys or have a certificate beside them; its known_hosts
     /// checks it through a `@cert-authority` line. Everything else gets libssh2.
     public func decision(for host: InventoryHost) throws -> TransportDecision {
-        switch options.transport ?? host.ssh.transport ?? .auto {
-        case .libssh2: return TransportDecision(transport: .libssh2, automatic: false)
-        case .openssh: return TransportDecision(transport: .openssh, automatic: false)
+        let chosen = options.transport ?? host.ssh.transport ?? .auto
+        let why = options.transport != nil ? "--transport \(chosen.rawValue)" : "transport: \(chosen.rawValue) in the inventory"
+        switch chosen {
+        case .libssh2: return TransportDecision(transport: .libssh2, reason: why, automatic: false)
+        case .openssh: return TransportDecision(transport: .openssh, reason: why, automatic: false)
         case .auto: break
         }
         if let reason = try openSSHReason(for: host) { return TransportDecision(transport: .openssh, reason: reason, automatic: true) }

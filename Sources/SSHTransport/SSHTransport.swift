@@ -58,7 +58,7 @@ public final class SSHTransport: Transport {
         let target = try target(for: host, depth: 0)
         do {
             let connection = try await client.connect(target)
-            return SSHHostConnection(connection: connection)
+            return SSHHostConnection(connection: connection, transportReason: decision.reason)
         } catch let error as SSHError {
             // `auto`: what libssh2 cannot negotiate (the server's host key algorithms, a key type), OpenSSH may.
             if decision.automatic, error.kind == .handshakeFailed || error.kind == .unsupportedKey {
@@ -156,7 +156,10 @@ public final class SSHTransport: Transport {
     /// are its list (its defaults included) less those that do not exist.
     func resolved(_ name: String) -> SSHConfigFile.Settings {
         let settings = config.settings(for: name)
-        guard settings.needsOpenSSH, var asked = SSHConfigFile.resolvedByOpenSSH(name, configPath: options.sshConfigPath) else { return settings }
+        guard settings.needsOpenSSH,
+            var asked = SSHConfigFile.resolvedByOpenSSH(
+                name, configPath: options.sshConfigPath, ssh: options.sshExecutable, unsetting: openssh.secretVariables)
+        else { return settings }
         asked.identityFiles = asked.identityFiles.filter { FileManager.default.fileExists(atPath: expand($0)) }
         if asked.hostName == name.lowercased() { asked.hostName = nil }
         asked.needsOpenSSH = true

@@ -67,7 +67,9 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Runs a program to completion and returns its exit code and combined stdout+stderr.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], unsetting: Set<String> = []
+    ) throws
         -> (status: Int32, output: String)
     {
         var fds: [Int32] = [-1, -1]
@@ -77,7 +79,7 @@ public final class ChildProcess: @unchecked Sendable {
             child = ChildProcess(
                 pid: try spawn(
                     executable, arguments, stdoutPath: nil, stderrPath: nil, pipeFD: (fds[0], fds[1]),
-                    environment: environment, newSession: false))
+                    environment: environment, unsetting: unsetting, newSession: false))
         } catch {
             close(fds[0])
             close(fds[1])

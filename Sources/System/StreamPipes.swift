@@ -41,7 +41,11 @@ public final class StreamPipes: @unchecked Sendable {
         }
         farEnds = [pipes[0][0], pipes[1][1], pipes[2][1]]
         (inputFD, outputFD, errorFD) = (pipes[0][1], pipes[1][0], pipes[2][0])
-        for fd in [inputFD, outputFD, errorFD] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        for fd in [inputFD, outputFD, errorFD] {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            // Linux's F_SETPIPE_SZ: a megabyte in flight, not 64 KiB, for a command's bulk output or input.
+            _ = fcntl(fd, 1031, Int32(1 << 20))
+        }
     }
 
     deinit {

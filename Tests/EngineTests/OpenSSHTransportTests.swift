@@ -221,7 +221,7 @@ import Testing
         #expect(try plainReason("multiplexed") == nil, "a ControlMaster of the user's is no reason")
         #expect(try plainReason("sk")?.contains("is a security key") == true)
         #expect(try plainReason("secret") == nil, "a password secret keeps a host on libssh2")
-        #expect(try plainReason("forced") == "forced")
+        #expect(try plainReason("forced") == "transport: openssh in the inventory")
     }
 
     /// Writes an `sk-ssh-ed25519@openssh.com` private key file (OpenSSH's format, unencrypted) whose
