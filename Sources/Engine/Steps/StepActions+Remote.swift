@@ -48,6 +48,9 @@ extension StepActions {
                 let failure = await Self.stopEscalated(tag: tag, as: become, on: place, in: run)
                 stopFailure.withLock { $0 = failure }
             }
+            // The stop a cancel starts: awaited before the step ends, so that the run neither closes
+            // its connections under it nor says it failed once the step is long over.
+            let cancelStop = Mutex<Task<Void, Never>?>(nil)
             outcome = try await withTaskCancellationHandler {
                 let timer = Task {
                     try? await Task.sleep(for: timeout)
@@ -60,13 +63,15 @@ extension StepActions {
                         timeout: guarded ? timeout + .seconds(10) : timeout, output: nil)
                     // A stop under way is finished (and on the timeline) before the step's end is.
                     if stopped.withLock({ $0 }) { await timer.value } else { timer.cancel() }
+                    if let pending = cancelStop.withLock({ $0 }) { await pending.value }
                     return result
                 } catch {
                     timer.cancel()
+                    if let pending = cancelStop.withLock({ $0 }) { await pending.value }
                     throw error
                 }
             } onCancel: {
-                Task.detached { await stop() }
+                cancelStop.withLock { $0 = Task.detached { await stop() } }
             }
             if guarded, stopped.withLock({ $0 }), outcome.escalationFailure == nil { outcome.timedOut = true }
             if let failure = stopFailure.withLock({ $0 }) {
