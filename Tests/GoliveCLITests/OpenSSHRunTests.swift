@@ -86,4 +86,33 @@ import Testing
         #expect(live.current("web1") == "1.0.0" && live.current("web2") == "1.0.0")
         for host in live.hosts { #expect(!FileManager.default.fileExists(atPath: host.lockDirectory)) }
     }
+
+    @Test func anSSHConfigThatReliesOnMatchRunsTheDemoThroughOpenSSH() async throws {
+        let live = try LiveHosts(count: 2, login: LiveHosts.productionLogin)
+        defer { live.stop() }
+        let store = live.directory + "/store.sqlite"
+        // The inventory says where the hosts are; who logs in, with which key and known_hosts, is the
+        // ssh_config's, by Match.
+        var inventory = try String(contentsOfFile: live.inventoryPath, encoding: .utf8)
+        let login = inventory.components(separatedBy: "\n").filter { line in
+            ["  user: ", "  identity: ", "  known_hosts: "].contains(where: line.hasPrefix)
+        }
+        for line in login { inventory = inventory.replacingOccurrences(of: line + "\n", with: "") }
+        let directory = URL(fileURLWithPath: live.inventoryPath).deletingLastPathComponent().path
+        func value(_ prefix: String) -> String {
+            let raw = login.first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) } ?? ""
+            return raw.hasPrefix("/") || prefix == "  user: " ? raw : directory + "/" + raw
+        }
+        let config = "Match host 127.0.0.1\n  User \(value("  user: "))\n  IdentityFile \(value("  identity: "))\n"
+            + "  UserKnownHostsFile \(value("  known_hosts: "))\n"
+        let inventoryPath = live.directory + "/by-match.yml"
+        let configPath = live.directory + "/ssh_config"
+        try inventory.write(toFile: inventoryPath, atomically: true, encoding: .utf8)
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        #expect(login.count == 3 && !inventory.contains("identity:") && !inventory.contains("known_hosts:"), "\(inventory)")
+        let run = try golive.run(["run", try playbook(live), "-i", inventoryPath, "--ssh-config", configPath, "--store", store, "--yes"])
+        #expect(run.status == 0, "\(run.output.suffix(2000))")
+        #expect(run.output.contains("via openssh (its ssh_config uses Match)"), "\(run.output.suffix(2000))")
+        #expect(live.current("web1") == "2.0.0" && live.current("web2") == "2.0.0")
+    }
 }

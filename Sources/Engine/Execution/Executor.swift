@@ -39,6 +39,9 @@ public actor Executor {
     /// Cancels the batch work in flight (set while a batch segment runs).
     var cancelWork: (@Sendable () -> Void)?
     var journalBroken = false
+    /// The last event's append (and showing): the next one waits for it, so that events reach the
+    /// journal, and the console, in their sequence's order though hosts emit them at once.
+    var appendTail: Task<(any Error)?, Never>?
     /// The environment lock's fencing token while this run holds it (the hosts' lock directories
     /// carry it too; every remote command checks it first).
     var token: String?
@@ -150,13 +153,24 @@ public actor Executor {
         stateObserver?(event, state)
         let stored = redactor.redact(event)
         if !journalBroken {
-            do {
-                try await journal.append(stored)
-            } catch let error as FencedOut {
-                journalBroken = true
-                abort(.fenced, detail: error.description)
-                return false
-            } catch {
+            let (previous, journal, observer) = (appendTail, journal, observer)
+            let append = Task { () -> (any Error)? in
+                _ = await previous?.value
+                do {
+                    try await journal.append(stored)
+                    observer?.observe(stored)
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            appendTail = append
+            if let error = await append.value {
+                if let fenced = error as? FencedOut {
+                    journalBroken = true
+                    abort(.fenced, detail: fenced.description)
+                    return false
+                }
                 journalBroken = true
                 observer?.observe(
                     RunEvent(
@@ -166,8 +180,9 @@ public actor Executor {
                 observer?.observe(stored)
                 return false
             }
+        } else {
+            observer?.observe(stored)
         }
-        observer?.observe(stored)
         if event.kind == .stepFinished || event.kind == .stepSkipped, let step = event.step, state.runOnce[step] != nil {
             wakeRunOnceWaiters(step)
         }

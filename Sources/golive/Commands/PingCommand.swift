@@ -18,11 +18,15 @@ struct PingCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "One JSON object per host.") var json = false
     @Option(name: .long, help: "The SSH implementation for every host: libssh2, openssh or auto (default: the inventory's transport:, else auto).")
     var transport: String?
+    @Option(name: .long, help: "The OpenSSH client config to honour (default ~/.ssh/config).") var sshConfig: String?
     @Option(name: .long, help: "Hosts connected at once.") var forks: Int = 500
     @Flag(name: .long, help: "Check escalation (become) on every host, not only where the inventory turns it on.") var become = false
     @Flag(name: .long, help: "Ask once, on the terminal, for the login users' sudo password.") var askBecomePass = false
 
-    func validate() throws { try SessionOptions.validateTransport(transport) }
+    func validate() throws {
+        try SessionOptions.validateTransport(transport)
+        try SessionOptions.validateSSHConfig(sshConfig)
+    }
 
     func run() async throws {
         let inventory = try InputLoader.loadInventory(self.inventory, json: json, requireSecrets: false)
@@ -38,6 +42,7 @@ struct PingCommand: AsyncParsableCommand {
         var options = SSHTransport.Options()
         options.acceptNewHostKeys = acceptNewHostKeys
         options.transport = self.transport.flatMap(TransportChoice.init(rawValue:))
+        if let sshConfig { options.sshConfigPath = URL(fileURLWithPath: sshConfig).standardizedFileURL.path }
         let transport = SSHTransport(inventory: inventory, options: options)
         defer { transport.shutdown() }
         let password = askBecomePass ? SessionOptions.becomePassword() : nil

@@ -102,11 +102,15 @@ enum RunDriver {
         }
     }
 
+    /// Opens the store, or refuses (exit 3) saying why: a store another golive holds locked (a live
+    /// controller, stopped perhaps, mid-write) is never waited on for ever nor reported as a crash.
     static func openStore(_ path: String) throws -> TimelineStore {
         do {
             return try TimelineStore(path: path)
         } catch {
-            Terminal.error("error: cannot open the timeline store \(path): \(error)")
+            let busy = "\(error)".contains("database is locked")
+                ? "; another golive process is writing to it (a live controller, perhaps stopped): nothing was done" : ""
+            Terminal.error("error: cannot open the timeline store \(path): \(error)\(busy)")
             throw ExitStatus.refused.exitCode
         }
     }

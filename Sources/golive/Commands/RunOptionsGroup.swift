@@ -17,6 +17,9 @@ struct SessionOptions: ParsableArguments {
     @Option(name: .long, help: "The SSH implementation for every host: libssh2, openssh or auto (default: the inventory's transport:, else auto).")
     var transport: String?
 
+    @Option(name: .long, help: "The OpenSSH client config to honour (default ~/.ssh/config).")
+    var sshConfig: String?
+
     @Flag(name: .long, help: "No colours (also NO_COLOR).") var noColor = false
 
     @Option(name: .long, help: "Wait up to this long for a held environment lock (e.g. 10m) instead of refusing.")
@@ -41,6 +44,7 @@ struct SessionOptions: ParsableArguments {
     func validate() throws {
         if forks < 1 { throw ValidationError("--forks must be at least 1") }
         try Self.validateTransport(transport)
+        try Self.validateSSHConfig(sshConfig)
         if let becomeTimeout, DurationSyntax.parse(becomeTimeout) == nil {
             throw ValidationError("--become-timeout expects a duration like 10s, got '\(becomeTimeout)'")
         }
@@ -88,7 +92,15 @@ struct SessionOptions: ParsableArguments {
         var options = SSHTransport.Options()
         options.acceptNewHostKeys = acceptNewHostKeys
         options.transport = transport.flatMap(TransportChoice.init(rawValue:))
+        if let sshConfig { options.sshConfigPath = URL(fileURLWithPath: sshConfig).standardizedFileURL.path }
         return options
+    }
+
+    /// `--ssh-config` names a readable file.
+    static func validateSSHConfig(_ path: String?) throws {
+        if let path, !FileManager.default.isReadableFile(atPath: path) {
+            throw ValidationError("--ssh-config: cannot read '\(path)'")
+        }
     }
 
     /// `--transport` names a transport.

@@ -18,7 +18,7 @@ struct StoreOptions: ParsableArguments {
             Terminal.error("error: no timeline store at \(path) (use --store or GOLIVE_STORE)")
             throw ExitStatus.invalidInput.exitCode
         }
-        return try TimelineStore(path: path)
+        return try RunDriver.openStore(path)
     }
 
     /// Writes `data` to `path` (and says so) or stdout. Text for people (`text` true: plain text, Markdown, HTML)
