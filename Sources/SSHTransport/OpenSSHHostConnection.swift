@@ -136,9 +136,11 @@ final class OpenSSHHostConnection: HostConnection {
                 if ended != nil { drainUntil = ContinuousClock.now.advanced(by: .seconds(2)) }
             }
             if let ended, pipes.outputEnded || ContinuousClock.now >= (drainUntil ?? .now) {
-                // A session closed without a word: a signal, or the connection going down, which the
-                // master may take a moment to notice (the socket closes before the process is gone).
-                if ended == .unsaid, stop == nil { await master.waitForEnd(upTo: .seconds(1)) }
+                // A session closed without a word: a signal (the master, alive, answers at once), or
+                // the connection going down (the master answers nothing and is gone a moment later).
+                if ended == .unsaid, stop == nil, !(await OpenSSHMuxSession.answers(socket: master.socket, within: .seconds(1))) {
+                    await master.waitForEnd(upTo: .seconds(2))
+                }
                 return try outcome(ended, exchange, stop: stop, escalationTimedOut: escalationTimedOut, started: started)
             }
             let now = ContinuousClock.now

@@ -18,8 +18,9 @@ final class OpenSSHMuxSession {
 
     private enum State { case hello, opening, open, ended }
     private enum Message: UInt32 {
-        case hello = 0x0000_0001, newSession = 0x1000_0002, ok = 0x8000_0001, permissionDenied = 0x8000_0002
-        case failure = 0x8000_0003, exitMessage = 0x8000_0004, sessionOpened = 0x8000_0006, ttyAllocFail = 0x8000_0008
+        case hello = 0x0000_0001, newSession = 0x1000_0002, aliveCheck = 0x1000_0004, ok = 0x8000_0001, permissionDenied = 0x8000_0002
+        case failure = 0x8000_0003, exitMessage = 0x8000_0004, alive = 0x8000_0005, sessionOpened = 0x8000_0006
+        case ttyAllocFail = 0x8000_0008
     }
 
     private let socket: UnixSocket
@@ -78,11 +79,34 @@ final class OpenSSHMuxSession {
                 state = .ended
                 socket.close()
                 return true
-            case .ok, .ttyAllocFail, .newSession, nil:
+            case .ok, .ttyAllocFail, .newSession, .aliveCheck, .alive, nil:
                 continue
             }
         }
         return moved
+    }
+
+    /// True when the master at `path` answers an alive check (`MUX_C_ALIVE_CHECK`) within `bound`: a
+    /// master that is going down with its connection answers nothing.
+    static func answers(socket path: String, within bound: Duration) async -> Bool {
+        guard let socket = try? UnixSocket(connectingTo: path), (try? socket.write(packet(.hello, uint32(version)))) != nil else { return false }
+        let deadline = ContinuousClock.now.advanced(by: bound)
+        var received = Data()
+        while ContinuousClock.now < deadline {
+            guard let data = socket.readAvailable() else { return false }
+            received.append(data)
+            while let length = readUInt32(received, at: 0), received.count >= 4 + Int(length), length >= 4 {
+                let type = readUInt32(received, at: 4)
+                received = Data(received.dropFirst(4 + Int(length)))
+                if type == Message.hello.rawValue {
+                    guard (try? socket.write(packet(.aliveCheck, uint32(requestID)))) != nil else { return false }
+                } else if type == Message.alive.rawValue {
+                    return true
+                }
+            }
+            if Task.isCancelled { usleep(2_000) } else { try? await Task.sleep(for: .milliseconds(2)) }
+        }
+        return false
     }
 
     /// Asks for the session and passes the command's stdin, stdout and stderr.
