@@ -57,7 +57,8 @@ struct SmallDisk {
             uniqueKeysWithValues: events.filter { $0.kind == .stepFinished && $0.stepName == "clock" }.compactMap { event in
                 event.host.flatMap { host in event.stdout.flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }.map { (host, $0) } }
             })
-        let skew = try #require(clocks["web1"]) - (try #require(clocks["web2"]))
+        let said = "\(outcome.status): \(events.compactMap { $0.message }.suffix(8))"
+        let skew = try #require(clocks["web1"], "\(said)") - (try #require(clocks["web2"], "\(said)"))
         #expect(abs(skew - 5 * 3600) < 120, "skew \(skew) s")
         // Nothing depends on the hosts' clocks: the rollback (archive restore included) is exact on both.
         #expect(outcome.exitCode == 1, "\(outcome.status) \(outcome.attention)")

@@ -136,6 +136,37 @@ import Testing
         #expect(try transport.decision(for: try host(inventory, "proxied")).reason == "its ssh_config sets ProxyCommand")
     }
 
+    @Test func autoGivesEachLoginItsTransportInOneFleet() async throws {
+        var options = TestHosts.Options()
+        options.trustUserCertificates = true
+        options.hostCertificates = true
+        let hosts = try TestHosts(count: 1, options: options)
+        defer { hosts.stop() }
+        let certified = hosts.directory + "/id_certified"
+        try TestHosts.keygen(type: "ed25519", path: certified)
+        try hosts.certify(certified)
+        let authority = try String(contentsOfFile: hosts.hostAuthority + ".pub", encoding: .utf8)
+        let caKnownHosts = hosts.directory + "/known_hosts_ca"
+        try "@cert-authority [127.0.0.1]:* \(authority)".write(toFile: caKnownHosts, atomically: true, encoding: .utf8)
+        let base = "address: 127.0.0.1, port: \(hosts.hosts[0].port), user: \(hosts.user)"
+        let (transport, inventory) = try transport(
+            hosts, """
+                  plain: { \(base), identity: \(hosts.ed25519Key), known_hosts: \(hosts.knownHosts) }
+                  rsa: { \(base), identity: \(hosts.rsaKey), known_hosts: \(hosts.knownHosts) }
+                  certificate: { \(base), identity: \(certified), known_hosts: \(hosts.knownHosts) }
+                  authority: { \(base), identity: \(hosts.ed25519Key), known_hosts: \(caKnownHosts) }
+                """)
+        defer { transport.shutdown() }
+        var got: [String: String] = [:]
+        for name in ["plain", "rsa", "certificate", "authority"] {
+            let connection = try await transport.connect(to: try host(inventory, name))
+            got[name] = connection.summary.transport
+            #expect(try await connection.run("echo $USER", timeout: .seconds(30), output: nil).stdoutText == hosts.user + "\n")
+            await connection.close()
+        }
+        #expect(got == ["plain": "libssh2", "rsa": "openssh", "certificate": "openssh", "authority": "openssh"])
+    }
+
     @Test func hostileInventoryValuesNeverReachSSHAsOptions() async throws {
         let hosts = try TestHosts(count: 1)
         defer { hosts.stop() }
