@@ -13,16 +13,15 @@ enum OpenSSHConfig {
 
     /// A host name or address as ssh's host argument or `HostName`: letters, digits, `.`, `-`, `_`, `:`
     /// (IPv6; not a `%` zone), never a leading `-`.
-    static func host(_ value: String) throws(Refusal) -> String {
-        guard !value.isEmpty, !value.hasPrefix("-"), value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-:".contains($0)) })
-        else { throw Refusal(description: "'\(value)' cannot be passed to ssh as a host name") }
-        return value
-    }
+    static func host(_ value: String) throws(Refusal) -> String { try word(value, also: "._-:", as: "a host name") }
 
     /// A login name: letters, digits, `.`, `-`, `_`, `$` (a machine account), never a leading `-`.
-    static func user(_ value: String) throws(Refusal) -> String {
-        guard !value.isEmpty, !value.hasPrefix("-"), value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-$".contains($0)) })
-        else { throw Refusal(description: "'\(value)' cannot be passed to ssh as a user name") }
+    static func user(_ value: String) throws(Refusal) -> String { try word(value, also: "._-$", as: "a user name") }
+
+    /// `value` when it is ASCII letters, digits and `also`, not empty, no leading `-`.
+    private static func word(_ value: String, also: String, as what: String) throws(Refusal) -> String {
+        guard !value.isEmpty, !value.hasPrefix("-"), value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || also.contains($0)) })
+        else { throw Refusal(description: "'\(value)' cannot be passed to ssh as \(what)") }
         return value
     }
 

@@ -169,7 +169,7 @@ final class OpenSSHHostConnection: HostConnection {
                 }
             }
             pause = StreamPipes.pause(after: pause, moved: moved, longest: .milliseconds(5))
-            if pause == .zero { await Task.yield() } else { await Self.sleep(pause) }
+            if pause == .zero { await Task.yield() } else { await Pause.uncancelled(pause) }
         }
     }
 
@@ -226,15 +226,6 @@ final class OpenSSHHostConnection: HostConnection {
                 _ = pipes.exchange { _, _ in }
                 try? await Task.sleep(for: .milliseconds(2))
             }
-        }
-    }
-
-    /// Sleeps even when the task is cancelled (the loop goes on until the client has ended).
-    private static func sleep(_ duration: Duration) async {
-        if Task.isCancelled {
-            await Task.detached { try? await Task.sleep(for: duration) }.value
-        } else {
-            try? await Task.sleep(for: duration)
         }
     }
 }

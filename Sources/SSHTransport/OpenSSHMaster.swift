@@ -76,8 +76,7 @@ final class OpenSSHMaster: @unchecked Sendable {
     func waitForEnd(upTo bound: Duration) async {
         let deadline = ContinuousClock.now.advanced(by: bound)
         while process.isRunning, ContinuousClock.now < deadline {
-            // A cancelled task's sleep returns at once: the wait must still be a wait.
-            if Task.isCancelled { usleep(5_000) } else { try? await Task.sleep(for: .milliseconds(5)) }
+            await Pause.uncancelled(.milliseconds(5))
         }
     }
 

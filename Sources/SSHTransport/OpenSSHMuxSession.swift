@@ -104,7 +104,7 @@ final class OpenSSHMuxSession {
                     return true
                 }
             }
-            if Task.isCancelled { usleep(2_000) } else { try? await Task.sleep(for: .milliseconds(2)) }
+            await Pause.uncancelled(.milliseconds(2))
         }
         return false
     }

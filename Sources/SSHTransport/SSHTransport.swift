@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import Playbook
 import SSH
+import Synchronization
 
 /// The engine's transport over SSH. Each host gets one of two implementations (``TransportDecision``):
 /// libssh2, embedded, where inventory hosts become ``SSHTarget``s (inventory settings first, then
@@ -33,6 +34,8 @@ public final class SSHTransport: Transport {
     private let client: SSHClient
     private let inventoryDirectory: String
     let openssh: OpenSSHTransport
+    /// ssh_config's settings per name, resolved once (a `Match exec` config costs an `ssh -G` each time).
+    private let resolutions = Mutex<[String: SSHConfigFile.Settings]>([:])
 
     /// Creates a transport for the hosts of `inventory`.
     public init(inventory: Inventory, options: Options = Options(), client: SSHClient = SSHClient()) {
@@ -155,15 +158,19 @@ public final class SSHTransport: Transport {
     /// what only OpenSSH can evaluate (`Match exec`, `canonical`, ...). From `ssh -G`, identity files
     /// are its list (its defaults included) less those that do not exist.
     func resolved(_ name: String) -> SSHConfigFile.Settings {
-        let settings = config.settings(for: name)
-        guard settings.needsOpenSSH,
+        if let known = resolutions.withLock({ $0[name] }) { return known }
+        var settings = config.settings(for: name)
+        if settings.needsOpenSSH,
             var asked = SSHConfigFile.resolvedByOpenSSH(
                 name, configPath: options.sshConfigPath, ssh: options.sshExecutable, unsetting: openssh.secretVariables)
-        else { return settings }
-        asked.identityFiles = asked.identityFiles.filter { FileManager.default.fileExists(atPath: expand($0)) }
-        if asked.hostName == name.lowercased() { asked.hostName = nil }
-        asked.needsOpenSSH = true
-        return asked
+        {
+            asked.identityFiles = asked.identityFiles.filter { FileManager.default.fileExists(atPath: expand($0)) }
+            if asked.hostName == name.lowercased() { asked.hostName = nil }
+            asked.needsOpenSSH = true
+            settings = asked
+        }
+        resolutions.withLock { $0[name] = settings }
+        return settings
     }
 
     func expand(_ path: String) -> String {

@@ -30,7 +30,6 @@ public enum AsyncProcess {
     /// (output a background child writes after that is not waited for).
     ///
     /// - Parameters:
-    ///   - unsetting: variables of this process's environment not passed on.
     ///   - timeout: stops the process group when reached (``Result/timedOut``).
     ///   - stopOnCancel: a cancelled task stops the process group too (else the child runs on to its end).
     ///   - outputLimit: bytes of output kept (the first and last halves).
@@ -38,11 +37,11 @@ public enum AsyncProcess {
     /// - Throws: ``ProcessError`` when the pipes or the process cannot be made, or the child is
     ///   reaped by someone else (its status is then unknown).
     public static func run(
-        _ executable: String, _ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:], unsetting: Set<String> = [],
+        _ executable: String, _ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:],
         timeout: Duration? = nil, stopOnCancel: Bool = true, outputLimit: Int = 1 << 20, grace: Duration = .seconds(2)
     ) async throws -> Result {
         // A child that exits before reading its input must not kill this process with SIGPIPE.
-        _ = ignoreBrokenPipes
+        _ = Pause.brokenPipesIgnored
         var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1]
         // Close-on-exec: a process spawned meanwhile by another task must not inherit these ends
         // (the child's own copies, made by dup2, are inheritable as they must be).
@@ -55,8 +54,7 @@ public enum AsyncProcess {
         let pid: pid_t
         do {
             pid = try ChildProcess.spawnGroupLeader(
-                executable, arguments, stdin: input[0], output: output[1], closing: [input[1], output[0]], environment: environment,
-                unsetting: unsetting)
+                executable, arguments, stdin: input[0], output: output[1], closing: [input[1], output[0]], environment: environment)
         } catch {
             for fd in input + output { close(fd) }
             throw error
@@ -146,21 +144,9 @@ public enum AsyncProcess {
                 pause = .milliseconds(1)
                 await Task.yield()
             } else {
-                await sleep(pause)
+                await Pause.uncancelled(pause)
                 pause = min(pause * 2, .milliseconds(20))
             }
-        }
-    }
-
-    /// SIGPIPE ignored, once: a write to a closed pipe then fails with EPIPE instead.
-    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
-
-    /// Sleeps even when the task is cancelled (the loop must go on until the child is reaped).
-    private static func sleep(_ duration: Duration) async {
-        if Task.isCancelled {
-            await Task.detached { try? await Task.sleep(for: duration) }.value
-        } else {
-            try? await Task.sleep(for: duration)
         }
     }
 }

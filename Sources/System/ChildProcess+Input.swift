@@ -16,7 +16,7 @@ extension ChildProcess {
     ) throws
         -> (process: ChildProcess, input: Int32)
     {
-        _ = Glibc.signal(SIGPIPE, SIG_IGN)
+        _ = Pause.brokenPipesIgnored
         var fds: [Int32] = [-1, -1]
         guard golive_pipe_cloexec(&fds) == 0 else { throw ProcessError(message: "pipe(): \(String(cString: strerror(errno)))") }
         do {

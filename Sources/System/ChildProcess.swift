@@ -126,13 +126,11 @@ public final class ChildProcess: @unchecked Sendable {
     /// Starts a process in a new process group (its pid is the group's id) with `stdin` as its
     /// standard input and `output` as its standard output and error; `closing` are closed in the child.
     static func spawnGroupLeader(
-        _ executable: String, _ arguments: [String], stdin: Int32, output: Int32, errors: Int32? = nil, closing: [Int32],
-        environment: [String: String], unsetting: Set<String> = []
+        _ executable: String, _ arguments: [String], stdin: Int32, output: Int32, closing: [Int32], environment: [String: String]
     ) throws -> pid_t {
         try spawn(
             executable, arguments, stdoutPath: nil, stderrPath: nil, pipeFD: (closing.last ?? -1, output),
-            environment: environment, unsetting: unsetting, newSession: false, stdinFD: stdin, errorFD: errors, closing: closing,
-            groupLeader: true)
+            environment: environment, newSession: false, stdinFD: stdin, closing: closing, groupLeader: true)
     }
 
     static func exitCode(_ raw: Int32) -> Int32 {
@@ -143,7 +141,7 @@ public final class ChildProcess: @unchecked Sendable {
     static func spawn(
         _ executable: String, _ arguments: [String], stdoutPath: String?, stderrPath: String?,
         pipeFD: (read: Int32, write: Int32)?, environment: [String: String], unsetting: Set<String> = [], newSession: Bool,
-        stdinFD: Int32? = nil, errorFD: Int32? = nil, closing: [Int32] = [], groupLeader: Bool = false
+        stdinFD: Int32? = nil, closing: [Int32] = [], groupLeader: Bool = false
     ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -156,8 +154,8 @@ public final class ChildProcess: @unchecked Sendable {
         }
         if let pipeFD {
             posix_spawn_file_actions_adddup2(&actions, pipeFD.write, 1)
-            posix_spawn_file_actions_adddup2(&actions, errorFD ?? pipeFD.write, 2)
-            for fd in Set([pipeFD.read, pipeFD.write, errorFD ?? -1] + closing) where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+            posix_spawn_file_actions_adddup2(&actions, pipeFD.write, 2)
+            for fd in Set([pipeFD.read, pipeFD.write] + closing) where fd >= 0 { posix_spawn_file_actions_addclose(&actions, fd) }
         } else {
             posix_spawn_file_actions_addopen(&actions, 1, stdoutPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
             posix_spawn_file_actions_addopen(&actions, 2, stderrPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)

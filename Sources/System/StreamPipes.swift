@@ -27,7 +27,7 @@ public final class StreamPipes: @unchecked Sendable {
     ///
     /// - Throws: ``ProcessError`` when a pipe cannot be made.
     public init() throws {
-        _ = Self.ignoreBrokenPipes
+        _ = Pause.brokenPipesIgnored
         var pipes: [[Int32]] = []
         for _ in 0..<3 {
             var fds: [Int32] = [-1, -1]
@@ -136,7 +136,4 @@ public final class StreamPipes: @unchecked Sendable {
         if inputFD >= 0 { close(inputFD) }
         inputFD = -1
     }
-
-    /// SIGPIPE ignored, once: a write to a closed pipe then fails with EPIPE instead.
-    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 }

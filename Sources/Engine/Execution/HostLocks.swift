@@ -47,17 +47,10 @@ enum HostLocks {
     /// dropped goes on running on the server: a rollback must not undo under its feet.
     static func stopLeftRunning(_ tags: [String: Escalation?], on host: String, in run: isolated any RunControl) async {
         guard !tags.isEmpty, let connection = run.connection(to: host) else { return }
-        let script = HostLock.escalatedStopScript(runID: run.options.runID, tags: tags.keys.sorted())
-        if let outcome = try? await connection.run(script, timeout: .seconds(60), output: nil) {
-            for stop in HostLock.stopped(outcome.stdoutText.split(separator: "\n").map(String.init)) where !["gone", "foreign"].contains(stop.status) {
-                await run.emit(
-                    run.event(
-                        .processStopped, host: host, status: stop.status,
-                        message: "the command \(stop.tag) the lost connection left running (process group \(stop.group)) on \(host): \(stop.how)"))
-            }
-        }
+        let whose = "the command the lost connection left running"
+        _ = await stop(tags.keys.sorted(), as: nil, on: connection, host: host, of: whose, in: run)
         let escalated = tags.compactMapValues { $0 }
-        if let failure = await stopEscalated(escalated, on: host, of: "the command the lost connection left running", in: run) {
+        if let failure = await stopEscalated(escalated, on: host, of: whose, in: run) {
             await run.emit(run.event(.attentionRequired, phase: .rollback, host: host, status: "running", message: failure))
         }
     }
@@ -77,26 +70,33 @@ enum HostLocks {
         return nil
     }
 
-    /// Stops the commands of `tags` through `escalation` (``HostLock/escalatedStopScript(runID:tags:)``)
-    /// and puts what it stopped on the timeline (`processStopped`, `whose` naming them); returns why
-    /// it could not. The one way an escalated command is stopped: at a timeout, a cancel, a recovery.
+    /// Stops the commands of `tags` (``HostLock/escalatedStopScript(runID:tags:)``) through
+    /// `escalation`, or as the login without one, and puts what it stopped on the timeline
+    /// (`processStopped`, `whose` naming them); returns why it could not. The one way a recorded
+    /// command is stopped from the run: at a timeout, a cancel, a recovery, a lost connection.
     static func stop(
-        _ tags: [String], as escalation: Escalation, on connection: any HostConnection, host: String, of whose: String,
+        _ tags: [String], as escalation: Escalation?, on connection: any HostConnection, host: String, of whose: String,
         timeout: Duration = .seconds(60), in run: isolated any RunControl
     ) async -> String? {
         let script = HostLock.escalatedStopScript(runID: run.options.runID, tags: tags)
         let outcome: CommandOutcome
         do {
-            outcome = try await connection.run(escalation.launcher, escalation: escalation, script: script, stdin: nil, timeout: timeout, output: nil)
+            if let escalation {
+                outcome = try await connection.run(escalation.launcher, escalation: escalation, script: script, stdin: nil, timeout: timeout, output: nil)
+            } else {
+                outcome = try await connection.run(script, timeout: timeout, output: nil)
+            }
         } catch {
             return "\(error)"
         }
-        if let refused = outcome.escalationFailure { return escalation.message(refused, host: host, login: connection.summary.user) }
-        for stop in HostLock.stopped(outcome.stdoutText.split(separator: "\n").map(String.init)) where stop.status != "gone" {
+        if let escalation, let refused = outcome.escalationFailure { return escalation.message(refused, host: host, login: connection.summary.user) }
+        // As the login, what runs as another user is not this stop's (FOREIGN): its escalation's stop follows.
+        for stop in HostLock.stopped(outcome.stdoutText.split(separator: "\n").map(String.init))
+        where stop.status != "gone" && !(escalation == nil && stop.status == "foreign") {
             await run.emit(
                 run.event(
                     .processStopped, host: host, status: stop.status,
-                    message: "\(whose) \(stop.tag) (as \(escalation.description), "
+                    message: "\(whose) \(stop.tag) (" + (escalation.map { "as \($0.description), " } ?? "")
                         + (stop.group == "0" ? "found by its marker" : "process group \(stop.group)") + ") on \(host): \(stop.how)"))
         }
         return outcome.succeeded ? nil : "the stop script failed (exit \(outcome.exitCode.map(String.init) ?? "?"))"

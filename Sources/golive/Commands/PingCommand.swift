@@ -39,10 +39,7 @@ struct PingCommand: AsyncParsableCommand {
                 throw ExitStatus.invalidInput.exitCode
             }
         }
-        var options = SSHTransport.Options()
-        options.acceptNewHostKeys = acceptNewHostKeys
-        options.transport = self.transport.flatMap(TransportChoice.init(rawValue:))
-        if let sshConfig { options.sshConfigPath = URL(fileURLWithPath: sshConfig).standardizedFileURL.path }
+        let options = SessionOptions.transportOptions(acceptNewHostKeys: acceptNewHostKeys, transport: transport, sshConfig: sshConfig)
         let transport = SSHTransport(inventory: inventory, options: options)
         defer { transport.shutdown() }
         let password = askBecomePass ? SessionOptions.becomePassword() : nil

@@ -89,6 +89,11 @@ struct SessionOptions: ParsableArguments {
 
     /// The SSH transport's options.
     var transportOptions: SSHTransport.Options {
+        Self.transportOptions(acceptNewHostKeys: acceptNewHostKeys, transport: transport, sshConfig: sshConfig)
+    }
+
+    /// The SSH transport's options from the flags every connecting command has (run's and ping's).
+    static func transportOptions(acceptNewHostKeys: Bool, transport: String?, sshConfig: String?) -> SSHTransport.Options {
         var options = SSHTransport.Options()
         options.acceptNewHostKeys = acceptNewHostKeys
         options.transport = transport.flatMap(TransportChoice.init(rawValue:))
