@@ -46,7 +46,7 @@ public final class SSHTransport: Transport {
         inventoryDirectory = URL(fileURLWithPath: inventory.file).deletingLastPathComponent().path
         openssh = OpenSSHTransport(
             ssh: options.sshExecutable, userConfig: options.sshConfigPath, connectTimeout: options.connectTimeout,
-            secretVariables: Set(inventory.secrets.values.map(\.environmentVariable)))
+            secretVariables: Set(inventory.secrets.values.compactMap(\.environmentVariable)))
     }
 
     /// Stops the SSH event loops and removes OpenSSH's private directory (connections closed first).

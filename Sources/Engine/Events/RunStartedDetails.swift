@@ -9,6 +9,8 @@ public struct RunStartedDetails: Codable, Sendable, Hashable {
     public var playbookFile: String
     /// Inventory file (absolute).
     public var inventoryFile: String
+    /// Every inventory source (absolute), a JSON list, when there are several (Ansible inventories merged).
+    public var inventoryFiles: String?
     /// Environment (the lock's name).
     public var environment: String
     /// `run`, `rehearse`, `check` or `rollback`.
@@ -43,7 +45,7 @@ public struct RunStartedDetails: Codable, Sendable, Hashable {
     public var plays: String?
 
     enum CodingKeys: String, CodingKey {
-        case playbook, playbookFile = "playbook_file", inventoryFile = "inventory_file", environment, kind
+        case playbook, playbookFile = "playbook_file", inventoryFile = "inventory_file", inventoryFiles = "inventory_files", environment, kind
         case operatorName = "operator", hosts, batches, controller, pid, stepsPerHost = "steps_per_host"
         case batchHosts = "batch_hosts", windowStart = "window_start", windowEnd = "window_end"
         case rollbackPoint = "rollback_point", vars, limit, planFingerprint = "plan_fingerprint", plays
@@ -77,6 +79,13 @@ public struct RunStartedDetails: Codable, Sendable, Hashable {
     /// The `--var` values as given on the command line.
     public var varList: [String] {
         guard let vars, let list = try? JSONDecoder().decode([String].self, from: Data(vars.utf8)) else { return [] }
+        return list
+    }
+    /// Every inventory source the run read, in order.
+    public var inventoryList: [String] {
+        guard let inventoryFiles, let list = try? JSONDecoder().decode([String].self, from: Data(inventoryFiles.utf8)) else {
+            return [inventoryFile]
+        }
         return list
     }
     /// The controller's pid.

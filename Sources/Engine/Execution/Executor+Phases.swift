@@ -98,6 +98,8 @@ extension Executor {
             }.joined(separator: ";")
         }
         info.vars = options.recorded["vars"]
+        let sources = playbook.inventory.sources.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        if sources.count > 1, let data = try? JSONEncoder().encode(sources) { info.inventoryFiles = String(decoding: data, as: UTF8.self) }
         info.limit = options.recorded["limit"]
         info.planFingerprint = options.recorded["plan_fingerprint"]
         if let window = document.window {

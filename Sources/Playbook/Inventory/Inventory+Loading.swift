@@ -13,10 +13,18 @@ extension Inventory {
     public static func load(
         file: String, environment: [String: String] = ProcessInfo.processInfo.environment, requireSecrets: Bool = false
     ) throws(ValidationFailure) -> (Inventory, warnings: [PlaybookError]) {
+        try load(sources: [file], environment: environment, requireSecrets: requireSecrets)
+    }
+
+    /// Reads golive's own inventory file.
+    static func loadGolive(file: String, environment: [String: String], requireSecrets: Bool, environmentName: String?)
+        throws(ValidationFailure) -> (Inventory, warnings: [PlaybookError])
+    {
         let (reader, root) = YAMLReader.load(file: file)
         guard let root else { throw ValidationFailure(reader.diagnostics) }
-        let inventory = InventoryParser(reader: reader, environment: environment, requireSecrets: requireSecrets)
-            .parse(root)
+        let inventory = InventoryParser(
+            reader: reader, environment: environment, requireSecrets: requireSecrets, givenEnvironment: environmentName
+        ).parse(root)
         let diagnostics = reader.diagnostics.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
         if diagnostics.contains(where: { $0.severity == .error }) { throw ValidationFailure(diagnostics) }
         guard let inventory else { throw ValidationFailure(diagnostics) }
@@ -29,10 +37,12 @@ struct InventoryParser {
     let reader: YAMLReader
     let environment: [String: String]
     let requireSecrets: Bool
+    /// `--environment`, when given: names an inventory that does not, and must agree with one that does.
+    var givenEnvironment: String? = nil
 
     static let topKeys = ["environment", "defaults", "groups", "hosts", "vars", "secrets"]
     static let sshKeys = [
-        "user", "port", "identity", "known_hosts", "connect_timeout", "jump", "passphrase", "password", "transport",
+        "user", "port", "identity", "known_hosts", "connect_timeout", "jump", "passphrase", "password", "transport", "connection",
     ] + BecomeSettings.keys + ["become_password"]
     static let hostKeys = ["address"] + sshKeys + ["vars"]
     static let groupKeys = ["hosts", "children", "vars"] + sshKeys
@@ -172,6 +182,14 @@ struct InventoryParser {
             }
         }
 
+        if let given = givenEnvironment {
+            if let named = environmentName, named != given {
+                reader.error(
+                    .conflict("--environment \(given) disagrees with the inventory's environment: \(named)"),
+                    at: reader.location(root), "environment")
+            }
+            environmentName = environmentName ?? given
+        }
         if environmentName == nil {
             reader.error(
                 .missingKey("environment"), at: reader.location(root), "",
@@ -256,6 +274,15 @@ struct InventoryParser {
                     .invalidValue("'\(name)' is not a transport (libssh2, openssh or auto)"), node, path,
                     hint: "auto (the default) uses libssh2 and OpenSSH where a host needs it")
             }
+        case "connection":
+            guard let name = reader.nonEmptyString(node, path) else { return }
+            if let type = ConnectionType(rawValue: name) {
+                settings.connection = type
+            } else {
+                reader.error(
+                    .invalidValue("'\(name)' is not a connection (ssh or local)"), node, path,
+                    hint: "local runs the host's commands on the controller, with no SSH")
+            }
         case "passphrase", "password", "become_password":
             // `{ secret: NAME }` names an entry of `secrets:`.
             guard let entries = reader.mapping(node, path, allowed: ["secret"]) else { return }
@@ -284,24 +311,12 @@ struct InventoryParser {
                 continue
             }
             guard let variable = reader.nonEmptyString(env.value, "\(path).env") else { continue }
-            let value = environment[variable].map(Secret.init)
-            if let plain = environment[variable], plain.count < Secret.minimumLength {
-                // Redaction finds a secret by its text: a short one would be found in ordinary text
-                // (and be missed where it should not), so it is refused, loudly.
-                reader.error(
-                    .invalidValue(
-                        "secret '\(entry.key)' (from \(variable)) is \(plain.count) character\(plain.count == 1 ? "" : "s") long; secrets must have at least \(Secret.minimumLength), so that they can be redacted everywhere"),
-                    env.value, "\(path).env", hint: "use a longer value; a value that short is no secret")
-            }
-            if value == nil {
-                let kind = PlaybookError.Kind.missingSecret(name: entry.key, variable: variable)
-                if requireSecrets {
-                    reader.error(kind, env.value, "\(path).env", hint: "export \(variable) before running")
-                } else {
-                    reader.warning(kind, at: reader.location(env.value), "\(path).env", hint: "`run` will refuse to start without it")
-                }
-            }
-            secrets[entry.key] = SecretSource(environmentVariable: variable, value: value, location: reader.location(entry.keyNode))
+            var (source, problems) = SecretSource.fromEnvironment(
+                name: entry.key, variable: variable, environment: environment, requireSecrets: requireSecrets,
+                at: reader.location(env.value), keyPath: "\(path).env")
+            for problem in problems { reader.add(problem) }
+            source.location = reader.location(entry.keyNode)
+            secrets[entry.key] = source
         }
         return secrets
     }

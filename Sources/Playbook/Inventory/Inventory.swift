@@ -12,10 +12,37 @@ public struct Inventory: Sendable {
     public var vars: [String: Value]
     /// Secrets by name (already read from the environment, or missing).
     public var secrets: [String: SecretSource]
+    /// Every source it was read from, in the order given (one for golive's own format).
+    public var sources: [String] = []
+    /// golive's own format, or Ansible's.
+    public var format: InventoryFormat = .golive
+
+    /// An inventory.
+    public init(
+        file: String, environment: String, hosts: [InventoryHost], groups: [String: InventoryGroup], vars: [String: Value],
+        secrets: [String: SecretSource]
+    ) {
+        self.file = file
+        self.environment = environment
+        self.hosts = hosts
+        self.groups = groups
+        self.vars = vars
+        self.secrets = secrets
+        self.sources = file.isEmpty ? [] : [file]
+    }
 
     /// An inventory of an environment with no host (for commands that reach none).
     public static func empty(environment: String) -> Inventory {
         Inventory(file: "", environment: environment, hosts: [], groups: [:], vars: [:], secrets: [:])
+    }
+
+    /// A host's variables as templates see them: the inventory's < its groups' (ancestors first) <
+    /// its own. (An Ansible inventory's are resolved into the host's own when it is read.)
+    public func variables(of host: InventoryHost) -> [String: Value] {
+        var merged = vars
+        for group in host.groups { for (key, value) in groups[group]?.vars ?? [:] { merged[key] = value } }
+        for (key, value) in host.vars { merged[key] = value }
+        return merged
     }
 
     /// The host called `name`.
@@ -54,8 +81,8 @@ public struct InventoryGroup: Sendable, Hashable {
 
 /// How a secret's value is obtained.
 public struct SecretSource: Sendable, Hashable {
-    /// The environment variable holding it.
-    public var environmentVariable: String
+    /// The environment variable holding it (nil for a value written in an Ansible inventory).
+    public var environmentVariable: String?
     /// The value, when the variable is set.
     public var value: Secret?
     /// Where it is declared.
@@ -84,6 +111,10 @@ public struct SSHSettings: Sendable, Hashable {
     public var become = BecomeSettings()
     /// `transport:`: which SSH implementation connects (nil: `auto`).
     public var transport: TransportChoice?
+    /// A ProxyJump (`[user@]host[:port][,...]`) through hosts that are not in the inventory.
+    public var proxyJump: String?
+    /// `connection: local` runs the host's commands on the controller, with no SSH (nil: SSH).
+    public var connection: ConnectionType?
 
     /// No settings.
     public init() {}
@@ -101,6 +132,8 @@ public struct SSHSettings: Sendable, Hashable {
         merged.passwordSecret = passwordSecret ?? other.passwordSecret
         merged.become = become.filled(from: other.become)
         merged.transport = transport ?? other.transport
+        merged.proxyJump = proxyJump ?? other.proxyJump
+        merged.connection = connection ?? other.connection
         return merged
     }
 }

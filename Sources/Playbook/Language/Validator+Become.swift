@@ -29,7 +29,7 @@ extension Validator {
                     {
                         add(
                             PlaybookError(
-                                .invalidValue("secret '\(name)' (from \(source.environmentVariable)) cannot be a sudo password: \(problem)"),
+                                .invalidValue("\(source.environmentVariable.map { "secret '\(name)' (from \($0))" } ?? "the become password") cannot be a sudo password: \(problem)"),
                                 at: source.location, keyPath: "secrets.\(name)", hint: "strip the line break (printf '%s' instead of echo)"),
                             "password-\(name)")
                     }

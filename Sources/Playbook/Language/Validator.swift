@@ -474,9 +474,7 @@ public struct Validator: Sendable {
     ) -> [String: Value] {
         var vars: [String: Value] = [:]
         for (name, source) in inventory.secrets { vars[name] = .secret(source.value ?? Secret("")) }
-        for (key, value) in inventory.vars { vars[key] = value }
-        for group in host.groups { for (key, value) in inventory.groups[group]?.vars ?? [:] { vars[key] = value } }
-        for (key, value) in host.vars { vars[key] = value }
+        for (key, value) in inventory.variables(of: host) { vars[key] = value }
         for (key, value) in playbook.vars { vars[key] = value }
         for (key, value) in play.vars { vars[key] = value }
         for (key, value) in extra { vars[key] = value }

@@ -4,8 +4,13 @@ import Playbook
 
 /// Options shared by the commands that read a playbook and an inventory.
 struct InputOptions: ParsableArguments {
-    @Option(name: [.customShort("i"), .long], help: "The inventory file.")
-    var inventory: String?
+    @Option(
+        name: [.customShort("i"), .long],
+        help: "The inventory: golive's file, or Ansible's (INI, YAML or a directory with group_vars/host_vars); repeat -i to merge Ansible inventories.")
+    var inventory: [String] = []
+
+    @Option(name: .long, help: "The environment's name, for an inventory that does not name it (Ansible's: else golive_environment).")
+    var environment: String?
 
     @Option(name: .long, help: "Only these hosts or groups (a pattern: web, web*, web:!web3, web:&canary).")
     var limit: String?
@@ -41,9 +46,9 @@ enum InputLoader {
         let parsed = Playbook.parse(file: path)
         playbook = parsed.0
         diagnostics += parsed.1
-        if let inventoryPath = options.inventory {
+        if !options.inventory.isEmpty {
             do {
-                let loaded = try Inventory.load(file: inventoryPath, requireSecrets: requireSecrets)
+                let loaded = try Inventory.load(sources: options.inventory, requireSecrets: requireSecrets, environmentName: options.environment)
                 inventory = loaded.0
                 diagnostics += loaded.warnings
             } catch {
@@ -65,9 +70,9 @@ enum InputLoader {
     }
 
     /// Loads an inventory on its own.
-    static func loadInventory(_ path: String, json: Bool, requireSecrets: Bool) throws -> Inventory {
+    static func loadInventory(_ paths: [String], environment: String? = nil, json: Bool, requireSecrets: Bool) throws -> Inventory {
         do {
-            let (inventory, warnings) = try Inventory.load(file: path, requireSecrets: requireSecrets)
+            let (inventory, warnings) = try Inventory.load(sources: paths, requireSecrets: requireSecrets, environmentName: environment)
             try report(warnings, json: json)
             return inventory
         } catch let failure as ValidationFailure {

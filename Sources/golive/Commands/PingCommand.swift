@@ -11,7 +11,9 @@ struct PingCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ping", abstract: "Connect to every host: host key, authentication, round trip.")
 
-    @Option(name: [.customShort("i"), .long], help: "The inventory file.") var inventory: String
+    @Option(name: [.customShort("i"), .long], help: "The inventory (golive's or Ansible's; repeat -i to merge Ansible inventories).")
+    var inventory: [String]
+    @Option(name: .long, help: "The environment's name, for an Ansible inventory that does not name it.") var environment: String?
     @Option(name: .long, help: "Only these hosts or groups.") var limit: String?
     @Flag(name: .long, help: "Append unknown host keys to known_hosts instead of refusing (changed keys are still refused).")
     var acceptNewHostKeys = false
@@ -29,7 +31,7 @@ struct PingCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let inventory = try InputLoader.loadInventory(self.inventory, json: json, requireSecrets: false)
+        let inventory = try InputLoader.loadInventory(self.inventory, environment: environment, json: json, requireSecrets: false)
         var hosts = inventory.hosts
         if let limit {
             do {

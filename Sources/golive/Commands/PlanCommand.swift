@@ -22,7 +22,7 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The timeline store holding rehearsals (for the prediction).") var store: String?
 
     func validate() throws {
-        if input.inventory == nil { throw ValidationError("plan needs an inventory: -i INVENTORY") }
+        if input.inventory.isEmpty { throw ValidationError("plan needs an inventory: -i INVENTORY") }
         if input.json && format != nil && format != .json { throw ValidationError("--json and --format \(format!.rawValue) disagree") }
     }
 
@@ -33,7 +33,7 @@ struct PlanCommand: AsyncParsableCommand {
         let format = self.format ?? (input.json ? .json : .text)
         var document = PlanDocument(play: play)
         // The values the fingerprint was computed with, so that the signed-off plan can be run as is.
-        var words = ["golive", "run", playbook, "-i", input.inventory ?? ""]
+        var words = ["golive", "run", playbook] + input.inventory.flatMap { ["-i", $0] }
         for value in input.vars { words += ["-e", value] }
         if let limit = input.limit { words += ["--limit", limit] }
         words += ["--expect-plan", document.resolved.fingerprint]

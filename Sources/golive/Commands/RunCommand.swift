@@ -11,7 +11,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var execution: ExecutionOptions
 
     func validate() throws {
-        if input.inventory == nil { throw ValidationError("run needs an inventory: -i INVENTORY") }
+        if input.inventory.isEmpty { throw ValidationError("run needs an inventory: -i INVENTORY") }
     }
 
     func run() async throws {
@@ -31,7 +31,7 @@ struct RehearseCommand: AsyncParsableCommand {
     var rollbackAfter = false
 
     func validate() throws {
-        if input.inventory == nil { throw ValidationError("rehearse needs an inventory: -i INVENTORY") }
+        if input.inventory.isEmpty { throw ValidationError("rehearse needs an inventory: -i INVENTORY") }
     }
 
     func run() async throws {
@@ -49,7 +49,7 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var execution: ExecutionOptions
 
     func validate() throws {
-        if input.inventory == nil { throw ValidationError("check needs an inventory: -i INVENTORY") }
+        if input.inventory.isEmpty { throw ValidationError("check needs an inventory: -i INVENTORY") }
     }
 
     func run() async throws {

@@ -78,7 +78,8 @@ enum RunDriver {
         }
         let details = try store.events(runID: record.id).first { $0.kind == .runStarted }?.runStarted
         var input = try InputOptions.parse([])
-        input.inventory = record.inventoryFile
+        input.inventory = details?.inventoryList ?? [record.inventoryFile]
+        input.environment = details?.environment
         input.vars = details?.varList ?? []
         input.limit = details?.limit
         input.json = json

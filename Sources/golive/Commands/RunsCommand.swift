@@ -158,19 +158,19 @@ struct UnlockCommand: AsyncParsableCommand {
         let path = StoreLocation.resolve(storeOptions.store, besidePlaybook: nil)
         let store: any RunStore = FileManager.default.fileExists(atPath: path) ? try TimelineStore(path: path) : MemoryStore()
         // Without -i, the hosts' locks are released through the inventory the holder's run recorded.
-        var inventoryPath = inventory
-        if inventoryPath == nil, let holder = try await store.environmentLock?.holder(of: environment),
-            let recorded = RunState.replay((try? await store.events(runID: holder.runID)) ?? [], runID: holder.runID).info?.inventoryFile
+        var inventoryPaths = inventory.map { [$0] }
+        if inventoryPaths == nil, let holder = try await store.environmentLock?.holder(of: environment),
+            let recorded = RunState.replay((try? await store.events(runID: holder.runID)) ?? [], runID: holder.runID).info?.inventoryList
         {
-            if FileManager.default.fileExists(atPath: recorded) {
-                inventoryPath = recorded
-            } else {
+            if let gone = recorded.first(where: { !FileManager.default.fileExists(atPath: $0) }) {
                 Terminal.error(
-                    "warning: the inventory run \(holder.runID) used (\(recorded)) is gone: the hosts' locks stay; "
+                    "warning: the inventory run \(holder.runID) used (\(gone)) is gone: the hosts' locks stay; "
                         + "release them with `golive unlock \(environment) -i INVENTORY --reason ...`")
+            } else {
+                inventoryPaths = recorded
             }
         }
-        let loaded = try inventoryPath.map { try InputLoader.loadInventory($0, json: false, requireSecrets: false) }
+        let loaded = try inventoryPaths.map { try InputLoader.loadInventory($0, environment: environment, json: false, requireSecrets: false) }
         let transport = loaded.map { SSHTransport(inventory: $0) }
         defer { transport?.shutdown() }
         let session = RunSession(store: store, transport: transport ?? SSHTransport(inventory: Inventory.empty(environment: environment)))

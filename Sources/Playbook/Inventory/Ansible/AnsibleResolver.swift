@@ -1,0 +1,163 @@
+import Foundation
+
+/// Resolves an ``AnsibleInventory`` into golive's ``Inventory`` as Ansible resolves a host's
+/// variables from its inventory sources — `all`'s vars < the host's groups' vars (by depth, then
+/// `ansible_group_priority`, then name) < `group_vars/all` < `group_vars/GROUP` (same order) <
+/// the host's own vars < `host_vars/HOST`, sources in the order given — and maps the connection
+/// variables (`ansible_host`, `ansible_port`, `ansible_user`, ...) to golive's settings.
+struct AnsibleResolver {
+    let inventory: AnsibleInventory
+    /// The sources, in the order given (for `group_vars/` and `host_vars/`).
+    let sources: [String]
+    let varsFiles: AnsibleVarsFiles
+    let environment: [String: String]
+    let requireSecrets: Bool
+    /// `--environment`, when given.
+    let environmentName: String?
+    /// Without a name from either, an error (else the environment is empty).
+    var requireEnvironment = true
+
+    static let vaultHint =
+        "give the value to golive as a secret from the environment instead, e.g. ansible_become_password: \"{{ lookup('env', 'SUDO_PASSWORD') }}\""
+
+    /// golive's names for what a template sees besides host variables: an inventory variable of one
+    /// of these names would be hidden by them, so it is left out with a warning.
+    static let reserved: Set = ["host", "run", "plays", "groups", "hosts", "play", "batch", "loop"]
+
+    /// The inventory, and every problem found.
+    func resolve() -> (Inventory?, [PlaybookError]) {
+        var diagnostics: [PlaybookError] = []
+        let depths = inventory.depths()
+        func sorted(_ names: [String]) -> [String] {
+            names.sorted { left, right in
+                let a = inventory.groups[left], b = inventory.groups[right]
+                let (da, db) = (depths[left] ?? 0, depths[right] ?? 0)
+                if da != db { return da < db }
+                if (a?.priority ?? 1) != (b?.priority ?? 1) { return (a?.priority ?? 1) < (b?.priority ?? 1) }
+                return left.unicodeScalars.lexicographicallyPrecedes(right.unicodeScalars)
+            }
+        }
+        let bases = sources.map(AnsibleVarsFiles.baseDirectory)
+        var secrets: [String: SecretSource] = [:]
+        var warned = Set<SourceLocation>()
+        var refused = Set<SourceLocation>()
+        var hosts: [InventoryHost] = []
+        var environmentValues: [(String, SourceLocation)] = []
+        for name in inventory.hostsOf("all") {
+            guard let host = inventory.hosts[name] else { continue }
+            if !InventoryParser.validName(name) || name.hasPrefix("-") {
+                diagnostics.append(
+                    PlaybookError(
+                        .invalidValue("'\(name)' is not a host name golive accepts (letters, digits, . _ -, not starting with '-')"),
+                        at: host.location, keyPath: name))
+                continue
+            }
+            let memberOf = inventory.groups(of: name)
+            let groups = sorted(memberOf.filter { $0 != "all" })
+            var vars: [String: AnsibleInventory.Variable] = [:]
+            func combine(_ more: [String: AnsibleInventory.Variable]) { for (key, value) in more { vars[key] = value } }
+            func combine(_ more: [(String, AnsibleInventory.Variable)]) { for (key, value) in more { vars[key] = value } }
+            combine(inventory.groups["all"]?.vars ?? [:])
+            for group in groups { combine(inventory.groups[group]?.vars ?? [:]) }
+            for base in bases { combine(varsFiles.variables("group_vars", "all", in: base)) }
+            for base in bases { for group in groups { combine(varsFiles.variables("group_vars", group, in: base)) } }
+            combine(host.vars)
+            for base in bases { combine(varsFiles.variables("host_vars", name, in: base)) }
+
+            var resolved = InventoryHost(
+                name: name, address: name, addressGiven: false, ssh: SSHSettings(), vars: [:],
+                groups: memberOf.filter { $0 != "all" }.reversed(), location: host.location)
+            var mapping = AnsibleConnection(host: name, environment: environment, requireSecrets: requireSecrets)
+            for key in vars.keys.sorted() {
+                guard let variable = vars[key] else { continue }
+                if variable.vault {
+                    if refused.insert(variable.location).inserted {
+                        diagnostics.append(
+                            PlaybookError(
+                                .invalidValue("'\(key)' is an Ansible Vault value, which golive does not decrypt"), at: variable.location,
+                                keyPath: key, hint: Self.vaultHint))
+                    }
+                    continue
+                }
+                if key == "golive_environment" {
+                    environmentValues.append((variable.value.text(revealingSecrets: false), variable.location))
+                }
+                if Self.reserved.contains(key) {
+                    if warned.insert(variable.location).inserted {
+                        diagnostics.append(
+                            PlaybookError(
+                                .invalidValue("variable '\(key)' is left out: templates use that name for golive's own (\(key).…)"),
+                                at: variable.location, keyPath: key, hint: "rename it to use it in templates", severity: .warning))
+                    }
+                    continue
+                }
+                resolved.vars[key] = mapping.apply(key, variable, to: &resolved)
+            }
+            for (name, source) in mapping.secrets { secrets[name] = source }
+            for diagnostic in mapping.diagnostics where warned.insert(diagnostic.location).inserted || diagnostic.severity == .error {
+                if diagnostic.severity == .error, !refused.insert(diagnostic.location).inserted { continue }
+                diagnostics.append(diagnostic)
+            }
+            hosts.append(resolved)
+        }
+        diagnostics += varsFiles.diagnostics
+
+        // The environment: `golive_environment` (one value for every host) or `--environment`.
+        let first = sources.first ?? ""
+        var environmentName = self.environmentName
+        let named = Set(environmentValues.map(\.0))
+        if named.count > 1 {
+            diagnostics.append(
+                PlaybookError(
+                    .conflict("golive_environment differs between hosts (\(named.sorted().joined(separator: ", "))): one inventory is one environment"),
+                    at: environmentValues[0].1, keyPath: "golive_environment"))
+        } else if let value = named.first {
+            if let given = environmentName, given != value {
+                diagnostics.append(
+                    PlaybookError(
+                        .conflict("--environment \(given) disagrees with golive_environment: \(value) in the inventory"),
+                        at: environmentValues[0].1, keyPath: "golive_environment"))
+            }
+            environmentName = value
+        }
+        if let name = environmentName, !InventoryParser.validName(name) {
+            diagnostics.append(
+                PlaybookError(
+                    .invalidValue("'\(name)' is not a valid environment name (letters, digits, . _ -)"),
+                    at: environmentValues.first?.1 ?? .commandLine("environment"), keyPath: "golive_environment"))
+            environmentName = nil
+        }
+
+        // Jump hosts named in the inventory, as for golive's own format.
+        let names = Set(hosts.map(\.name))
+        for index in hosts.indices {
+            guard let jump = hosts[index].ssh.proxyJump else { continue }
+            let hops = jump.split(separator: ",").map(String.init)
+            if hops.count == 1, let only = hops.first, names.contains(only), only != hosts[index].name {
+                hosts[index].ssh.jump = only
+                hosts[index].ssh.proxyJump = nil
+            }
+        }
+        var groups: [String: InventoryGroup] = [:]
+        for name in inventory.groupOrder where name != "all" {
+            guard let group = inventory.groups[name] else { continue }
+            if name == "ungrouped", group.hosts.isEmpty { continue }
+            groups[name] = InventoryGroup(
+                name: name, hosts: group.hosts.filter(names.contains), children: group.children, vars: [:], ssh: SSHSettings(),
+                location: group.location ?? SourceLocation(file: first, line: 1, column: 1))
+        }
+        guard let environmentName = environmentName ?? (requireEnvironment ? nil : "") else {
+            if !diagnostics.contains(where: { $0.severity == .error }) {
+                diagnostics.append(
+                    PlaybookError(
+                        .missingKey("golive_environment"), at: SourceLocation(file: first, line: 1, column: 1), keyPath: "",
+                        hint: "name the environment (it names the lock and the timeline): `golive_environment: production` in group_vars/all, or --environment production"))
+            }
+            return (nil, diagnostics)
+        }
+        var result = Inventory(file: first, environment: environmentName, hosts: hosts, groups: groups, vars: [:], secrets: secrets)
+        result.sources = sources
+        result.format = .ansible
+        return (result, diagnostics)
+    }
+}
