@@ -1,14 +1,17 @@
+import Foundation
 import System
 
 extension Inventory {
     /// The hosts a pattern selects, in inventory order.
     ///
-    /// Patterns are written as Ansible users expect: names, groups, `all`, globs (`web*`), unions
-    /// (`web:db` or `web,db`), exclusions (`web:!web3`) and intersections (`web:&canary`).
+    /// Patterns are Ansible's: names, groups, `all`, globs (`web*`, `db[12]`), regular expressions
+    /// (`~web0[1-3]`, matched from the start of the name), subscripts of a group's hosts
+    /// (`web[0]`, `web[-1]`, `web[0:2]` inclusive, `web[1:]`), unions (`web:db` or `web,db`),
+    /// exclusions (`web:!web3`) and intersections (`web:&canary`); unions first, then
+    /// intersections, then exclusions, whatever the order written.
     /// - Throws: a message naming the first part that matches no host or group.
     public func select(_ pattern: String) throws(HostPatternError) -> [InventoryHost] {
-        let parts = pattern.split(whereSeparator: { $0 == ":" || $0 == "," })
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let parts = Self.splitPattern(pattern)
         guard !parts.isEmpty else { throw HostPatternError(part: pattern, message: "empty host pattern") }
         var included: Set<String>?
         var excluded = Set<String>()
@@ -28,24 +31,150 @@ extension Inventory {
         return hosts.filter { selected.contains($0.name) }
     }
 
-    private func names(matching part: String) throws(HostPatternError) -> Set<String> {
-        guard !part.isEmpty else { throw HostPatternError(part: part, message: "empty part in host pattern") }
-        if part == "all" || part == "*" { return Set(hosts.map(\.name)) }
-        if groups[part] != nil { return Set(members(of: part)) }
-        if host(named: part) != nil { return [part] }
-        if part.contains("*") || part.contains("?") {
-            let matched = Set(hosts.map(\.name).filter { Self.glob(part, $0) })
-                .union(groups.keys.filter { Self.glob(part, $0) }.flatMap { members(of: $0) })
-            if matched.isEmpty { throw HostPatternError(part: part, message: "'\(part)' matches no host or group") }
-            return matched
+    /// A pattern's parts, as Ansible splits them: at commas when there is one, else at colons
+    /// outside `[...]`.
+    static func splitPattern(_ pattern: String) -> [String] {
+        var parts: [String] = []
+        if pattern.contains(",") {
+            parts = pattern.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        } else {
+            var current = ""
+            var depth = 0
+            for character in pattern {
+                if character == "[" { depth += 1 } else if character == "]" { depth = max(0, depth - 1) }
+                if character == ":", depth == 0 {
+                    parts.append(current)
+                    current = ""
+                } else {
+                    current.append(character)
+                }
+            }
+            parts.append(current)
         }
-        let suggestion = Suggestions.closest(to: part, in: hosts.map(\.name) + groups.keys.sorted())
-        throw HostPatternError(
-            part: part, message: "'\(part)' is not a host or group of this inventory",
-            hint: suggestion.map { "did you mean '\($0)'?" })
+        return parts.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    static func glob(_ pattern: String, _ text: String) -> Bool { Glob.matches(pattern, text) }
+    private func names(matching written: String) throws(HostPatternError) -> Set<String> {
+        guard !written.isEmpty else { throw HostPatternError(part: written, message: "empty part in host pattern") }
+        if written == "all" || written == "*" { return Set(hosts.map(\.name)) }
+        if groups[written] != nil { return Set(members(of: written)) }
+        if host(named: written) != nil { return [written] }
+        let (part, slice) = try Self.subscripted(written)
+        var matched: [String] = []
+        if part.hasPrefix("~") {
+            let expression: NSRegularExpression
+            do {
+                expression = try NSRegularExpression(pattern: String(part.dropFirst()))
+            } catch {
+                throw HostPatternError(part: written, message: "'\(written)': '\(part.dropFirst())' is not a regular expression")
+            }
+            func search(_ name: String) -> Bool {
+                expression.firstMatch(in: name, options: .anchored, range: NSRange(name.startIndex..., in: name)) != nil
+            }
+            matched = groups.keys.sorted().filter(search).flatMap { orderedMembers(of: $0) } + hosts.map(\.name).filter(search)
+        } else if groups[part] != nil {
+            matched = orderedMembers(of: part)
+        } else if host(named: part) != nil {
+            matched = [part]
+        } else if part.contains(where: { "*?[".contains($0) }) {
+            matched = groups.keys.sorted().filter { Self.glob(part, $0) }.flatMap { orderedMembers(of: $0) }
+                + hosts.map(\.name).filter { Self.glob(part, $0) }
+        }
+        if let slice {
+            var unique: [String] = []
+            for name in matched where !unique.contains(name) { unique.append(name) }
+            matched = slice.apply(to: unique)
+        }
+        if matched.isEmpty {
+            if slice != nil || part.hasPrefix("~") || part.contains(where: { "*?[".contains($0) }) {
+                throw HostPatternError(part: written, message: "'\(written)' matches no host or group")
+            }
+            let suggestion = Suggestions.closest(to: written, in: hosts.map(\.name) + groups.keys.sorted())
+            throw HostPatternError(
+                part: written, message: "'\(written)' is not a host or group of this inventory",
+                hint: suggestion.map { "did you mean '\($0)'?" })
+        }
+        return Set(matched)
+    }
+
+    /// A group's hosts in Ansible's order: its own, then its children's, level by level.
+    public func orderedMembers(of group: String) -> [String] {
+        var ordered: [String] = []
+        var seenHosts = Set<String>()
+        var seenGroups: Set = [group]
+        var level = [group]
+        while !level.isEmpty {
+            var next: [String] = []
+            for name in level {
+                for host in groups[name]?.hosts ?? [] where seenHosts.insert(host).inserted { ordered.append(host) }
+                for child in groups[name]?.children ?? [] where seenGroups.insert(child).inserted { next.append(child) }
+            }
+            level = next
+        }
+        return ordered
+    }
+
+    /// `[i]`, `[-i]`, `[a:b]` (inclusive) or `[a:]` at the end of a pattern.
+    struct Subscript {
+        var start: Int
+        var end: Int?
+        var range: Bool
+
+        func apply(to names: [String]) -> [String] {
+            if !range {
+                let index = start < 0 ? names.count + start : start
+                return names.indices.contains(index) ? [names[index]] : []
+            }
+            let last = min(end ?? names.count - 1, names.count - 1)
+            guard start <= last, start < names.count else { return [] }
+            return Array(names[start...last])
+        }
+    }
+
+    static func subscripted(_ part: String) throws(HostPatternError) -> (String, Subscript?) {
+        guard !part.hasPrefix("~"), part.hasSuffix("]"), let open = part.lastIndex(of: "["), open != part.startIndex else {
+            return (part, nil)
+        }
+        let inside = part[part.index(after: open)..<part.index(before: part.endIndex)]
+        let base = String(part[..<open])
+        if let index = Int(inside) { return (base, Subscript(start: index, end: nil, range: false)) }
+        let bounds = inside.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard bounds.count == 2, let start = Int(bounds[0].trimmingCharacters(in: .whitespaces)), start >= 0 else {
+            // `db[12]`-style character classes are globs, not subscripts.
+            return (part, nil)
+        }
+        let endText = bounds[1].trimmingCharacters(in: .whitespaces)
+        if endText.isEmpty { return (base, Subscript(start: start, end: nil, range: true)) }
+        guard let end = Int(endText), end >= 0 else {
+            throw HostPatternError(part: part, message: "'\(part)': a subscript is [i], [-i], [a:b] or [a:]")
+        }
+        return (base, Subscript(start: start, end: end, range: true))
+    }
+
+    /// Ansible's (fnmatch's) wildcards over a whole name: `*`, `?`, `[abc]`, `[!abc]`, `[a-z]`.
+    static func glob(_ pattern: String, _ text: String) -> Bool {
+        guard pattern.contains("[") else { return Glob.matches(pattern, text) }
+        var expression = "^"
+        var characters = Array(pattern)[...]
+        while let character = characters.popFirst() {
+            switch character {
+            case "*": expression += ".*"
+            case "?": expression += "."
+            case "[":
+                guard let close = characters.dropFirst().firstIndex(of: "]") else {
+                    expression += "\\["
+                    continue
+                }
+                var set = String(characters[characters.startIndex..<close])
+                characters = characters[(close + 1)...]
+                if set.hasPrefix("!") { set = "^" + set.dropFirst() }
+                expression += "[" + set.replacingOccurrences(of: "\\", with: "\\\\") + "]"
+            default: expression += NSRegularExpression.escapedPattern(for: String(character))
+            }
+        }
+        guard let compiled = try? NSRegularExpression(pattern: expression + "$") else { return false }
+        return compiled.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
 }
 
 /// A host pattern that selects nothing or names something unknown.
