@@ -56,6 +56,10 @@ public final class SSHTransport: Transport {
     }
 
     public func connect(to host: InventoryHost) async throws -> any HostConnection {
+        if host.ssh.connection == .local {
+            let reason = inventory.format == .ansible ? "ansible_connection: local" : "connection: local in the inventory"
+            return LocalHostConnection(host: host.name, reason: reason, unsetting: openssh.secretVariables)
+        }
         let decision = try decision(for: host)
         if decision.transport == .openssh { return try await connectOpenSSH(host, reason: decision.reason) }
         let target = try target(for: host, depth: 0)

@@ -31,4 +31,21 @@ extension ChildProcess {
             throw error
         }
     }
+
+    /// Starts `executable` in a process group of its own (its pid is the group's id) with its
+    /// standard input, output and error on `pipes`' far ends, which this process then closes; the
+    /// variables in `unsetting` are not passed on.
+    ///
+    /// - Throws: ``ProcessError`` when the process cannot be started.
+    public static func withPipes(_ executable: String, _ arguments: [String], pipes: StreamPipes, unsetting: Set<String> = []) throws
+        -> ChildProcess
+    {
+        let ends = pipes.farEnds
+        guard ends.count == 3 else { throw ProcessError(message: "the pipes' far ends are already closed") }
+        defer { pipes.closeFarEnds() }
+        let pid = try spawn(
+            executable, arguments, stdoutPath: nil, stderrPath: nil, pipeFD: (-1, ends[1]), environment: [:], unsetting: unsetting,
+            newSession: false, stdinFD: ends[0], groupLeader: true, stderrFD: ends[2])
+        return ChildProcess(pid: pid)
+    }
 }

@@ -53,6 +53,15 @@ public final class ChildProcess: @unchecked Sendable {
         return true
     }
 
+    /// How the child ended, once it has been reaped: its exit code, or the signal that killed it.
+    public var ending: (exitCode: Int32?, signal: Int32?)? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let status else { return nil }
+        let signal = status & 0x7f
+        return signal == 0 ? ((status >> 8) & 0xff, nil) : (nil, signal)
+    }
+
     /// Waits for the child to exit and returns its exit code (128 + signal when killed).
     @discardableResult
     public func wait() -> Int32 {
@@ -141,7 +150,7 @@ public final class ChildProcess: @unchecked Sendable {
     static func spawn(
         _ executable: String, _ arguments: [String], stdoutPath: String?, stderrPath: String?,
         pipeFD: (read: Int32, write: Int32)?, environment: [String: String], unsetting: Set<String> = [], newSession: Bool,
-        stdinFD: Int32? = nil, closing: [Int32] = [], groupLeader: Bool = false
+        stdinFD: Int32? = nil, closing: [Int32] = [], groupLeader: Bool = false, stderrFD: Int32? = nil
     ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -154,8 +163,8 @@ public final class ChildProcess: @unchecked Sendable {
         }
         if let pipeFD {
             posix_spawn_file_actions_adddup2(&actions, pipeFD.write, 1)
-            posix_spawn_file_actions_adddup2(&actions, pipeFD.write, 2)
-            for fd in Set([pipeFD.read, pipeFD.write] + closing) where fd >= 0 { posix_spawn_file_actions_addclose(&actions, fd) }
+            posix_spawn_file_actions_adddup2(&actions, stderrFD ?? pipeFD.write, 2)
+            for fd in Set([pipeFD.read, pipeFD.write, stderrFD ?? -1] + closing) where fd >= 0 { posix_spawn_file_actions_addclose(&actions, fd) }
         } else {
             posix_spawn_file_actions_addopen(&actions, 1, stdoutPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
             posix_spawn_file_actions_addopen(&actions, 2, stderrPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)

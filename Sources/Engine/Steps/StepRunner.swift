@@ -58,6 +58,8 @@ enum StepRunner {
             return nil
         }
         var identity = details(of: step)
+        // A host the inventory puts on the controller (`connection: local`) runs its steps there.
+        if run.playbook.inventory.host(named: step.delegate?.hostName ?? host)?.ssh.connection == .local { identity.onController = true }
         if let when = step.when {
             let holds: Bool
             do { holds = try when.evaluateCondition(run.hostContext(host, for: step)) } catch {

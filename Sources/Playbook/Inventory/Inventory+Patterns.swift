@@ -2,7 +2,9 @@ import Foundation
 import System
 
 extension Inventory {
-    /// The hosts a pattern selects, in inventory order.
+    /// The hosts a pattern selects: in inventory order for golive's own inventories, in the order
+    /// Ansible gives them for Ansible's (each part's hosts in turn, a group's own before its
+    /// children's), which is the order batches roll in.
     ///
     /// Patterns are Ansible's: names, groups, `all`, globs (`web*`, `db[12]`), regular expressions
     /// (`~web0[1-3]`, matched from the start of the name), subscripts of a group's hosts
@@ -13,22 +15,27 @@ extension Inventory {
     public func select(_ pattern: String) throws(HostPatternError) -> [InventoryHost] {
         let parts = Self.splitPattern(pattern)
         guard !parts.isEmpty else { throw HostPatternError(part: pattern, message: "empty host pattern") }
-        var included: Set<String>?
+        var included: [String]?
         var excluded = Set<String>()
         var intersections: [Set<String>] = []
         for part in parts {
             if part.hasPrefix("!") {
                 excluded.formUnion(try names(matching: String(part.dropFirst())))
             } else if part.hasPrefix("&") {
-                intersections.append(try names(matching: String(part.dropFirst())))
+                intersections.append(Set(try names(matching: String(part.dropFirst()))))
             } else {
-                included = (included ?? []).union(try names(matching: part))
+                var list = included ?? []
+                var seen = Set(list)
+                for name in try names(matching: part) where seen.insert(name).inserted { list.append(name) }
+                included = list
             }
         }
-        var selected = included ?? Set(hosts.map(\.name))
-        for set in intersections { selected.formIntersection(set) }
-        selected.subtract(excluded)
-        return hosts.filter { selected.contains($0.name) }
+        var selected = (included ?? hosts.map(\.name)).filter { name in !excluded.contains(name) && intersections.allSatisfy { $0.contains(name) } }
+        if format == .golive {
+            let order = Dictionary(uniqueKeysWithValues: hosts.enumerated().map { ($1.name, $0) })
+            selected.sort { (order[$0] ?? 0) < (order[$1] ?? 0) }
+        }
+        return selected.compactMap { host(named: $0) }
     }
 
     /// A pattern's parts, as Ansible splits them: at commas when there is one, else at colons
@@ -54,10 +61,10 @@ extension Inventory {
         return parts.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    private func names(matching written: String) throws(HostPatternError) -> Set<String> {
+    private func names(matching written: String) throws(HostPatternError) -> [String] {
         guard !written.isEmpty else { throw HostPatternError(part: written, message: "empty part in host pattern") }
-        if written == "all" || written == "*" { return Set(hosts.map(\.name)) }
-        if groups[written] != nil { return Set(members(of: written)) }
+        if written == "all" || written == "*" { return hosts.map(\.name) }
+        if groups[written] != nil { return orderedMembers(of: written) }
         if host(named: written) != nil { return [written] }
         let (part, slice) = try Self.subscripted(written)
         var matched: [String] = []
@@ -94,7 +101,7 @@ extension Inventory {
                 part: written, message: "'\(written)' is not a host or group of this inventory",
                 hint: suggestion.map { "did you mean '\($0)'?" })
         }
-        return Set(matched)
+        return matched
     }
 
     /// A group's hosts in Ansible's order: its own, then its children's, level by level.

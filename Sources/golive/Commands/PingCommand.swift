@@ -70,9 +70,9 @@ struct PingCommand: AsyncParsableCommand {
                     item["auth"] = summary.authMethod
                     item["host_key_added"] = summary.hostKeyAdded
                 }
-                if let decision = result.decision {
-                    item["transport"] = result.summary?.transport ?? decision.transport.rawValue
-                    if let reason = result.summary?.transportReason ?? decision.reason { item["transport_reason"] = reason }
+                if let transport = result.summary?.transport ?? result.decision?.transport.rawValue {
+                    item["transport"] = transport
+                    if let reason = result.summary?.transportReason ?? result.decision?.reason { item["transport_reason"] = reason }
                 }
                 if let rtt = result.roundTrip { item["round_trip_ms"] = rtt }
                 if let escalation = result.escalation {
@@ -119,7 +119,8 @@ struct PingCommand: AsyncParsableCommand {
 
     static func ping(_ host: InventoryHost, _ transport: SSHTransport, escalation: Escalation?) async -> Result {
         var result = await connectAndCheck(host, transport, escalation: escalation)
-        result.decision = try? transport.decision(for: host)
+        // A host on the controller (`connection: local`) has no SSH transport to choose.
+        if host.ssh.connection != .local { result.decision = try? transport.decision(for: host) }
         return result
     }
 
