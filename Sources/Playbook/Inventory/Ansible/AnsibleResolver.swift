@@ -41,6 +41,7 @@ struct AnsibleResolver {
         var secrets: [String: SecretSource] = [:]
         var warned = Set<SourceLocation>()
         var refused = Set<SourceLocation>()
+        var said = Set<String>()
         var hosts: [InventoryHost] = []
         var environmentValues: [(String, SourceLocation)] = []
         for name in inventory.hostsOf("all") {
@@ -94,8 +95,8 @@ struct AnsibleResolver {
                 resolved.vars[key] = mapping.apply(key, variable, to: &resolved)
             }
             for (name, source) in mapping.secrets { secrets[name] = source }
-            for diagnostic in mapping.diagnostics where warned.insert(diagnostic.location).inserted || diagnostic.severity == .error {
-                if diagnostic.severity == .error, !refused.insert(diagnostic.location).inserted { continue }
+            // A variable shared by many hosts (a group's) is said once, not once per host.
+            for diagnostic in mapping.diagnostics where said.insert("\(diagnostic.location)|\(diagnostic.kind.message)").inserted {
                 diagnostics.append(diagnostic)
             }
             hosts.append(resolved)
