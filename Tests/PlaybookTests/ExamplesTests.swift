@@ -29,6 +29,31 @@ struct ExamplesTests {
         #expect(unexpected.isEmpty, "\(unexpected)")
     }
 
+    /// `inventories/ansible-staging` is staging written as an Ansible inventory (INI, group_vars,
+    /// host_vars): golive resolves it to the same hosts, addresses, logins, jumps and variables.
+    @Test func theAnsibleExampleIsTheStagingInventory() throws {
+        let environment = ["BILLING_DB_PASSWORD": "example-password"]
+        let own = try Inventory.load(file: Self.root.appendingPathComponent("inventories/staging.yml").path, environment: environment).0
+        let ansible = try Inventory.load(sources: [Self.root.appendingPathComponent("inventories/ansible-staging").path], environment: environment).0
+        #expect(ansible.format == .ansible && ansible.environment == own.environment)
+        #expect(Set(ansible.hosts.map(\.name)) == Set(own.hosts.map(\.name)))
+        for host in own.hosts {
+            let other = try #require(ansible.host(named: host.name))
+            #expect(other.address == host.address)
+            #expect(other.ssh.user == host.ssh.user && (other.ssh.port ?? 22) == (host.ssh.port ?? 22))
+            #expect(other.ssh.identity == host.ssh.identity && other.ssh.jump == host.ssh.jump)
+            #expect(other.ssh.connectTimeout == host.ssh.connectTimeout)
+            #expect(Set(other.groups) == Set(host.groups))
+            let theirs = ansible.variables(of: other).filter { !$0.key.hasPrefix("ansible_") && !$0.key.hasPrefix("golive_") && $0.key != "db_password" }
+            #expect(theirs == own.variables(of: host), "\(host.name)")
+            #expect(ansible.variables(of: other)["db_password"] == .secret(Secret("example-password")))
+        }
+        for path in Self.files("playbooks").filter({ !$0.hasSuffix("tiers.yml") }) {
+            let (playbook, _) = try Playbook.load(file: path)
+            _ = try Validator().validate(playbook, ansible)
+        }
+    }
+
     @Test func randomDamageNeverCrashesAndErrorsAreLocated() throws {
         var generator = SystemRandomNumberGenerator()
         let sources = Self.files("playbooks") + Self.files("inventories").filter { !$0.hasSuffix("sandbox.yml") }

@@ -4,8 +4,9 @@ import System
 /// Ansible's connection variables mapped onto golive's settings for one host: `ansible_host`,
 /// `ansible_port`, `ansible_user`, `ansible_ssh_private_key_file`, `ansible_ssh_common_args` and
 /// `ansible_ssh_extra_args` (`-J`, `-o ProxyJump=`, a few more), `ansible_become*`, passwords (a
-/// plain-text one is used with a warning; `{{ lookup('env', 'NAME') }}` is a secret read from the
-/// environment), `ansible_connection` (`ssh`, or `local`: the controller, with no SSH).
+/// plain-text one is used with a warning), `ansible_connection` (`ssh`, or `local`: the controller,
+/// with no SSH). Any variable that is exactly `{{ lookup('env', 'NAME') }}` is a secret read from
+/// the environment.
 struct AnsibleConnection {
     let host: String
     let environment: [String: String]
@@ -88,6 +89,16 @@ struct AnsibleConnection {
             break
         }
         if Self.passwordKeys.contains(key) { return password(key, variable, to: &resolved) }
+        if let environmentVariable = Self.environmentLookup(text) {
+            // `{{ lookup('env', 'NAME') }}`, as Ansible users keep secrets out of files: a secret
+            // read from the environment, never shown.
+            let (source, problems) = SecretSource.fromEnvironment(
+                name: key, variable: environmentVariable, environment: environment, requireSecrets: requireSecrets, at: variable.location,
+                keyPath: key)
+            diagnostics += problems
+            secrets["\(key)@\(variable.location)"] = source
+            return .secret(source.value ?? Secret(""))
+        }
         if case .string(let string) = value, string.contains("{{") || string.contains("{%") {
             warn("'\(key)' holds a Jinja expression, which golive does not evaluate in inventory variables: it is used as written")
         }
@@ -128,7 +139,7 @@ struct AnsibleConnection {
         case "ansible_ssh_private_key_passphrase": resolved.ssh.passphraseSecret = name
         default: resolved.ssh.passwordSecret = name
         }
-        return source.value.map(Value.secret) ?? .string(Value.redactionMark)
+        return .secret(source.value ?? Secret(""))
     }
 
     /// `NAME` of a value that is exactly `{{ lookup('env', 'NAME') }}`.
