@@ -58,7 +58,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "GoliveCLITests",
-            dependencies: ["GoliveTestSupport", "Sandbox", "System"],
+            dependencies: ["GoliveTestSupport", "Playbook", "Sandbox", "System"],
             swiftSettings: strict
         ),
     ]

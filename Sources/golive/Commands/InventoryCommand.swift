@@ -3,7 +3,6 @@ import Console
 import Engine
 import Foundation
 import Playbook
-import SSH
 import SSHTransport
 
 /// `golive inventory -i INV [--list | --host NAME | --graph]`: what golive resolved from an
@@ -120,27 +119,22 @@ struct InventoryCommand: ParsableCommand {
 
     /// How golive would reach a host: address, port, user, identity files, jump, known_hosts, transport.
     private func connection(_ host: InventoryHost, transport: SSHTransport) -> [String: Any] {
-        if host.ssh.connection == .local { return ["connection": "local"] }
-        var details: [String: Any] = ["connection": "ssh"]
         do {
-            let target = try transport.target(for: host)
-            details["address"] = target.address
-            details["port"] = target.port
-            details["user"] = target.user
-            details["identity_files"] = target.authentication.compactMap { method -> String? in
-                if case .privateKeyFile(let path, _) = method { return Self.tilde(path) }
-                if case .agent = method { return "ssh-agent" }
-                return nil
+            let route = try transport.route(for: host)
+            if route.local { return ["connection": "local"] }
+            var details: [String: Any] = [
+                "connection": "ssh", "address": route.address, "port": route.port, "user": route.user,
+                "identity_files": route.identities, "known_hosts": route.knownHosts,
+            ]
+            if !route.jumps.isEmpty { details["jump"] = route.jumps.joined(separator: ",") }
+            if let decision = route.transport {
+                details["transport"] = decision.transport.rawValue
+                if let reason = decision.reason { details["transport_reason"] = reason }
             }
-            details["known_hosts"] = target.knownHostsFiles.map(Self.tilde)
-            if !target.jumps.isEmpty { details["jump"] = target.jumps.map { "\($0.user)@\($0.address):\($0.port)" }.joined(separator: ",") }
-            let decision = try transport.decision(for: host)
-            details["transport"] = decision.transport.rawValue
-            if let reason = decision.reason { details["transport_reason"] = reason }
+            return details
         } catch {
-            details["error"] = "\(error)"
+            return ["connection": "ssh", "error": "\(error)"]
         }
-        return details
     }
 
     static func show(_ value: Value) -> String {
@@ -149,11 +143,6 @@ struct InventoryCommand: ParsableCommand {
         case .list, .map: encode(InventoryListing.json(value), pretty: false)
         default: value.text(revealingSecrets: false)
         }
-    }
-
-    static func tilde(_ path: String) -> String {
-        let home = NSHomeDirectory()
-        return path.hasPrefix(home + "/") ? "~" + path.dropFirst(home.count) : path
     }
 
     static func encode(_ object: Any, pretty: Bool = true) -> String {
