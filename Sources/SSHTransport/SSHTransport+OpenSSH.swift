@@ -100,6 +100,33 @@ extension SSHTransport {
         own.append(("ServerAliveInterval", String(max(1, Int(options.keepaliveInterval.seconds.rounded(.up))))))
         own.append(("ServerAliveCountMax", "3"))
         own.append(("StrictHostKeyChecking", try acceptsNewKey(host) ? "accept-new" : "yes"))
+        if host.ssh.jump == nil, let proxyJump = host.ssh.proxyJump {
+            // Hops outside the inventory: ssh's own ProxyJump would not pass them the host's
+            // known_hosts and key, so each is a ProxyCommand with a config of its own, as an
+            // inventory jump host is.
+            var previous: (config: String, address: String)?
+            for hop in proxyJump.split(separator: ",").map(String.init) {
+                let (user, name, port) = Self.hop(hop)
+                var settings: [(String, String)] = []
+                do {
+                    settings.append(("HostName", try OpenSSHConfig.host(name)))
+                    if let user { settings.append(("User", try OpenSSHConfig.user(user))) }
+                    if let identity = host.ssh.identity { settings.append(("IdentityFile", try OpenSSHConfig.path(expand(identity)))) }
+                    if let knownHosts = host.ssh.knownHosts { settings.append(("UserKnownHostsFile", try OpenSSHConfig.path(expand(knownHosts)))) }
+                } catch {
+                    throw TransportError(kind: .configuration, host: host.name, message: "\(host.name): jump host '\(hop)': \(error)")
+                }
+                if let port { settings.append(("Port", String(port))) }
+                settings.append(("StrictHostKeyChecking", options.acceptNewHostKeys ? "accept-new" : "yes"))
+                if let previous {
+                    settings.append(("ProxyCommand", OpenSSHConfig.proxyCommand(ssh: options.sshExecutable, config: previous.config, jumpHost: previous.address)))
+                }
+                previous = (try openssh.jumpConfig(settings), name)
+            }
+            if let previous {
+                own.append(("ProxyCommand", OpenSSHConfig.proxyCommand(ssh: options.sshExecutable, config: previous.config, jumpHost: previous.address)))
+            }
+        }
         if let jump = host.ssh.jump {
             guard let jumpHost = inventory.host(named: jump) else {
                 throw TransportError(kind: .configuration, host: host.name, message: "\(host.name): jump host '\(jump)' is not in the inventory")

@@ -123,7 +123,7 @@ public final class SSHTransport: Transport {
             }
             let jumpTarget = try target(for: jumpHost, depth: depth + 1)
             jumps = jumpTarget.jumps + [jumpTarget.withoutJumps]
-        } else if let proxy = fromConfig.proxyJump, !host.addressGiven || host.ssh.jump == nil, proxy != "none" {
+        } else if let proxy = host.ssh.proxyJump ?? fromConfig.proxyJump, proxy != "none" {
             for hop in proxy.split(separator: ",") {
                 jumps.append(try hopTarget(String(hop), knownHosts: knownHosts, auth: auth, timeout: timeout))
             }
@@ -136,6 +136,19 @@ public final class SSHTransport: Transport {
 
     /// A `[user@]host[:port]` ProxyJump hop from ssh_config; an inventory host of that name is used as is.
     private func hopTarget(_ hop: String, knownHosts: [String], auth: [SSHAuthMethod], timeout: Duration) throws -> SSHTarget {
+        let (user, name, port) = Self.hop(hop)
+        if let host = inventory.host(named: name) { return try target(for: host, depth: 1).withoutJumps }
+        let settings = resolved(name)
+        return SSHTarget(
+            name: name, address: settings.hostName ?? name, port: port ?? settings.port ?? 22,
+            user: user ?? settings.user ?? NSUserName(),
+            authentication: settings.identityFiles.map { .privateKeyFile(path: expand($0), passphrase: nil) } + auth,
+            knownHostsFiles: knownHosts, hostKeyPolicy: options.acceptNewHostKeys ? .acceptNew : .strict,
+            connectTimeout: timeout, keepaliveInterval: options.keepaliveInterval)
+    }
+
+    /// A ProxyJump hop's parts: `[user@]host[:port]` (an IPv6 address in brackets).
+    static func hop(_ hop: String) -> (user: String?, host: String, port: Int?) {
         var rest = Substring(hop)
         var user: String?
         if let at = rest.firstIndex(of: "@") {
@@ -147,15 +160,8 @@ public final class SSHTransport: Transport {
             port = Int(rest[rest.index(after: colon)...])
             if port != nil { rest = rest[..<colon] }
         }
-        let name = String(rest)
-        if let host = inventory.host(named: name) { return try target(for: host, depth: 1).withoutJumps }
-        let settings = resolved(name)
-        return SSHTarget(
-            name: name, address: settings.hostName ?? name, port: port ?? settings.port ?? 22,
-            user: user ?? settings.user ?? NSUserName(),
-            authentication: settings.identityFiles.map { .privateKeyFile(path: expand($0), passphrase: nil) } + auth,
-            knownHostsFiles: knownHosts, hostKeyPolicy: options.acceptNewHostKeys ? .acceptNew : .strict,
-            connectTimeout: timeout, keepaliveInterval: options.keepaliveInterval)
+        if rest.hasPrefix("["), rest.hasSuffix("]") { rest = rest.dropFirst().dropLast() }
+        return (user, String(rest), port)
     }
 
     /// ssh_config's settings for a name: golive's own resolution, or `ssh -G`'s where the config holds

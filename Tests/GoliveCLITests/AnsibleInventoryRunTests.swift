@@ -117,6 +117,25 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: work))
     }
 
+    /// `-J user@host:port` through a host outside the inventory (here: web1's sshd, named by address),
+    /// through both transports.
+    @Test(arguments: ["libssh2", "openssh"])
+    func aJumpHostOutsideTheInventoryIsUsed(_ transport: String) throws {
+        let web1 = try #require(live.host("web1"))
+        let user = try #require(try Inventory.load(file: live.inventoryPath).0.hosts.first?.ssh.user)
+        let directory = try ansibleDirectory()
+        let hosts = try String(contentsOfFile: directory + "/hosts", encoding: .utf8)
+        try hosts.replacingOccurrences(of: "\nweb2 ", with: "\nweb2 ansible_ssh_extra_args='-J \(user)@\(web1.address):\(web1.sshPort)' ")
+            .write(toFile: directory + "/hosts", atomically: true, encoding: .utf8)
+        let (status, output) = try golive.run(["ping", "-i", directory, "--limit", "web2", "--transport", transport, "--json"])
+        #expect(status == 0, "\(output)")
+        let row = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        #expect(row["ok"] as? Bool == true)
+        if transport == "libssh2" { #expect((row["endpoint"] as? String)?.contains("via") == true, "\(row)") }
+        let shown = try golive.run(["inventory", "-i", directory, "--host", "web2"])
+        #expect(shown.output.contains("jump        \(user)@\(web1.address):\(web1.sshPort)"), "\(shown.output)")
+    }
+
     @Test func inventoryShowsEachHostsConnectionAfterTheSSHConfig() throws {
         let directory = try ansibleDirectory()
         let config = live.directory + "/ssh_config"
