@@ -16,12 +16,12 @@ import System
 /// process-group records, backups, uploads, `become`, stops — works the same on the controller.
 ///
 /// A timeout or a cancelled task stops the process group, TERM then KILL 3 s apart.
-final class LocalHostConnection: HostConnection {
+final class LocalHostConnection: BootstrapConnection {
     let summary: ConnectionSummary
     private let host: String
+    var hostName: String { host }
     /// The secrets' environment variables: not passed on, as they do not reach a remote host either.
     private let unsetting: Set<String>
-    private static let captureLimit = 128 * 1024
 
     init(host: String, reason: String, unsetting: Set<String>) {
         self.host = host
@@ -31,53 +31,12 @@ final class LocalHostConnection: HostConnection {
             transportReason: reason)
     }
 
-    func run(_ command: String, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?) async throws -> CommandOutcome {
-        try await converse(BootstrapExchange(command: command, stdin: nil, dialogue: nil, captureLimit: Self.captureLimit), timeout: timeout, output: output)
-    }
-
-    func run(
-        _ command: String, escalation: Escalation, script: String, stdin: Data?, timeout: Duration?,
-        output: (@Sendable (Bool, Data) -> Void)?
-    ) async throws -> CommandOutcome {
-        let frame = ShellBootstrap.input(command: escalation.script(script), stdin: stdin)
-        let dialogue = EscalationDialogue(escalation: escalation, script: frame)
-        return try await converse(
-            BootstrapExchange(command: command, stdin: nil, dialogue: dialogue, captureLimit: Self.captureLimit), timeout: timeout,
-            output: output)
-    }
-
-    func upload(_ data: Data, to path: String, mode: Int) async throws {
-        let temporary = SSHConnection.temporaryName(for: path)
-        let (tmp, target) = (ShellQuote.quote(temporary), ShellQuote.quote(path))
-        try await write(
-            data, path: path,
-            script: "set -C; umask 077; cat > \(tmp) && chmod \(String(mode, radix: 8)) \(tmp) && mv -f \(tmp) \(target) "
-                + "|| { rm -f \(tmp); exit 1; }")
-    }
-
-    func stage(_ data: Data, beside path: String) async throws -> String {
-        let temporary = SSHConnection.temporaryName(for: path)
-        let tmp = ShellQuote.quote(temporary)
-        try await write(data, path: path, script: "set -C; umask 077; cat > \(tmp) && { sync \(tmp) 2>/dev/null || :; } || { rm -f \(tmp); exit 1; }")
-        return temporary
-    }
-
-    private func write(_ data: Data, path: String, script: String) async throws {
-        let outcome = try await converse(
-            BootstrapExchange(command: script, stdin: data, dialogue: nil, captureLimit: Self.captureLimit), timeout: nil, output: nil)
-        guard outcome.succeeded else {
-            let said = outcome.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
-            throw TransportError(
-                kind: .transfer, host: host, message: "\(host): writing \(path): \(said.isEmpty ? "exit \(outcome.exitCode ?? -1)" : said)")
-        }
-    }
-
     func close() async {}
 
     /// Runs one command to its end: a local shell given the bootstrap, its input sent as the
     /// exchange gives it, its output read, the deadline and cancellation turned into a stop of its
     /// process group.
-    private func converse(_ start: BootstrapExchange, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?)
+    func converse(_ start: BootstrapExchange, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?)
         async throws -> CommandOutcome
     {
         let pipes: StreamPipes

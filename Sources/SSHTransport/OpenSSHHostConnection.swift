@@ -16,11 +16,11 @@ import System
 /// A timeout or a cancelled task stops the remote process group as libssh2's transport does: `kill`
 /// through the master, TERM then KILL 3 s apart. OpenSSH passes a command's death by a signal on as
 /// no exit status at all, so which signal is not known.
-final class OpenSSHHostConnection: HostConnection {
+final class OpenSSHHostConnection: BootstrapConnection {
     let summary: ConnectionSummary
     private let master: OpenSSHMaster
     private let host: String
-    private static let captureLimit = 128 * 1024
+    var hostName: String { host }
 
     init(master: OpenSSHMaster, host: String, summary: ConnectionSummary) {
         self.master = master
@@ -28,56 +28,12 @@ final class OpenSSHHostConnection: HostConnection {
         self.summary = summary
     }
 
-    func run(_ command: String, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?) async throws -> CommandOutcome {
-        try await converse(
-            BootstrapExchange(command: command, stdin: nil, dialogue: nil, captureLimit: Self.captureLimit), timeout: timeout,
-            output: output)
-    }
-
-    func run(
-        _ command: String, escalation: Escalation, script: String, stdin: Data?, timeout: Duration?,
-        output: (@Sendable (Bool, Data) -> Void)?
-    ) async throws -> CommandOutcome {
-        let frame = ShellBootstrap.input(command: escalation.script(script), stdin: stdin)
-        let dialogue = EscalationDialogue(escalation: escalation, script: frame)
-        return try await converse(
-            BootstrapExchange(command: command, stdin: nil, dialogue: dialogue, captureLimit: Self.captureLimit), timeout: timeout,
-            output: output)
-    }
-
-    func upload(_ data: Data, to path: String, mode: Int) async throws {
-        let temporary = SSHConnection.temporaryName(for: path)
-        let (tmp, target) = (ShellQuote.quote(temporary), ShellQuote.quote(path))
-        try await write(
-            data, path: path,
-            script: "set -C; umask 077; cat > \(tmp) && chmod \(String(mode, radix: 8)) \(tmp) && mv -f \(tmp) \(target) "
-                + "|| { rm -f \(tmp); exit 1; }")
-    }
-
-    func stage(_ data: Data, beside path: String) async throws -> String {
-        let temporary = SSHConnection.temporaryName(for: path)
-        let tmp = ShellQuote.quote(temporary)
-        try await write(data, path: path, script: "set -C; umask 077; cat > \(tmp) && { sync \(tmp) 2>/dev/null || :; } || { rm -f \(tmp); exit 1; }")
-        return temporary
-    }
-
-    /// Sends `data` as the stdin of `script` (which writes it beside `path`).
-    private func write(_ data: Data, path: String, script: String) async throws {
-        let exchange = BootstrapExchange(command: script, stdin: data, dialogue: nil, captureLimit: Self.captureLimit)
-        let outcome = try await converse(exchange, timeout: nil, output: nil)
-        guard outcome.succeeded else {
-            let said = outcome.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
-            throw TransportError(
-                kind: .transfer, host: host, message: "\(host): writing \(path): \(said.isEmpty ? "exit \(outcome.exitCode ?? -1)" : said)")
-        }
-    }
-
     func close() async { await master.close() }
 
     /// Runs one command to its end: a session asked of the master, its input sent as the exchange
     /// gives it, its output read, the deadline and cancellation turned into a stop of the remote
     /// process group.
-    private func converse(_ start: BootstrapExchange, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?)
+    func converse(_ start: BootstrapExchange, timeout: Duration?, output: (@Sendable (Bool, Data) -> Void)?)
         async throws -> CommandOutcome
     {
         guard master.isAlive else { throw lost("the connection had already ended") }

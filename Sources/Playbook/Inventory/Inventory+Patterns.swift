@@ -106,19 +106,7 @@ extension Inventory {
 
     /// A group's hosts in Ansible's order: its own, then its children's, level by level.
     public func orderedMembers(of group: String) -> [String] {
-        var ordered: [String] = []
-        var seenHosts = Set<String>()
-        var seenGroups: Set = [group]
-        var level = [group]
-        while !level.isEmpty {
-            var next: [String] = []
-            for name in level {
-                for host in groups[name]?.hosts ?? [] where seenHosts.insert(host).inserted { ordered.append(host) }
-                for child in groups[name]?.children ?? [] where seenGroups.insert(child).inserted { next.append(child) }
-            }
-            level = next
-        }
-        return ordered
+        GroupWalk.hosts(of: group, hosts: { groups[$0]?.hosts ?? [] }, children: { groups[$0]?.children ?? [] })
     }
 
     /// `[i]`, `[-i]`, `[a:b]` (inclusive) or `[a:]` at the end of a pattern.
