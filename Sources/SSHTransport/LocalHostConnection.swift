@@ -50,14 +50,8 @@ final class LocalHostConnection: BootstrapConnection {
         var exchange = start
         var sent = 0
         let started = ContinuousClock.now
-        let commandDeadline = timeout.map { started.advanced(by: $0) }
-        var deadline = commandDeadline
-        var promptDeadline: ContinuousClock.Instant?
-        if let dialogue = exchange.dialogue {
-            let prompt = started.advanced(by: dialogue.escalation.promptTimeout)
-            promptDeadline = prompt
-            deadline = deadline.map { min($0, prompt) } ?? prompt
-        }
+        let (commandDeadline, promptDeadline, firstDeadline) = exchange.deadlines(from: started, timeout: timeout)
+        var deadline = firstDeadline
         var timedOut = false
         var cancelled = false
         var escalationTimedOut = false

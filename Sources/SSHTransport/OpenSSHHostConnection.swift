@@ -49,15 +49,8 @@ final class OpenSSHHostConnection: BootstrapConnection {
         var exchange = start
         var sent = 0
         let started = ContinuousClock.now
-        let commandDeadline = timeout.map { started.advanced(by: $0) }
-        var deadline = commandDeadline
-        var promptDeadline: ContinuousClock.Instant?
-        if let dialogue = exchange.dialogue {
-            // The escalation has its own, shorter bound until the escalated shell starts.
-            let prompt = started.advanced(by: dialogue.escalation.promptTimeout)
-            promptDeadline = prompt
-            deadline = deadline.map { min($0, prompt) } ?? prompt
-        }
+        let (commandDeadline, promptDeadline, firstDeadline) = exchange.deadlines(from: started, timeout: timeout)
+        var deadline = firstDeadline
         var stop: Stop?
         var escalationTimedOut = false
         var signalsSent = 0

@@ -29,6 +29,18 @@ public struct BootstrapExchange: Sendable {
         stderr = OutputCapture(limit: captureLimit)
     }
 
+    /// A command's bounds from its start: its own (`timeout`), the escalation's until the escalated
+    /// shell starts (the dialogue's prompt timeout), and the first of the two, to watch first.
+    public func deadlines(from started: ContinuousClock.Instant, timeout: Duration?)
+        -> (command: ContinuousClock.Instant?, prompt: ContinuousClock.Instant?, first: ContinuousClock.Instant?)
+    {
+        let command = timeout.map { started.advanced(by: $0) }
+        guard let dialogue else { return (command, nil, command) }
+        // The escalation has its own, shorter bound until the escalated shell starts.
+        let prompt = started.advanced(by: dialogue.escalation.promptTimeout)
+        return (command, prompt, command.map { min($0, prompt) } ?? prompt)
+    }
+
     /// True while the escalation has not started the escalated shell (nor been refused): stdin stays open.
     public var awaitingEscalation: Bool {
         guard let dialogue else { return false }
