@@ -79,6 +79,34 @@ import Testing
         #expect((details?["inventory_file"] as? String)?.hasSuffix(URL(fileURLWithPath: directory).lastPathComponent) == true)
     }
 
+    /// A run over two Ansible sources, its environment named with `--environment`, killed mid-run:
+    /// `rollback` finds both sources and the environment again in the run's record, and undoes it.
+    @Test func aKilledRunOverAnsibleSourcesIsRolledBackFromItsRecord() throws {
+        let directory = try ansibleDirectory()
+        let all = directory + "/group_vars/all.yml"
+        try (try String(contentsOfFile: all, encoding: .utf8)).split(separator: "\n").filter { !$0.hasPrefix("golive_environment") }
+            .joined(separator: "\n").appending("\n").write(toFile: all, atomically: true, encoding: .utf8)
+        try "[canary]\nweb1\n".write(toFile: directory + "/canary.ini", atomically: true, encoding: .utf8)
+        let sources = ["-i", directory + "/hosts", "-i", directory + "/canary.ini"]
+        let unnamed = try golive.run(["plan", playbook] + sources)
+        #expect(unnamed.status == 2)
+        #expect(unnamed.output.contains("golive_environment"))
+        let killed = try golive.run(
+            ["run", playbook] + sources + ["--environment", "ansible-sandbox", "--store", store, "-e", "version=4.0.0", "--json"],
+            environment: ["GOLIVE_FAULT_KILL_AFTER_EVENTS": "50"])
+        #expect(killed.status == 137, "\(killed.output.suffix(500))")
+        let id = try #require(GoliveBinary.runID(in: killed.output))
+        #expect(live.current("web1") != "1.0.0" || live.current("web2") != "1.0.0")
+        let events = try golive.timelineEvents(id, store: store)
+        let details = try #require(events.first { $0["kind"] as? String == "runStarted" }?["details"] as? [String: Any])
+        #expect(details["environment"] as? String == "ansible-sandbox")
+        #expect((details["inventory_files"] as? String)?.contains("canary.ini") == true)
+        let rollback = try golive.run(["rollback", id, "--store", store])
+        #expect(rollback.status == 0, "\(rollback.output)")
+        #expect(live.current("web1") == "1.0.0")
+        #expect(live.current("web2") == "1.0.0")
+    }
+
     @Test func aLocalConnectionHostRunsOnTheControllerAndIsRolledBackThere() throws {
         let work = live.directory + "/controller-work"
         let directory = try ansibleDirectory(extra: "[ops]\nctl ansible_connection=local work=\(work)\n")
