@@ -31,6 +31,9 @@ struct AnsibleInventory {
     private(set) var groupOrder: [String] = []
     private(set) var hosts: [String: Host] = [:]
     private(set) var hostOrder: [String] = []
+    /// Each host's direct groups, in the order it joined them (kept beside the groups' lists so
+    /// that a large inventory is read in linear time).
+    private var directGroups: [String: [String]] = [:]
 
     init() {
         addGroup("all", at: nil)
@@ -56,7 +59,14 @@ struct AnsibleInventory {
             hosts[name] = host
             hostOrder.append(name)
         }
-        if let group, groups[group] != nil, groups[group]?.hosts.contains(name) == false { groups[group]?.hosts.append(name) }
+        if let group { join(name, group) }
+    }
+
+    /// Makes `host` a direct member of `group` (once).
+    private mutating func join(_ host: String, _ group: String) {
+        guard groups[group] != nil, directGroups[host]?.contains(group) != true else { return }
+        groups[group]?.hosts.append(host)
+        directGroups[host, default: []].append(group)
     }
 
     mutating func setGroupVariable(_ group: String, _ key: String, _ variable: Variable) {
@@ -110,30 +120,27 @@ struct AnsibleInventory {
         for name in groupOrder where name != "all" && (groups[name]?.parents.isEmpty ?? true) {
             _ = addChild("all", name)
         }
-        let member = memberships()
+        var leaving = Set<String>()
         for name in hostOrder {
-            let others = (member[name] ?? []).subtracting(["all", "ungrouped"])
+            let others = (directGroups[name] ?? []).filter { $0 != "all" && $0 != "ungrouped" }
             if others.isEmpty {
-                if groups["ungrouped"]?.hosts.contains(name) == false { groups["ungrouped"]?.hosts.append(name) }
-            } else {
-                groups["ungrouped"]?.hosts.removeAll { $0 == name }
+                join(name, "ungrouped")
+            } else if directGroups[name]?.contains("ungrouped") == true {
+                leaving.insert(name)
             }
+        }
+        if !leaving.isEmpty {
+            groups["ungrouped"]?.hosts.removeAll { leaving.contains($0) }
+            for name in leaving { directGroups[name]?.removeAll { $0 == "ungrouped" } }
         }
         // `ungrouped` is `all`'s child even when empty (Ansible lists it first).
         if groups["all"]?.children.contains("ungrouped") == false { _ = addChild("all", "ungrouped") }
     }
 
-    /// The groups each host is a direct member of.
-    private func memberships() -> [String: Set<String>] {
-        var result: [String: Set<String>] = [:]
-        for group in groups.values { for host in group.hosts { result[host, default: []].insert(group.name) } }
-        return result
-    }
-
     /// Every group a host is in, directly or through children (`all` included).
     func groups(of host: String) -> [String] {
         var found: [String] = []
-        var queue = groupOrder.filter { groups[$0]?.hosts.contains(host) ?? false }
+        var queue = directGroups[host] ?? []
         while !queue.isEmpty {
             let name = queue.removeFirst()
             guard !found.contains(name) else { continue }
