@@ -18,6 +18,7 @@ public struct InventoryListing {
 
     /// Groups no other group lists as a child, `ungrouped` first, as Ansible's `all` lists them.
     public var topGroups: [String] {
+        if let top = inventory.topGroups { return top.contains("ungrouped") ? top : ["ungrouped"] + top }
         let children = Set(inventory.groups.values.flatMap(\.children))
         let top = inventory.groups.keys.filter { !children.contains($0) && $0 != "ungrouped" }
             .sorted { (inventory.groups[$0]?.location.line ?? 0, $0) < (inventory.groups[$1]?.location.line ?? 0, $1) }
@@ -84,7 +85,8 @@ public struct InventoryListing {
         switch value {
         case .string(let text): text
         case .int(let number): number
-        case .double(let number): number
+        // JSON has no infinity nor NaN: those are written as text.
+        case .double(let number): number.isFinite ? number : String(number)
         case .bool(let flag): flag
         case .null: NSNull()
         case .secret: Value.redactionMark

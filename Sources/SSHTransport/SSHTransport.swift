@@ -125,7 +125,7 @@ public final class SSHTransport: Transport {
             jumps = jumpTarget.jumps + [jumpTarget.withoutJumps]
         } else if let proxy = host.ssh.proxyJump ?? fromConfig.proxyJump, proxy != "none" {
             for hop in proxy.split(separator: ",") {
-                jumps.append(try hopTarget(String(hop), knownHosts: knownHosts, auth: auth, timeout: timeout))
+                jumps.append(try hopTarget(String(hop), knownHosts: knownHosts, auth: auth, timeout: timeout, depth: depth + 1))
             }
         }
         return SSHTarget(
@@ -135,9 +135,9 @@ public final class SSHTransport: Transport {
     }
 
     /// A `[user@]host[:port]` ProxyJump hop from ssh_config; an inventory host of that name is used as is.
-    private func hopTarget(_ hop: String, knownHosts: [String], auth: [SSHAuthMethod], timeout: Duration) throws -> SSHTarget {
+    private func hopTarget(_ hop: String, knownHosts: [String], auth: [SSHAuthMethod], timeout: Duration, depth: Int) throws -> SSHTarget {
         let (user, name, port) = Self.hop(hop)
-        if let host = inventory.host(named: name) { return try target(for: host, depth: 1).withoutJumps }
+        if let host = inventory.host(named: name) { return try target(for: host, depth: depth).withoutJumps }
         let settings = resolved(name)
         return SSHTarget(
             name: name, address: settings.hostName ?? name, port: port ?? settings.port ?? 22,

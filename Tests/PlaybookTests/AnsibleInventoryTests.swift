@@ -254,4 +254,71 @@ struct AnsibleInventoryTests {
             ], sources: ["inventory.yml"], name: nil)
         #expect(try inventory.select(pattern).map(\.name) == names)
     }
+
+    @Test(arguments: [
+        ("a1 ansible_ssh_common_args=\"-J a1\"\n", "jump hosts form a cycle: a1 → a1"),
+        ("a1 ansible_ssh_common_args=\"-o ProxyJump=a2\"\na2 ansible_ssh_common_args=\"-J a1\"\n", "jump hosts form a cycle: a1 → a2 → a1"),
+        ("me ansible_connection=local\na1 ansible_ssh_common_args=\"-J me\"\n", "'me' is the controller"),
+    ])
+    func jumpCyclesAndJumpsThroughTheControllerAreLocatedErrors(_ hosts: String, _ message: String) throws {
+        let (errors, root) = try failure(["hosts": "[web]\n" + hosts])
+        let error = try #require(errors.first)
+        #expect(error.kind.message.contains(message), "\(error.kind.message)")
+        #expect(error.location.file == root + "/hosts" && error.location.line >= 2)
+    }
+
+    @Test func noExcerptShowsAPassword() throws {
+        let root = try directory([
+            "hosts": "[web]\nweb1 ansible_become_pass=Hunter2Plain ansible_password='x y z' note=bad=\n",
+            "group_vars/all.yml": "ansible_become_password: SuperSecretPlain123\nansible_ssh_pass: \"quoted secret\"\n",
+        ])
+        let (_, warnings) = try Inventory.load(sources: [root + "/hosts"], environment: [:], environmentName: "test")
+        let text = DiagnosticRenderer().render(warnings)
+        #expect(!warnings.isEmpty)
+        for secret in ["Hunter2Plain", "x y z", "SuperSecretPlain123", "quoted secret"] { #expect(!text.contains(secret), "\(text)") }
+        #expect(text.contains("ansible_become_pass=••••"))
+        #expect(DiagnosticRenderer.concealingPasswords("h ansible_su_pass=\"a \\\" b\" x=1") == "h ansible_su_pass=•••• x=1")
+    }
+
+    @Test func connectionVariablesMayBeReadFromTheEnvironment() throws {
+        let files = ["hosts": "[web]\nweb1 ansible_user=\"{{ lookup('env', 'DEPLOY_USER') }}\"\n"]
+        let (inventory, _, _) = try load(files, environment: ["DEPLOY_USER": "alice"])
+        #expect(inventory.host(named: "web1")?.ssh.user == "alice")
+        #expect(inventory.host(named: "web1")?.vars["ansible_user"] == .string("alice"))
+        let (_, warnings, _) = try load(files)
+        #expect(warnings.contains { $0.severity == .warning && $0.kind.message.contains("DEPLOY_USER, which is not set") })
+    }
+
+    @Test(arguments: [
+        ("ansible_ssh_executable=/opt/ssh", "golive runs the system's ssh itself"),
+        ("ansible_shell_type=powershell", "golive's commands are POSIX shell"),
+        ("ansible_become_flags='-H -S'", "flags of its own"),
+        ("ansible_ssh_args='-o ProxyCommand=nc'", "the ssh option ProxyCommand is not one golive maps"),
+        ("ansible_ssh_common_args='-o UserKnownHostsFile=\"/a b /c\"'", "names 3 files"),
+    ])
+    func moreConnectionVariablesGoliveCannotHonourAreRefused(_ assignment: String, _ message: String) throws {
+        let (errors, _) = try failure(["hosts": "[web]\nweb1 \(assignment)\n"])
+        #expect(errors.first?.kind.message.contains(message) == true, "\(errors)")
+    }
+
+    @Test func theFirstValueOfAnSSHOptionWinsAsInSSH() throws {
+        let (inventory, warnings, _) = try load([
+            "hosts": "[web]\nweb1 ansible_ssh_common_args='-o UserKnownHostsFile=/first -o UserKnownHostsFile=/second -J j1 -o ProxyJump=j2' ansible_connection=ansible.builtin.ssh ansible_scp_extra_args=-l\n"
+        ])
+        let web1 = try #require(inventory.host(named: "web1"))
+        #expect(web1.ssh.knownHosts == "/first" && web1.ssh.proxyJump == "j1" && web1.ssh.connection == .ssh)
+        #expect(warnings.contains { $0.kind.message.contains("sends files over its own connection") })
+    }
+
+    @Test func brokenYAMLIsReportedAsYAMLAndBrokenFilesAsUnreadable() throws {
+        let (yaml, _) = try failure(["inventory.yml": "all:\n  hosts:\n    web1:\n  hosts:\n    web2:\n"], sources: ["inventory.yml"])
+        #expect(yaml.first.map { !$0.kind.message.contains("kept for a port") } == true, "\(yaml)")
+        let root = try directory(["inv/hosts": "[web]\nweb1\n"])
+        try FileManager.default.createSymbolicLink(atPath: root + "/inv/dangling", withDestinationPath: root + "/nowhere")
+        let error = try #require(throws: ValidationFailure.self) {
+            try Inventory.load(sources: [root + "/inv"], environment: [:], environmentName: "test")
+        }
+        #expect(error.errors.first?.kind.message.contains("cannot read this inventory file") == true, "\(error.errors)")
+        #expect(error.errors.first?.location.file == root + "/inv/dangling")
+    }
 }

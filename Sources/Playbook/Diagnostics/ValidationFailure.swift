@@ -23,7 +23,7 @@ public struct DiagnosticRenderer: Sendable {
 
     /// Creates a renderer with file contents already at hand.
     public init(sources: [String: String]) {
-        self.sources = sources.mapValues { $0.split(separator: "\n", omittingEmptySubsequences: false) }
+        self.sources = sources.mapValues { $0.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) }
     }
 
     /// The diagnostics as text, each followed by its source line and caret when the file is readable.
@@ -39,10 +39,10 @@ public struct DiagnosticRenderer: Sendable {
             let size = ((try? FileManager.default.attributesOfItem(atPath: location.file))?[.size] as? NSNumber)?.intValue ?? 0
             if cache[location.file] == nil, size <= 8 << 20, let data = FileManager.default.contents(atPath: location.file) {
                 cache[location.file] = String(decoding: data, as: UTF8.self)
-                    .split(separator: "\n", omittingEmptySubsequences: false)
+                    .split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
             }
             if let lines = cache[location.file], location.line >= 1, location.line <= lines.count {
-                let line = String(lines[location.line - 1]).replacingOccurrences(of: "\t", with: " ")
+                let line = Self.concealingPasswords(String(lines[location.line - 1])).replacingOccurrences(of: "\t", with: " ")
                 let shown = line.count > 160 ? String(line.prefix(160)) + "…" : line
                 text += "\n    \(shown)\n    " + String(repeating: " ", count: max(0, location.column - 1)) + "^"
             }
@@ -50,5 +50,16 @@ public struct DiagnosticRenderer: Sendable {
             out.append(text)
         }
         return out.joined(separator: "\n")
+    }
+
+    /// A source line with the values of password variables written in it (an Ansible inventory's
+    /// `ansible_become_password=...`, `ansible_ssh_pass: ...`) replaced by `••••`: an excerpt
+    /// never shows a password, whatever the diagnostic is about.
+    static func concealingPasswords(_ line: String) -> String {
+        guard line.range(of: "pass", options: .caseInsensitive) != nil else { return line }
+        let pattern = #"(?i)(\b[A-Za-z_]*(?:pass|passwd|password|passphrase)\b["']?\s*[=:]\s*)("(?:[^"\\]|\\.)*"?|'[^']*'?|\S+)"#
+        guard let expression = try? NSRegularExpression(pattern: pattern) else { return line }
+        return expression.stringByReplacingMatches(
+            in: line, range: NSRange(line.startIndex..., in: line), withTemplate: "$1" + NSRegularExpression.escapedTemplate(for: Value.redactionMark))
     }
 }

@@ -65,6 +65,12 @@ extension Inventory {
         guard !written.isEmpty else { throw HostPatternError(part: written, message: "empty part in host pattern") }
         if written == "all" || written == "*" { return hosts.map(\.name) }
         if groups[written] != nil { return orderedMembers(of: written) }
+        if written == "ungrouped" {
+            // Ansible's group of the hosts in no other group, there even when empty.
+            let alone = hosts.filter(\.groups.isEmpty).map(\.name)
+            if alone.isEmpty { throw HostPatternError(part: written, message: "'ungrouped' has no host: every host is in a group") }
+            return alone
+        }
         if host(named: written) != nil { return [written] }
         let (part, slice) = try Self.subscripted(written)
         var matched: [String] = []
@@ -78,14 +84,14 @@ extension Inventory {
             func search(_ name: String) -> Bool {
                 expression.firstMatch(in: name, options: .anchored, range: NSRange(name.startIndex..., in: name)) != nil
             }
-            matched = groups.keys.sorted().filter(search).flatMap { orderedMembers(of: $0) } + hosts.map(\.name).filter(search)
+            matched = matchingGroups(search).flatMap { orderedMembers(of: $0) } + definedHosts.filter(search)
         } else if groups[part] != nil {
             matched = orderedMembers(of: part)
         } else if host(named: part) != nil {
             matched = [part]
         } else if part.contains(where: { "*?[".contains($0) }) {
-            matched = groups.keys.sorted().filter { Self.glob(part, $0) }.flatMap { orderedMembers(of: $0) }
-                + hosts.map(\.name).filter { Self.glob(part, $0) }
+            matched = matchingGroups { Self.glob(part, $0) }.flatMap { orderedMembers(of: $0) }
+                + definedHosts.filter { Self.glob(part, $0) }
         }
         if let slice {
             var unique: [String] = []
@@ -104,9 +110,19 @@ extension Inventory {
         return matched
     }
 
+    /// The host names in definition order, as wildcards and regular expressions meet them.
+    private var definedHosts: [String] { hostDefinitionOrder.isEmpty ? hosts.map(\.name) : hostDefinitionOrder }
+
+    /// The groups whose names `matches` accepts, in definition order; for an Ansible inventory
+    /// `all` first, as Ansible lists its groups (matching it means every host, in Ansible's order).
+    private func matchingGroups(_ matches: (String) -> Bool) -> [String] {
+        (format == .ansible && matches("all") ? ["all"] : []) + orderedGroupNames.filter(matches)
+    }
+
     /// A group's hosts in Ansible's order: its own, then its children's, level by level.
     public func orderedMembers(of group: String) -> [String] {
-        GroupWalk.hosts(of: group, hosts: { groups[$0]?.hosts ?? [] }, children: { groups[$0]?.children ?? [] })
+        if group == "all", groups["all"] == nil { return hosts.map(\.name) }
+        return GroupWalk.hosts(of: group, hosts: { groups[$0]?.hosts ?? [] }, children: { groups[$0]?.children ?? [] })
     }
 
     /// `[i]`, `[-i]`, `[a:b]` (inclusive) or `[a:]` at the end of a pattern.
@@ -133,7 +149,11 @@ extension Inventory {
         let inside = part[part.index(after: open)..<part.index(before: part.endIndex)]
         let base = String(part[..<open])
         if let index = Int(inside) { return (base, Subscript(start: index, end: nil, range: false)) }
-        let bounds = inside.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        // `[a-b]` and `[a-]` are Ansible's older spelling of `[a:b]` and `[a:]` (digits only; `[ab]`
+        // and `[!a]` stay wildcards).
+        let separator: Character = inside.contains(":") ? ":" : "-"
+        if separator == "-", !(inside.first?.isNumber ?? false) { return (part, nil) }
+        let bounds = inside.split(separator: separator, maxSplits: 1, omittingEmptySubsequences: false)
         guard bounds.count == 2, let start = Int(bounds[0].trimmingCharacters(in: .whitespaces)), start >= 0 else {
             // `db[12]`-style character classes are globs, not subscripts.
             return (part, nil)

@@ -16,6 +16,19 @@ public struct Inventory: Sendable {
     public var sources: [String] = []
     /// golive's own format, or Ansible's.
     public var format: InventoryFormat = .golive
+    /// The groups in the order the inventory defines them (Ansible's order for an Ansible inventory).
+    public var groupOrder: [String] = []
+    /// The hosts in the order the inventory first names them, when that is not ``hosts``' order
+    /// (an Ansible inventory's: a wildcard or a regular expression matches hosts in this order).
+    public var hostDefinitionOrder: [String] = []
+    /// The groups `all` lists as its children, in order (Ansible's; nil: those no group lists).
+    public var topGroups: [String]?
+
+    /// The groups in definition order: ``groupOrder``, else by where each is written.
+    public var orderedGroupNames: [String] {
+        if !groupOrder.isEmpty { return groupOrder.filter { groups[$0] != nil } }
+        return groups.values.sorted { ($0.location.line, $0.name) < ($1.location.line, $1.name) }.map(\.name)
+    }
 
     /// An inventory.
     public init(

@@ -71,7 +71,7 @@ struct InventoryCommand: ParsableCommand {
             var object = listing.list()
             var meta = object["_meta"] as? [String: Any] ?? [:]
             meta["golive"] = [
-                "environment": loaded.environment, "format": loaded.format.rawValue,
+                "environment": loaded.environment, "format": loaded.format.rawValue, "order": hosts.map(\.name),
                 "hosts": Dictionary(uniqueKeysWithValues: hosts.map { ($0.name, connection($0, transport: transport)) }),
             ] as [String: Any]
             object["_meta"] = meta

@@ -13,6 +13,10 @@ struct AnsibleConnection {
     let requireSecrets: Bool
     private(set) var secrets: [String: SecretSource] = [:]
     private(set) var diagnostics: [PlaybookError] = []
+    /// Where the host's jump was set, for the errors about it.
+    private(set) var jumpLocation: SourceLocation?
+    /// The ssh options the host's arguments set already: as for ssh, the first value wins.
+    private var optionsSet = Set<String>()
 
     init(host: String, environment: [String: String], requireSecrets: Bool) {
         self.host = host
@@ -20,10 +24,20 @@ struct AnsibleConnection {
         self.requireSecrets = requireSecrets
     }
 
-    static let passwordKeys: Set = [
-        "ansible_become_password", "ansible_become_pass", "ansible_password", "ansible_ssh_pass", "ansible_ssh_password",
-        "ansible_sudo_pass", "ansible_ssh_private_key_passphrase",
+    /// Ansible's names for the become password, the login password and the key's passphrase.
+    static let becomePasswordKeys: Set = [
+        "ansible_become_password", "ansible_become_pass", "ansible_sudo_pass", "ansible_sudo_password", "ansible_su_pass",
+        "ansible_su_password",
     ]
+    static let loginPasswordKeys: Set = ["ansible_password", "ansible_ssh_pass", "ansible_ssh_password"]
+    static let passphraseKeys: Set = ["ansible_ssh_private_key_passphrase", "ansible_private_key_passphrase"]
+
+    /// A variable that holds a password: those above, and any `ansible_*_pass`, `_password` or
+    /// `_passphrase` (another plugin's: `ansible_winrm_password`, `ansible_httpapi_pass`, ...).
+    static func isPassword(_ key: String) -> Bool {
+        becomePasswordKeys.contains(key) || loginPasswordKeys.contains(key) || passphraseKeys.contains(key)
+            || (key.hasPrefix("ansible_") && (key.hasSuffix("_pass") || key.hasSuffix("_password") || key.hasSuffix("_passphrase")))
+    }
 
     /// The ssh options golive maps (others in `ansible_ssh_*_args` are refused).
     static let sshOptions: Set = ["proxyjump", "userknownhostsfile", "connecttimeout", "port", "user", "identityfile"]
@@ -32,13 +46,26 @@ struct AnsibleConnection {
 
     /// Applies one resolved variable to `resolved`; returns the value templates see.
     mutating func apply(_ key: String, _ variable: AnsibleInventory.Variable, to resolved: inout InventoryHost) -> Value {
-        let value = variable.value
-        let text = value.text(revealingSecrets: false)
+        var value = variable.value
+        var text = value.text(revealingSecrets: false)
         func refuse(_ message: String, hint: String? = nil) {
             diagnostics.append(PlaybookError(.invalidValue(message), at: variable.location, keyPath: key, hint: hint))
         }
         func warn(_ message: String, hint: String? = nil) {
             diagnostics.append(PlaybookError(.invalidValue(message), at: variable.location, keyPath: key, hint: hint, severity: .warning))
+        }
+        // A connection setting read from the environment (`ansible_user: "{{ lookup('env', 'USER') }}"`)
+        // is that variable's value, not a secret.
+        if key.hasPrefix("ansible_"), !Self.isPassword(key), let name = Self.environmentLookup(text) {
+            guard let read = environment[name] else {
+                diagnostics.append(
+                    PlaybookError(
+                        .invalidValue("\(key) reads the environment variable \(name), which is not set"), at: variable.location, keyPath: key,
+                        hint: "export \(name) before running", severity: requireSecrets ? .error : .warning))
+                return value
+            }
+            value = .string(read)
+            text = read
         }
         switch key {
         case "ansible_host", "ansible_ssh_host":
@@ -54,8 +81,12 @@ struct AnsibleConnection {
             if text.isEmpty { refuse("\(key) is empty") } else { resolved.ssh.user = text }
         case "ansible_ssh_private_key_file", "ansible_private_key_file":
             if text.isEmpty { refuse("\(key) is empty") } else { resolved.ssh.identity = Self.absolute(text) }
-        case "ansible_ssh_common_args", "ansible_ssh_extra_args":
-            sshArguments(text, key: key, to: &resolved, refuse: { refuse($0, hint: $1) }, warn: { warn($0, hint: nil) })
+        case "ansible_ssh_common_args", "ansible_ssh_extra_args", "ansible_ssh_args":
+            let jump = resolved.ssh.proxyJump
+            defer { if resolved.ssh.proxyJump != jump { jumpLocation = variable.location } }
+            var problems: [(String, String?, Bool)] = []
+            sshArguments(text, key: key, to: &resolved, refuse: { problems.append(($0, $1, false)) }, warn: { problems.append(($0, nil, true)) })
+            for (message, hint, warning) in problems { if warning { warn(message, hint: hint) } else { refuse(message, hint: hint) } }
         case "ansible_ssh_timeout", "ansible_timeout":
             if let seconds = Int(text), seconds > 0 { resolved.ssh.connectTimeout = .seconds(seconds) } else { refuse("\(key) '\(text)' is not a number of seconds") }
         case "ansible_become", "ansible_sudo":
@@ -72,13 +103,28 @@ struct AnsibleConnection {
             }
         case "ansible_connection":
             switch text {
-            case "ssh", "smart", "paramiko", "paramiko_ssh": resolved.ssh.connection = .ssh
-            case "local": resolved.ssh.connection = .local
+            case "ssh", "smart", "ansible.builtin.ssh": resolved.ssh.connection = .ssh
+            case "paramiko", "paramiko_ssh", "ansible.builtin.paramiko_ssh", "community.general.paramiko_ssh":
+                resolved.ssh.connection = .ssh
+                warn("\(text) is Ansible's other SSH client: golive connects with its own (libssh2, or OpenSSH where needed)")
+            case "local", "ansible.builtin.local": resolved.ssh.connection = .local
             default:
                 refuse(
                     "ansible_connection '\(text)' is not one golive makes (ssh, or local for the controller)",
                     hint: "golive reaches hosts over SSH; a container or a Windows host needs its own tool")
             }
+        case "ansible_ssh_executable":
+            refuse(
+                "\(key): golive runs the system's ssh itself where it needs OpenSSH (or libssh2)",
+                hint: "drop it; golive_transport: openssh makes a host use OpenSSH")
+        case "ansible_shell_type" where !["sh", "bash", "zsh", "dash", "ksh"].contains(text):
+            refuse("\(key) '\(text)': golive's commands are POSIX shell, run by the login's shell")
+        case "ansible_shell_executable" where text != "/bin/sh":
+            refuse("\(key) '\(text)': golive's commands run in /bin/sh (through the login's shell)")
+        case "ansible_become_exe", "ansible_become_flags", "ansible_sudo_exe", "ansible_sudo_flags", "ansible_su_exe", "ansible_su_flags":
+            refuse("\(key): golive runs sudo, su and doas with flags of its own (the password on stdin, never in argv)")
+        case "ansible_sftp_extra_args", "ansible_scp_extra_args", "ansible_ssh_transfer_method", "ansible_scp_if_ssh":
+            warn("\(key) is ignored: golive sends files over its own connection, not with sftp or scp")
         case "golive_transport":
             if let choice = TransportChoice(rawValue: text) { resolved.ssh.transport = choice } else { refuse("golive_transport '\(text)' is not libssh2, openssh or auto") }
         case "ansible_host_key_checking", "ansible_ssh_host_key_checking":
@@ -88,7 +134,7 @@ struct AnsibleConnection {
         default:
             break
         }
-        if Self.passwordKeys.contains(key) { return password(key, variable, to: &resolved) }
+        if Self.isPassword(key) { return password(key, variable, to: &resolved) }
         if let environmentVariable = Self.environmentLookup(text) {
             // `{{ lookup('env', 'NAME') }}`, as Ansible users keep secrets out of files: a secret
             // read from the environment, never shown.
@@ -134,10 +180,12 @@ struct AnsibleConnection {
         }
         source.location = variable.location
         secrets[name] = source
-        switch key {
-        case "ansible_become_password", "ansible_become_pass", "ansible_sudo_pass": resolved.ssh.become.passwordSecret = name
-        case "ansible_ssh_private_key_passphrase": resolved.ssh.passphraseSecret = name
-        default: resolved.ssh.passwordSecret = name
+        if Self.becomePasswordKeys.contains(key) {
+            resolved.ssh.become.passwordSecret = name
+        } else if Self.passphraseKeys.contains(key) {
+            resolved.ssh.passphraseSecret = name
+        } else if Self.loginPasswordKeys.contains(key) {
+            resolved.ssh.passwordSecret = name
         }
         return .secret(source.value ?? Secret(""))
     }
@@ -169,14 +217,14 @@ struct AnsibleConnection {
 
     /// `ansible_ssh_common_args` / `ansible_ssh_extra_args`: `-J HOP`, `-o Key=Value` for the
     /// options golive maps; anything else is refused (it would be silently dropped otherwise).
-    private func sshArguments(
+    private mutating func sshArguments(
         _ text: String, key: String, to resolved: inout InventoryHost, refuse: (String, String?) -> Void, warn: (String) -> Void
     ) {
         let words: [String]
         do {
             words = try ShellWords.split(text).map(\.text)
         } catch {
-            refuse("\(key): \(error)", nil)
+            refuse("\(error)", nil)
             return
         }
         let hint = "set it in ~/.ssh/config for the host instead: golive honours ssh_config (through OpenSSH where needed)"
@@ -191,10 +239,10 @@ struct AnsibleConnection {
                 return words[index - 1]
             }
             if word.hasPrefix("-J") {
-                guard let hop = argument("-J") else { return refuse("\(key): -J needs a jump host", nil) }
-                setJump(hop, resolved: &resolved, refuse: refuse)
+                guard let hop = argument("-J") else { return refuse("-J needs a jump host", nil) }
+                if optionsSet.insert("proxyjump").inserted { setJump(hop, resolved: &resolved, refuse: refuse) }
             } else if word.hasPrefix("-o") {
-                guard let option = argument("-o") else { return refuse("\(key): -o needs an option", nil) }
+                guard let option = argument("-o") else { return refuse("-o needs an option", nil) }
                 var name = option
                 var value = ""
                 if let equals = option.firstIndex(of: "=") {
@@ -209,26 +257,34 @@ struct AnsibleConnection {
                 }
                 name = name.trimmingCharacters(in: .whitespaces)
                 value = value.trimmingCharacters(in: .whitespaces)
-                switch name.lowercased() {
+                let keyword = name.lowercased()
+                if Self.sshOptions.contains(keyword), !optionsSet.insert(keyword).inserted { continue }
+                switch keyword {
                 case "proxyjump": setJump(value, resolved: &resolved, refuse: refuse)
-                case "userknownhostsfile": resolved.ssh.knownHosts = Self.absolute(value)
+                case "userknownhostsfile":
+                    let files = (try? ShellWords.split(value).map(\.text)) ?? [value]
+                    if files.count == 1, let file = files.first {
+                        resolved.ssh.knownHosts = Self.absolute(file)
+                    } else {
+                        refuse("UserKnownHostsFile names \(files.count) files; golive takes one here", "set several in ~/.ssh/config instead")
+                    }
                 case "connecttimeout":
-                    if let seconds = Int(value), seconds > 0 { resolved.ssh.connectTimeout = .seconds(seconds) } else { refuse("\(key): ConnectTimeout '\(value)' is not a number of seconds", nil) }
+                    if let seconds = Int(value), seconds > 0 { resolved.ssh.connectTimeout = .seconds(seconds) } else { refuse("ConnectTimeout '\(value)' is not a number of seconds", nil) }
                 case "port":
-                    if let port = Int(value), (1...65535).contains(port) { resolved.ssh.port = resolved.ssh.port ?? port } else { refuse("\(key): Port '\(value)' is not a port", nil) }
+                    if let port = Int(value), (1...65535).contains(port) { resolved.ssh.port = resolved.ssh.port ?? port } else { refuse("Port '\(value)' is not a port", nil) }
                 case "user": resolved.ssh.user = resolved.ssh.user ?? value
                 case "identityfile": resolved.ssh.identity = resolved.ssh.identity ?? Self.absolute(value)
                 case "stricthostkeychecking" where ["no", "off", "false"].contains(value.lowercased()):
                     refuse(
-                        "\(key): StrictHostKeyChecking=\(value) is refused: golive always verifies host keys",
+                        "StrictHostKeyChecking=\(value) is refused: golive always verifies host keys",
                         "add the hosts' keys once with `golive ping --accept-new-host-keys`, then drop the option")
                 case let other where Self.mootOptions.contains(other):
-                    warn("\(key): \(name) is ignored: golive keeps one connection per host itself")
+                    warn("\(name) is ignored: golive keeps one connection per host itself")
                 default:
-                    refuse("\(key): the ssh option \(name) is not one golive maps (ProxyJump, UserKnownHostsFile, ConnectTimeout)", hint)
+                    refuse("the ssh option \(name) is not one golive maps (ProxyJump, UserKnownHostsFile, ConnectTimeout)", hint)
                 }
             } else {
-                refuse("\(key): '\(word)' is not an ssh argument golive maps (-J HOP, -o ProxyJump=HOP)", hint)
+                refuse("'\(word)' is not an ssh argument golive maps (-J HOP, -o ProxyJump=HOP)", hint)
                 return
             }
         }

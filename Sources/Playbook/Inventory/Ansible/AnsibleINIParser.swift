@@ -29,8 +29,8 @@ struct AnsibleINIParser {
                 if pending[parent]?.vars == false { resolvePending(parent) }
             }
         }
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+        // Lines end as Python's `splitlines` ends them (CRLF files included).
+        for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let indent = line.prefix { $0 == " " || $0 == "\t" }.count
             let content = line.trimmingCharacters(in: .whitespaces)
             let location = SourceLocation(file: file, line: number + 1, column: indent + 1)

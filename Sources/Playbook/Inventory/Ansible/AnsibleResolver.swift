@@ -42,6 +42,7 @@ struct AnsibleResolver {
         var warned = Set<SourceLocation>()
         var refused = Set<SourceLocation>()
         var said = Set<String>()
+        var jumpLocations: [String: SourceLocation] = [:]
         var hosts: [InventoryHost] = []
         var environmentValues: [(String, SourceLocation)] = []
         for name in inventory.hostsOf("all") {
@@ -95,6 +96,7 @@ struct AnsibleResolver {
                 resolved.vars[key] = mapping.apply(key, variable, to: &resolved)
             }
             for (name, source) in mapping.secrets { secrets[name] = source }
+            if let location = mapping.jumpLocation { jumpLocations[name] = location }
             // A variable shared by many hosts (a group's) is said once, not once per host.
             for diagnostic in mapping.diagnostics where said.insert("\(diagnostic.location)|\(diagnostic.kind.message)").inserted {
                 diagnostics.append(diagnostic)
@@ -129,14 +131,41 @@ struct AnsibleResolver {
             environmentName = nil
         }
 
-        // Jump hosts named in the inventory, as for golive's own format.
+        // Jump hosts named in the inventory become inventory jumps, as in golive's own format; a
+        // cycle of them, or a jump through the controller (`ansible_connection: local`), is refused.
         let names = Set(hosts.map(\.name))
-        for index in hosts.indices {
-            guard let jump = hosts[index].ssh.proxyJump else { continue }
+        let index = Dictionary(uniqueKeysWithValues: hosts.enumerated().map { ($1.name, $0) })
+        for position in hosts.indices {
+            guard let jump = hosts[position].ssh.proxyJump else { continue }
             let hops = jump.split(separator: ",").map(String.init)
-            if hops.count == 1, let only = hops.first, names.contains(only), only != hosts[index].name {
-                hosts[index].ssh.jump = only
-                hosts[index].ssh.proxyJump = nil
+            if hops.count == 1, let only = hops.first, names.contains(only) {
+                hosts[position].ssh.jump = only
+                hosts[position].ssh.proxyJump = nil
+            }
+            let location = jumpLocations[hosts[position].name] ?? hosts[position].location
+            for hop in hops {
+                let name = hop.split(separator: "@").last.map { String($0.split(separator: ":").first ?? "") } ?? hop
+                if let other = index[name], hosts[other].ssh.connection == .local {
+                    diagnostics.append(
+                        PlaybookError(
+                            .invalidValue("'\(name)' is the controller (ansible_connection: local): no SSH goes through it"),
+                            at: location, keyPath: "ansible_ssh_common_args"))
+                }
+            }
+        }
+        for host in hosts where host.ssh.jump != nil {
+            var seen = [host.name]
+            var current = host.ssh.jump
+            while let next = current, let position = index[next] {
+                if seen.contains(next) {
+                    diagnostics.append(
+                        PlaybookError(
+                            .invalidValue("jump hosts form a cycle: \((seen + [next]).joined(separator: " → "))"),
+                            at: jumpLocations[host.name] ?? host.location, keyPath: "ansible_ssh_common_args"))
+                    break
+                }
+                seen.append(next)
+                current = hosts[position].ssh.jump
             }
         }
         var groups: [String: InventoryGroup] = [:]
@@ -159,6 +188,9 @@ struct AnsibleResolver {
         var result = Inventory(file: first, environment: environmentName, hosts: hosts, groups: groups, vars: [:], secrets: secrets)
         result.sources = sources
         result.format = .ansible
+        result.groupOrder = inventory.groupOrder.filter { groups[$0] != nil }
+        result.topGroups = inventory.groups["all"]?.children ?? []
+        result.hostDefinitionOrder = inventory.hostOrder.filter(names.contains)
         return (result, diagnostics)
     }
 }

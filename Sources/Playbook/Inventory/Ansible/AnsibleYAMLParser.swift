@@ -75,6 +75,14 @@ struct AnsibleYAMLParser {
             default:
                 for host in members {
                     let hostPath = "\(fieldPath).\(host.key)"
+                    if case .scalar(let key) = host.keyNode, key.style == .plain, case let typed = Self.plainValue(key.string),
+                        typed != .string(key.string)
+                    {
+                        reader.error(
+                            .invalidValue("host name '\(key.string)' is a \(typed.typeName) in YAML, not a name"), host.keyNode, hostPath,
+                            hint: "quote it: \"\(key.string)\":")
+                        continue
+                    }
                     let names: [String]
                     let port: Int?
                     do {
@@ -120,6 +128,10 @@ struct AnsibleYAMLParser {
             let tag = scalar.tag.description
             if tag == "!vault" || tag.hasSuffix("!vault") { return (.string(""), true) }
             if scalar.style != .plain || tag == "!unsafe" || tag.hasSuffix("!unsafe") { return (.string(scalar.string), false) }
+            // `!!str 5`: a plain scalar tagged a string that would not resolve to one untagged.
+            if tag == Tag.Name.str.rawValue, Resolver.default.resolveTag(of: .scalar(.init(scalar.string))) != .str {
+                return (.string(scalar.string), false)
+            }
             return (Self.plainValue(scalar.string), false)
         case .sequence(let sequence):
             var items: [Value] = []
@@ -133,11 +145,20 @@ struct AnsibleYAMLParser {
         case .mapping:
             guard let entries = reader.mapping(node, path) else { return nil }
             var map: [String: Value] = [:]
+            var merged: [Value] = []
             var vault = false
             for entry in entries {
                 guard let typed = value(entry.value, "\(path).\(entry.key)") else { return nil }
-                map[entry.key] = typed.value
                 vault = vault || typed.vault
+                if entry.key == "<<", case .scalar(let key) = entry.keyNode, key.style == .plain {
+                    // A merge key: the maps it names fill in what this one does not set, the first winning.
+                    if case .list(let items) = typed.value { merged += items } else { merged.append(typed.value) }
+                    continue
+                }
+                map[entry.key] = typed.value
+            }
+            for case .map(let entries) in merged {
+                for (key, value) in entries where map[key] == nil { map[key] = value }
             }
             return (.map(map), vault)
         case .alias:
@@ -162,10 +183,9 @@ struct AnsibleYAMLParser {
         if let first = body.first, first.isASCII, first.isNumber || first == "." {
             if body.hasPrefix("0b"), let number = signed(Int(digits.dropFirst(2), radix: 2)) { return number }
             if body.hasPrefix("0x"), let number = signed(Int(digits.dropFirst(2), radix: 16)) { return number }
-            if digits.count > 1, digits.hasPrefix("0"), digits.allSatisfy({ $0.isASCII && $0.isNumber }),
-                let number = signed(Int(digits, radix: 8))
-            {
-                return number
+            if digits.count > 1, digits.hasPrefix("0"), digits.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                // `017` is octal; `08` is no number at all in YAML 1.1 (a string, as a ZIP code stays).
+                return signed(Int(digits, radix: 8)) ?? .string(text)
             }
             if digits.allSatisfy({ $0.isASCII && $0.isNumber }), let number = signed(Int(digits)) { return number }
             if body.contains(":"), !body.hasPrefix("0"), body.split(separator: ":").allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) {

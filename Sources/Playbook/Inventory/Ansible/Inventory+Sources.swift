@@ -23,6 +23,9 @@ extension Inventory {
             throw ValidationFailure([PlaybookError(.missingKey("inventory"), at: .commandLine("inventory"), keyPath: "")])
         }
         let formats = sources.map(format(of:))
+        if sources.count == 1, formats == [.unreadable] {
+            return try loadGolive(file: first, environment: environment, requireSecrets: requireSecrets, environmentName: environmentName)
+        }
         if formats.contains(.golive) {
             guard sources.count == 1 else {
                 let golive = sources[formats.firstIndex(of: .golive) ?? 0]
@@ -55,16 +58,31 @@ extension Inventory {
     /// golive's keys (`environment:`, `defaults:`, `groups:`, `secrets:`) is golive's, any other Ansible's.
     static func format(of source: String) -> SourceFormat {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else { return .golive }
+        guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else { return .unreadable }
         if isDirectory.boolValue { return .ansibleDirectory }
-        guard let data = FileManager.default.contents(atPath: source), data.count <= YAMLReader.maxFileSize,
-            case .success(let text) = SourceText.decode(data, file: source)
-        else { return .golive }
-        let significant = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            .first { !$0.isEmpty && !$0.hasPrefix("#") && !$0.hasPrefix(";") }
+        guard let data = FileManager.default.contents(atPath: source) else { return .unreadable }
+        guard data.count <= YAMLReader.maxFileSize, case .success(let text) = SourceText.decode(data, file: source) else { return .golive }
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        let significant = lines.first { !$0.isEmpty && !$0.hasPrefix("#") && !$0.hasPrefix(";") }
         guard let significant else { return .ansibleINI }
         if significant.hasPrefix("[") && !significant.hasPrefix("[{") { return .ansibleINI }
-        guard let node = try? Yams.compose(yaml: text), case .mapping(let mapping) = node else { return .ansibleINI }
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            // Broken YAML is still YAML when it reads as keys (`all:`, `environment: x`): its own
+            // error is the one to report, not the INI reader's about every line.
+            let goliveKeys = lines.contains { line in ["environment:", "defaults:", "groups:", "secrets:"].contains { line.hasPrefix($0) } }
+            if goliveKeys { return .golive }
+            let key = significant.firstIndex(of: ":").map { significant[..<$0] }
+            if let key, !key.isEmpty, !key.contains("="), !key.contains(" "),
+                significant.hasSuffix(":") || significant.contains(": ")
+            {
+                return .ansibleYAML
+            }
+            return .ansibleINI
+        }
+        guard let node, case .mapping(let mapping) = node else { return .ansibleINI }
         let keys = Set(mapping.keys.compactMap { if case .scalar(let scalar) = $0 { scalar.string } else { nil } })
         if !keys.isDisjoint(with: ["environment", "defaults", "groups", "secrets"]) { return .golive }
         if keys.isSubset(of: InventoryParser.topKeys) && !keys.isEmpty && !keys.contains("all") { return .golive }
@@ -74,6 +92,8 @@ extension Inventory {
     /// What ``format(of:)`` finds.
     enum SourceFormat: Equatable {
         case golive, ansibleINI, ansibleYAML, ansibleDirectory
+        /// Not there, or not readable (read as golive's, whose reader says so, when given alone).
+        case unreadable
     }
 
     /// Files an Ansible inventory directory skips (as Ansible's `inventory_ignore_extensions`).
@@ -82,7 +102,14 @@ extension Inventory {
     private static func read(ansible source: String, into inventory: inout AnsibleInventory, diagnostics: inout [PlaybookError], depth: Int) {
         switch format(of: source) {
         case .ansibleDirectory:
-            guard depth < 8, let names = try? FileManager.default.contentsOfDirectory(atPath: source) else {
+            guard depth < 8 else {
+                diagnostics.append(
+                    PlaybookError(
+                        .unreadable("inventory directories are nested more than 8 deep here (a symbolic link loop?)"),
+                        at: SourceLocation(file: source, line: 1, column: 1), keyPath: ""))
+                return
+            }
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: source) else {
                 diagnostics.append(
                     PlaybookError(.unreadable("cannot read the directory"), at: SourceLocation(file: source, line: 1, column: 1), keyPath: ""))
                 return
@@ -92,6 +119,13 @@ extension Inventory {
                     name != "group_vars", name != "host_vars"
                 else { continue }
                 let path = (source as NSString).appendingPathComponent(name)
+                if format(of: path) == .unreadable {
+                    diagnostics.append(
+                        PlaybookError(
+                            .unreadable("cannot read this inventory file (a dangling symbolic link, or no permission?)"),
+                            at: SourceLocation(file: path, line: 1, column: 1), keyPath: ""))
+                    continue
+                }
                 if format(of: path) == .golive {
                     diagnostics.append(
                         PlaybookError(
@@ -119,7 +153,7 @@ extension Inventory {
                 AnsibleINIParser(file: source, text: text).parse(into: &inventory, diagnostics: &diagnostics)
             case .failure(let error): diagnostics.append(error)
             }
-        case .ansibleYAML, .golive:
+        case .ansibleYAML, .golive, .unreadable:
             let (reader, root) = YAMLReader.load(file: source)
             if let root { AnsibleYAMLParser(reader: reader).parse(root, into: &inventory) }
             diagnostics += reader.diagnostics

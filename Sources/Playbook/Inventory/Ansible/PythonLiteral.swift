@@ -6,8 +6,16 @@ enum PythonLiteral {
     static func value(_ text: String) -> Value {
         // literal_eval drops leading spaces and tabs.
         var parser = Parser(Array(text.drop { $0 == " " || $0 == "\t" }.unicodeScalars))
-        guard let value = parser.parseExpression(), parser.atEnd() else { return .string(text) }
-        return value
+        guard let first = parser.parseExpression() else { return .string(text) }
+        if parser.atEnd() { return first }
+        // `a, b` is a tuple (a list, as Ansible keeps it).
+        var items = [first]
+        while parser.eat(",") {
+            if parser.atEnd() { return .list(items) }
+            guard let item = parser.parseExpression() else { return .string(text) }
+            items.append(item)
+        }
+        return parser.atEnd() ? .list(items) : .string(text)
     }
 
     private struct Parser {
@@ -81,6 +89,9 @@ enum PythonLiteral {
             case "True": return .bool(true)
             case "False": return .bool(false)
             case "None": return .null
+            case "set":
+                // `set()`, the one call literal_eval takes: an empty set (a list, as Ansible keeps it).
+                return eat("(") && eat(")") ? .list([]) : nil
             default: return nil
             }
         }
