@@ -70,9 +70,12 @@ enum InputLoader {
     }
 
     /// Loads an inventory on its own.
-    static func loadInventory(_ paths: [String], environment: String? = nil, json: Bool, requireSecrets: Bool) throws -> Inventory {
+    static func loadInventory(
+        _ paths: [String], environment: String? = nil, json: Bool, requireSecrets: Bool, requireEnvironment: Bool = true
+    ) throws -> Inventory {
         do {
-            let (inventory, warnings) = try Inventory.load(sources: paths, requireSecrets: requireSecrets, environmentName: environment)
+            let (inventory, warnings) = try Inventory.load(
+                sources: paths, requireSecrets: requireSecrets, environmentName: environment, requireEnvironment: requireEnvironment)
             try report(warnings, json: json)
             return inventory
         } catch let failure as ValidationFailure {

@@ -29,16 +29,8 @@ struct InventoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded: Inventory
-        do {
-            let (inventory, warnings) = try Inventory.load(
-                sources: inventory, environmentName: environment, requireEnvironment: false)
-            try InputLoader.report(warnings, json: false)
-            loaded = inventory
-        } catch let failure as ValidationFailure {
-            try InputLoader.report(failure.diagnostics, json: false)
-            throw ExitStatus.invalidInput.exitCode
-        }
+        let loaded = try InputLoader.loadInventory(
+            inventory, environment: environment, json: false, requireSecrets: false, requireEnvironment: false)
         var hosts = loaded.hosts
         if let limit {
             do { hosts = try loaded.select(limit) } catch {

@@ -31,7 +31,8 @@ struct PingCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let inventory = try InputLoader.loadInventory(self.inventory, environment: environment, json: json, requireSecrets: false)
+        let inventory = try InputLoader.loadInventory(
+            self.inventory, environment: environment, json: json, requireSecrets: false, requireEnvironment: false)
         var hosts = inventory.hosts
         if let limit {
             do {
