@@ -284,6 +284,9 @@ import Testing
                       t1: !!str 5
                       base: &base { a: 1, b: 2 }
                       merged: { <<: *base, b: 3, c: 4 }
+                      q1: !!int "12"
+                      q2: !!null ''
+                      q3: 190:20:30.15
                 """#], sources: ["inventory.yml"]),
         Case(
             name: "crlf-line-endings", files: ["hosts": "[web]\r\nweb1 x=1\r\nweb2\r\n[db]\r\ndb1 y='a b'\r\n"], sources: ["hosts"],
@@ -306,6 +309,22 @@ import Testing
                 "ansible_su_pass": "a password is a secret", "ansible_private_key_passphrase": "a passphrase is a secret",
                 "ansible_winrm_password": "a password is a secret",
             ]),
+        Case(
+            name: "subscripts-over-several-groups",
+            files: ["hosts": "solo\n[webz]\nzeta\nmid\n[weba]\nalpha\nmid\nbeta\n[web:children]\nwebz\nweba\n"], sources: ["hosts"],
+            patterns: ["web*[1:]", "web*[-1]", "web*[4]", "all[0]", "all[-1]", "all[1:]", "*[2]", "webz:weba[0]"]),
+        Case(
+            name: "ansible-magic-variables-left-out",
+            files: ["hosts": "[web]\nw1 inventory_hostname=fake group_names=x hostvars=y omit=z playbook_dir=/p kept=1\n"], sources: ["hosts"]),
+        Case(
+            name: "ungrouped-first",
+            files: ["inventory.yml": "all:\n  children:\n    zz:\n      hosts: { z1: }\n  hosts:\n    lone:\n"], sources: ["inventory.yml"]),
+        Case(
+            name: "all-children-in-ini", files: ["hosts": "[all:children]\nzz\n[zz]\nz1\n[aa]\na1\n"], sources: ["hosts"]),
+        Case(
+            name: "secrets-by-name",
+            files: ["hosts": "[web]\nw1 db_password=plain-db-pw api_token=tok-12345 note=public\n"], sources: ["hosts"],
+            differences: ["db_password": "named as a secret: golive keeps it as one", "api_token": "named as a secret: golive keeps it as one"]),
         Case(name: "yaml-number-as-host-name", files: ["inventory.yml": "all:\n  hosts:\n    123:\n"], sources: ["inventory.yml"], refused: true),
         Case(
             name: "yaml-many-groups",
@@ -461,6 +480,12 @@ import Testing
                         let (x, y) = (Self.canonical(a[key]), Self.canonical(b[key]))
                         if x != y { problems.append("\(host).\(key): Ansible \(x), golive \(y)") }
                     }
+                }
+                // The tree as Ansible draws it, line for line (groups' and hosts' order included).
+                let theirGraph = try oracle.run("ansible-inventory", sources + ["--graph"])
+                let ourGraph = try AnsibleOracle.capture(golive.path, ["inventory"] + sources + ["--graph"])
+                if theirGraph.stdout.trimmingCharacters(in: .whitespacesAndNewlines) != ourGraph.stdout.trimmingCharacters(in: .whitespacesAndNewlines) {
+                    problems.append("--graph: Ansible\n\(theirGraph.stdout)\ngolive\n\(ourGraph.stdout)")
                 }
                 for pattern in item.patterns {
                     let listed = try oracle.run("ansible", sources + [pattern, "--list-hosts"])

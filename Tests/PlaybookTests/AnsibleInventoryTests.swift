@@ -245,6 +245,7 @@ struct AnsibleInventoryTests {
     @Test(arguments: [
         ("web:&prod:!web3", ["web1", "web2"]), ("~web[12]", ["web1", "web2"]), ("web[0]", ["web1"]), ("web[-1]", ["web3"]),
         ("web[1:]", ["web2", "web3"]), ("web[0:1]", ["web1", "web2"]), ("w?b[!1]", ["web2", "web3"]), ("db,web[2]", ["web3", "db1"]),
+        ("all[0]", ["web1"]), ("all[-1]", ["db1"]), ("web[1-2]", ["web2", "web3"]),
     ])
     func ansiblePatternsSelectOnGolivesOwnInventoriesToo(_ pattern: String, _ names: [String]) throws {
         let (inventory, _, _) = try load(
@@ -259,6 +260,9 @@ struct AnsibleInventoryTests {
         ("a1 ansible_ssh_common_args=\"-J a1\"\n", "jump hosts form a cycle: a1 → a1"),
         ("a1 ansible_ssh_common_args=\"-o ProxyJump=a2\"\na2 ansible_ssh_common_args=\"-J a1\"\n", "jump hosts form a cycle: a1 → a2 → a1"),
         ("me ansible_connection=local\na1 ansible_ssh_common_args=\"-J me\"\n", "'me' is the controller"),
+        ("a ansible_ssh_common_args=\"-J u@a\"\n", "jump hosts form a cycle: a → a"),
+        ("a ansible_ssh_common_args=\"-J a:22\"\n", "jump hosts form a cycle: a → a"),
+        ("a ansible_ssh_common_args=\"-J b,c\"\nb\nc ansible_ssh_extra_args=\"-J u@a:2222\"\n", "jump hosts form a cycle: a → c → a"),
     ])
     func jumpCyclesAndJumpsThroughTheControllerAreLocatedErrors(_ hosts: String, _ message: String) throws {
         let (errors, root) = try failure(["hosts": "[web]\n" + hosts])
@@ -320,5 +324,36 @@ struct AnsibleInventoryTests {
         }
         #expect(error.errors.first?.kind.message.contains("cannot read this inventory file") == true, "\(error.errors)")
         #expect(error.errors.first?.location.file == root + "/inv/dangling")
+    }
+
+    @Test(arguments: [
+        ("inventory.yml", "# a comment\n---\nall:\n  hosts:\n\th1:\n", "found character"),
+        ("inventory.yml", "all:\n  vars:\n    ah: =\n", "cannot be a value here"),
+        ("inventory.yml", "all:\n  vars:\n    b: !!binary aGVsbG8=\n", "binary values"),
+        ("hosts", "[web]\nw1\n[web:vars]\nansible_group_priority=x\n", "ansible_group_priority must be a whole number"),
+        ("hosts", "[web]\nw1 ansible_ssh_common_args='-J a -J b'\n", "ssh takes one -J"),
+        ("hosts", "[web]\nw1 ansible_ssh_common_args='-o ProxyJump='\n", "ProxyJump is empty"),
+    ])
+    func moreMalformedInputIsLocated(_ name: String, _ text: String, _ message: String) throws {
+        let (errors, root) = try failure([name: text], sources: [name])
+        let error = try #require(errors.first)
+        #expect(error.kind.message.contains(message), "\(errors)")
+        #expect(error.location.file == root + "/" + name && error.location.line > 1)
+    }
+
+    @Test func variablesNamedAsSecretsAreKeptAsSecrets() throws {
+        let (inventory, warnings, _) = try load(["hosts": "[web]\nw1 db_password=plain-db-pw api_token=tok-12345 short_pass=abc port=80\n"])
+        let w1 = try #require(inventory.host(named: "w1"))
+        #expect(w1.vars["db_password"] == .secret(Secret("plain-db-pw")))
+        #expect(w1.vars["api_token"] == .secret(Secret("tok-12345")))
+        #expect(w1.vars["port"] == .int(80))
+        #expect(warnings.filter { $0.kind.message.contains("looks like a secret") }.count == 2)
+        let text = DiagnosticRenderer().render(warnings)
+        #expect(!text.contains("plain-db-pw") && !text.contains("tok-12345"), "\(text)")
+    }
+
+    @Test func connectionVariablesOfALocalHostAreSaidToBeIgnored() throws {
+        let (_, warnings, _) = try load(["hosts": "[ops]\nctl ansible_connection=local ansible_user=bob\n"])
+        #expect(warnings.contains { $0.kind.message.contains("connection variables are ignored") })
     }
 }

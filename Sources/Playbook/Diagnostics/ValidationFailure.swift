@@ -53,13 +53,21 @@ public struct DiagnosticRenderer: Sendable {
     }
 
     /// A source line with the values of password variables written in it (an Ansible inventory's
-    /// `ansible_become_password=...`, `ansible_ssh_pass: ...`) replaced by `••••`: an excerpt
-    /// never shows a password, whatever the diagnostic is about.
+    /// `ansible_become_password=...`, `ansible_ssh_pass: ...`, `db_password: ...`) replaced by
+    /// `••••`: an excerpt never shows a password, whatever the diagnostic is about.
     static func concealingPasswords(_ line: String) -> String {
-        guard line.range(of: "pass", options: .caseInsensitive) != nil else { return line }
-        let pattern = #"(?i)(\b[A-Za-z_]*(?:pass|passwd|password|passphrase)\b["']?\s*[=:]\s*)("(?:[^"\\]|\\.)*"?|'[^']*'?|\S+)"#
-        guard let expression = try? NSRegularExpression(pattern: pattern) else { return line }
-        return expression.stringByReplacingMatches(
-            in: line, range: NSRange(line.startIndex..., in: line), withTemplate: "$1" + NSRegularExpression.escapedTemplate(for: Value.redactionMark))
+        guard ["pass", "secret", "token", "key"].contains(where: { line.range(of: $0, options: .caseInsensitive) != nil }) else { return line }
+        let key = #"\b[A-Za-z_]*(?:pass|passwd|password|passphrase|secret|_token|api_?key)\b"#
+        let quoted = #""(?:[^"\\]|\\.)*"?|'[^']*'?"#
+        // `key=value` (INI: the value is one shell word) and `key: value` (YAML: to the end of the
+        // line, or of a flow item).
+        var concealed = line
+        for pattern in ["(?i)(\(key)\\s*=\\s*)(\(quoted)|\\S+)", "(?i)(\(key)[\"']?\\s*:\\s*)(\(quoted)|[^,}\\]]+)"] {
+            guard let expression = try? NSRegularExpression(pattern: pattern) else { continue }
+            concealed = expression.stringByReplacingMatches(
+                in: concealed, range: NSRange(concealed.startIndex..., in: concealed),
+                withTemplate: "$1" + NSRegularExpression.escapedTemplate(for: Value.redactionMark))
+        }
+        return concealed
     }
 }

@@ -31,11 +31,9 @@ extension Inventory {
             }
         }
         var selected = (included ?? hosts.map(\.name)).filter { name in !excluded.contains(name) && intersections.allSatisfy { $0.contains(name) } }
-        if format == .golive {
-            let order = Dictionary(uniqueKeysWithValues: hosts.enumerated().map { ($1.name, $0) })
-            selected.sort { (order[$0] ?? 0) < (order[$1] ?? 0) }
-        }
-        return selected.compactMap { host(named: $0) }
+        let order = Dictionary(hosts.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        if format == .golive { selected.sort { (order[$0] ?? 0) < (order[$1] ?? 0) } }
+        return selected.compactMap { order[$0].map { hosts[$0] } }
     }
 
     /// A pattern's parts, as Ansible splits them: at commas when there is one, else at colons
@@ -74,7 +72,9 @@ extension Inventory {
         if host(named: written) != nil { return [written] }
         let (part, slice) = try Self.subscripted(written)
         var matched: [String] = []
-        if part.hasPrefix("~") {
+        if part == "all" || part == "*" {
+            matched = hosts.map(\.name)
+        } else if part.hasPrefix("~") {
             let expression: NSRegularExpression
             do {
                 expression = try NSRegularExpression(pattern: String(part.dropFirst()))
@@ -93,11 +93,9 @@ extension Inventory {
             matched = matchingGroups { Self.glob(part, $0) }.flatMap { orderedMembers(of: $0) }
                 + definedHosts.filter { Self.glob(part, $0) }
         }
-        if let slice {
-            var unique: [String] = []
-            for name in matched where !unique.contains(name) { unique.append(name) }
-            matched = slice.apply(to: unique)
-        }
+        // As Ansible: the position counts in the matches as listed, a host under two matching
+        // groups twice (the union drops the repeat afterwards).
+        if let slice { matched = slice.apply(to: matched) }
         if matched.isEmpty {
             if slice != nil || part.hasPrefix("~") || part.contains(where: { "*?[".contains($0) }) {
                 throw HostPatternError(part: written, message: "'\(written)' matches no host or group")

@@ -131,6 +131,7 @@ struct InventoryCommand: ParsableCommand {
 
     static func show(_ value: Value) -> String {
         switch value {
+        case .string(let text) where text.contains(where: \.isNewline): encode(text, pretty: false)
         case .string(let text): text.contains(where: \.isWhitespace) || text.isEmpty ? "\"\(text)\"" : text
         case .list, .map: encode(InventoryListing.json(value), pretty: false)
         default: value.text(revealingSecrets: false)
@@ -138,8 +139,9 @@ struct InventoryCommand: ParsableCommand {
     }
 
     static func encode(_ object: Any, pretty: Bool = true) -> String {
-        let options: JSONSerialization.WritingOptions = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        guard JSONSerialization.isValidJSONObject(object), let data = try? JSONSerialization.data(withJSONObject: object, options: options)
+        let options: JSONSerialization.WritingOptions = pretty
+            ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]
+        guard JSONSerialization.isValidJSONObject(object) || object is String, let data = try? JSONSerialization.data(withJSONObject: object, options: options)
         else { return "\(object)" }
         return String(decoding: data, as: UTF8.self)
     }

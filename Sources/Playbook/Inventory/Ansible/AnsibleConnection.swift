@@ -14,7 +14,7 @@ struct AnsibleConnection {
     private(set) var secrets: [String: SecretSource] = [:]
     private(set) var diagnostics: [PlaybookError] = []
     /// Where the host's jump was set, for the errors about it.
-    private(set) var jumpLocation: SourceLocation?
+    private(set) var jumpLocation: (key: String, location: SourceLocation)?
     /// The ssh options the host's arguments set already: as for ssh, the first value wins.
     private var optionsSet = Set<String>()
 
@@ -37,6 +37,12 @@ struct AnsibleConnection {
     static func isPassword(_ key: String) -> Bool {
         becomePasswordKeys.contains(key) || loginPasswordKeys.contains(key) || passphraseKeys.contains(key)
             || (key.hasPrefix("ansible_") && (key.hasSuffix("_pass") || key.hasSuffix("_password") || key.hasSuffix("_passphrase")))
+    }
+
+    /// A variable whose name says it holds a secret (`db_password`, `api_token`, `deploy_secret`).
+    static func looksSecret(_ key: String) -> Bool {
+        let name = key.lowercased()
+        return ["password", "passwd", "_pass", "passphrase", "secret", "_token", "api_key", "apikey"].contains { name.hasSuffix($0) }
     }
 
     /// The ssh options golive maps (others in `ansible_ssh_*_args` are refused).
@@ -83,7 +89,7 @@ struct AnsibleConnection {
             if text.isEmpty { refuse("\(key) is empty") } else { resolved.ssh.identity = Self.absolute(text) }
         case "ansible_ssh_common_args", "ansible_ssh_extra_args", "ansible_ssh_args":
             let jump = resolved.ssh.proxyJump
-            defer { if resolved.ssh.proxyJump != jump { jumpLocation = variable.location } }
+            defer { if resolved.ssh.proxyJump != jump { jumpLocation = (key, variable.location) } }
             var problems: [(String, String?, Bool)] = []
             sshArguments(text, key: key, to: &resolved, refuse: { problems.append(($0, $1, false)) }, warn: { problems.append(($0, nil, true)) })
             for (message, hint, warning) in problems { if warning { warn(message, hint: hint) } else { refuse(message, hint: hint) } }
@@ -144,6 +150,16 @@ struct AnsibleConnection {
             diagnostics += problems
             secrets["\(key)@\(variable.location)"] = source
             return .secret(source.value ?? Secret(""))
+        }
+        if !key.hasPrefix("ansible_"), Self.looksSecret(key), case .string(let plain) = value, plain.count >= Secret.minimumLength,
+            !plain.contains("{{")
+        {
+            // `db_password: hunter2`: by its name a secret, kept as one (never shown), with a warning.
+            warn(
+                "'\(key)' looks like a secret written in plain text in \(variable.location.file) (line \(variable.location.line)); golive keeps it as one and never shows it",
+                hint: "keep it out of files: \(key): \"{{ lookup('env', 'VARIABLE') }}\" reads it from the environment")
+            secrets["\(key)@\(variable.location)"] = SecretSource(environmentVariable: nil, value: Secret(plain), location: variable.location)
+            return .secret(Secret(plain))
         }
         if case .string(let string) = value, string.contains("{{") || string.contains("{%") {
             warn("'\(key)' holds a Jinja expression, which golive does not evaluate in inventory variables: it is used as written")
@@ -228,6 +244,7 @@ struct AnsibleConnection {
             return
         }
         let hint = "set it in ~/.ssh/config for the host instead: golive honours ssh_config (through OpenSSH where needed)"
+        var jumpFlags = 0
         var index = 0
         while index < words.count {
             let word = words[index]
@@ -240,6 +257,8 @@ struct AnsibleConnection {
             }
             if word.hasPrefix("-J") {
                 guard let hop = argument("-J") else { return refuse("-J needs a jump host", nil) }
+                if jumpFlags > 0 { return refuse("ssh takes one -J (several hops are one list: -J a,b)", nil) }
+                jumpFlags += 1
                 if optionsSet.insert("proxyjump").inserted { setJump(hop, resolved: &resolved, refuse: refuse) }
             } else if word.hasPrefix("-o") {
                 guard let option = argument("-o") else { return refuse("-o needs an option", nil) }
@@ -291,7 +310,8 @@ struct AnsibleConnection {
     }
 
     private func setJump(_ hop: String, resolved: inout InventoryHost, refuse: (String, String?) -> Void) {
-        guard !hop.isEmpty, hop.lowercased() != "none" else { return }
+        guard !hop.isEmpty else { return refuse("ProxyJump is empty (write none for no jump)", nil) }
+        guard hop.lowercased() != "none" else { return }
         let allowed = hop.allSatisfy { $0.isLetter || $0.isNumber || "._-@:,[]".contains($0) }
         guard allowed, !hop.hasPrefix("-") else { return refuse("'\(hop)' is not a jump host ([user@]host[:port])", nil) }
         resolved.ssh.proxyJump = hop

@@ -81,8 +81,11 @@ struct AnsibleINIParser {
                     error("expected key=value in [\(group):vars], got '\(content)'", location)
                     continue
                 }
-                inventory.setGroupVariable(
+                if let problem = inventory.setGroupVariable(
                     group, key, AnsibleInventory.Variable(value: PythonLiteral.value(value), location: location, vault: Self.isVault(value)))
+                {
+                    error(problem, location)
+                }
             case "children":
                 let child = Self.groupName(content)
                 guard let child else {

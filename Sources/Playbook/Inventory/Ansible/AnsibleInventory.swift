@@ -38,6 +38,8 @@ struct AnsibleInventory {
     init() {
         addGroup("all", at: nil)
         addGroup("ungrouped", at: nil)
+        // As Ansible starts every inventory: `ungrouped` is `all`'s first child.
+        _ = addChild("all", "ungrouped")
     }
 
     /// Adds a group (nothing when it exists).
@@ -69,16 +71,21 @@ struct AnsibleInventory {
         directGroups[host, default: []].append(group)
     }
 
-    mutating func setGroupVariable(_ group: String, _ key: String, _ variable: Variable) {
+    /// Sets a group's variable; `ansible_group_priority` sets its priority instead. Returns what is
+    /// wrong with the value, if anything.
+    @discardableResult
+    mutating func setGroupVariable(_ group: String, _ key: String, _ variable: Variable) -> String? {
         if key == "ansible_group_priority" {
             switch variable.value {
             case .int(let number): groups[group]?.priority = number
-            case .string(let text): groups[group]?.priority = Int(text) ?? 1
-            default: break
+            case .string(let text) where Int(text.trimmingCharacters(in: .whitespaces)) != nil:
+                groups[group]?.priority = Int(text.trimmingCharacters(in: .whitespaces)) ?? 1
+            default: return "ansible_group_priority must be a whole number, not '\(variable.value.text(revealingSecrets: false))'"
             }
-            return
+            return nil
         }
         groups[group]?.vars[key] = variable
+        return nil
     }
 
     mutating func setHostVariable(_ host: String, _ key: String, _ variable: Variable) { hosts[host]?.vars[key] = variable }
@@ -133,8 +140,6 @@ struct AnsibleInventory {
             groups["ungrouped"]?.hosts.removeAll { leaving.contains($0) }
             for name in leaving { directGroups[name]?.removeAll { $0 == "ungrouped" } }
         }
-        // `ungrouped` is `all`'s child even when empty (Ansible lists it first).
-        if groups["all"]?.children.contains("ungrouped") == false { _ = addChild("all", "ungrouped") }
     }
 
     /// Every group a host is in, directly or through children (`all` included).

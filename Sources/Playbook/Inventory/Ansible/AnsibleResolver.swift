@@ -24,6 +24,17 @@ struct AnsibleResolver {
     /// of these names would be hidden by them, so it is left out with a warning.
     static let reserved: Set = ["host", "run", "plays", "groups", "hosts", "play", "batch", "loop"]
 
+    /// Ansible's own variables (`inventory_hostname`, `group_names`, ...): Ansible always sets
+    /// them itself, and `ansible-inventory` leaves an inventory's out; so does golive, with a warning.
+    static let ansibleInternal: Set = [
+        "ansible_async_path", "ansible_collection_name", "ansible_config_file", "ansible_dependent_role_names", "ansible_diff_mode",
+        "ansible_facts", "ansible_forks", "ansible_inventory_sources", "ansible_limit", "ansible_play_batch", "ansible_play_hosts",
+        "ansible_play_hosts_all", "ansible_play_role_names", "ansible_playbook_python", "ansible_role_name", "ansible_role_names",
+        "ansible_run_tags", "ansible_skip_tags", "ansible_verbosity", "ansible_version", "inventory_dir", "inventory_file",
+        "inventory_hostname", "inventory_hostname_short", "group_names", "hostvars", "playbook_dir", "play_hosts", "role_name",
+        "role_names", "role_path", "role_uuid",
+    ]
+
     /// The inventory, and every problem found.
     func resolve() -> (Inventory?, [PlaybookError]) {
         var diagnostics: [PlaybookError] = []
@@ -42,7 +53,7 @@ struct AnsibleResolver {
         var warned = Set<SourceLocation>()
         var refused = Set<SourceLocation>()
         var said = Set<String>()
-        var jumpLocations: [String: SourceLocation] = [:]
+        var jumpLocations: [String: (key: String, location: SourceLocation)] = [:]
         var hosts: [InventoryHost] = []
         var environmentValues: [(String, SourceLocation)] = []
         for name in inventory.hostsOf("all") {
@@ -84,6 +95,15 @@ struct AnsibleResolver {
                 if key == "golive_environment" {
                     environmentValues.append((variable.value.text(revealingSecrets: false), variable.location))
                 }
+                if Self.ansibleInternal.contains(key) {
+                    if warned.insert(variable.location).inserted {
+                        diagnostics.append(
+                            PlaybookError(
+                                .invalidValue("variable '\(key)' is left out: it is Ansible's own (golive's templates say host.name, host.groups)"),
+                                at: variable.location, keyPath: key, hint: "rename it to use it in templates", severity: .warning))
+                    }
+                    continue
+                }
                 if Self.reserved.contains(key) {
                     if warned.insert(variable.location).inserted {
                         diagnostics.append(
@@ -97,6 +117,14 @@ struct AnsibleResolver {
             }
             for (name, source) in mapping.secrets { secrets[name] = source }
             if let location = mapping.jumpLocation { jumpLocations[name] = location }
+            if resolved.ssh.connection == .local, resolved.addressGiven || resolved.ssh.user != nil || resolved.ssh.port != nil
+                || resolved.ssh.identity != nil || resolved.ssh.proxyJump != nil
+            {
+                diagnostics.append(
+                    PlaybookError(
+                        .invalidValue("\(name)'s connection variables are ignored: ansible_connection: local makes it the controller"),
+                        at: host.location, keyPath: "ansible_connection", severity: .warning))
+            }
             // A variable shared by many hosts (a group's) is said once, not once per host.
             for diagnostic in mapping.diagnostics where said.insert("\(diagnostic.location)|\(diagnostic.kind.message)").inserted {
                 diagnostics.append(diagnostic)
@@ -142,31 +170,48 @@ struct AnsibleResolver {
                 hosts[position].ssh.jump = only
                 hosts[position].ssh.proxyJump = nil
             }
-            let location = jumpLocations[hosts[position].name] ?? hosts[position].location
+            let location = jumpLocations[hosts[position].name]?.location ?? hosts[position].location
             for hop in hops {
                 let name = hop.split(separator: "@").last.map { String($0.split(separator: ":").first ?? "") } ?? hop
                 if let other = index[name], hosts[other].ssh.connection == .local {
                     diagnostics.append(
                         PlaybookError(
                             .invalidValue("'\(name)' is the controller (ansible_connection: local): no SSH goes through it"),
-                            at: location, keyPath: "ansible_ssh_common_args"))
+                            at: location, keyPath: jumpLocations[hosts[position].name]?.key ?? "ansible_ssh_common_args"))
                 }
             }
         }
-        for host in hosts where host.ssh.jump != nil {
-            var seen = [host.name]
-            var current = host.ssh.jump
-            while let next = current, let position = index[next] {
-                if seen.contains(next) {
-                    diagnostics.append(
-                        PlaybookError(
-                            .invalidValue("jump hosts form a cycle: \((seen + [next]).joined(separator: " → "))"),
-                            at: jumpLocations[host.name] ?? host.location, keyPath: "ansible_ssh_common_args"))
-                    break
-                }
-                seen.append(next)
-                current = hosts[position].ssh.jump
+        // Every inventory host a host's jumps name, however written (`u@a:22`, `a,b`): no cycle.
+        func hops(_ host: InventoryHost) -> [String] {
+            if let jump = host.ssh.jump { return [jump] }
+            return (host.ssh.proxyJump ?? "").split(separator: ",").compactMap { hop in
+                let name = hop.split(separator: "@").last.map { String($0.split(separator: ":").first ?? "") } ?? String(hop)
+                return index[name] != nil ? name : nil
             }
+        }
+        var state: [String: Int] = [:]
+        var path: [String] = []
+        func visit(_ name: String) -> [String]? {
+            if state[name] == 1 { return Array(path.drop { $0 != name }) + [name] }
+            if state[name] == 2 { return nil }
+            state[name] = 1
+            path.append(name)
+            defer { path.removeLast() }
+            if let position = index[name] {
+                for next in hops(hosts[position]) { if let cycle = visit(next) { return cycle } }
+            }
+            state[name] = 2
+            return nil
+        }
+        var reported = Set<String>()
+        for host in hosts where state[host.name] == nil {
+            guard let cycle = visit(host.name), reported.insert(cycle.sorted().joined(separator: ",")).inserted else { continue }
+            let first = cycle[0]
+            diagnostics.append(
+                PlaybookError(
+                    .invalidValue("jump hosts form a cycle: \(cycle.joined(separator: " → "))"),
+                    at: jumpLocations[first]?.location ?? index[first].map { hosts[$0].location } ?? SourceLocation(file: first, line: 1, column: 1),
+                    keyPath: jumpLocations[first]?.key ?? "ansible_ssh_common_args"))
         }
         var groups: [String: InventoryGroup] = [:]
         for name in inventory.groupOrder where name != "all" {

@@ -57,9 +57,12 @@ struct AnsibleYAMLParser {
             case "vars":
                 for variable in members {
                     guard let typed = value(variable.value, "\(fieldPath).\(variable.key)") else { continue }
-                    inventory.setGroupVariable(
+                    if let problem = inventory.setGroupVariable(
                         name, variable.key,
                         AnsibleInventory.Variable(value: typed.value, location: reader.location(variable.keyNode), vault: typed.vault))
+                    {
+                        reader.error(.invalidValue(problem), variable.value, "\(fieldPath).\(variable.key)")
+                    }
                 }
             case "children":
                 for child in members {
@@ -127,7 +130,34 @@ struct AnsibleYAMLParser {
         case .scalar(let scalar):
             let tag = scalar.tag.description
             if tag == "!vault" || tag.hasSuffix("!vault") { return (.string(""), true) }
-            if scalar.style != .plain || tag == "!unsafe" || tag.hasSuffix("!unsafe") { return (.string(scalar.string), false) }
+            if tag == "!unsafe" || tag.hasSuffix("!unsafe") { return (.string(scalar.string), false) }
+            if scalar.style != .plain {
+                // A quoted scalar is a string, unless a tag says otherwise (`!!int "12"`, `!!null ''`).
+                switch tag {
+                case Tag.Name.int.rawValue, Tag.Name.float.rawValue, Tag.Name.bool.rawValue:
+                    let typed = Self.plainValue(scalar.string)
+                    if case .string = typed {
+                        reader.error(.invalidValue("'\(scalar.string)' is not a \(tag.split(separator: ":").last ?? "")"), node, path)
+                        return nil
+                    }
+                    return (typed, false)
+                case Tag.Name.null.rawValue: return (.null, false)
+                case Tag.Name.binary.rawValue:
+                    reader.error(.invalidValue("binary values (!!binary) are not read"), node, path)
+                    return nil
+                default: return (.string(scalar.string), false)
+                }
+            }
+            if tag == Tag.Name.binary.rawValue {
+                reader.error(.invalidValue("binary values (!!binary) are not read"), node, path)
+                return nil
+            }
+            if scalar.string == "=" || scalar.string == "<<" {
+                // YAML's value and merge keys, written as a value: Ansible's YAML library has no
+                // constructor for them.
+                reader.error(.invalidValue("'\(scalar.string)' cannot be a value here; quote it"), node, path)
+                return nil
+            }
             // `!!str 5`: a plain scalar tagged a string that would not resolve to one untagged.
             if tag == Tag.Name.str.rawValue, Resolver.default.resolveTag(of: .scalar(.init(scalar.string))) != .str {
                 return (.string(scalar.string), false)
@@ -188,6 +218,15 @@ struct AnsibleYAMLParser {
                 return signed(Int(digits, radix: 8)) ?? .string(text)
             }
             if digits.allSatisfy({ $0.isASCII && $0.isNumber }), let number = signed(Int(digits)) { return number }
+            if body.contains(":"), !body.hasPrefix("0"), let last = body.split(separator: ":").last, last.contains("."),
+                body.split(separator: ":").dropLast().allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }),
+                let fraction = Double(last.filter { $0 != "_" }), !last.hasPrefix(".")
+            {
+                // Sexagesimal float: 190:20:30.15.
+                let whole = body.split(separator: ":").dropLast().compactMap { Double($0.filter { $0 != "_" }) }
+                let value = whole.reduce(0) { $0 * 60 + $1 } * 60 + fraction
+                return .double(negative ? -value : value)
+            }
             if body.contains(":"), !body.hasPrefix("0"), body.split(separator: ":").allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) {
                 // Sexagesimal: 1:30 is 90.
                 let parts = body.split(separator: ":").compactMap { Int($0.filter { $0 != "_" }) }

@@ -74,6 +74,7 @@ extension Inventory {
             // error is the one to report, not the INI reader's about every line.
             let goliveKeys = lines.contains { line in ["environment:", "defaults:", "groups:", "secrets:"].contains { line.hasPrefix($0) } }
             if goliveKeys { return .golive }
+            if significant.hasPrefix("---") || significant.hasPrefix("%YAML") { return .ansibleYAML }
             let key = significant.firstIndex(of: ":").map { significant[..<$0] }
             if let key, !key.isEmpty, !key.contains("="), !key.contains(" "),
                 significant.hasSuffix(":") || significant.contains(": ")
