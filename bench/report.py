@@ -56,6 +56,8 @@ for title, a, b, index in [
     ("pyinfra / golive wall (5 steps)", "pyinfra-five", "golive-five", 0),
     ("golive / pyinfra controller CPU (5 steps)", "golive-five", "pyinfra-five", 1),
     ("golive ping / parallel-ssh ping wall", "golive-ping", "pssh-ping", 0),
+    ("ansible-inventory / golive inventory wall (read an INI inventory)", "ansible-inventory", "golive-inventory", 0),
+    ("ansible-inventory / golive inventory peak RSS", "ansible-inventory", "golive-inventory", 2),
     ("journal on / off wall (5 steps)", "golive-five", "golive-five-nojournal", 0),
     ("golive ping / bare ssh true wall", "golive-ping", "ssh-true", 0),
 ]:

@@ -116,6 +116,10 @@ PY
         measure golive-five-openssh "$N" "$G" run "$W/five.yml" -i "$W/inv.yml" --store "$W/s.sqlite" --yes --transport openssh
         measure golive-five-auto-mixed "$N" "$G" run "$W/five.yml" -i "$W/inv-mixed.yml" --store "$W/s.sqlite" --yes
         peer openssh && measure openssh-five "$N" bash "$W/openssh_five.sh"
+        # Reading the same Ansible INI inventory: every host with its variables (and, for golive, its
+        # connection after ssh_config), no host contacted.
+        measure golive-inventory "$N" "$G" inventory -i "$W/ansible.ini" --environment bench --list --json
+        peer ansible && measure ansible-inventory "$N" env ANSIBLE_CONFIG="$W/ansible.cfg" "$VENV/bin/ansible-inventory" -i "$W/ansible.ini" --list
         if peer pssh; then
             measure pssh-ping "$N" "$PY" bench/pssh_five.py "$W/spec.json" ping
             measure pssh-five "$N" "$PY" bench/pssh_five.py "$W/spec.json" five
