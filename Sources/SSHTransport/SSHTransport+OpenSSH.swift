@@ -44,16 +44,22 @@ extension SSHTransport {
         if let certified = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "-cert.pub") }) {
             return "its key \(Self.tilde(certified)) has a certificate"
         }
-        let types = candidates.map { PrivateKeyFile.keyType(atPath: $0) ?? "" }
+        let types = candidates.map { path in
+            if let known = keyTypes.withLock({ $0[path] }) { return known }
+            let type = PrivateKeyFile.keyType(atPath: path) ?? ""
+            keyTypes.withLock { $0[path] = type }
+            return type
+        }
         if !candidates.isEmpty, types.allSatisfy({ $0 == "ssh-rsa" || $0.hasPrefix("sk-") }) {
             let noun = types[0] == "ssh-rsa" ? "RSA" : "a security key"
             return candidates.count == 1
                 ? "its key \(Self.tilde(candidates[0])) is \(noun)" : "its keys (\(candidates.map(Self.tilde).joined(separator: ", "))) are RSA or security keys"
         }
         let target = try target(for: host)
-        if let knownHosts = try? KnownHosts(files: target.knownHostsFiles + ["/etc/ssh/ssh_known_hosts"]),
-            knownHosts.certifiedByAuthority(target.knownHostsName)
-        {
+        let files = target.knownHostsFiles + ["/etc/ssh/ssh_known_hosts"]
+        let knownHosts = knownHostsFiles.withLock { $0[files] } ?? (try? KnownHosts(files: files))
+        if let knownHosts { knownHostsFiles.withLock { $0[files] = knownHosts } }
+        if let knownHosts, knownHosts.certifiedByAuthority(target.knownHostsName) {
             return "its known_hosts checks it through a @cert-authority line"
         }
         return nil

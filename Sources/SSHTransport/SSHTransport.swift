@@ -36,6 +36,10 @@ public final class SSHTransport: Transport {
     let openssh: OpenSSHTransport
     /// ssh_config's settings per name, resolved once (a `Match exec` config costs an `ssh -G` each time).
     private let resolutions = Mutex<[String: SSHConfigFile.Settings]>([:])
+    /// Files read while deciding hosts' transports, read once however many hosts share them:
+    /// each key file's type, each set of known_hosts files.
+    let keyTypes = Mutex<[String: String]>([:])
+    let knownHostsFiles = Mutex<[[String]: KnownHosts]>([:])
 
     /// Creates a transport for the hosts of `inventory`.
     public init(inventory: Inventory, options: Options = Options(), client: SSHClient = SSHClient()) {
