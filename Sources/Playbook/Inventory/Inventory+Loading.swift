@@ -326,21 +326,8 @@ struct InventoryParser {
     }
 
     static func groupCycle(_ groups: [String: InventoryGroup]) -> [String]? {
-        var state: [String: Int] = [:]
-        var stack: [String] = []
-        func visit(_ name: String) -> [String]? {
-            if state[name] == 1 { return Array(stack.drop { $0 != name }) + [name] }
-            if state[name] == 2 { return nil }
-            state[name] = 1
-            stack.append(name)
-            for child in groups[name]?.children ?? [] where groups[child] != nil {
-                if let cycle = visit(child) { return cycle }
-            }
-            stack.removeLast()
-            state[name] = 2
-            return nil
-        }
-        for name in groups.keys.sorted() { if let cycle = visit(name) { return cycle } }
+        var search = GraphCycle { name in (groups[name]?.children ?? []).filter { groups[$0] != nil } }
+        for name in groups.keys.sorted() { if let cycle = search.cycle(from: name) { return cycle } }
         return nil
     }
 }

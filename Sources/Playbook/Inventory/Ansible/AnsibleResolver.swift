@@ -35,6 +35,11 @@ struct AnsibleResolver {
         "role_names", "role_path", "role_uuid",
     ]
 
+    /// The host a ProxyJump hop names (`user@host:port` → `host`).
+    static func hopHost(_ hop: String) -> String {
+        hop.split(separator: "@").last.map { String($0.split(separator: ":").first ?? "") } ?? hop
+    }
+
     /// The inventory, and every problem found.
     func resolve() -> (Inventory?, [PlaybookError]) {
         var diagnostics: [PlaybookError] = []
@@ -95,21 +100,16 @@ struct AnsibleResolver {
                 if key == "golive_environment" {
                     environmentValues.append((variable.value.text(revealingSecrets: false), variable.location))
                 }
-                if Self.ansibleInternal.contains(key) {
+                // Names golive's templates or Ansible itself keep for their own are left out.
+                let owner = Self.ansibleInternal.contains(key)
+                    ? "it is Ansible's own (golive's templates say host.name, host.groups)"
+                    : Self.reserved.contains(key) ? "templates use that name for golive's own (\(key).…)" : nil
+                if let owner {
                     if warned.insert(variable.location).inserted {
                         diagnostics.append(
                             PlaybookError(
-                                .invalidValue("variable '\(key)' is left out: it is Ansible's own (golive's templates say host.name, host.groups)"),
-                                at: variable.location, keyPath: key, hint: "rename it to use it in templates", severity: .warning))
-                    }
-                    continue
-                }
-                if Self.reserved.contains(key) {
-                    if warned.insert(variable.location).inserted {
-                        diagnostics.append(
-                            PlaybookError(
-                                .invalidValue("variable '\(key)' is left out: templates use that name for golive's own (\(key).…)"),
-                                at: variable.location, keyPath: key, hint: "rename it to use it in templates", severity: .warning))
+                                .invalidValue("variable '\(key)' is left out: \(owner)"), at: variable.location, keyPath: key,
+                                hint: "rename it to use it in templates", severity: .warning))
                     }
                     continue
                 }
@@ -172,7 +172,7 @@ struct AnsibleResolver {
             }
             let location = jumpLocations[hosts[position].name]?.location ?? hosts[position].location
             for hop in hops {
-                let name = hop.split(separator: "@").last.map { String($0.split(separator: ":").first ?? "") } ?? hop
+                let name = Self.hopHost(hop)
                 if let other = index[name], hosts[other].ssh.connection == .local {
                     diagnostics.append(
                         PlaybookError(
@@ -182,30 +182,14 @@ struct AnsibleResolver {
             }
         }
         // Every inventory host a host's jumps name, however written (`u@a:22`, `a,b`): no cycle.
-        func hops(_ host: InventoryHost) -> [String] {
-            if let jump = host.ssh.jump { return [jump] }
-            return (host.ssh.proxyJump ?? "").split(separator: ",").compactMap { hop in
-                let name = hop.split(separator: "@").last.map { String($0.split(separator: ":").first ?? "") } ?? String(hop)
-                return index[name] != nil ? name : nil
-            }
-        }
-        var state: [String: Int] = [:]
-        var path: [String] = []
-        func visit(_ name: String) -> [String]? {
-            if state[name] == 1 { return Array(path.drop { $0 != name }) + [name] }
-            if state[name] == 2 { return nil }
-            state[name] = 1
-            path.append(name)
-            defer { path.removeLast() }
-            if let position = index[name] {
-                for next in hops(hosts[position]) { if let cycle = visit(next) { return cycle } }
-            }
-            state[name] = 2
-            return nil
+        var search = GraphCycle { name in
+            guard let position = index[name] else { return [] }
+            if let jump = hosts[position].ssh.jump { return [jump] }
+            return (hosts[position].ssh.proxyJump ?? "").split(separator: ",").map { Self.hopHost(String($0)) }.filter { index[$0] != nil }
         }
         var reported = Set<String>()
-        for host in hosts where state[host.name] == nil {
-            guard let cycle = visit(host.name), reported.insert(cycle.sorted().joined(separator: ",")).inserted else { continue }
+        for host in hosts {
+            guard let cycle = search.cycle(from: host.name), reported.insert(cycle.sorted().joined(separator: ",")).inserted else { continue }
             let first = cycle[0]
             diagnostics.append(
                 PlaybookError(
