@@ -19,6 +19,7 @@ struct Golive: AsyncParsableCommand {
         raiseOpenFileLimit()
         // Output to a closed pipe (`golive runs | head`) fails that write, not the process.
         signal(SIGPIPE, SIG_IGN)
+        var status: Int32 = 0
         do {
             var command = try parseAsRoot()
             if var asynchronous = command as? any AsyncParsableCommand {
@@ -27,12 +28,31 @@ struct Golive: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            if exitCode(for: error) == .validationFailure {
-                Terminal.error(fullMessage(for: error))
-                Foundation.exit(ExitStatus.invalidInput.rawValue)
-            }
-            exit(withError: error)
+            status = report(error)
         }
+        end(status)
+    }
+
+    /// Prints what an error says (help and version to stdout) and gives the exit status it means.
+    static func report(_ error: any Error) -> Int32 {
+        let code = exitCode(for: error)
+        let message = fullMessage(for: error)
+        if code == .validationFailure {
+            Terminal.error(message)
+            return ExitStatus.invalidInput.rawValue
+        }
+        if !message.isEmpty {
+            if code == .success { Terminal.out(Data((message + "\n").utf8)) } else { Terminal.error(message) }
+        }
+        return code.rawValue
+    }
+
+    /// Ends the process with `status` once its output is flushed, without the C library's exit
+    /// handlers: those tear down OpenSSL's global state while a connection's thread may still be
+    /// closing its session, which crashed an interrupted run on its way out.
+    static func end(_ status: Int32) -> Never {
+        fflush(nil)
+        _exit(status)
     }
 
     /// One socket per host: lift the soft limit on open files to the hard limit (often 1,024 vs

@@ -144,7 +144,7 @@ enum RunDriver {
                         "rollback in progress: press Ctrl-C once more within 5 s to abandon it (hosts may be left half-changed; exit 4)"))
             } else {
                 Terminal.error(Terminal.red("rollback abandoned by the operator: run `golive resume \(runID) --rollback` to finish it"))
-                exit(ExitStatus.needsAttention.rawValue)
+                Golive.end(ExitStatus.needsAttention.rawValue)
             }
         }
         let outcome = await body(session)
