@@ -13,6 +13,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -20,9 +23,9 @@ let package = Package(
             pkgConfig: "libssh2",
             providers: [.apt(["libssh2-1-dev", "libssl-dev"]), .brew(["libssh2"])]
         ),
-        .systemLibrary(name: "CSystem", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"]), .brew(["openssl"])]),
+        .systemLibrary(name: "CGoliveSystem", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"]), .brew(["openssl"])]),
         // Process spawning, digests, time formatting, quoting and matching: what every layer shares.
-        .target(name: "System", dependencies: ["CSystem"], swiftSettings: strict),
+        .target(name: "System", dependencies: ["CGoliveSystem"], swiftSettings: strict),
         .target(name: "SSH", dependencies: ["CLibSSH2", "System"], swiftSettings: strict),
         .target(name: "Playbook", dependencies: ["System", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         .target(name: "Engine", dependencies: ["Playbook", "System"], swiftSettings: strict),
@@ -38,9 +41,14 @@ let package = Package(
         ),
         .target(name: "Sandbox", dependencies: ["System"], swiftSettings: strict),
         .target(
-            name: "Store", dependencies: ["Engine", "Playbook", "System", .product(name: "GRDB", package: "GRDB.swift")],
+            name: "Store",
+            dependencies: [
+                "Engine", "Playbook", "System", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
-        .target(name: "Console", dependencies: ["Engine", "Playbook", "Store", "System"], swiftSettings: strict),
+        .target(name: "Console", dependencies: ["Engine", "Playbook", "System"], swiftSettings: strict),
         .target(
             name: "GoliveTestSupport", dependencies: ["SSH", "SSHTransport", "Engine", "Playbook", "Sandbox", "System"],
             swiftSettings: strict),
@@ -56,6 +64,8 @@ let package = Package(
             name: "EngineTests",
             dependencies: ["GoliveTestSupport", "Engine", "Playbook", "SSHTransport", "Sandbox", "Store", "System"],
             swiftSettings: strict),
+        .testTarget(
+            name: "StoreTests", dependencies: ["GoliveTestSupport", "Engine", "Store"], swiftSettings: strict),
         .testTarget(
             name: "GoliveCLITests",
             dependencies: ["GoliveTestSupport", "Playbook", "Sandbox", "System"],

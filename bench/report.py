@@ -59,6 +59,20 @@ for title, a, b, index in [
     ("ansible-inventory / golive inventory wall (read an INI inventory)", "ansible-inventory", "golive-inventory", 0),
     ("ansible-inventory / golive inventory peak RSS", "ansible-inventory", "golive-inventory", 2),
     ("journal on / off wall (5 steps)", "golive-five", "golive-five-nojournal", 0),
+    ("journal in PostgreSQL / in SQLite wall (5 steps)", "golive-five-postgres", "golive-five", 0),
     ("golive ping / bare ssh true wall", "golive-ping", "ssh-true", 0),
 ]:
     print("| %s | %s |" % (title, " | ".join(ratio(a, b, index))))
+# The PostgreSQL store's live view: commit to line on a remote `golive watch`.
+if len(sys.argv) > 2:
+    try:
+        lines = [line.split() for line in open(sys.argv[2]) if line.strip()]
+    except OSError:
+        lines = []
+    if lines:
+        print()
+        print("| remote watch latency (PostgreSQL store) | events | median ms | p90 ms | max ms |")
+        print("|---|---|---|---|---|")
+        for parts in lines:
+            if len(parts) == 4:
+                print("| commit to line on `golive watch` | %s | %s | %s | %s |" % tuple(parts))

@@ -25,6 +25,16 @@ G="$(swift build -c release --show-bin-path)/golive"
 W="$PWD/bench/work"
 rm -rf "$W"; mkdir -p "$W"
 head -c 102400 /dev/urandom > "$W/payload-100k.bin"
+# The team store: a PostgreSQL server of the benchmark's own on loopback (skipped, and said so,
+# where PostgreSQL is not installed).
+PGURL=""
+if PGINFO=$(bash bench/pg.sh start "$W/pg"); then
+    PGURL=${PGINFO% *}; PGPASS=${PGINFO#* }
+    trap 'bash bench/pg.sh stop "$W/pg"' EXIT
+else
+    echo "SKIPPED the PostgreSQL store: PostgreSQL is not installed"
+fi
+latency_done=""
 # The mixed fleet's RSA key (half the hosts log in with it: `auto` gives them OpenSSH).
 ssh-keygen -q -t rsa -b 3072 -N '' -f "$W/id_rsa"
 cp bench/five.yml bench/five_health.yml bench/ansible_five.yml bench/pyinfra_five.py "$W/"
@@ -111,6 +121,8 @@ PY
     for rep in $(seq "$REPS"); do
         measure golive-ping "$N" "$G" ping -i "$W/inv.yml"
         measure golive-five "$N" "$G" run "$W/five.yml" -i "$W/inv.yml" --store "$W/s.sqlite" --yes
+        [ -n "$PGURL" ] && measure golive-five-postgres "$N" env GOLIVE_STORE_PASSWORD="$PGPASS" \
+            "$G" run "$W/five.yml" -i "$W/inv.yml" --store "$PGURL" --yes
         measure golive-five-nojournal "$N" env GOLIVE_BENCH_JOURNAL=memory "$G" run "$W/five.yml" -i "$W/inv.yml" --store "$W/s.sqlite" --yes
         measure golive-five-health "$N" "$G" run "$W/five_health.yml" -i "$W/inv.yml" --store "$W/s.sqlite" --yes
         measure golive-five-openssh "$N" "$G" run "$W/five.yml" -i "$W/inv.yml" --store "$W/s.sqlite" --yes --transport openssh
@@ -132,6 +144,11 @@ PY
             measure ssh-true 1 ssh -F "$W/ssh_config" -o ControlMaster=no web1 true
         fi
     done
+    # From an event's commit to its line on a remote `watch` (a second process on its own terminal).
+    if [ -n "$PGURL" ] && [ -z "$latency_done" ]; then
+        echo "$(python3 bench/watch_latency.py "$G" "$PGURL" "$PGPASS" "$W/inv.yml" "$W")" >> "$W/latency.txt"
+        latency_done=1
+    fi
     "$G" sandbox down --directory "$W/hosts" > /dev/null
 done
 
@@ -144,7 +161,7 @@ out="${RESULTS:-bench/results/$stamp.md}"
     echo "Hosts: N local sshd (OpenSSH $(ssh -V 2>&1 | cut -d, -f1 | cut -d_ -f2)) on loopback, each with its own home; $REPS repetitions."
     echo "Controller CPU = user+sys of the tool's process tree (the hosts' sshd CPU is not included)."
     echo
-    python3 bench/report.py "$W/raw.txt"
+    python3 bench/report.py "$W/raw.txt" "$W/latency.txt"
 } > "$out"
 cat "$out"
 [ "$failures" = 0 ] || { echo "$failures measurement(s) failed"; exit 1; }

@@ -1,7 +1,6 @@
 import Engine
 import Foundation
 import Playbook
-import Store
 import System
 
 extension PlanDocument {

@@ -1,7 +1,6 @@
 import Engine
 import Foundation
 import Playbook
-import Store
 import System
 
 /// The resolved plan of a validated playbook (every play): as text or JSON (`golive plan`), and as a go-live plan

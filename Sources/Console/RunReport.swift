@@ -1,6 +1,5 @@
 import Engine
 import Foundation
-import Store
 import System
 
 /// The post-go-live review of one run or rehearsal (`golive report RUN`): planned (the rehearsals

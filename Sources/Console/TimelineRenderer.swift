@@ -1,6 +1,5 @@
 import Engine
 import Foundation
-import Store
 import System
 
 /// Renders a run's timeline as text, JSON or a self-contained HTML page with a Gantt chart.

@@ -36,8 +36,8 @@ public struct GoliveBinary: Sendable {
     /// The events of a run (the newest when `id` is nil) as `golive timeline --format json` gives them.
     ///
     /// - Throws: when the command's output is not a timeline document.
-    public func timelineEvents(_ id: String?, store: String) throws -> [[String: Any]] {
-        let output = try run(["timeline"] + (id.map { [$0] } ?? []) + ["--store", store, "--format", "json"]).output
+    public func timelineEvents(_ id: String?, store: String, environment: [String: String] = [:]) throws -> [[String: Any]] {
+        let output = try run(["timeline"] + (id.map { [$0] } ?? []) + ["--store", store, "--format", "json"], environment: environment).output
         guard let document = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
             let events = document["events"] as? [[String: Any]]
         else { throw TimelineOutputError(output: String(output.suffix(2000))) }

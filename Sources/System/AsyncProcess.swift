@@ -1,4 +1,4 @@
-internal import CSystem
+internal import CGoliveSystem
 import Foundation
 
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-internal import CSystem
+internal import CGoliveSystem
 import Foundation
 
 /// SHA-256 and HMAC-SHA1 through OpenSSL's libcrypto.

@@ -1,4 +1,4 @@
-internal import CSystem
+internal import CGoliveSystem
 
 #if canImport(Glibc)
     import Glibc

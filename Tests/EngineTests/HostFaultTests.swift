@@ -77,11 +77,12 @@ struct SmallDisk {
               - name: flood
                 shell: head -c 52428800 /dev/zero | tr '\\0' x; echo; echo the end
             """)
-        let store = try TimelineStore(path: live.directory + "/flood.sqlite")
+        let store = try SQLiteStore(path: live.directory + "/flood.sqlite")
         let runID = "flood-\(UInt32.random(in: 0...UInt32.max))"
-        let (outcome, _) = try await live.execute(play, journal: try store.journal(runID: runID)) { $0.runID = runID }
+        let (outcome, _) = try await live.execute(play, journal: try await store.journal(runID: runID)) { $0.runID = runID }
         #expect(outcome.exitCode == 0)
-        let finished = try #require(try store.events(runID: runID).first { $0.kind == .stepFinished && $0.step == "deploy[0]" })
+        let events = try await store.events(runID: runID)
+        let finished = try #require(events.first { $0.kind == .stepFinished && $0.step == "deploy[0]" })
         let stdout = try #require(finished.stdout)
         #expect(stdout.utf8.count <= 140_000, "\(stdout.utf8.count) bytes kept")
         #expect(stdout.hasSuffix("the end\n"))
@@ -94,15 +95,16 @@ struct SmallDisk {
     func aFullStoreDiskStopsTheRunAndRollsBack() async throws {
         let disk = try SmallDisk(at: live.directory + "/storedisk", size: "4m")
         defer { disk.unmount() }
-        let store = try TimelineStore(path: disk.path + "/golive.sqlite")
+        let store = try SQLiteStore(path: disk.path + "/golive.sqlite")
         let runID = "full-\(UInt32.random(in: 0...UInt32.max))"
         let play = try live.write(
             releasePlaybook(serial: "1", deploy: "  - name: slow\n    shell: sleep 1"))
         let live = self.live
-        let (outcome, _) = try await live.execute(play, journal: try store.journal(runID: runID)) { $0.runID = runID } during: { _ in
+        let (outcome, _) = try await live.execute(play, journal: try await store.journal(runID: runID)) { $0.runID = runID } during: { _ in
             // Once the first host is being changed, fill the disk under the store.
             _ = await eventually {
-                ((try? store.events(runID: runID)) ?? []).contains { $0.kind == .stepStarted && $0.step == "deploy[3]" }
+                let events: [RunEvent] = (try? await store.events(runID: runID)) ?? []
+                return events.contains { $0.kind == .stepStarted && $0.step == "deploy[3]" }
             }
             _ = try? live.shell("head -c 8388608 /dev/zero > \(disk.path)/filler 2>/dev/null; true")
         }
@@ -114,6 +116,7 @@ struct SmallDisk {
         // What was written before the disk filled is intact.
         _ = try? live.shell("rm -f \(disk.path)/filler")
         #expect(try store.integrityCheck() == "ok")
-        #expect(try store.events(runID: runID).first?.kind == .runStarted)
+        let recorded = try await store.events(runID: runID)
+        #expect(recorded.first?.kind == .runStarted)
     }
 }

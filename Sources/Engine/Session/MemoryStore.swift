@@ -1,4 +1,7 @@
-/// A store that keeps one journal in memory and no lock (engine tests, dry runs).
+import Foundation
+
+/// A store that keeps one journal in memory and no lock (engine tests, dry runs). It records no
+/// runs, artifacts nor plans: only the events its journal holds can be read back.
 public struct MemoryStore: RunStore {
     /// The journal every run appends to.
     public let journal: any Journal
@@ -12,9 +15,13 @@ public struct MemoryStore: RunStore {
 
     public func record(plan: ResolvedPlan, playbookFile: String, environment: String) async throws {}
     public func plan(fingerprint: String) async throws -> ResolvedPlan? { nil }
+    public func runs(limit: Int, kind: String?) async throws -> [RunRecord] { [] }
+    public func run(_ id: String) async throws -> RunRecord? { nil }
+    public func artifacts(runID: String) async throws -> [Artifact] { [] }
+    public func finishedRehearsals(playbookFile: String, limit: Int, before: Date?) async throws -> [RunRecord] { [] }
 
-    public func events(runID: String) async throws -> [RunEvent] {
+    public func events(runID: String, after: Int64) async throws -> [RunEvent] {
         guard let memory = journal as? MemoryJournal else { return [] }
-        return await memory.events.filter { $0.runID == runID }
+        return await memory.events.filter { $0.runID == runID && ($0.sequence ?? 0) > after }
     }
 }

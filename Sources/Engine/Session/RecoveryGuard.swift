@@ -10,6 +10,9 @@ public enum RecoveryGuard {
         case proceed(replacing: String?, note: String?)
         /// Refuse (exit 3), saying why.
         case refuse(String)
+        /// Refuse for now: the holder's lease is fresh and runs out at `until` (a recovery with
+        /// `--lock-wait` waits for that, then decides again).
+        case refuseUntil(Date, String)
     }
 
     /// Why the lock `holder` may not be released or taken over now: its run may still act.
@@ -44,7 +47,8 @@ public enum RecoveryGuard {
         let process = holder?.controllerProcess ?? state.info.flatMap { info in info.controllerPID.map { (info.controller, $0) } }
         let alive = process.flatMap { ControllerLiveness.isAlive(host: $0.host, pid: $0.pid) }
         if let holder, !holder.isStale(at: now), alive != false {
-            return .refuse(
+            return .refuseUntil(
+                holder.lease.addingTimeInterval(holder.leaseLength.seconds),
                 "run \(runID) is still alive: its controller (\(holder.controller)) refreshed its lease \(Int(holder.leaseAge(at: now)))s ago "
                     + "(lease \(holder.leaseLength.components.seconds)s); stop it (Ctrl-C rolls it back), or wait until its lease runs out")
         }

@@ -39,7 +39,7 @@ public final class RunSession: Sendable {
     ) async -> RunOutcome {
         let journal: any Journal
         do {
-            journal = try store.journal(runID: options.runID)
+            journal = try await store.journal(runID: options.runID)
         } catch {
             return RunOutcome(result: .failed, reason: "cannot open the timeline in \(store.location): \(error)")
         }
@@ -81,22 +81,36 @@ public final class RunSession: Sendable {
         _ play: ValidatedPlaybook, _ recovery: Executor.Recovery, options: RunOptions, force: Bool = false,
         whileRunning: (@Sendable (Executor) async -> Void)? = nil
     ) async throws -> RunOutcome {
-        let history = try await store.events(runID: options.runID)
-        let state = RunState.replay(history, runID: options.runID)
-        let holder = try await store.environmentLock?.holder(of: play.inventory.environment)
-        let takeover: Executor.Takeover
-        switch RecoveryGuard.decide(state, holder: holder, force: force) {
-        case .refuse(let reason):
-            return RunOutcome(result: .refused, reason: reason)
-        case .proceed(let replacing, let note):
-            let (store, runID) = (self.store, options.runID)
-            takeover = Executor.Takeover(replacing: replacing, note: note, reload: { try await store.events(runID: runID) })
+        // With --lock-wait, a lease that is still fresh is waited out (a controller on another
+        // machine cannot be asked whether it lives: its lease is the answer), then decided again.
+        let deadline = Date().addingTimeInterval(options.lockWait?.seconds ?? 0)
+        var history: [RunEvent] = []
+        var state = RunState.replay([], runID: options.runID)
+        var takeover: Executor.Takeover?
+        for _ in 0..<10_000 {
+            history = try await store.events(runID: options.runID)
+            state = RunState.replay(history, runID: options.runID)
+            let holder = try await store.environmentLock?.holder(of: play.inventory.environment)
+            switch RecoveryGuard.decide(state, holder: holder, force: force) {
+            case .refuse(let reason):
+                return RunOutcome(result: .refused, reason: reason)
+            case .refuseUntil(let until, let reason):
+                guard until < deadline else { return RunOutcome(result: .refused, reason: reason) }
+                // A refreshed lease moves `until` on: each look is bounded, and so is the wait.
+                try? await Task.sleep(for: .milliseconds(Int(min(1, max(0.05, until.timeIntervalSinceNow + 0.05)) * 1000)))
+                continue
+            case .proceed(let replacing, let note):
+                let (store, runID) = (self.store, options.runID)
+                takeover = Executor.Takeover(replacing: replacing, note: note, reload: { try await store.events(runID: runID) })
+            }
+            break
         }
+        guard let takeover else { return RunOutcome(result: .refused, reason: "run \(options.runID) is still held") }
         if let refusal = try await planRefusal(play, state: state) {
             return RunOutcome(result: .refused, reason: refusal)
         }
         let executor = Executor(
-            playbook: play, transport: transport, journal: try store.journal(runID: options.runID), observer: observer,
+            playbook: play, transport: transport, journal: try await store.journal(runID: options.runID), observer: observer,
             lock: store.environmentLock, gates: gates, options: options, history: history, stateObserver: stateObserver)
         return await drive(executor, whileRunning: whileRunning) { await $0.recover(recovery, takeover: takeover) }
     }

@@ -1,5 +1,9 @@
-/// Where runs are recorded: the seam between the engine and a store (the embedded SQLite
-/// timeline; an in-memory one for tests and dry runs).
+import Foundation
+
+/// Where runs are recorded: the one seam between golive and a store (the embedded SQLite
+/// timeline, the PostgreSQL team store; an in-memory one for tests and dry runs). The engine
+/// writes through ``journal(runID:)`` and ``environmentLock``; the commands read runs, events,
+/// artifacts and plans through the rest, whichever store it is.
 public protocol RunStore: Sendable {
     /// Where it is, for messages (a file path, a URL without its password).
     var location: String { get }
@@ -8,11 +12,28 @@ public protocol RunStore: Sendable {
     /// A journal that appends to run `runID` (new or recorded).
     ///
     /// - Throws: when the store cannot be read.
-    func journal(runID: String) throws -> any Journal
-    /// Run `runID`'s events, in order.
+    func journal(runID: String) async throws -> any Journal
+    /// Run `runID`'s events after sequence number `after` (exclusive), in order.
     ///
     /// - Throws: when the store cannot be read.
-    func events(runID: String) async throws -> [RunEvent]
+    func events(runID: String, after: Int64) async throws -> [RunEvent]
+    /// Runs, newest first, of one kind when `kind` is given.
+    ///
+    /// - Throws: when the store cannot be read.
+    func runs(limit: Int, kind: String?) async throws -> [RunRecord]
+    /// One run, by id or by a prefix of its id that only it has.
+    ///
+    /// - Throws: when the store cannot be read.
+    func run(_ id: String) async throws -> RunRecord?
+    /// The backups a run recorded.
+    ///
+    /// - Throws: when the store cannot be read.
+    func artifacts(runID: String) async throws -> [Artifact]
+    /// Finished rehearsals of `playbookFile` (succeeded or rolled back), newest first, started
+    /// before `before` when given: up to `limit` candidates for ``rehearsals(playbookFile:limit:before:)``.
+    ///
+    /// - Throws: when the store cannot be read.
+    func finishedRehearsals(playbookFile: String, limit: Int, before: Date?) async throws -> [RunRecord]
     /// Records a resolved plan under its fingerprint (the first record wins).
     ///
     /// - Throws: when the store cannot be written.
@@ -21,4 +42,43 @@ public protocol RunStore: Sendable {
     ///
     /// - Throws: when the store cannot be read.
     func plan(fingerprint: String) async throws -> ResolvedPlan?
+    /// A number that grows whenever the store may hold events it did not hold before (another
+    /// controller committed some), so that a live view reads again only then; nil when the
+    /// store cannot tell (a live view then reads each time it looks).
+    func changeMark() async -> Int?
+    /// Closes the store's connections (a no-op for a file).
+    func close() async
+}
+
+extension RunStore {
+    /// Run `runID`'s events, in order.
+    ///
+    /// - Throws: when the store cannot be read.
+    public func events(runID: String) async throws -> [RunEvent] { try await events(runID: runID, after: 0) }
+
+    /// The newest finished rehearsals (up to `limit`, started before `before` when given) of a
+    /// playbook file that completed their batches, newest first, with their events.
+    ///
+    /// - Throws: when the store cannot be read.
+    public func rehearsals(playbookFile: String, limit: Int, before: Date? = nil) async throws -> [(RunRecord, [RunEvent])] {
+        let path = URL(fileURLWithPath: playbookFile).standardizedFileURL.path
+        var found: [(RunRecord, [RunEvent])] = []
+        for run in try await finishedRehearsals(playbookFile: path, limit: limit * 4, before: before) where found.count < limit {
+            let events = try await events(runID: run.id)
+            if events.contains(where: { $0.kind == .batchFinished && $0.status == "ok" }) { found.append((run, events)) }
+        }
+        return found
+    }
+
+    /// The newest finished rehearsal of a playbook file that completed its batches, with its events.
+    ///
+    /// - Throws: when the store cannot be read.
+    public func lastRehearsal(playbookFile: String) async throws -> (RunRecord, [RunEvent])? {
+        try await rehearsals(playbookFile: playbookFile, limit: 1).first
+    }
+
+    /// A store that cannot tell when it changed: read it each time.
+    public func changeMark() async -> Int? { nil }
+
+    public func close() async {}
 }

@@ -46,10 +46,20 @@ struct KillingStore: RunStore {
 
     var location: String { inner.location }
     var environmentLock: (any EnvironmentLock)? { inner.environmentLock }
-    func journal(runID: String) throws -> any Journal { KillingJournal(inner: try inner.journal(runID: runID), limit: limit) }
-    func events(runID: String) async throws -> [RunEvent] { try await inner.events(runID: runID) }
+    func journal(runID: String) async throws -> any Journal {
+        KillingJournal(inner: try await inner.journal(runID: runID), limit: limit)
+    }
+    func events(runID: String, after: Int64) async throws -> [RunEvent] { try await inner.events(runID: runID, after: after) }
+    func runs(limit: Int, kind: String?) async throws -> [RunRecord] { try await inner.runs(limit: limit, kind: kind) }
+    func run(_ id: String) async throws -> RunRecord? { try await inner.run(id) }
+    func artifacts(runID: String) async throws -> [Artifact] { try await inner.artifacts(runID: runID) }
+    func finishedRehearsals(playbookFile: String, limit: Int, before: Date?) async throws -> [RunRecord] {
+        try await inner.finishedRehearsals(playbookFile: playbookFile, limit: limit, before: before)
+    }
     func record(plan: ResolvedPlan, playbookFile: String, environment: String) async throws {
         try await inner.record(plan: plan, playbookFile: playbookFile, environment: environment)
     }
     func plan(fingerprint: String) async throws -> ResolvedPlan? { try await inner.plan(fingerprint: fingerprint) }
+    func changeMark() async -> Int? { await inner.changeMark() }
+    func close() async { await inner.close() }
 }

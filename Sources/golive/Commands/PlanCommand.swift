@@ -38,22 +38,22 @@ struct PlanCommand: AsyncParsableCommand {
         if let limit = input.limit { words += ["--limit", limit] }
         words += ["--expect-plan", document.resolved.fingerprint]
         document.runCommand = words.map(ShellQuote.quote).joined(separator: " ")
-        let storePath = StoreLocation.resolve(store, besidePlaybook: playbook)
+        let storeURL = try StoreLocation.url(store, besidePlaybook: playbook)
         let documentFormat = format == .md || format == .html
         // The plan is recorded under its fingerprint, so `run --expect-plan` can say what changed.
-        if documentFormat || FileManager.default.fileExists(atPath: storePath) {
+        if documentFormat || storeURL.exists {
             do {
-                let timeline = try TimelineStore(path: storePath)
-                let rehearsals = try timeline.rehearsals(playbookFile: playbook, limit: 5)
+                let timeline = try await storeURL.open { Terminal.error($0) }
+                let rehearsals = try await timeline.rehearsals(playbookFile: playbook, limit: 5)
                 if let (_, events) = rehearsals.first {
                     document.prediction = Prediction.from(rehearsal: events, batches: document.batches.count)
                 }
-                document.rehearsals = try rehearsals.map { run, events in
-                    (run, PhaseTimings(events: events), try timeline.artifacts(runID: run.id))
-                }
-                try timeline.savePlan(document.resolved, playbookFile: playbook, environment: play.inventory.environment)
+                var shown: [(RunRecord, PhaseTimings, [Artifact])] = []
+                for (run, events) in rehearsals { shown.append((run, PhaseTimings(events: events), try await timeline.artifacts(runID: run.id))) }
+                document.rehearsals = shown
+                try await timeline.record(plan: document.resolved, playbookFile: playbook, environment: play.inventory.environment)
             } catch {
-                Terminal.error("warning: the timeline store \(storePath) could not be read or written (\(error)); the plan has no rehearsal timings and is not recorded")
+                Terminal.error("warning: the timeline store \(storeURL) could not be read or written (\(error)); the plan has no rehearsal timings and is not recorded")
             }
         }
         let handle: FileHandle

@@ -18,13 +18,13 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "Write to this file instead of stdout.") var output: String?
 
     func run() async throws {
-        let store = try storeOptions.open()
-        let record = try storeOptions.run(store, run)
+        let store = try await storeOptions.open()
+        let record = try await storeOptions.run(store, run)
         // The plan it is compared with: the rehearsals of the same playbook before it.
-        let rehearsals = try store.rehearsals(playbookFile: record.playbookFile, limit: 5, before: record.started)
+        let rehearsals = try await store.rehearsals(playbookFile: record.playbookFile, limit: 5, before: record.started)
             .filter { $0.0.id != record.id }
             .map { (run: $0.0, timings: PhaseTimings(events: $0.1)) }
-        let report = RunReport(run: record, events: try store.events(runID: record.id), rehearsals: rehearsals)
+        let report = RunReport(run: record, events: try await store.events(runID: record.id), rehearsals: rehearsals)
         try StoreOptions.deliver(Data((format == .md ? report.markdown() : report.html()).utf8), to: output, text: true)
     }
 }

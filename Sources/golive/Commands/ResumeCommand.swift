@@ -14,10 +14,12 @@ struct ResumeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Take the run over although its controller process is still alive (only once its lease ran out).")
     var force = false
     @Flag(name: .long, help: "One JSON event per line.") var json = false
+    @OptionGroup var files: RecoveryFiles
 
     func run() async throws {
         try await RunDriver.recover(
-            run, mode: rollback ? .rollback : .resume, storeOptions: storeOptions, session: session, force: force, json: json)
+            run, mode: rollback ? .rollback : .resume, storeOptions: storeOptions, session: session, force: force, json: json,
+            files: files)
     }
 }
 
@@ -32,8 +34,21 @@ struct RollbackCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Take the run over although its controller process is still alive (only once its lease ran out).")
     var force = false
     @Flag(name: .long, help: "One JSON event per line.") var json = false
+    @OptionGroup var files: RecoveryFiles
 
     func run() async throws {
-        try await RunDriver.recover(run, mode: .rollback, storeOptions: storeOptions, session: session, force: force, json: json)
+        try await RunDriver.recover(run, mode: .rollback, storeOptions: storeOptions, session: session, force: force, json: json, files: files)
     }
+}
+
+/// Where a recovery finds the run's playbook and inventory when they are not at the paths the run
+/// recorded: from another machine sharing the store, its own checkout of them. The plan they
+/// resolve to must be the run's (else the recovery refuses and touches nothing).
+struct RecoveryFiles: ParsableArguments {
+    @Option(name: .long, help: "This machine's copy of the run's playbook (default: the path the run recorded).")
+    var playbook: String?
+    @Option(
+        name: [.customShort("i"), .long],
+        help: "This machine's copy of the run's inventory, repeatable as when it ran (default: the paths the run recorded).")
+    var inventory: [String] = []
 }

@@ -6,6 +6,7 @@ import Foundation
 import Playbook
 import SSHTransport
 import Store
+import System
 
 /// Runs a playbook as `run`, `rehearse` or `check`, and recovers a run (`resume`, `rollback`):
 /// loads and validates, opens the store, builds the ``RunSession`` (SSH, the store, the console,
@@ -19,11 +20,10 @@ enum RunDriver {
         guard let play = try InputLoader.load(playbook: playbook, options: input, requireSecrets: true) else {
             throw ExitStatus.invalidInput.exitCode
         }
-        let storePath = execution.storePath(besidePlaybook: playbook)
-        let store = try openStore(storePath)
+        let store = try await openStore(try execution.storeURL(besidePlaybook: playbook))
         let plan = ResolvedPlan(play)
         if let expected = execution.expectPlan, expected != plan.fingerprint {
-            refuseChangedPlan(expected: expected, current: plan, store: store)
+            await refuseChangedPlan(expected: expected, current: plan, store: store)
             throw ExitStatus.refused.exitCode
         }
         let runID = StoreLocation.newRunID()
@@ -38,8 +38,8 @@ enum RunDriver {
         options.recorded = RecordedInput.encode(vars: input.vars, limit: input.limit)
         options.recorded["plan_fingerprint"] = plan.fingerprint
         // The plan the run starts with, so that a recovery with changed files can say what changed.
-        try? store.savePlan(plan, playbookFile: playbook, environment: play.inventory.environment)
-        if kind == .run, let (rehearsal, events) = try? store.lastRehearsal(playbookFile: playbook) {
+        try? await store.record(plan: plan, playbookFile: playbook, environment: play.inventory.environment)
+        if kind == .run, let (rehearsal, events) = (try? await store.lastRehearsal(playbookFile: playbook)) ?? nil {
             let batches = Planner.schedule(play).count
             options.prediction = Prediction.from(rehearsal: events, batches: batches)
             if options.prediction == nil && !input.json {
@@ -57,7 +57,7 @@ enum RunDriver {
         defer { transport.shutdown() }
         let session = makeSession(store: store, transport: transport, json: input.json)
         let runOptions = options
-        try await drive(session, runID: runID, storePath: storePath, json: input.json) { session in
+        try await drive(session, runID: runID, storePath: store.location, json: input.json) { session in
             await session.run(play, options: runOptions)
         }
     }
@@ -65,60 +65,70 @@ enum RunDriver {
     /// Recovers run `id` from the store: `resume` (forward) or a rollback (`resume --rollback`, `rollback`).
     static func recover(
         _ id: String, mode: Executor.Recovery, storeOptions: StoreOptions, session sessionOptions: SessionOptions, force: Bool,
-        json: Bool
+        json: Bool, files: RecoveryFiles
     ) async throws {
         if sessionOptions.noColor { Terminal.colorDisabled = true }
-        let store = try storeOptions.open()
-        let record = try storeOptions.run(store, id)
+        let store = try await storeOptions.open()
+        let record = try await storeOptions.run(store, id)
         if mode == .resume, record.status != "running" {
             Terminal.error(
                 "error: run \(record.id) has ended (\(record.status)); only a run whose controller died can be resumed (use `golive rollback` to undo a finished run)"
             )
             throw ExitStatus.invalidInput.exitCode
         }
-        let details = try store.events(runID: record.id).first { $0.kind == .runStarted }?.runStarted
+        let details = try await store.events(runID: record.id).first { $0.kind == .runStarted }?.runStarted
         var input = try InputOptions.parse([])
-        input.inventory = details?.inventoryList ?? [record.inventoryFile]
+        input.inventory = files.inventory.isEmpty ? details?.inventoryList ?? [record.inventoryFile] : files.inventory
+        let playbookFile = files.playbook ?? record.playbookFile
+        // From another machine, the recorded paths may be someone else's checkout.
+        for (path, option) in [(playbookFile, "--playbook FILE")] + input.inventory.map({ ($0, "-i INVENTORY") })
+        where !FileManager.default.fileExists(atPath: path) {
+            Terminal.error(
+                "error: run \(record.id)'s \(option == "--playbook FILE" ? "playbook" : "inventory") \(path) is not on this machine: "
+                    + "give this machine's copy with \(option) (it must resolve to the run's plan); nothing was touched")
+            throw ExitStatus.invalidInput.exitCode
+        }
         input.environment = details?.environment
         input.vars = details?.varList ?? []
         input.limit = details?.limit
         input.json = json
-        guard let play = try InputLoader.load(playbook: record.playbookFile, options: input, requireSecrets: true) else {
+        guard let play = try InputLoader.load(playbook: playbookFile, options: input, requireSecrets: true) else {
             throw ExitStatus.invalidInput.exitCode
         }
         var options = RunOptions(
             kind: RunOptions.Kind(rawValue: record.kind) ?? .run, runID: record.id, operatorName: StoreLocation.operatorName,
-            playbookDirectory: URL(fileURLWithPath: record.playbookFile).deletingLastPathComponent().path)
+            playbookDirectory: URL(fileURLWithPath: playbookFile).deletingLastPathComponent().path)
         sessionOptions.apply(to: &options)
         let transport = SSHTransport(inventory: play.inventory, options: sessionOptions.transportOptions)
         defer { transport.shutdown() }
         let session = makeSession(store: store, transport: transport, json: json)
         let runOptions = options
-        try await drive(session, runID: record.id, storePath: store.path, json: json) { session in
+        try await drive(session, runID: record.id, storePath: store.location, json: json) { session in
             do {
                 return try await session.recover(play, mode, options: runOptions, force: force)
             } catch {
-                return RunOutcome(result: .failed, reason: "cannot read run \(record.id) from \(store.path): \(error)")
+                return RunOutcome(result: .failed, reason: "cannot read run \(record.id) from \(store.location): \(error)")
             }
         }
     }
 
     /// Opens the store, or refuses (exit 3) saying why: a store another golive holds locked (a live
-    /// controller, stopped perhaps, mid-write) is never waited on for ever nor reported as a crash.
-    static func openStore(_ path: String) throws -> TimelineStore {
+    /// controller, stopped perhaps, mid-write) is never waited on for ever nor reported as a crash;
+    /// a server that cannot be reached or refuses the login says so.
+    static func openStore(_ url: StoreURL) async throws -> any RunStore {
         do {
-            return try TimelineStore(path: path)
+            return try await url.open { Terminal.error($0) }
         } catch {
             let busy = "\(error)".contains("database is locked")
                 ? "; another golive process is writing to it (a live controller, perhaps stopped): nothing was done" : ""
-            Terminal.error("error: cannot open the timeline store \(path): \(error)\(busy)")
+            Terminal.error("error: cannot open the timeline store \(url): \(error)\(busy)")
             throw ExitStatus.refused.exitCode
         }
     }
 
     static func canAskGates(json: Bool) -> Bool { Terminal.stdinIsTTY && !json }
 
-    static func makeSession(store: TimelineStore, transport: any Transport, json: Bool) -> RunSession {
+    static func makeSession(store: any RunStore, transport: any Transport, json: Bool) -> RunSession {
         // GOLIVE_BENCH_JOURNAL=memory: benchmarks only, to measure what durable journaling costs.
         let runStore: any RunStore =
             ProcessInfo.processInfo.environment["GOLIVE_BENCH_JOURNAL"] == "memory"
@@ -155,15 +165,15 @@ enum RunDriver {
     }
 
     /// Says why a run with `--expect-plan` does not start: what changed since the signed-off plan.
-    static func refuseChangedPlan(expected: String, current: ResolvedPlan, store: TimelineStore) {
+    static func refuseChangedPlan(expected: String, current: ResolvedPlan, store: any RunStore) async {
         var text = "error: the plan changed since \(expected) was signed off (it is now \(current.fingerprint)); nothing was touched"
-        if let signed = try? store.plan(fingerprint: expected) {
+        if let signed = (try? await store.plan(fingerprint: expected)) ?? nil {
             let changes = current.changes(from: signed)
             text += "\nwhat changed:\n" + changes.prefix(40).map { "  - " + $0 }.joined(separator: "\n")
             if changes.count > 40 { text += "\n  ... and \(changes.count - 40) more" }
         } else {
             text +=
-                "\nplan \(expected) is not recorded in \(store.path) (plans are recorded by `golive plan`), so what changed cannot be shown"
+                "\nplan \(expected) is not recorded in \(store.location) (plans are recorded by `golive plan`), so what changed cannot be shown"
         }
         Terminal.error(text + "\nreview the new plan (`golive plan ... --format md`) and sign it off again, or run without --expect-plan")
     }
@@ -190,7 +200,7 @@ enum RunDriver {
             text += Terminal.red("A person must act:") + "\n"
             for item in outcome.attention { text += "  - \(TerminalText.visible(item))\n" }
         }
-        text += "timeline: golive timeline \(runID) --store \(storePath)\n"
+        text += "timeline: golive timeline \(runID) --store \(ShellQuote.quote(storePath))\n"
         Terminal.out(Data(text.utf8))
     }
 }

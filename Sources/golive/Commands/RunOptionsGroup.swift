@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Playbook
 import SSHTransport
+import Store
 import Synchronization
 import System
 
@@ -120,7 +121,7 @@ private let asked = Mutex<String?>(nil)
 
 /// Options of the commands that start a run: run, rehearse, check.
 struct ExecutionOptions: ParsableArguments {
-    @Option(name: .long, help: "The timeline store (default: $GOLIVE_STORE, else .golive/golive.sqlite beside the playbook).")
+    @Option(name: .long, help: "The timeline store: a file, sqlite:PATH or postgres://USER@HOST:PORT/DB (default: $GOLIVE_STORE, else .golive/golive.sqlite beside the playbook).")
     var store: String?
 
     @OptionGroup var session: SessionOptions
@@ -142,9 +143,9 @@ struct ExecutionOptions: ParsableArguments {
         }
     }
 
-    /// The store path for a playbook.
-    func storePath(besidePlaybook playbook: String) -> String {
-        StoreLocation.resolve(store, besidePlaybook: playbook)
+    /// The store for a playbook.
+    func storeURL(besidePlaybook playbook: String) throws -> StoreURL {
+        try StoreLocation.url(store, besidePlaybook: playbook)
     }
 }
 
@@ -155,6 +156,16 @@ enum StoreLocation {
         if let environment = ProcessInfo.processInfo.environment["GOLIVE_STORE"], !environment.isEmpty { return environment }
         let directory = playbook.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? FileManager.default.currentDirectoryPath
         return directory + "/.golive/golive.sqlite"
+    }
+
+    /// The store `--store`, `GOLIVE_STORE` or the default names; a URL that is not one exits 2.
+    static func url(_ explicit: String?, besidePlaybook playbook: String?) throws -> StoreURL {
+        do {
+            return try StoreURL(resolve(explicit, besidePlaybook: playbook))
+        } catch {
+            Terminal.error("error: \(error)")
+            throw ExitStatus.invalidInput.exitCode
+        }
     }
 
     /// The operator's name: $GOLIVE_OPERATOR, else the login name.

@@ -9,16 +9,17 @@ import System
 
 /// Options for the commands that read the timeline store.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "The timeline store (default: $GOLIVE_STORE, else .golive/golive.sqlite in this directory).")
+    @Option(name: .long, help: "The timeline store: a file, sqlite:PATH or postgres://USER@HOST:PORT/DB (default: $GOLIVE_STORE, else .golive/golive.sqlite in this directory).")
     var store: String?
 
-    func open() throws -> TimelineStore {
-        let path = StoreLocation.resolve(store, besidePlaybook: nil)
-        guard FileManager.default.fileExists(atPath: path) else {
-            Terminal.error("error: no timeline store at \(path) (use --store or GOLIVE_STORE)")
+    /// Opens the store to read: one that does not exist yet is an error (exit 2).
+    func open() async throws -> any RunStore {
+        let url = try StoreLocation.url(store, besidePlaybook: nil)
+        guard url.exists else {
+            Terminal.error("error: no timeline store at \(url) (use --store or GOLIVE_STORE)")
             throw ExitStatus.invalidInput.exitCode
         }
-        return try RunDriver.openStore(path)
+        return try await RunDriver.openStore(url)
     }
 
     /// Writes `data` to `path` (and says so) or stdout. Text for people (`text` true: plain text, Markdown, HTML)
@@ -34,16 +35,16 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
-    func run(_ store: TimelineStore, _ id: String?) throws -> RunRecord {
+    func run(_ store: any RunStore, _ id: String?) async throws -> RunRecord {
         if let id {
-            guard let run = try store.run(id) else {
-                Terminal.error("error: no run '\(id)' in \(store.path)")
+            guard let run = try await store.run(id) else {
+                Terminal.error("error: no run '\(id)' in \(store.location)")
                 throw ExitStatus.invalidInput.exitCode
             }
             return run
         }
-        guard let newest = try store.runs(limit: 1).first else {
-            Terminal.error("error: the store \(store.path) holds no run yet")
+        guard let newest = try await store.runs(limit: 1, kind: nil).first else {
+            Terminal.error("error: the store \(store.location) holds no run yet")
             throw ExitStatus.invalidInput.exitCode
         }
         return newest
@@ -61,15 +62,17 @@ struct RunsCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "JSON lines.") var json = false
 
     func run() async throws {
-        let store = try storeOptions.open()
-        let recorded = try store.runs(limit: limit, kind: rehearsals ? "rehearse" : nil)
+        let store = try await storeOptions.open()
+        let recorded = try await store.runs(limit: limit, kind: rehearsals ? "rehearse" : nil)
         // One lock lookup per environment, not per run.
         var holders: [String: LockHeld?] = [:]
-        let runs = recorded.map { run -> RunRecord in
-            var run = run
-            if holders[run.environment] == nil { holders[run.environment] = .some(try? store.lock.holder(of: run.environment)) }
+        var runs: [RunRecord] = []
+        for var run in recorded {
+            if holders[run.environment] == nil {
+                holders[run.environment] = .some((try? await store.environmentLock?.holder(of: run.environment)) ?? nil)
+            }
             run.status = Self.shownStatus(run, holder: holders[run.environment] ?? nil)
-            return run
+            runs.append(run)
         }
         if json {
             // The recorded status stays as recorded; a lost controller is a field of its own.
@@ -127,9 +130,9 @@ struct TimelineCommand: AsyncParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "Write to this file instead of stdout.") var output: String?
 
     func run() async throws {
-        let store = try storeOptions.open()
-        let record = try storeOptions.run(store, run)
-        let renderer = TimelineRenderer(run: record, events: try store.events(runID: record.id))
+        let store = try await storeOptions.open()
+        let record = try await storeOptions.run(store, run)
+        let renderer = TimelineRenderer(run: record, events: try await store.events(runID: record.id))
         let data: Data
         switch format {
         case .text: data = Data(renderer.text().utf8)
@@ -155,8 +158,8 @@ struct UnlockCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
-        let path = StoreLocation.resolve(storeOptions.store, besidePlaybook: nil)
-        let store: any RunStore = FileManager.default.fileExists(atPath: path) ? try TimelineStore(path: path) : MemoryStore()
+        let url = try StoreLocation.url(storeOptions.store, besidePlaybook: nil)
+        let store: any RunStore = url.exists ? try await RunDriver.openStore(url) : MemoryStore()
         // Without -i, the hosts' locks are released through the inventory the holder's run recorded.
         var inventoryPaths = inventory.map { [$0] }
         if inventoryPaths == nil, let holder = try await store.environmentLock?.holder(of: environment),
@@ -181,11 +184,11 @@ struct UnlockCommand: AsyncParsableCommand {
             Terminal.error("error: \(refused); nothing was released")
             throw ExitStatus.refused.exitCode
         }
-        if store is TimelineStore {
+        if !(store is MemoryStore) {
             if let held = report.released {
                 print("released the lock on \(environment) held by run \(held.runID) (\(held.holder) on \(held.controller)); recorded on its timeline")
             } else {
-                print("\(environment) was not locked in \(path)")
+                print("\(environment) was not locked in \(url)")
             }
         }
         for host in loaded?.hosts ?? [] { print("  \(host.name): \(report.hosts[host.name] ?? "?")") }

@@ -16,11 +16,14 @@ struct WatchCommand: AsyncParsableCommand {
 
     func run() async throws {
         if noColor { Terminal.colorDisabled = true }
-        let store = try storeOptions.open()
-        let record = try storeOptions.run(store, run)
+        let store = try await storeOptions.open()
+        let record = try await storeOptions.run(store, run)
+        // Listening starts before the first read: no commit falls between the two.
+        var mark = await store.changeMark()
         var model = WatchModel(runID: record.id)
-        model.apply(try store.events(runID: record.id))
-        if model.run.result == nil, RunsCommand.shownStatus(record, holder: try? store.lock.holder(of: record.environment)) != "running" {
+        model.apply(try await store.events(runID: record.id))
+        let holder = (try? await store.environmentLock?.holder(of: record.environment)) ?? nil
+        if model.run.result == nil, RunsCommand.shownStatus(record, holder: holder) != "running" {
             model.controllerNote = "controller lost?"
         }
         let size = TerminalSize.current()
@@ -37,19 +40,29 @@ struct WatchCommand: AsyncParsableCommand {
         var dirty = true
         var watched = record.id
         var lastCheck = Date()
+        var lastRead = Date()
+        var newestDue = false
         var notice: (text: String, until: Date)?
         while true {
+            // A store that says when it changed is read only then (and every 5 s all the same);
+            // one that cannot say is read each time round.
+            let now = await store.changeMark()
+            let changed = now == nil || now != mark || Date().timeIntervalSince(lastRead) >= 5
+            mark = now
+            if changed { newestDue = true }
             // Without a run id, follow the newest run: a later run takes the screen, and says so.
-            if run == nil, Date().timeIntervalSince(lastCheck) >= 1 {
+            if run == nil, newestDue, Date().timeIntervalSince(lastCheck) >= 1 {
                 lastCheck = Date()
-                if let newest = try store.runs(limit: 1).first, newest.id != watched {
+                newestDue = false
+                if let newest = try await store.runs(limit: 1, kind: nil).first, newest.id != watched {
                     watched = newest.id
                     model = WatchModel(runID: newest.id)
                     notice = ("now watching run \(newest.id), the newest (give a run id to stay on one)", Date().addingTimeInterval(5))
                     dirty = true
                 }
             }
-            let fresh = try store.events(runID: watched, after: model.lastSequence)
+            let fresh = changed ? try await store.events(runID: watched, after: model.lastSequence) : []
+            if changed { lastRead = Date() }
             if !fresh.isEmpty {
                 model.apply(fresh)
                 dirty = true
@@ -69,7 +82,7 @@ struct WatchCommand: AsyncParsableCommand {
                 lastDraw = Date()
                 dirty = false
             }
-            guard let key = raw.readKey(timeoutMilliseconds: 200) else { continue }
+            guard let key = raw.readKey(timeoutMilliseconds: now == nil ? 200 : 50) else { continue }
             dirty = true
             if filtering {
                 switch key {

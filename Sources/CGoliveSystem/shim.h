@@ -1,7 +1,7 @@
 /* Plain functions over OpenSSL's libcrypto and glibc, so Swift can call them: forwarding, and the
    socket calls whose C macros Swift cannot use (CMSG_*, sockaddr_un). */
-#ifndef GOLIVE_CSYSTEM_SHIM_H
-#define GOLIVE_CSYSTEM_SHIM_H
+#ifndef GOLIVE_CGOLIVESYSTEM_SHIM_H
+#define GOLIVE_CGOLIVESYSTEM_SHIM_H
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

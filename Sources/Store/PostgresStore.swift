@@ -1,0 +1,131 @@
+import Engine
+import Foundation
+import Logging
+import NIOSSL
+import PostgresNIO
+
+/// The team store: the same timeline as ``SQLiteStore`` (runs, events, step and probe results,
+/// artifacts, plans, environment locks) in a PostgreSQL database every controller and viewer
+/// names by URL. Each event is committed (`synchronous_commit = on`) before the action it
+/// announces, a batch of concurrent appends in one transaction; each commit notifies
+/// `golive_events`, which `watch` listens on. The tables live in the schema `golive`.
+public final class PostgresStore: SQLTimeline {
+    /// The database.
+    public let address: PostgresAddress
+    let writer: PostgresChannel
+    let reader: PostgresChannel
+    let feed: PostgresChangeFeed
+
+    /// Connects to `address` and brings its schema up to date (once, whoever else is starting).
+    ///
+    /// - Throws: ``PostgresStoreError`` when the server cannot be reached, refuses the login, or
+    ///   the schema cannot be migrated.
+    public static func open(_ address: PostgresAddress, password: String?) async throws -> PostgresStore {
+        let store = PostgresStore(address: address, password: password)
+        do {
+            try await PostgresSchema.migrate(store.writer)
+        } catch {
+            await store.close()
+            throw error
+        }
+        return store
+    }
+
+    init(address: PostgresAddress, password: String?) {
+        self.address = address
+        let connect = Self.connector(address, password: password)
+        writer = PostgresChannel(connect: connect)
+        reader = PostgresChannel(connect: connect)
+        feed = PostgresChangeFeed(connect: connect)
+    }
+
+    /// How long (ms) a transaction may sit idle — its controller paused or cut off mid-commit —
+    /// before the server ends its session.
+    static let stalledTransaction = 5000
+
+    /// Opens one connection: TLS as `sslmode` says, the store's schema first on the search path,
+    /// every commit synchronous, named `golive` in `pg_stat_activity`.
+    static func connector(_ address: PostgresAddress, password: String?) -> @Sendable () async throws -> PostgresConnection {
+        { @Sendable in
+            let tls: PostgresConnection.Configuration.TLS
+            switch address.tls {
+            case .disable:
+                tls = .disable
+            case .prefer, .require:
+                var configuration = TLSConfiguration.makeClientConfiguration()
+                configuration.certificateVerification = .none
+                let context = try NIOSSLContext(configuration: configuration)
+                tls = address.tls == .prefer ? .prefer(context) : .require(context)
+            }
+            var configuration = PostgresConnection.Configuration(
+                host: address.host, port: address.port, username: address.user, password: password, database: address.database,
+                tls: tls)
+            configuration.options.connectTimeout = .seconds(Int64(address.connectTimeout))
+            configuration.options.additionalStartupParameters = [("application_name", "golive")]
+            do {
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: PostgresConnection.quiet)
+                do {
+                    try await connection.rows("SET search_path = golive", [])
+                    try await connection.rows("SET synchronous_commit = on", [])
+                    // golive's transactions last milliseconds: one left open longer is a controller
+                    // paused or cut off mid-commit, and the server ends it (and frees its row locks)
+                    // rather than let it block a takeover for ever; a lock wait is bounded too.
+                    try await connection.rows("SET idle_in_transaction_session_timeout = '\(Self.stalledTransaction)ms'", [])
+                    try await connection.rows("SET lock_timeout = '30s'", [])
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+                return connection
+            } catch let error as PSQLError {
+                throw PostgresStoreError(error)
+            }
+        }
+    }
+
+    deinit {
+        let feed = self.feed
+        Task { await feed.stop() }
+    }
+
+    public var location: String { address.description }
+
+    public var environmentLock: (any EnvironmentLock)? { PostgresLock(channel: writer) }
+
+    public func journal(runID: String) async throws -> any Journal {
+        let last = try await reader.withConnection { connection in
+            try await connection.rows(StoreQueries.lastSequence, [.text(runID)]).first?.integer("seq")
+        }
+        let writer = self.writer
+        return GroupCommitJournal(runID: runID, lastSequence: last ?? 0) { events, fence in
+            try await writer.transaction { connection in
+                if let fence {
+                    let current = try await connection.rows(
+                        "SELECT fence FROM runs WHERE id = ?" + SQLDialect.postgres.forUpdate, [.text(runID)]
+                    ).first?.text("fence")
+                    guard current == fence else { throw FencedOut(runID: runID) }
+                }
+                try await connection.write(events.flatMap(TimelineProjection.writes(for:)))
+                try await connection.rows("SELECT pg_notify('\(PostgresChangeFeed.channel)', ?)", [.text(runID)])
+            }
+        }
+    }
+
+    public func record(plan: ResolvedPlan, playbookFile: String, environment: String) async throws {
+        let row = try PlanRow(plan, playbookFile: playbookFile).write(environment: environment)
+        try await writer.withConnection { connection in try await connection.write([row]) }
+    }
+
+
+    public func changeMark() async -> Int? { await feed.mark() }
+
+    public func close() async {
+        await feed.stop()
+        await writer.close()
+        await reader.close()
+    }
+
+    func read<T: Sendable>(_ sql: String, _ arguments: [StoreValue], _ transform: @escaping @Sendable (any StoreRow) -> T) async throws -> [T] {
+        try await reader.withConnection { connection in try await connection.rows(sql, arguments).map(transform) }
+    }
+}

@@ -1,0 +1,41 @@
+import Engine
+import Foundation
+
+/// A store whose reads are SQL: the queries of the ``RunStore`` seam written once, over the one
+/// thing each store does its own way (run a statement and decode its rows).
+protocol SQLTimeline: RunStore {
+    /// The rows `sql` (with `?` placeholders) gives with `arguments` bound, each through `transform`.
+    func read<T: Sendable>(_ sql: String, _ arguments: [StoreValue], _ transform: @escaping @Sendable (any StoreRow) -> T)
+        async throws -> [T]
+}
+
+extension SQLTimeline {
+    public func plan(fingerprint: String) async throws -> ResolvedPlan? {
+        try await read(PlanRow.query, [.text(fingerprint)]) { $0.text("entries") }.first?.map(PlanRow.decode)
+    }
+
+    public func runs(limit: Int, kind: String?) async throws -> [RunRecord] {
+        let (sql, arguments) = StoreQueries.runs(limit: limit, kind: kind)
+        return try await read(sql, arguments) { $0.runRecord }
+    }
+
+    public func run(_ id: String) async throws -> RunRecord? {
+        if let exact = try await read(StoreQueries.runByID, [.text(id)], { $0.runRecord }).first { return exact }
+        let rows = try await read(StoreQueries.runsByPrefix, [.integer(Int64(id.count)), .text(id)]) { $0.runRecord }
+        return rows.count == 1 ? rows[0] : nil
+    }
+
+    public func events(runID: String, after: Int64) async throws -> [RunEvent] {
+        try await read(StoreQueries.events, [.text(runID), .integer(after)]) { $0.runEvent }
+    }
+
+    public func artifacts(runID: String) async throws -> [Artifact] {
+        try await read(StoreQueries.artifacts, [.text(runID)]) { $0.artifact }
+    }
+
+    public func finishedRehearsals(playbookFile: String, limit: Int, before: Date?) async throws -> [RunRecord] {
+        try await read(StoreQueries.finishedRehearsals, StoreQueries.rehearsalArguments(playbookFile, limit: limit, before: before)) {
+            $0.runRecord
+        }
+    }
+}

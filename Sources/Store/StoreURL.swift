@@ -1,0 +1,143 @@
+import Foundation
+
+/// Where the timeline is, as `--store` and `GOLIVE_STORE` name it: a file path (`PATH`,
+/// `sqlite:PATH`) for the embedded SQLite store, or `postgres://USER@HOST:PORT/DATABASE?sslmode=MODE`
+/// (also `postgresql://`) for the PostgreSQL team store. A password never goes in the URL (it would
+/// be shown wherever the store is named): it comes from ``PostgresCredentials``.
+public enum StoreURL: Sendable, Hashable, CustomStringConvertible {
+    /// The SQLite file.
+    case sqlite(path: String)
+    /// A PostgreSQL database.
+    case postgres(PostgresAddress)
+
+    /// Reads `text`.
+    ///
+    /// - Throws: ``StoreError`` saying what is wrong: an unknown scheme, a password in the URL,
+    ///   a port or an `sslmode` that is not one.
+    public init(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        if text.hasPrefix("sqlite:") {
+            var path = String(text.dropFirst("sqlite:".count))
+            if path.hasPrefix("//") { path.removeFirst(2) }
+            guard !path.isEmpty else { throw StoreError(message: "store \(text): no file after sqlite:") }
+            self = .sqlite(path: path)
+        } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            self = .postgres(try PostgresAddress(text, environment: environment))
+        } else if let scheme = text.range(of: "://").map({ String(text[..<$0.lowerBound]) }), !scheme.contains("/") {
+            throw StoreError(message: "store \(text): unknown kind of store '\(scheme)://' (a file path, sqlite:PATH or postgres://...)")
+        } else {
+            guard !text.isEmpty else { throw StoreError(message: "store: an empty path") }
+            self = .sqlite(path: text)
+        }
+    }
+
+    /// The store as messages name it (a PostgreSQL URL without any password).
+    public var description: String {
+        switch self {
+        case .sqlite(let path): path
+        case .postgres(let address): address.description
+        }
+    }
+}
+
+/// A PostgreSQL database as a store URL names it, with libpq's defaults: user `$PGUSER` else the
+/// login name, host `$PGHOST` else localhost, port `$PGPORT` else 5432, database `$PGDATABASE`
+/// else the user's name, `sslmode` prefer.
+public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
+    /// How TLS is used, as libpq's `sslmode` says.
+    public enum TLSMode: String, Sendable, Hashable {
+        /// Never.
+        case disable
+        /// When the server offers it (unverified), else in the clear.
+        case prefer
+        /// Always (the certificate is not verified, as libpq's `require` without a root certificate).
+        case require
+    }
+
+    /// The login.
+    public var user: String
+    /// The server's host name or address.
+    public var host: String
+    /// The server's port.
+    public var port: Int
+    /// The database.
+    public var database: String
+    /// TLS.
+    public var tls: TLSMode
+    /// Seconds to wait for a connection (`connect_timeout`).
+    public var connectTimeout: Int
+
+    init(_ text: String, environment: [String: String]) throws {
+        guard let components = URLComponents(string: text), let scheme = components.scheme else {
+            throw StoreError(message: "store \(Self.redacted(text)): not a URL")
+        }
+        if components.password != nil {
+            throw StoreError(
+                message: "store \(Self.redacted(text)): a password does not go in the store URL (it would be shown wherever the store is named); "
+                    + "give it in GOLIVE_STORE_PASSWORD or PGPASSWORD, or in ~/.pgpass")
+        }
+        let login = environment["USER"] ?? NSUserName()
+        user = components.user.flatMap { $0.isEmpty ? nil : $0 } ?? environment["PGUSER"] ?? login
+        host = components.host.flatMap { $0.isEmpty ? nil : $0 } ?? environment["PGHOST"] ?? "localhost"
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if let explicit = components.port {
+            port = explicit
+        } else if let text = environment["PGPORT"], !text.isEmpty {
+            guard let number = Int(text) else { throw StoreError(message: "PGPORT=\(text) is not a port") }
+            port = number
+        } else {
+            port = 5432
+        }
+        guard (1...65535).contains(port) else { throw StoreError(message: "store \(Self.redacted(text)): port \(port) is not a port") }
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        database = path.isEmpty ? (environment["PGDATABASE"] ?? user) : path
+        tls = .prefer
+        connectTimeout = 10
+        for item in components.queryItems ?? [] {
+            let value = item.value ?? ""
+            switch item.name {
+            case "sslmode":
+                if value == "verify-ca" || value == "verify-full" || value == "allow" {
+                    throw StoreError(
+                        message: "store \(Self.redacted(text)): sslmode=\(value) is not supported; use disable, prefer or require")
+                }
+                guard let mode = TLSMode(rawValue: value) else {
+                    throw StoreError(message: "store \(Self.redacted(text)): sslmode=\(value) is not one of disable, prefer, require")
+                }
+                tls = mode
+            case "connect_timeout":
+                guard let seconds = Int(value), seconds > 0, seconds <= 3600 else {
+                    throw StoreError(message: "store \(Self.redacted(text)): connect_timeout=\(value) is not a number of seconds (1 to 3600)")
+                }
+                connectTimeout = seconds
+            case "user": user = value
+            case "password":
+                throw StoreError(
+                    message: "store \(Self.redacted(text)): a password does not go in the store URL; give it in GOLIVE_STORE_PASSWORD or PGPASSWORD, or in ~/.pgpass")
+            default:
+                throw StoreError(message: "store \(Self.redacted(text)): unknown parameter '\(item.name)' (known: sslmode, connect_timeout, user)")
+            }
+        }
+        _ = scheme
+    }
+
+    /// The URL as messages show it: never a password.
+    public var description: String {
+        let shownHost = host.contains(":") ? "[\(host)]" : host
+        var text = "postgres://\(user)@\(shownHost):\(port)/\(database)"
+        if tls != .prefer { text += "?sslmode=\(tls.rawValue)" }
+        return text
+    }
+
+    /// `text` with whatever stands between `://` and `@` past a `:` hidden, for messages about a URL that holds a password.
+    static func redacted(_ text: String) -> String {
+        var text = text
+        if let range = text.range(of: "password=") {
+            let end = text[range.upperBound...].firstIndex(of: "&") ?? text.endIndex
+            text.replaceSubrange(range.upperBound..<end, with: "••••")
+        }
+        guard let start = text.range(of: "://"), let at = text.range(of: "@", range: start.upperBound..<text.endIndex),
+            let colon = text.range(of: ":", range: start.upperBound..<at.lowerBound)
+        else { return text }
+        return String(text[..<colon.upperBound]) + "••••" + String(text[at.lowerBound...])
+    }
+}
