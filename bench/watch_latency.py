@@ -29,11 +29,16 @@ play = os.path.join(work, "latency.yml")
 with open(play, "w") as f:
     f.write("name: watch latency\nhosts: all\ndeploy:\n")
     for k in range(1, marks + 1):
-        f.write(f"  - name: mark-{k}\n    shell: sleep 0.25\n")
+        f.write(f"  - name: mark-{k}\n    shell: sleep 0.25\n    rollback: none\n")
 first = json.load(open(os.path.join(work, "hosts/state.json")))[0]["name"]
 run = subprocess.Popen([golive, "run", play, "-i", inventory, "--limit", first, "--store", url, "--yes", "--json"],
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
-run_id = json.loads(run.stdout.readline())["runID"]
+run_id = None
+while run_id is None:  # the first line may be the playbook's warnings
+    line = run.stdout.readline()
+    if not line:
+        sys.exit("the run printed no event")
+    run_id = json.loads(line).get("runID")
 
 pid, fd = pty.fork()
 if pid == 0:

@@ -120,6 +120,10 @@ extension PostgresConnection {
                 groups.append([row])
             }
         }
+        // Each chunk of a kind is one INSERT; they go together as the parts of one statement
+        // (`WITH a AS (INSERT ...), b AS (INSERT ...) INSERT ...`), a run's own row first on its
+        // own (its events refer to it).
+        var parts: [(sql: String, values: [StoreValue])] = []
         for group in groups {
             var start = 0
             while start < group.count {
@@ -128,9 +132,24 @@ extension PostgresConnection {
                 let one = "(" + Array(repeating: "?", count: first.columns.count).joined(separator: ", ") + ")"
                 let statement = SQLDialect.postgres.statement(for: first).replacingOccurrences(
                     of: "VALUES \(one)", with: "VALUES " + Array(repeating: one, count: chunk.count).joined(separator: ", "))
-                try await self.rows(statement, chunk.flatMap(\.values))
+                if first.table == "runs" {
+                    try await self.rows(statement, chunk.flatMap(\.values))
+                } else {
+                    parts.append((statement, chunk.flatMap(\.values)))
+                }
                 start += chunk.count
             }
+        }
+        while !parts.isEmpty {
+            var taken: [(sql: String, values: [StoreValue])] = []
+            var binds = 0
+            while let next = parts.first, taken.isEmpty || binds + next.values.count <= 30_000 {
+                taken.append(parts.removeFirst())
+                binds += next.values.count
+            }
+            let leading = taken.dropLast().enumerated().map { "w\($0.offset) AS (\($0.element.sql))" }
+            let sql = (leading.isEmpty ? "" : "WITH " + leading.joined(separator: ", ") + " ") + (taken.last?.sql ?? "")
+            try await self.rows(sql, taken.flatMap(\.values))
         }
         for row in others { try await self.rows(SQLDialect.postgres.statement(for: row), row.values) }
     }

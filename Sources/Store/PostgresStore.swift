@@ -98,15 +98,20 @@ public final class PostgresStore: SQLTimeline {
         }
         let writer = self.writer
         return GroupCommitJournal(runID: runID, lastSequence: last ?? 0) { events, fence in
+            // Round trips are the cost here: the fence check carries the notification (sent only
+            // if the commit is), and the rows go in one statement.
+            let notify = "pg_notify('\(PostgresChangeFeed.channel)', id)"
             try await writer.transaction { connection in
                 if let fence {
                     let current = try await connection.rows(
-                        "SELECT fence FROM runs WHERE id = ?" + SQLDialect.postgres.forUpdate, [.text(runID)]
+                        "SELECT fence, \(notify) FROM runs WHERE id = ?" + SQLDialect.postgres.forUpdate, [.text(runID)]
                     ).first?.text("fence")
                     guard current == fence else { throw FencedOut(runID: runID) }
                 }
                 try await connection.write(events.flatMap(TimelineProjection.writes(for:)))
-                try await connection.rows("SELECT pg_notify('\(PostgresChangeFeed.channel)', ?)", [.text(runID)])
+                if fence == nil {
+                    try await connection.rows("SELECT \(notify) FROM runs WHERE id = ?", [.text(runID)])
+                }
             }
         }
     }

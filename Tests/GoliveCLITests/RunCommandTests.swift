@@ -87,7 +87,7 @@ import Testing
         #expect(process.wait() == 4)
         let output = try String(contentsOfFile: log, encoding: .utf8)
         #expect(output.contains("rollback abandoned by the operator"))
-        let id = try #require(try events(output).first?["runID"] as? String)
+        let id = try #require(try events(output).lazy.compactMap { $0["runID"] as? String }.first)
         let (status, resumed) = try golive.run(["resume", id, "--rollback", "--store", store])
         #expect(status == 0, "\(resumed.suffix(800))")
         #expect(all("1.0.0"))
@@ -137,7 +137,7 @@ import Testing
         #expect(running)
         let second = try golive.run(["run", playbook, "-i", live.inventoryPath, "--store", live.directory + "/laptop2.sqlite"])
         #expect(second.status == 3)
-        let firstID = try #require(try events(String(contentsOfFile: log, encoding: .utf8)).first?["runID"] as? String)
+        let firstID = try #require(try events(String(contentsOfFile: log, encoding: .utf8)).lazy.compactMap { $0["runID"] as? String }.first)
         #expect(second.output.contains("locked on web") && second.output.contains("by run \(firstID)"))
         // A third controller that is willing to wait gets the lock once the first is done.
         let waiting = try golive.start(
@@ -158,7 +158,7 @@ import Testing
         _ = await eventually(timeout: .seconds(60)) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("\"stepName\":\"wait\"") }
         process.signal(SIGKILL)
         process.wait()
-        let id = try #require(try events(String(contentsOfFile: log, encoding: .utf8)).first?["runID"] as? String)
+        let id = try #require(try events(String(contentsOfFile: log, encoding: .utf8)).lazy.compactMap { $0["runID"] as? String }.first)
         let refused = try golive.run(["run", playbook, "-i", live.inventoryPath, "--store", store])
         #expect(refused.status == 3)
         // The dead run changed hosts: unlocking without putting them back is refused, with the way out.
@@ -179,7 +179,7 @@ import Testing
         let streamed = try golive.run(["run", playbook, "-i", live.inventoryPath, "--store", store, "--json"])
         #expect(streamed.status == 0)
         let lines = try events(streamed.output)
-        let id = try #require(lines.first?["runID"] as? String)
+        let id = try #require(lines.lazy.compactMap { $0["runID"] as? String }.first)
         let stored = try golive.timelineEvents(id, store: store)
         let key = { (event: [String: Any]) in "\(event["sequence"] ?? "")|\(event["kind"] ?? "")|\(event["host"] ?? "")|\(event["step"] ?? "")|\(event["status"] ?? "")" }
         #expect(lines.map(key) == stored.map(key))

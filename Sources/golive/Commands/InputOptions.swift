@@ -97,7 +97,7 @@ enum InputLoader {
                 return item
             }
             if let data = try? JSONSerialization.data(withJSONObject: ["diagnostics": items], options: [.sortedKeys]) {
-                print(String(decoding: data, as: UTF8.self))
+                Terminal.out(data + Data("\n".utf8))
             }
         } else if !diagnostics.isEmpty {
             Terminal.error(DiagnosticRenderer().render(diagnostics))
