@@ -71,7 +71,8 @@ extension PostgresConnection {
         var binds = PostgresBindings(capacity: values.count)
         for value in values {
             switch value {
-            case .text(let text): binds.append(text)
+            // PostgreSQL's text holds no NUL (SQLite's does): a step's binary output is kept, the NULs shown as ␀.
+            case .text(let text): binds.append(text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{2400}") : text)
             case .integer(let number): binds.append(number)
             case .real(let number): binds.append(number)
             case .null: binds.appendNull()

@@ -15,6 +15,8 @@ extension StoreURL {
         case .postgres(let address):
             let (password, warning) = PostgresCredentials.password(for: address, environment: environment)
             if let warning { warn(warning) }
+            // Handed to the connection only: no command golive starts (a `local:` step) inherits it.
+            for name in ["GOLIVE_STORE_PASSWORD", "PGPASSWORD"] { unsetenv(name) }
             return try await PostgresStore.open(address, password: password)
         }
     }

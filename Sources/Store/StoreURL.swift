@@ -20,8 +20,11 @@ public enum StoreURL: Sendable, Hashable, CustomStringConvertible {
             if path.hasPrefix("//") { path.removeFirst(2) }
             guard !path.isEmpty else { throw StoreError(message: "store \(text): no file after sqlite:") }
             self = .sqlite(path: path)
-        } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+        } else if text.lowercased().hasPrefix("postgres://") || text.lowercased().hasPrefix("postgresql://") {
             self = .postgres(try PostgresAddress(text, environment: environment))
+        } else if ["postgres:", "postgresql:", "postgres/", "postgresql/"].contains(where: { text.lowercased().hasPrefix($0) }) {
+            // A mistyped URL must not quietly become a file of one's own, beside the team's lock.
+            throw StoreError(message: "store \(PostgresAddress.redacted(text)): not a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE)")
         } else if let scheme = text.range(of: "://").map({ String(text[..<$0.lowerBound]) }), !scheme.contains("/") {
             throw StoreError(message: "store \(text): unknown kind of store '\(scheme)://' (a file path, sqlite:PATH or postgres://...)")
         } else {
@@ -70,7 +73,10 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         guard let components = URLComponents(string: text), let scheme = components.scheme else {
             throw StoreError(message: "store \(Self.redacted(text)): not a URL")
         }
-        if components.password != nil {
+        if components.fragment != nil {
+            throw StoreError(message: "store \(Self.redacted(text)): a store URL has no #fragment")
+        }
+        if components.password != nil || (components.user ?? "").contains(":") {
             throw StoreError(
                 message: "store \(Self.redacted(text)): a password does not go in the store URL (it would be shown wherever the store is named); "
                     + "give it in GOLIVE_STORE_PASSWORD or PGPASSWORD, or in ~/.pgpass")
@@ -109,12 +115,18 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
                     throw StoreError(message: "store \(Self.redacted(text)): connect_timeout=\(value) is not a number of seconds (1 to 3600)")
                 }
                 connectTimeout = seconds
-            case "user": user = value
-            case "password":
+            case "user":
+                guard !value.contains(":") else {
+                    throw StoreError(
+                        message: "store \(Self.redacted(text)): a password does not go in the store URL; give it in GOLIVE_STORE_PASSWORD or PGPASSWORD, or in ~/.pgpass")
+                }
+                user = value
+            case let name where name.lowercased().contains("pass"):
                 throw StoreError(
                     message: "store \(Self.redacted(text)): a password does not go in the store URL; give it in GOLIVE_STORE_PASSWORD or PGPASSWORD, or in ~/.pgpass")
             default:
-                throw StoreError(message: "store \(Self.redacted(text)): unknown parameter '\(item.name)' (known: sslmode, connect_timeout, user)")
+                let name = item.name.count <= 32 && item.name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } ? "'\(item.name)'" : "(not shown)"
+                throw StoreError(message: "store \(Self.redacted(text)): unknown parameter \(name) (known: sslmode, connect_timeout, user)")
             }
         }
         _ = scheme
@@ -128,16 +140,30 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         return text
     }
 
-    /// `text` with whatever stands between `://` and `@` past a `:` hidden, for messages about a URL that holds a password.
+    /// `text` as messages may show it: the user's name without anything after a `:` (plain or
+    /// percent-encoded), and the query's values hidden but for `sslmode` and `connect_timeout`
+    /// (names that are not plain words hidden too); no fragment.
     static func redacted(_ text: String) -> String {
-        var text = text
-        if let range = text.range(of: "password=") {
-            let end = text[range.upperBound...].firstIndex(of: "&") ?? text.endIndex
-            text.replaceSubrange(range.upperBound..<end, with: "••••")
+        var head = text
+        var query: String?
+        if let mark = text.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+            head = String(text[..<mark])
+            if text[mark] == "?" { query = String(text[text.index(after: mark)...]).split(separator: "#", maxSplits: 1).first.map(String.init) ?? "" }
         }
-        guard let start = text.range(of: "://"), let at = text.range(of: "@", range: start.upperBound..<text.endIndex),
-            let colon = text.range(of: ":", range: start.upperBound..<at.lowerBound)
-        else { return text }
-        return String(text[..<colon.upperBound]) + "••••" + String(text[at.lowerBound...])
+        if let start = head.range(of: "://"), let at = head.range(of: "@", options: .backwards, range: start.upperBound..<head.endIndex) {
+            var user = String(head[start.upperBound..<at.lowerBound])
+            if let colon = user.range(of: ":") ?? user.range(of: "%3a", options: .caseInsensitive) {
+                user = String(user[..<colon.lowerBound]) + ":••••"
+            }
+            head = String(head[..<start.upperBound]) + user + String(head[at.lowerBound...])
+        }
+        guard let query else { return head }
+        let shown = query.split(separator: "&").map { pair -> String in
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            let name = parts.first ?? ""
+            if ["sslmode", "connect_timeout"].contains(name) { return String(pair) }
+            return name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) && !name.lowercased().contains("pass") ? name + "=••••" : "••••"
+        }
+        return head + "?" + shown.joined(separator: "&")
     }
 }

@@ -190,6 +190,9 @@ import Testing
             deploy:
               - name: use it
                 shell: echo "token {{ token }}" && echo "{{ token | upper }}" >&2
+              - name: what the controller's commands see
+                local: env; printf 'binary\\000output'
+                rollback: none
               - name: fail with it
                 shell: echo "bad {{ token }}"; exit 3
             """, name: "secret-use.yml")
@@ -198,6 +201,8 @@ import Testing
         #expect(!run.output.contains(secret) && !run.output.contains(server.adminPassword))
         let dump = try server.dump(database: database)
         #expect(dump.contains("secret use") && dump.contains("token ••••"), "the run is not in the dump")
+        // The controller-side step ran and printed its environment (and a NUL, kept as ␀).
+        #expect(dump.contains("binary\u{2400}output") && dump.contains("GOLIVE_OPERATOR=ana"), "the local step's output is not in the dump")
         for form in [secret, secret.uppercased(), secret.lowercased(), server.adminPassword] {
             #expect(!dump.contains(form), "the database holds \(form)")
         }

@@ -29,13 +29,17 @@ import Testing
     }
 
     @Test func aPasswordInTheURLIsRefusedAndNeverRepeated() {
-        for text in ["postgres://golive:hunter2secret@db:5432/x", "postgres://golive@db/x?password=hunter2secret"] {
+        for text in [
+            "postgres://golive:hunter2secret@db:5432/x", "postgres://golive@db/x?password=hunter2secret",
+            "postgres://golive%3Ahunter2secret@db/x", "postgres://db/x?user=golive:hunter2secret", "postgres://db/x?pass%77ord=hunter2secret",
+            "postgres://db/x?PASSWORD=hunter2secret", "postgres://db/x?password%3Dhunter2secret", "postgres://db/x#password=hunter2secret",
+        ] {
             do {
                 _ = try StoreURL(text, environment: environment)
                 Issue.record("accepted \(text)")
             } catch {
                 let message = "\(error)"
-                #expect(message.contains("GOLIVE_STORE_PASSWORD") && !message.contains("hunter2secret"), "\(message)")
+                #expect(!message.contains("hunter2secret"), "\(message)")
             }
         }
     }
@@ -45,7 +49,7 @@ import Testing
             ("mysql://db/x", "unknown kind of store"), ("postgres://db:99999/x", "not a port"),
             ("postgres://db/x?sslmode=sometimes", "sslmode=sometimes"), ("postgres://db/x?sslmode=verify-full", "not supported"),
             ("postgres://db/x?connect_timeout=0", "connect_timeout"), ("postgres://db/x?search_path=evil", "unknown parameter"),
-            ("sqlite:", "no file"),
+            ("sqlite:", "no file"), ("postgres:golive@db/x", "not a PostgreSQL URL"), ("postgres//golive@db/x", "not a PostgreSQL URL"),
         ]
         for (text, expected) in cases {
             #expect(throws: (any Error).self) { try StoreURL(text, environment: environment) }
