@@ -155,20 +155,3 @@ extension PostgresConnection {
         for row in others { try await self.rows(SQLDialect.postgres.statement(for: row), row.values) }
     }
 }
-
-extension PostgresRandomAccessRow: StoreRow {
-    func text(_ column: String) -> String? {
-        guard contains(column) else { return nil }
-        return (try? self[column].decode(String?.self)) ?? nil
-    }
-
-    func integer(_ column: String) -> Int64? {
-        guard contains(column) else { return nil }
-        return (try? self[column].decode(Int64?.self)) ?? nil
-    }
-
-    func real(_ column: String) -> Double? {
-        guard contains(column) else { return nil }
-        return (try? self[column].decode(Double?.self)) ?? nil
-    }
-}

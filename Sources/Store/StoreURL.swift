@@ -70,16 +70,14 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
     public var connectTimeout: Int
 
     init(_ text: String, environment: [String: String]) throws {
-        guard let components = URLComponents(string: text), let scheme = components.scheme else {
+        guard let components = URLComponents(string: text), components.scheme != nil else {
             throw StoreError(message: "store \(Self.redacted(text)): not a URL")
         }
         if components.fragment != nil {
             throw StoreError(message: "store \(Self.redacted(text)): a store URL has no #fragment")
         }
         if components.password != nil || (components.user ?? "").contains(":") {
-            throw StoreError(
-                message: "store \(Self.redacted(text)): a password does not go in the store URL (it would be shown wherever the store is named); "
-                    + "give it in GOLIVE_STORE_PASSWORD or PGPASSWORD, or in ~/.pgpass")
+            throw Self.passwordRefused(text)
         }
         let login = environment["USER"] ?? NSUserName()
         user = components.user.flatMap { $0.isEmpty ? nil : $0 } ?? environment["PGUSER"] ?? login
@@ -117,19 +115,23 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
                 connectTimeout = seconds
             case "user":
                 guard !value.contains(":") else {
-                    throw StoreError(
-                        message: "store \(Self.redacted(text)): a password does not go in the store URL; give it in GOLIVE_STORE_PASSWORD or PGPASSWORD, or in ~/.pgpass")
+                    throw Self.passwordRefused(text)
                 }
                 user = value
             case let name where name.lowercased().contains("pass"):
-                throw StoreError(
-                    message: "store \(Self.redacted(text)): a password does not go in the store URL; give it in GOLIVE_STORE_PASSWORD or PGPASSWORD, or in ~/.pgpass")
+                throw Self.passwordRefused(text)
             default:
                 let name = item.name.count <= 32 && item.name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } ? "'\(item.name)'" : "(not shown)"
                 throw StoreError(message: "store \(Self.redacted(text)): unknown parameter \(name) (known: sslmode, connect_timeout, user)")
             }
         }
-        _ = scheme
+    }
+
+    /// Why a URL that holds a password is refused (without repeating it).
+    static func passwordRefused(_ text: String) -> StoreError {
+        StoreError(
+            message: "store \(redacted(text)): a password does not go in the store URL (it would be shown wherever the store is named); "
+                + "give it in GOLIVE_STORE_PASSWORD or PGPASSWORD, or in ~/.pgpass")
     }
 
     /// The URL as messages show it: never a password.
