@@ -16,8 +16,14 @@ public final class PostgresServer: @unchecked Sendable {
     public let directory: String
     /// The server's binaries.
     public let binaries: String
-    private let process: ChildProcess
+    /// The test CA that signed the server's certificate (for `sslrootcert`; the certificate names
+    /// `localhost` and `127.0.0.1`).
+    public let certificateAuthority: String
+    /// Another CA, which signed nothing the server shows (a wrong `sslrootcert`).
+    public let otherCertificateAuthority: String
+    private var process: ChildProcess
     private let runAs: [String]
+    private let lock = NSLock()
 
     /// The directory of PostgreSQL's binaries, newest version first.
     public static var installedBinaries: String? {
@@ -64,6 +70,10 @@ public final class PostgresServer: @unchecked Sendable {
             runAs = []
         }
         let data = directory + "/data"
+        certificateAuthority = directory + "/ca.crt"
+        otherCertificateAuthority = directory + "/other-ca.crt"
+        try Self.makeCertificates(in: directory)
+        if geteuid() == 0 { _ = try HostTools.output("/bin/chown", ["-R", "postgres:postgres", directory]) }
         try Self.run(
             runAs + [
                 binaries + "/initdb", "-D", data, "-U", adminUser, "--pwfile=\(passwordFile)", "--auth-local=trust",
@@ -73,11 +83,7 @@ public final class PostgresServer: @unchecked Sendable {
         while true {
             attempt += 1
             let port = try HostTools.freePort()
-            let process = try ChildProcess(
-                runAs.first ?? binaries + "/postgres",
-                Array(runAs.dropFirst()) + (runAs.isEmpty ? [] : [binaries + "/postgres"]) + [
-                    "-D", data, "-p", String(port), "-k", directory, "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200",
-                ], stderr: directory + "/server.log")
+            let process = try Self.launch(binaries: binaries, runAs: runAs, directory: directory, port: port)
             if Self.waitReady(binaries: binaries, port: port, process: process) {
                 self.port = port
                 self.process = process
@@ -88,6 +94,57 @@ public final class PostgresServer: @unchecked Sendable {
             if attempt >= 3 {
                 let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
                 throw SandboxError(message: "PostgreSQL did not start: \(log.suffix(2000))")
+            }
+        }
+    }
+
+    private static func launch(binaries: String, runAs: [String], directory: String, port: Int) throws -> ChildProcess {
+        try ChildProcess(
+            runAs.first ?? binaries + "/postgres",
+            Array(runAs.dropFirst()) + (runAs.isEmpty ? [] : [binaries + "/postgres"]) + [
+                "-D", directory + "/data", "-p", String(port), "-k", directory, "-c", "listen_addresses=127.0.0.1",
+                "-c", "max_connections=200", "-c", "ssl=on", "-c", "ssl_cert_file=\(directory)/server.crt",
+                "-c", "ssl_key_file=\(directory)/server.key",
+            ], stderr: directory + "/server.log")
+    }
+
+    /// A test CA, a server certificate it signed (for `localhost` and `127.0.0.1`), and another
+    /// CA that signed nothing, made with openssl.
+    private static func makeCertificates(in directory: String) throws {
+        let script = """
+            set -e; cd \(ShellQuote.quote(directory))
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=golive-test-ca -keyout ca.key -out ca.crt 2>/dev/null
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=golive-other-ca -keyout other-ca.key -out other-ca.crt 2>/dev/null
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost -keyout server.key -out server.csr 2>/dev/null
+            printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext
+            openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.crt 2>/dev/null
+            chmod 600 server.key; chmod 644 ca.crt other-ca.crt server.crt
+            """
+        let result = try ChildProcess.run("/bin/sh", ["-c", script])
+        guard result.status == 0 else { throw SandboxError(message: "cannot make the test certificates: \(result.output.suffix(1000))") }
+    }
+
+    /// Stops the server as `pg_ctl stop -m immediate` does (no checkpoint, every session cut: a
+    /// crash, as far as its clients can tell). ``start()`` brings it back on the same port.
+    public func stopImmediately() {
+        lock.withLock {
+            _ = try? ChildProcess.run(runAs.first ?? binaries + "/pg_ctl", Array(runAs.dropFirst()) + (runAs.isEmpty ? [] : [binaries + "/pg_ctl"]) + [
+                "stop", "-D", directory + "/data", "-m", "immediate", "-w", "-t", "30",
+            ])
+            if !ChildProcess.waitForExit(of: process.pid, timeout: .seconds(20)) { process.signal(SIGKILL) }
+            _ = process.wait()
+        }
+    }
+
+    /// Starts the server again on its port (after ``stopImmediately()``); it recovers its data.
+    ///
+    /// - Throws: when it does not accept logins within 60 s.
+    public func start() throws {
+        try lock.withLock {
+            process = try Self.launch(binaries: binaries, runAs: runAs, directory: directory, port: port)
+            guard Self.waitReady(binaries: binaries, port: port, process: process) else {
+                let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
+                throw SandboxError(message: "PostgreSQL did not start again: \(log.suffix(2000))")
             }
         }
     }
@@ -169,11 +226,15 @@ public final class PostgresServer: @unchecked Sendable {
 
     /// Stops the server (fast shutdown, then KILL) and removes its directory.
     public func stop() {
-        process.signal(SIGINT)
-        if !ChildProcess.waitForExit(of: process.pid, timeout: .seconds(20)) {
-            process.signal(SIGKILL)
+        lock.withLock {
+            if process.isRunning {
+                process.signal(SIGINT)
+                if !ChildProcess.waitForExit(of: process.pid, timeout: .seconds(20)) {
+                    process.signal(SIGKILL)
+                }
+                _ = process.wait()
+            }
         }
-        _ = process.wait()
         try? FileManager.default.removeItem(atPath: directory)
     }
 }

@@ -1,4 +1,6 @@
 import Engine
+import Foundation
+import Playbook
 
 /// The write-ahead journal of one run, for either store: each event is committed before `append`
 /// returns, so the run never acts on something the timeline does not show.
@@ -23,13 +25,69 @@ actor GroupCommitJournal: Journal {
     /// The error of a failed commit: every later append fails with it (committing them would leave a gap).
     private var failure: (any Error)?
 
-    init(runID: String, lastSequence: Int64, commit: @escaping Commit) {
+    /// What a store that can go away (PostgreSQL) does when a commit cannot reach it: how long to
+    /// retry, which errors mean "unreachable", how to ask what it last committed (a commit whose
+    /// answer was lost may have been made), and where to spill once it is given up.
+    struct OutagePolicy: Sendable {
+        var retry: Duration
+        var isUnreachable: @Sendable (any Error) -> Bool
+        /// The run's last committed sequence number in the store.
+        var committedThrough: @Sendable () async throws -> Int64
+        /// Opens the spill journal of the run, given its fence and the last acknowledged event.
+        var openSpill: @Sendable (_ fence: String?, _ acknowledged: Int64) throws -> SpillJournal
+    }
+
+    private let outage: OutagePolicy?
+    private var observer: (@Sendable (JournalOutage) async -> Void)?
+    /// Once the store was given up: every later event goes here.
+    private var spill: SpillJournal?
+
+    init(runID: String, lastSequence: Int64, outage: OutagePolicy? = nil, commit: @escaping Commit) {
         self.runID = runID
         self.commit = commit
+        self.outage = outage
         sequence = lastSequence
     }
 
     func adopt(fence: String) { self.fence = fence }
+
+    func observeOutages(_ handler: @escaping @Sendable (JournalOutage) async -> Void) async { observer = handler }
+
+    /// Commits `events`, riding out an unreachable store: the same batch is tried again (after
+    /// asking whether it was committed after all) until the retry time is up, then written to the
+    /// spill journal instead — so an event is never lost, never in the store twice, and never
+    /// acknowledged before it is durable somewhere.
+    private func commitOrSpill(_ events: [RunEvent]) async throws {
+        if let spill { return try spill.append(events) }
+        do {
+            return try await commit(events, fence)
+        } catch {
+            guard let outage, !(error is FencedOut), outage.isUnreachable(error) else { throw error }
+            let started = ContinuousClock.now, since = Date()
+            let deadline = started.advanced(by: outage.retry)
+            await observer?(.unreachable(reason: "\(error)", deadline: since.addingTimeInterval(outage.retry.seconds)))
+            var last: any Error = error
+            var delay = Duration.milliseconds(100)
+            let through = events.last?.sequence ?? sequence
+            while ContinuousClock.now < deadline {
+                try? await Task.sleep(for: min(delay, deadline - ContinuousClock.now))
+                delay = min(delay * 2, .seconds(2))
+                do {
+                    if try await outage.committedThrough() < through { try await commit(events, fence) }
+                    await observer?(.recovered(seconds: (ContinuousClock.now - started).seconds))
+                    return
+                } catch let fenced as FencedOut {
+                    throw fenced
+                } catch where outage.isUnreachable(error) {
+                    last = error
+                }
+            }
+            let journal = try outage.openSpill(fence, sequence)
+            try journal.append(events)
+            spill = journal
+            await observer?(.spilling(path: journal.path, reason: "\(last)"))
+        }
+    }
 
     @discardableResult
     func append(_ event: RunEvent) async throws -> Int64 {
@@ -79,7 +137,7 @@ actor GroupCommitJournal: Journal {
                 numbered.append(stored)
             }
             do {
-                try await commit(numbered, fence)
+                try await commitOrSpill(numbered)
                 sequence = next
                 for (index, (_, continuation)) in batch.enumerated() { continuation.resume(returning: numbered[index].sequence ?? 0) }
             } catch {

@@ -27,5 +27,5 @@ enum LockRules {
     }
 
     /// The fence a released run is given: no controller holds it, so its journal appends nothing more.
-    static func releasedFence() -> String { "unlocked-" + StoreTokens.random() }
+    static func releasedFence(after held: LockHeld) -> String { StoreTokens.released(after: held.token) }
 }

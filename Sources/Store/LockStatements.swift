@@ -7,6 +7,13 @@ enum LockStatements {
     static let refresh = "UPDATE locks SET lease = ? WHERE environment = ? AND token = ?"
     static let release = "DELETE FROM locks WHERE environment = ? AND token = ?"
     static let releaseAny = "DELETE FROM locks WHERE environment = ?"
+    static let runFence = "SELECT fence FROM runs WHERE id = ?"
+
+    /// The token `request` is given: of the generation after the run's fence and the holder it
+    /// replaces, so the servers' locks can tell this controller from every earlier one of the run.
+    static func token(_ request: LockRequest, fence: String?, current: LockHeld?) -> String {
+        StoreTokens.next(after: fence, current?.runID == request.runID ? current?.token : nil, request.replacing)
+    }
 
     /// The lock row `request` takes (or takes over), with its new token.
     static func row(_ request: LockRequest, token: String, since: String) -> RowWrite {

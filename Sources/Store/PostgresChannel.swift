@@ -67,7 +67,7 @@ extension PostgresConnection {
     /// that does not answer within ``unanswered`` is closed: never a wait without end.
     @discardableResult
     func rows(_ sql: String, _ values: [StoreValue]) async throws -> [PostgresRandomAccessRow] {
-        guard !isClosed else { throw PostgresStoreError(message: "the connection to the store was closed (by the server, or lost)") }
+        guard !isClosed else { throw PostgresStoreError(message: "the connection to the store was closed (by the server, or lost)", unreachable: true) }
         var binds = PostgresBindings(capacity: values.count)
         for value in values {
             switch value {
@@ -97,7 +97,7 @@ extension PostgresConnection {
             group.cancelAll()
             guard let first else {
                 try? await self.close()
-                throw PostgresStoreError(message: "the store did not answer within \(Self.unanswered); the connection was closed")
+                throw PostgresStoreError(message: "the store did not answer within \(Self.unanswered); the connection was closed", unreachable: true)
             }
             return first
         }

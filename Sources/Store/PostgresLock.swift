@@ -16,16 +16,17 @@ struct PostgresLock: EnvironmentLock {
     static let serialize = "SELECT pg_advisory_xact_lock(hashtext('golive-lock:' || ?))"
 
     func acquire(_ request: LockRequest) async throws -> String {
-        let token = StoreTokens.random()
         try await channel.transaction { connection in
             try await connection.rows(Self.serialize, [.text(request.environment)])
             let current = try await Self.holder(request.environment, connection, forUpdate: true)
             try LockRules.check(request, current: current)
+            let fence = try await connection.rows(LockStatements.runFence, [.text(request.runID)]).first?.text("fence")
+            let token = LockStatements.token(request, fence: fence, current: current)
             let now = try await connection.rows("SELECT \(Self.now) AS now", []).first?.text("now") ?? StoreTime.format(Date())
             try await connection.write([LockStatements.row(request, token: token, since: now)])
             try await connection.write([LockStatements.fence(runID: request.runID, token)])
+            return token
         }
-        return token
     }
 
     func refresh(environment: String, token: String) async throws -> Bool {
@@ -63,7 +64,7 @@ struct PostgresLock: EnvironmentLock {
             try await connection.rows(LockStatements.releaseAny, [.text(environment)])
             if try await !connection.rows(StoreQueries.runByID + SQLDialect.postgres.forUpdate, [.text(held.runID)]).isEmpty {
                 // The holder's run is fenced: if its controller is alive after all, it can record nothing more.
-                try await connection.write([LockStatements.fence(runID: held.runID, LockRules.releasedFence())])
+                try await connection.write([LockStatements.fence(runID: held.runID, LockRules.releasedFence(after: held))])
                 let last = try await connection.rows(StoreQueries.lastSequence, [.text(held.runID)]).first?.integer("seq") ?? 0
                 let event = TimelineProjection.lockReleased(runID: held.runID, sequence: last + 1, operatorName: operatorName, reason: reason)
                 try await connection.write(TimelineProjection.writes(for: event))

@@ -15,4 +15,10 @@ extension PostgresRandomAccessRow: StoreRow {
         guard contains(column) else { return nil }
         return (try? self[column].decode(Double?.self)) ?? nil
     }
+
+    /// The column as a boolean (nil: NULL or absent).
+    func bool(_ column: String) -> Bool? {
+        guard contains(column) else { return nil }
+        return (try? self[column].decode(Bool?.self)) ?? nil
+    }
 }

@@ -65,7 +65,26 @@ enum PostgresSchema {
                 )
                 """,
             ]
-        )
+        ),
+        (
+            "v2",
+            [
+                // Spill journals replayed into the store: merged into their run, or kept beside it
+                // as an orphan record (its events here) when the run had moved on.
+                """
+                CREATE TABLE spills (
+                    id TEXT PRIMARY KEY, run_id TEXT NOT NULL, outcome TEXT NOT NULL, controller TEXT NOT NULL, fence TEXT,
+                    acknowledged BIGINT NOT NULL, first_seq BIGINT, last_seq BIGINT, count BIGINT NOT NULL, created TEXT NOT NULL,
+                    replayed TEXT NOT NULL, replayed_by TEXT NOT NULL, events TEXT
+                )
+                """,
+                "CREATE INDEX spills_by_run ON spills (run_id)",
+                // The store's own name: a spill journal is replayed into the store it was written
+                // for, whatever address it is reached by (a failover, a tunnel).
+                "CREATE TABLE store (id TEXT PRIMARY KEY)",
+                "INSERT INTO store (id) VALUES (md5(random()::text || clock_timestamp()::text))",
+            ]
+        ),
     ]
 
     /// Brings the database to the newest schema, once, whoever else is starting: one transaction
@@ -75,16 +94,39 @@ enum PostgresSchema {
     ///
     /// - Throws: when the store cannot be migrated, or was migrated by a newer golive.
     static func migrate(_ channel: PostgresChannel) async throws {
+        // Up to date already (the usual case): nothing is written, so a role that may not create
+        // tables (an operator's, a reader's) opens the store as well as its owner.
+        let current = try await channel.withConnection { connection -> Set<String>? in
+            guard try await connection.rows("SELECT to_regclass('golive.migrations') IS NOT NULL AS present", []).first?.bool("present") == true
+            else { return nil }
+            return Set(try await connection.rows("SELECT version FROM golive.migrations", []).compactMap { $0.text("version") })
+        }
+        if let current {
+            if let unknown = current.subtracting(migrations.map(\.version)).sorted().first { throw newer(unknown) }
+            if Set(migrations.map(\.version)).isSubset(of: current) { return }
+        }
+        do {
+            try await apply(channel)
+        } catch let error as PostgresStoreError where error.sqlState == "42501" {
+            throw PostgresStoreError(
+                message: "the store's schema must be created or upgraded, and this role may not (\(error.message)): "
+                    + "run golive once as the database's owner (see docs/team.md, Roles)", sqlState: error.sqlState)
+        }
+    }
+
+    static func newer(_ version: String) -> PostgresStoreError {
+        PostgresStoreError(
+            message: "the store was migrated by a newer golive (schema \(version)); this golive knows up to \(migrations.last?.version ?? "none"): upgrade golive")
+    }
+
+    private static func apply(_ channel: PostgresChannel) async throws {
         try await channel.transaction { connection in
             try await connection.rows("SELECT pg_advisory_xact_lock(?)", [.integer(migrationLock)])
             try await connection.rows("CREATE SCHEMA IF NOT EXISTS golive", [])
             try await connection.rows("CREATE TABLE IF NOT EXISTS golive.migrations (version TEXT PRIMARY KEY, applied TEXT NOT NULL)", [])
             let applied = Set(try await connection.rows("SELECT version FROM golive.migrations", []).compactMap { $0.text("version") })
             let known = Set(migrations.map(\.version))
-            if let unknown = applied.subtracting(known).sorted().first {
-                throw PostgresStoreError(
-                    message: "the store was migrated by a newer golive (schema \(unknown)); this golive knows up to \(migrations.last?.version ?? "none"): upgrade golive")
-            }
+            if let unknown = applied.subtracting(known).sorted().first { throw newer(unknown) }
             for migration in migrations where !applied.contains(migration.version) {
                 for statement in migration.sql { try await connection.rows(statement, []) }
                 try await connection.rows(

@@ -7,6 +7,8 @@ protocol SQLTimeline: RunStore {
     /// The rows `sql` (with `?` placeholders) gives with `arguments` bound, each through `transform`.
     func read<T: Sendable>(_ sql: String, _ arguments: [StoreValue], _ transform: @escaping @Sendable (any StoreRow) -> T)
         async throws -> [T]
+    /// Writes `rows` in one transaction.
+    func write(_ rows: [RowWrite]) async throws
 }
 
 extension SQLTimeline {
@@ -37,5 +39,23 @@ extension SQLTimeline {
         try await read(StoreQueries.finishedRehearsals, StoreQueries.rehearsalArguments(playbookFile, limit: limit, before: before)) {
             $0.runRecord
         }
+    }
+
+    public func orphans(runID: String) async throws -> [OrphanRecord] {
+        try await read(StoreQueries.orphans, [.text(runID)]) { $0.orphanRecord }.compactMap { $0 }
+    }
+
+    public func keep(_ orphan: OrphanRecord) async throws {
+        try await write([
+            RowWrite(
+                .insertIgnoring, "spills",
+                [
+                    "id": .text(orphan.id), "run_id": .text(orphan.runID), "outcome": .text("orphan"), "controller": .text(orphan.controller),
+                    "fence": .null, "acknowledged": .integer(0), "first_seq": orphan.events.first?.sequence.map(StoreValue.integer) ?? .null,
+                    "last_seq": orphan.events.last?.sequence.map(StoreValue.integer) ?? .null, "count": .integer(Int64(orphan.events.count)),
+                    "created": .text(StoreTime.format(orphan.created)), "replayed": .text(StoreTime.format(orphan.replayed)),
+                    "replayed_by": .text(orphan.replayedBy), "events": .text(try SpillJournal.encode(orphan.events)),
+                ])
+        ])
     }
 }

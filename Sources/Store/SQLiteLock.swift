@@ -10,14 +10,16 @@ struct SQLiteLock: EnvironmentLock {
 
     func acquire(_ request: LockRequest) async throws -> String {
         let now = StoreTime.format(Date())
-        let token = StoreTokens.random()
-        try await pool.write { db in
-            let current = try Row.fetchOne(db, sql: LockStatements.holder, arguments: [request.environment])
-            try LockRules.check(request, current: current?.lockHolder(environment: request.environment))
+        return try await pool.write { db in
+            let current = try Row.fetchOne(db, sql: LockStatements.holder, arguments: [request.environment])?
+                .lockHolder(environment: request.environment)
+            try LockRules.check(request, current: current)
+            let fence = try String.fetchOne(db, sql: LockStatements.runFence, arguments: [request.runID])
+            let token = LockStatements.token(request, fence: fence, current: current)
             try db.write(LockStatements.row(request, token: token, since: now))
             try db.write(LockStatements.fence(runID: request.runID, token))
+            return token
         }
-        return token
     }
 
     func refresh(environment: String, token: String) async throws -> Bool {
@@ -44,7 +46,7 @@ struct SQLiteLock: EnvironmentLock {
             try db.execute(sql: LockStatements.releaseAny, arguments: [environment])
             if try Row.fetchOne(db, sql: StoreQueries.runByID, arguments: [held.runID]) != nil {
                 // The holder's run is fenced: if its controller is alive after all, it can record nothing more.
-                try db.write(LockStatements.fence(runID: held.runID, LockRules.releasedFence()))
+                try db.write(LockStatements.fence(runID: held.runID, LockRules.releasedFence(after: held)))
                 let last = try Int64.fetchOne(db, sql: StoreQueries.lastSequence, arguments: [held.runID]) ?? 0
                 let event = TimelineProjection.lockReleased(runID: held.runID, sequence: last + 1, operatorName: operatorName, reason: reason)
                 for write in TimelineProjection.writes(for: event) { try db.write(write) }

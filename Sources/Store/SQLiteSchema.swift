@@ -64,6 +64,18 @@ enum SQLiteSchema {
                     ALTER TABLE runs ADD COLUMN fence TEXT;
                     """)
         }
+        migrator.registerMigration("v4-spills") { db in
+            // Spill journals replayed into a team store, kept when history moves between stores.
+            try db.execute(
+                sql: """
+                    CREATE TABLE spills (
+                        id TEXT PRIMARY KEY, run_id TEXT NOT NULL, outcome TEXT NOT NULL, controller TEXT NOT NULL, fence TEXT,
+                        acknowledged INTEGER NOT NULL, first_seq INTEGER, last_seq INTEGER, count INTEGER NOT NULL, created TEXT NOT NULL,
+                        replayed TEXT NOT NULL, replayed_by TEXT NOT NULL, events TEXT
+                    );
+                    CREATE INDEX spills_by_run ON spills (run_id);
+                    """)
+        }
         return migrator
     }
 }

@@ -84,6 +84,10 @@ public final class SQLiteStore: SQLTimeline {
     }
 
 
+    func write(_ rows: [RowWrite]) async throws {
+        try await pool.write { db in for row in rows { try db.write(row) } }
+    }
+
     /// `PRAGMA integrity_check` result ("ok" when sound).
     public func integrityCheck() throws -> String {
         try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }

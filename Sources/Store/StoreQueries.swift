@@ -18,6 +18,7 @@ enum StoreQueries {
     static let events = "SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq"
     static let artifacts = "SELECT * FROM artifacts WHERE run_id = ? ORDER BY time"
     static let lastSequence = "SELECT MAX(seq) AS seq FROM events WHERE run_id = ?"
+    static let orphans = "SELECT * FROM spills WHERE run_id = ? AND outcome = 'orphan' ORDER BY created, id"
     static let finishedRehearsals = """
         SELECT * FROM runs WHERE kind = 'rehearse' AND playbook_file = ? AND status IN ('succeeded', 'rolled-back')
         AND started < ? ORDER BY started DESC, id DESC LIMIT ?

@@ -51,6 +51,16 @@ extension StoreRow {
         return event
     }
 
+    /// The orphan record this `spills` row keeps (nil: its events cannot be read).
+    var orphanRecord: OrphanRecord? {
+        guard let events = text("events").flatMap({ try? SpillJournal.decode($0) }) else { return nil }
+        return OrphanRecord(
+            id: text("id") ?? "", runID: text("run_id") ?? "", controller: text("controller") ?? "",
+            created: text("created").flatMap(StoreTime.parse) ?? Date(timeIntervalSince1970: 0),
+            replayed: text("replayed").flatMap(StoreTime.parse) ?? Date(timeIntervalSince1970: 0), replayedBy: text("replayed_by") ?? "",
+            events: events)
+    }
+
     /// The backup this `artifacts` row records.
     var artifact: Artifact {
         Artifact(

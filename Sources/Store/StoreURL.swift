@@ -54,6 +54,14 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         case prefer
         /// Always (the certificate is not verified, as libpq's `require` without a root certificate).
         case require
+        /// Always, the server's certificate signed by the root certificate (`sslrootcert`).
+        case verifyCA = "verify-ca"
+        /// Always, the certificate signed by the root certificate and naming the host (its DNS
+        /// name, or its IP address for an address).
+        case verifyFull = "verify-full"
+
+        /// Whether the server's certificate is checked.
+        public var verifies: Bool { self == .verifyCA || self == .verifyFull }
     }
 
     /// The login.
@@ -68,6 +76,9 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
     public var tls: TLSMode
     /// Seconds to wait for a connection (`connect_timeout`).
     public var connectTimeout: Int
+    /// The root certificate(s) a verified server's certificate must chain to (`sslrootcert`,
+    /// else `$PGSSLROOTCERT`, else `~/.postgresql/root.crt` as libpq has it); used by verify-ca and verify-full.
+    public var rootCertificate: String?
 
     init(_ text: String, environment: [String: String]) throws {
         guard let components = URLComponents(string: text), components.scheme != nil else {
@@ -100,14 +111,18 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
             let value = item.value ?? ""
             switch item.name {
             case "sslmode":
-                if value == "verify-ca" || value == "verify-full" || value == "allow" {
+                if value == "allow" {
                     throw StoreError(
-                        message: "store \(Self.redacted(text)): sslmode=\(value) is not supported; use disable, prefer or require")
+                        message: "store \(Self.redacted(text)): sslmode=allow is not supported (it falls back to the clear); use prefer, require, verify-ca or verify-full")
                 }
                 guard let mode = TLSMode(rawValue: value) else {
-                    throw StoreError(message: "store \(Self.redacted(text)): sslmode=\(value) is not one of disable, prefer, require")
+                    throw StoreError(
+                        message: "store \(Self.redacted(text)): sslmode=\(value) is not one of disable, prefer, require, verify-ca, verify-full")
                 }
                 tls = mode
+            case "sslrootcert":
+                guard !value.isEmpty else { throw StoreError(message: "store \(Self.redacted(text)): sslrootcert names no file") }
+                rootCertificate = value
             case "connect_timeout":
                 guard let seconds = Int(value), seconds > 0, seconds <= 3600 else {
                     throw StoreError(message: "store \(Self.redacted(text)): connect_timeout=\(value) is not a number of seconds (1 to 3600)")
@@ -122,8 +137,21 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
                 throw Self.passwordRefused(text)
             default:
                 let name = item.name.count <= 32 && item.name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } ? "'\(item.name)'" : "(not shown)"
-                throw StoreError(message: "store \(Self.redacted(text)): unknown parameter \(name) (known: sslmode, connect_timeout, user)")
+                throw StoreError(message: "store \(Self.redacted(text)): unknown parameter \(name) (known: sslmode, sslrootcert, connect_timeout, user)")
             }
+        }
+        if tls.verifies {
+            let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+            let file = rootCertificate ?? environment["PGSSLROOTCERT"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.postgresql/root.crt"
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw StoreError(
+                    message: "store \(Self.redacted(text)): sslmode=\(tls.rawValue) verifies the server against a root certificate, and \(file) "
+                        + (FileManager.default.fileExists(atPath: file) ? "cannot be read" : "does not exist")
+                        + " (name the CA's certificate with sslrootcert=PATH or PGSSLROOTCERT)")
+            }
+            rootCertificate = file
+        } else if rootCertificate != nil {
+            throw StoreError(message: "store \(Self.redacted(text)): sslrootcert is used only by sslmode=verify-ca or verify-full")
         }
     }
 
@@ -134,11 +162,18 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
                 + "give it in GOLIVE_STORE_PASSWORD or PGPASSWORD, or in ~/.pgpass")
     }
 
+    /// The database as a spill file names it (`host:port/database`): a spill is replayed into the
+    /// database it was written for, whoever logs in to it.
+    public var identity: String {
+        (host.contains(":") ? "[\(host)]" : host) + ":\(port)/\(database)"
+    }
+
     /// The URL as messages show it: never a password.
     public var description: String {
         let shownHost = host.contains(":") ? "[\(host)]" : host
         var text = "postgres://\(user)@\(shownHost):\(port)/\(database)"
         if tls != .prefer { text += "?sslmode=\(tls.rawValue)" }
+        if tls.verifies, let rootCertificate { text += "&sslrootcert=\(rootCertificate)" }
         return text
     }
 
@@ -163,7 +198,7 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         let shown = query.split(separator: "&").map { pair -> String in
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
             let name = parts.first ?? ""
-            if ["sslmode", "connect_timeout"].contains(name) { return String(pair) }
+            if ["sslmode", "connect_timeout", "sslrootcert"].contains(name) { return String(pair) }
             return name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) && !name.lowercased().contains("pass") ? name + "=••••" : "••••"
         }
         return head + "?" + shown.joined(separator: "&")

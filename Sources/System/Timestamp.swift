@@ -76,9 +76,12 @@ public enum Timestamp {
     }
 
     private static func format(_ date: Date, milliseconds: Bool) -> String {
-        let seconds = date.timeIntervalSince1970
-        var whole = time_t(seconds.rounded(.down))
-        let millis = min(999, Int(((seconds - Double(whole)) * 1000).rounded(.down)))
+        // Whole milliseconds, truncated — but a time read back from its own text (`.974` is
+        // 0.97399999... as a Double) must give the same text again: a microsecond of slack.
+        let total = Int64((date.timeIntervalSince1970 * 1000 + 0.001).rounded(.down))
+        let wholeSeconds = total >= 0 ? total / 1000 : (total - 999) / 1000
+        var whole = time_t(wholeSeconds)
+        let millis = Int(total - wholeSeconds * 1000)
         var parts = tm()
         gmtime_r(&whole, &parts)
         func pad(_ value: Int32, _ width: Int) -> String {

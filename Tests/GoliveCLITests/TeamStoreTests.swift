@@ -26,11 +26,12 @@ import Testing
         url = server.url(database: database)
     }
 
-    /// A controller's machine: its own home and working directory, the shared store by `GOLIVE_STORE`.
-    func machine(_ name: String) throws -> [String: String] {
+    /// A controller's machine: its own home and working directory, the shared store by `GOLIVE_STORE`
+    /// (the PostgreSQL database, or `store` when given).
+    func machine(_ name: String, store: String? = nil) throws -> [String: String] {
         let home = live.directory + "/home-\(name)"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-        return server.passwordEnvironment.merging(["HOME": home, "GOLIVE_STORE": url, "GOLIVE_OPERATOR": name]) { $1 }
+        return server.passwordEnvironment.merging(["HOME": home, "GOLIVE_STORE": store ?? url, "GOLIVE_OPERATOR": name]) { $1 }
     }
 
     func slowPlay(seconds: Double, name: String = "slow.yml") throws -> String {
@@ -251,5 +252,49 @@ import Testing
         #expect(sequence == Array(1...max(1, sequence.count)), "gaps in \(sequence)")
         let record = try golive.run(["runs", "--json"], environment: bo).output
         #expect(record.contains("\"status\":\"rolled-back\""), "\(record)")
+    }
+
+    /// A controller paused after connecting, before it took the servers' locks, and taken over and
+    /// recovered from another machine meanwhile: woken, it must not take the servers (its lease's
+    /// last word said it held the run) nor leave their locks behind — through either store.
+    @Test(.enabled(if: geteuid() == 0, "another host name needs a UTS namespace (root)"), arguments: ["postgres", "sqlite"])
+    func aControllerPausedBeforeTakingTheServersTakesNoneOnWaking(store kind: String) async throws {
+        let store = kind == "postgres" ? url : "sqlite:" + live.directory + "/team-\(kind).db"
+        let ana = try machine("ana", store: store)
+        let bo = try machine("bo", store: store)
+        let play = try slowPlay(seconds: 0, name: "late-\(kind).yml")
+        // Where the servers' locks are taken: the events before the first one of them.
+        let probe = try golive.run(["run", play, "-i", live.inventoryPath, "--json"], environment: ana)
+        try #require(probe.status == 0, "\(probe.output.suffix(1500))")
+        let probeID = try #require(GoliveBinary.runID(in: probe.output))
+        let events = try golive.timelineEvents(probeID, store: store, environment: ana)
+        let firstHostLock = try #require(events.firstIndex { $0["kind"] as? String == "lockTaken" && $0["host"] != nil })
+        let before = try Dictionary(uniqueKeysWithValues: live.hosts.map { ($0.name, try treeListing($0.appDirectory)) })
+
+        let log = live.directory + "/late-\(kind).log"
+        let first = try golive.start(
+            ["run", play, "-i", live.inventoryPath, "--json", "--lease", "2s"], output: log,
+            environment: ana.merging(["GOLIVE_FAULT_STOP_AFTER_EVENTS": String(firstHostLock)]) { $1 })
+        defer { first.signal(SIGCONT) }
+        let stopped = await eventually(timeout: .seconds(60)) {
+            ((try? String(contentsOfFile: "/proc/\(first.pid)/stat", encoding: .utf8)) ?? "").contains(") T ")
+        }
+        try #require(stopped, "the controller never reached its pause: \(read(log).suffix(1500))")
+        let id = try #require(GoliveBinary.runID(in: read(log)))
+        let hostLocks = read(log).split(separator: "\n").filter { $0.contains("\"lockTaken\"") && $0.contains("\"host\"") }
+        #expect(hostLocks.isEmpty, "paused after taking servers' locks: \(hostLocks)")
+        let taken = try elsewhere(["resume", id, "--rollback", "--lock-wait", "30s"], environment: bo)
+        #expect(taken.status == 0, "\(taken.output.suffix(1500))")
+        for host in live.hosts { #expect(!FileManager.default.fileExists(atPath: host.lockDirectory), "\(host.name) left locked by the recovery") }
+        first.signal(SIGCONT)
+        #expect(first.wait() == 4, "the fenced controller exits 4: \(read(log).suffix(1500))")
+        #expect(read(log).contains("lost the run"), "\(read(log).suffix(800))")
+        for host in live.hosts {
+            #expect(!FileManager.default.fileExists(atPath: host.lockDirectory), "\(host.name) left locked by the fenced controller")
+            #expect(try treeListing(host.appDirectory) == before[host.name], "\(host.name) was changed by the fenced controller")
+        }
+        // Nothing stands in the way of the next run.
+        let next = try golive.run(["run", play, "-i", live.inventoryPath], environment: bo)
+        #expect(next.status == 0, "\(next.output.suffix(1500))")
     }
 }

@@ -297,3 +297,24 @@ import Testing
         await other.close()
     }
 }
+
+extension StoreConformanceTests {
+    @Test(arguments: kinds) func anOrphanRecordIsKeptBesideItsRunOnce(_ kind: StoreFixture.Kind) async throws {
+        let fixture = try StoreFixture(kind)
+        defer { fixture.remove() }
+        let store = try await fixture.open()
+        let runID = "20261202-110000-orph"
+        _ = try await (try await store.journal(runID: runID)).append(Events.started(runID))
+        var spilled = Events.step(runID, host: "web1")
+        spilled.sequence = 7
+        let orphan = OrphanRecord(
+            id: "spill-1", runID: runID, controller: "laptop pid 9", created: Date(timeIntervalSince1970: 1_800_000_000),
+            replayed: Date(timeIntervalSince1970: 1_800_000_100), replayedBy: "desk pid 3", events: [spilled])
+        try await store.keep(orphan)
+        try await store.keep(orphan)
+        let kept = try await store.orphans(runID: runID)
+        #expect(kept == [orphan])
+        #expect(try await store.events(runID: runID).count == 1, "an orphan record joined the timeline")
+        #expect(try await store.orphans(runID: "20261202-110000-none").isEmpty)
+    }
+}

@@ -47,7 +47,10 @@ import Testing
     @Test func whatIsNotAStoreIsRefusedSayingWhy() {
         let cases = [
             ("mysql://db/x", "unknown kind of store"), ("postgres://db:99999/x", "not a port"),
-            ("postgres://db/x?sslmode=sometimes", "sslmode=sometimes"), ("postgres://db/x?sslmode=verify-full", "not supported"),
+            ("postgres://db/x?sslmode=sometimes", "sslmode=sometimes"), ("postgres://db/x?sslmode=verify-full", "does not exist"), ("postgres://db/x?sslmode=allow", "not supported"),
+            ("postgres://db/x?sslmode=verify-ca&sslrootcert=/nonexistent/ca.crt", "/nonexistent/ca.crt does not exist"),
+            ("postgres://db/x?sslmode=require&sslrootcert=/etc/hostname", "only by sslmode=verify-ca or verify-full"),
+            ("postgres://db/x?sslrootcert=", "names no file"),
             ("postgres://db/x?connect_timeout=0", "connect_timeout"), ("postgres://db/x?search_path=evil", "unknown parameter"),
             ("sqlite:", "no file"), ("postgres:golive@db/x", "not a PostgreSQL URL"), ("postgres//golive@db/x", "not a PostgreSQL URL"),
         ]

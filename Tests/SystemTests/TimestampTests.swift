@@ -15,6 +15,8 @@ struct TimestampTests {
             #expect(Timestamp.milliseconds(date) == millis.string(from: date))
             let read = try #require(Timestamp.parse(Timestamp.milliseconds(date)))
             #expect(abs(read.timeIntervalSince(date)) < 0.001)
+            // Read back and written again, a stored time is the same text (a store moved to another).
+            #expect(Timestamp.milliseconds(read) == Timestamp.milliseconds(date))
         }
         #expect(Timestamp.parse("2026-12-01T12:00:00+01:00") == Timestamp.parse("2026-12-01T11:00:00Z"))
         #expect(Timestamp.parse("yesterday") == nil)

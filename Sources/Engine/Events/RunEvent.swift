@@ -108,6 +108,9 @@ public protocol Journal: Sendable {
     /// From now on, appends succeed only while `fence` is still the run's fence (the token of the
     /// environment lock this controller holds); afterwards they throw ``FencedOut``.
     func adopt(fence: String) async
+    /// Tells `handler` of the store going away, coming back, or being given up for the spill
+    /// journal; awaited before the appends waiting on it return.
+    func observeOutages(_ handler: @escaping @Sendable (JournalOutage) async -> Void) async
 }
 
 extension Journal {

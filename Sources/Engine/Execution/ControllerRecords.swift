@@ -35,6 +35,10 @@ enum ControllerRecords {
         } catch {
             return "cannot keep the controller's record of its commands: \(error)"
         }
+        if lines.first == "FENCED" {
+            run.abort(.fenced, detail: "a later controller of this run keeps its record on the controller")
+            return "this controller lost the run: " + lines.dropFirst().joined(separator: "; ")
+        }
         guard lines.first == "TAKEN" || lines.first == "OURS" else {
             return "cannot keep the controller's record of its commands under \(root(runID: run.options.runID)): " + lines.joined(separator: "; ")
         }
@@ -48,8 +52,8 @@ enum ControllerRecords {
     }
 
     /// Removes the run's record on the controller (its commands have all ended by now).
-    static func release(runID: String) async {
-        let script = rooted(HostLock.releaseScript(runID: runID), runID: runID) + "\nrmdir -- \"$GOLIVE_LOCK_ROOT\" 2>/dev/null; true\n"
+    static func release(runID: String, token: String) async {
+        let script = rooted(HostLock.releaseScript(runID: runID, token: token), runID: runID) + "\nrmdir -- \"$GOLIVE_LOCK_ROOT\" 2>/dev/null; true\n"
         _ = try? await AsyncProcess.run(
             "/bin/sh", ["-c", ShellBootstrap.command], stdin: ShellBootstrap.input(command: script, stdin: nil), timeout: .seconds(30))
     }

@@ -94,13 +94,13 @@ extension Executor {
         let how: String
         if options.assumeYes {
             answer = true
-            how = "--yes (operator \(options.operatorName))"
+            how = "--yes (\(options.answeringIdentity))"
         } else if let gates {
             let steps = play.backup + play.deploy
             let done = steps.filter { $0.index < gate.index || $0.section == .backup }.map(\.name)
             let next = play.deploy.filter { $0.index > gate.index }.map(\.name)
             answer = await gates.answer(prompt, done: done, next: next)
-            how = "operator \(options.operatorName)"
+            how = "answered by \(options.answeringIdentity)"
         } else {
             answer = false
             how = "no terminal and no --yes: a gate without an answer is a no"

@@ -14,7 +14,7 @@ extension Executor {
         guard let lock else {
             // No store lock (an in-memory run): the hosts' locks still keep other controllers off,
             // with a token of this run's own.
-            token = token ?? StoreTokens.random()
+            token = token ?? StoreTokens.next()
             return .success(nil)
         }
         let deadline = ContinuousClock.now.advanced(by: options.lockWait ?? .zero)
@@ -54,5 +54,15 @@ extension Executor {
                     }
                 }
             })
+    }
+
+    /// Asks the store whether this controller still holds the environment lock (refreshing its
+    /// lease); fences the run when it does not.
+    func stillHoldsLock() async -> Bool {
+        if fenced { return false }
+        guard let lock, let token else { return true }
+        guard (try? await lock.refresh(environment: environment, token: token)) == false else { return true }
+        abort(.fenced, detail: "the environment lock was taken over or released by force")
+        return false
     }
 }

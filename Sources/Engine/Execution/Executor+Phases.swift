@@ -113,7 +113,12 @@ extension Executor {
     /// Releases the host and store locks, closes the connections and records the end of the run.
     /// The outcome is redacted: its words reach the console.
     func close(_ outcome: RunOutcome) async -> RunOutcome {
-        let outcome = redactor.redact(outcome)
+        var outcome = redactor.redact(outcome)
+        if let spillPath {
+            outcome.reason = (outcome.reason.map { $0 + "; " } ?? "")
+                + "the store was unreachable: the timeline's last events are in the spill journal \(spillPath), replayed into the store "
+                + "by the next golive command that reaches it (or `golive store sync`)"
+        }
         if fenced {
             // The locks are another controller's now: leave them, and record nothing.
             await closeConnections()
@@ -121,14 +126,23 @@ extension Executor {
         }
         await HostLocks.release(in: self)
         await closeConnections()
-        if controllerRecordsHeld {
-            await ControllerRecords.release(runID: options.runID)
+        if controllerRecordsHeld, let token {
+            await ControllerRecords.release(runID: options.runID, token: token)
             controllerRecordsHeld = false
         }
         if let lock, let token {
-            try? await lock.release(environment: environment, token: token)
-            await emit(event(.lockReleased, message: "environment \(environment) unlocked"))
+            do {
+                try await lock.release(environment: environment, token: token)
+                await emit(event(.lockReleased, message: "environment \(environment) unlocked"))
+            } catch {
+                await emit(
+                    event(
+                        .lockReleased, status: "failed",
+                        message: "environment \(environment) stays locked in the store (\(error)): "
+                            + (spillPath != nil ? "its release is replayed with the spill" : "its lease runs out, or `golive unlock \(environment) --reason ...`")))
+            }
         }
+
         await emit(
             event(
                 .runFinished, status: outcome.result.rawValue, message: outcome.reason,

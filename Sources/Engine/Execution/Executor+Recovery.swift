@@ -39,6 +39,7 @@ extension Executor {
     /// `controllerLost` and count as done for rollback. A resume re-runs the pre-checks of the
     /// hosts that had not started changing, and is refused past the window's rollback point.
     public func recover(_ recovery: Recovery, takeover: Takeover = Takeover(replacing: nil, note: nil)) async -> RunOutcome {
+        await watchStore()
         let schedule = Planner.schedule(playbook)
         let finished = state.result != nil
         // Take the run over before writing anything to its journal: once the lock (and so the

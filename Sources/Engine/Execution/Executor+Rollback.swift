@@ -7,6 +7,10 @@ extension Executor {
         let detail = abortDetail ?? reason.rawValue
         let changed = state.changedHosts
         let requested = reason == .requested
+        // The store is gone: the servers' tokens say whether this controller may still act.
+        if reason == .storeLost, !fenced, let taken = await serverTakenOver() {
+            abort(.fenced, detail: "the store stayed unreachable, and \(taken)")
+        }
         if fenced {
             // No word about the hosts: they are the other controller's to report.
             return RunOutcome(

@@ -59,6 +59,10 @@ public actor Executor {
     /// A recovery refused before it touched anything (it could not escalate): the run stays as the
     /// lost controller left it — open steps, host locks, no end recorded — for the next recovery.
     var refusedUntouched = false
+    /// When the store stopped answering (nil: it answers).
+    var storeUnreachableSince: Date?
+    /// The spill journal the run's events go to once the store was given up.
+    var spillPath: String?
     /// Throttled steps: how many hosts run each now, and the hosts waiting for a slot.
     var throttles: [String: (running: Int, waiting: [CheckedContinuation<Bool, Never>])] = [:]
 
@@ -194,6 +198,7 @@ public actor Executor {
 
     /// Runs the go-live to its end and returns the outcome (exit code and report).
     public func run() async -> RunOutcome {
+        await watchStore()
         let schedule = Planner.schedule(playbook)
         guard
             await emit(
@@ -228,7 +233,7 @@ public actor Executor {
         {
             return RunOutcome(result: .refused, reason: refusal)
         }
-        if let refusal = await connectAndLock() { return refusal }
+        if let refusal = await connectAndLock() { return fenced ? await rollbackAndReport(reason: .fenced) : refusal }
         if let refusal = await runPrechecks(playbook.hosts.map(\.name)) { return refusal }
         if options.kind == .check {
             return RunOutcome(

@@ -24,8 +24,10 @@ enum HostLock {
 
     /// Takes the lock for `runID` with `token`: prints `TAKEN`, `OURS` (the run already held it:
     /// the token is replaced first, then the commands of `stopping` still running are stopped,
-    /// one `STOPPED|KILLED|GONE tag pgid` line each), `HELD` and the holder's info lines, or
-    /// `FAILED` and the OS error.
+    /// one `STOPPED|KILLED|GONE tag pgid` line each), `HELD` and the holder's info lines,
+    /// `FENCED` (the run's lock carries a token of this generation or a later one that is not
+    /// `token`: a later controller of the run took it over, and this one woke up late), or
+    /// `FAILED` and the OS error. Only a token of a later generation replaces another.
     static func takeScript(runID: String, info: String, token: String, stopping tags: [String]) -> String {
         let stops = tags.map { ShellQuote.quote(fileName($0)) }.joined(separator: " ")
         return """
@@ -42,9 +44,16 @@ enum HostLock {
                 || { echo FAILED; echo "cannot write into $l"; rm -rf -- "$l"; exit 0; }
               echo TAKEN
             elif grep -qx \(ShellQuote.quote("run=\(runID)")) "$l/info" 2>/dev/null; then
-              mkdir -p -m 700 -- "$l/pg"
-              printf '%s\\n' \(ShellQuote.quote(token)) > "$l/token.new" && mv -f -- "$l/token.new" "$l/token" \\
-                || { echo FAILED; echo "cannot write $l/token"; exit 0; }
+              t=; { read -r t < "$l/token"; } 2>/dev/null
+              if [ "$t" != \(ShellQuote.quote(token)) ]; then
+                g=${t%%-*}; case "$g" in ''|*[!0-9]*|??????????*) g=0;; esac
+                if [ "$g" -ge \(StoreTokens.generation(of: token)) ]; then
+                  echo FENCED; echo "a later controller of this run holds it (token generation $g)"; exit 0
+                fi
+                mkdir -p -m 700 -- "$l/pg"
+                printf '%s\\n' \(ShellQuote.quote(token)) > "$l/token.new" && mv -f -- "$l/token.new" "$l/token" \\
+                  || { echo FAILED; echo "cannot write $l/token"; exit 0; }
+              fi
               echo OURS
             elif [ -d "$l" ]; then
               echo HELD; cat -- "$l/info" 2>/dev/null || echo "owner=$(stat -c %U -- "$l") (another login user: its info cannot be read)"
@@ -107,9 +116,16 @@ enum HostLock {
             """
     }
 
-    /// Releases the lock if `runID` holds it.
-    static func releaseScript(runID: String) -> String {
-        "l=\(directory); grep -qx \(ShellQuote.quote("run=\(runID)")) \"$l/info\" 2>/dev/null && rm -rf -- \"$l\"; true"
+    /// Releases the lock if `runID` holds it with `token`: the lock of a later controller of the
+    /// same run (a takeover) is not this one's to remove.
+    static func releaseScript(runID: String, token: String) -> String {
+        "l=\(directory); t=; { read -r t < \"$l/token\"; } 2>/dev/null; "
+            + "[ \"$t\" = \(ShellQuote.quote(token)) ] && grep -qx \(ShellQuote.quote("run=\(runID)")) \"$l/info\" 2>/dev/null && rm -rf -- \"$l\"; true"
+    }
+
+    /// Prints the token the server's lock carries, or `none` when there is no lock.
+    static func tokenScript() -> String {
+        "l=\(directory); if [ -d \"$l\" ]; then t=; { read -r t < \"$l/token\"; } 2>/dev/null; printf '%s\\n' \"${t:-none}\"; else echo none; fi"
     }
 
     /// Removes the lock whoever holds it, after stopping every command its holder still runs (the

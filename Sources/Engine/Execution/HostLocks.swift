@@ -18,12 +18,23 @@ enum HostLocks {
         in run: isolated any RunControl
     ) async -> String? {
         guard let token = run.token else { return nil }
+        let lost = "this controller lost the run: the environment lock was taken over before it took the servers' locks"
+        guard await run.stillHoldsLock() else { return lost }
         let info = info(in: run)
         let results = await run.eachHost(hosts) { host in
             if let refusal = await take(host, info: info, token: token, stopping: stopping[host] ?? [], in: run) { return Optional(refusal) }
             return await stopEscalated(escalated[host] ?? [:], on: host, in: run)
         }
         let refusals = results.compactMapValues { $0 }
+        // A controller stopped between its lease's last refresh and this step (paused, partitioned)
+        // may have been taken over meanwhile, and the servers recovered and released by its
+        // successor: taking them is then no longer its right. Asked before the locks are taken and
+        // again after, so a takeover decided while they were being taken is seen too; what it
+        // took is given back (only a lock with its own token is removed).
+        if refusals.isEmpty, await !run.stillHoldsLock() {
+            await release(hosts, unrecorded: true, in: run)
+            return lost
+        }
         guard !refusals.isEmpty else { return nil }
         await release(hosts.filter { refusals[$0] == nil }, in: run)
         return refusals.keys.sorted().map { "\($0): \(refusals[$0] ?? "")" }.joined(separator: "; ")
@@ -111,7 +122,7 @@ enum HostLocks {
             let outcome = try await connection.run(script, timeout: .seconds(60), output: nil)
             // What the server printed before the script (a banner from ~/.ssh/rc) is not the answer.
             let all = outcome.stdoutText.split(separator: "\n").map(String.init)
-            let lines = Array(all.drop { !["TAKEN", "OURS", "HELD", "FAILED"].contains($0) })
+            let lines = Array(all.drop { !["TAKEN", "OURS", "HELD", "FENCED", "FAILED"].contains($0) })
             switch lines.first {
             case "TAKEN", "OURS":
                 let gone = lines.first == "TAKEN" && !stopping.isEmpty
@@ -135,6 +146,11 @@ enum HostLocks {
                     + "(\(fields["operator"] ?? fields["owner"] ?? "?") on \(fields["controller"] ?? "?") pid \(fields["pid"] ?? "?"), since \(fields["started"] ?? "?"))"
                 await run.emit(run.event(.lockTaken, host: host, status: "held", message: message))
                 return message
+            case "FENCED":
+                // A later controller of this run has the server: this one must not touch it.
+                let reason = lines.dropFirst().joined(separator: "; ")
+                run.abort(.fenced, detail: "the lock on \(host) is another controller's: \(reason)")
+                return "this controller lost the run: the lock on \(host) is \(reason)"
             case "FAILED":
                 let reason = lines.dropFirst().joined(separator: "; ")
                 await run.emit(run.event(.lockTaken, host: host, status: "failed", message: "cannot take the lock on \(host): \(reason)"))
@@ -167,7 +183,8 @@ enum HostLocks {
             if run.connection(to: host) == nil { failure = await run.connect(host) }
             guard failure == nil, let connection = run.connection(to: host) else { break }
             do {
-                let outcome = try await connection.run(HostLock.releaseScript(runID: run.options.runID), timeout: .seconds(30), output: nil)
+                guard let token = run.token else { break }
+                let outcome = try await connection.run(HostLock.releaseScript(runID: run.options.runID, token: token), timeout: .seconds(30), output: nil)
                 if !outcome.succeeded { failure = "exit \(outcome.exitCode.map(String.init) ?? "?"): \(outcome.stderrText)" }
                 break
             } catch let error as TransportError where error.kind == .connectionLost && attempt == 1 {

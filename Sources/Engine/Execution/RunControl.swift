@@ -32,6 +32,10 @@ protocol RunControl: Actor {
     @discardableResult func emit(_ event: RunEvent) async -> Bool
     /// Stops the run at its next safe point.
     func abort(_ reason: AbortReason, detail: String?)
+    /// Asks the store whether this controller still holds the environment lock (refreshing its
+    /// lease); fences the run when it does not. True when there is no store lock, or the store
+    /// cannot tell now (the journal's fence decides then).
+    func stillHoldsLock() async -> Bool
     /// A host's template context in a play: its variables, the run's details, its registered
     /// results and those of earlier plays' hosts.
     func hostContext(_ host: String, play: Int) -> TemplateContext

@@ -41,6 +41,9 @@ public struct RunOptions: Sendable {
     public var reconnectDeadline: Duration = .seconds(60)
     /// Extra `runStarted` details (the command line's --var and --limit, so `resume` can rebuild the play).
     public var recorded: [String: String] = [:]
+    /// The name the store authenticated this controller as (PostgreSQL's `session_user`), which
+    /// gate answers record; nil for a store that authenticates nobody.
+    public var storeIdentity: String?
     /// Wait this long for a held environment lock instead of refusing at once.
     public var lockWait: Duration?
     /// The environment lock's lease: refreshed every quarter of it while the run goes on; a lock
@@ -55,6 +58,13 @@ public struct RunOptions: Sendable {
     public var becomePassword: String?
     /// How long sudo (su, doas) may take to ask for the password or start the command.
     public var becomeTimeout: Duration = .seconds(20)
+
+    /// Who answers a gate, as the record names them: the store's login when there is one, with
+    /// the operator's own name when that differs.
+    public var answeringIdentity: String {
+        guard let storeIdentity else { return operatorName }
+        return storeIdentity == operatorName ? storeIdentity : "\(storeIdentity) (operator \(operatorName))"
+    }
 
     /// Creates options.
     public init(kind: Kind, runID: String, operatorName: String, playbookDirectory: String) {

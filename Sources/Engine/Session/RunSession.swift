@@ -1,5 +1,6 @@
 import Foundation
 import Playbook
+import System
 
 /// One go-live command from start to end — `run`, `rehearse`, `check`, `resume`, `rollback` — wired
 /// in one place: a store (journal and lock), a transport, the console and the gates. The CLI and
@@ -61,13 +62,13 @@ public final class RunSession: Sendable {
             RecoveryGuard.aliveRefusal(holder, force: false) == nil
         else { return nil }
         let held = RunState.replay((try? await store.events(runID: holder.runID)) ?? [], runID: holder.runID)
-        let store = self.store.location
+        let store = ShellQuote.quote(self.store.location)
         if !held.changedHosts.isEmpty {
             return "its controller is gone and it changed \(held.changedHosts.joined(separator: ", ")): roll that back with "
                 + "`golive resume \(holder.runID) --rollback --store \(store)`"
         }
         return "its controller is gone and it changed nothing: release its locks with "
-            + "`golive unlock \(play.inventory.environment) --reason \"controller lost\" -i \(play.inventory.file) --store \(store)`"
+            + "`golive unlock \(play.inventory.environment) --reason \"controller lost\" -i \(ShellQuote.quote(play.inventory.file)) --store \(store)`"
     }
 
     /// Continues (`.resume`) or rolls back (`.rollback`) run `options.runID` from its journal.
@@ -171,7 +172,7 @@ public final class RunSession: Sendable {
             if !held.changedHosts.isEmpty {
                 return UnlockReport(
                     refused: "run \(holder.runID), which holds the lock on \(environment), changed \(held.changedHosts.joined(separator: ", ")) "
-                        + "and was not rolled back: roll it back with `golive resume \(holder.runID) --rollback --store \(store.location)` "
+                        + "and was not rolled back: roll it back with `golive resume \(holder.runID) --rollback --store \(ShellQuote.quote(store.location))` "
                         + "(--force releases the lock anyway and leaves those hosts as they are)")
             }
         }

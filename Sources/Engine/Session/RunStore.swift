@@ -46,11 +46,40 @@ public protocol RunStore: Sendable {
     /// controller committed some), so that a live view reads again only then; nil when the
     /// store cannot tell (a live view then reads each time it looks).
     func changeMark() async -> Int?
+    /// The orphan records kept beside run `runID` (spills of a controller that had lost the run).
+    ///
+    /// - Throws: when the store cannot be read.
+    func orphans(runID: String) async throws -> [OrphanRecord]
+    /// Keeps an orphan record beside its run (history moved from another store); one already
+    /// kept (the same id) stays as it is.
+    ///
+    /// - Throws: when the store cannot be written, or keeps no orphan records.
+    func keep(_ orphan: OrphanRecord) async throws
+    /// The name the store authenticated this controller as (PostgreSQL's `session_user`), which
+    /// gate answers and unlocks on it record; nil when the store authenticates nobody (a file).
+    func identity() async -> String?
+    /// Why this store cannot be written with the login it was opened with (a read-only role);
+    /// nil when it can. Asked before a command that writes touches anything.
+    func writeRefusal() async -> String?
     /// Closes the store's connections (a no-op for a file).
     func close() async
 }
 
 extension RunStore {
+    /// A store that authenticates nobody.
+    public func identity() async -> String? { nil }
+
+    /// A store that anyone who can open it can write.
+    public func writeRefusal() async -> String? { nil }
+
+    /// A store that keeps no spills has no orphan records.
+    public func orphans(runID: String) async throws -> [OrphanRecord] { [] }
+
+    /// A store that keeps no spills cannot keep an orphan record.
+    public func keep(_ orphan: OrphanRecord) async throws {
+        throw OrphansNotKept(location: location)
+    }
+
     /// Run `runID`'s events, in order.
     ///
     /// - Throws: when the store cannot be read.
@@ -81,4 +110,11 @@ extension RunStore {
     public func changeMark() async -> Int? { nil }
 
     public func close() async {}
+}
+
+/// A store that keeps no orphan records was asked to keep one.
+public struct OrphansNotKept: Error, CustomStringConvertible {
+    /// The store.
+    public var location: String
+    public var description: String { "the store \(location) keeps no orphan records" }
 }

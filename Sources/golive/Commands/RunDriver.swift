@@ -20,7 +20,8 @@ enum RunDriver {
         guard let play = try InputLoader.load(playbook: playbook, options: input, requireSecrets: true) else {
             throw ExitStatus.invalidInput.exitCode
         }
-        let store = try await openStore(try execution.storeURL(besidePlaybook: playbook))
+        let store = try await openStore(try execution.storeURL(besidePlaybook: playbook), retry: execution.session.storeRetryDuration)
+        try await requireWritable(store)
         let plan = ResolvedPlan(play)
         if let expected = execution.expectPlan, expected != plan.fingerprint {
             await refuseChangedPlan(expected: expected, current: plan, store: store)
@@ -31,6 +32,7 @@ enum RunDriver {
             kind: kind, runID: runID, operatorName: StoreLocation.operatorName,
             playbookDirectory: URL(fileURLWithPath: playbook).deletingLastPathComponent().path)
         execution.session.apply(to: &options)
+        options.storeIdentity = await store.identity()
         options.noRollback = execution.noRollback
         options.ignoreWindowReason = execution.ignoreWindow ? execution.reason : nil
         options.waitForWindow = execution.waitForWindow
@@ -68,7 +70,8 @@ enum RunDriver {
         json: Bool, files: RecoveryFiles
     ) async throws {
         if sessionOptions.noColor { Terminal.colorDisabled = true }
-        let store = try await storeOptions.open()
+        let store = try await storeOptions.open(retry: sessionOptions.storeRetryDuration)
+        try await requireWritable(store)
         let record = try await storeOptions.run(store, id)
         if mode == .resume, record.status != "running" {
             Terminal.error(
@@ -99,6 +102,7 @@ enum RunDriver {
             kind: RunOptions.Kind(rawValue: record.kind) ?? .run, runID: record.id, operatorName: StoreLocation.operatorName,
             playbookDirectory: URL(fileURLWithPath: playbookFile).deletingLastPathComponent().path)
         sessionOptions.apply(to: &options)
+        options.storeIdentity = await store.identity()
         let transport = SSHTransport(inventory: play.inventory, options: sessionOptions.transportOptions)
         defer { transport.shutdown() }
         let session = makeSession(store: store, transport: transport, json: json)
@@ -115,15 +119,55 @@ enum RunDriver {
     /// Opens the store, or refuses (exit 3) saying why: a store another golive holds locked (a live
     /// controller, stopped perhaps, mid-write) is never waited on for ever nor reported as a crash;
     /// a server that cannot be reached or refuses the login says so.
-    static func openStore(_ url: StoreURL) async throws -> any RunStore {
+    static func openStore(_ url: StoreURL, retry: Duration = .seconds(60)) async throws -> any RunStore {
         do {
-            return try await url.open { Terminal.error($0) }
+            let store = try await url.open(retry: retry) { Terminal.error($0) }
+            if let team = store as? PostgresStore {
+                if await team.writeRefusal() == nil {
+                    await replaySpills(into: team)
+                } else if team.spillsWaiting > 0 {
+                    Terminal.error("note: \(team.spillsWaiting) spill journal(s) on this machine wait for a command with an operator's role to replay them")
+                }
+            }
+            return store
         } catch {
             let busy = "\(error)".contains("database is locked")
                 ? "; another golive process is writing to it (a live controller, perhaps stopped): nothing was done" : ""
             Terminal.error("error: cannot open the timeline store \(url): \(error)\(busy)")
             throw ExitStatus.refused.exitCode
         }
+    }
+
+    /// Refuses (exit 3) a command that writes when the store's login may only read, before it touches anything.
+    static func requireWritable(_ store: any RunStore) async throws {
+        guard let refusal = await store.writeRefusal() else { return }
+        Terminal.error("error: \(refusal); nothing was done")
+        throw ExitStatus.refused.exitCode
+    }
+
+    /// The identity gate answers and unlocks record: the store's login when it authenticates one
+    /// (PostgreSQL's `session_user`), with the operator's own name when that differs.
+    static func recordedIdentity(_ store: any RunStore) async -> String {
+        let name = StoreLocation.operatorName
+        guard let login = await store.identity() else { return name }
+        return login == name ? login : "\(login) (operator \(name))"
+    }
+
+    /// Replays this machine's spill journals written for `store` (runs that could not reach it),
+    /// saying what became of each; one that cannot be replayed is kept for the next command.
+    /// - Returns: how many could not be replayed.
+    @discardableResult
+    static func replaySpills(into store: PostgresStore) async -> Int {
+        var failed = 0
+        for (path, result) in await store.replaySpills() {
+            switch result {
+            case .success(let replay): Terminal.error("note: \(replay) (from \(path))")
+            case .failure(let error):
+                failed += 1
+                Terminal.error(Terminal.yellow("warning: the spill \(path) could not be replayed yet (\(error)); it is kept, and tried again by the next command"))
+            }
+        }
+        return failed
     }
 
     static func canAskGates(json: Bool) -> Bool { Terminal.stdinIsTTY && !json }

@@ -36,6 +36,11 @@ struct SessionOptions: ParsableArguments {
         help: "How long an unreachable host is reconnected to during a rollback before a person is asked to act (default 60s).")
     var reconnectDeadline: String?
 
+    @Option(
+        name: .long,
+        help: "How long a run waits for a team store that went away (no new step starts meanwhile) before it ends safely and spills its timeline to ~/.golive/spill (default 60s).")
+    var storeRetry: String?
+
     @Flag(name: .long, help: "Ask once, on the terminal, for the login users' sudo password (for hosts whose inventory names no become_password).")
     var askBecomePass = false
 
@@ -57,10 +62,18 @@ struct SessionOptions: ParsableArguments {
                 throw ValidationError("--lease expects a duration from 1s to 24h, like 30s or 5m, got '\(lease)'")
             }
         }
+        if let storeRetry {
+            guard let duration = DurationSyntax.parse(storeRetry), duration <= .seconds(86_400) else {
+                throw ValidationError("--store-retry expects a duration up to 24h, like 30s or 5m, got '\(storeRetry)'")
+            }
+        }
         if let lockWait, DurationSyntax.parse(lockWait) == nil {
             throw ValidationError("--lock-wait expects a duration like 30s or 10m, got '\(lockWait)'")
         }
     }
+
+    /// How long a run's journal retries a team store that went away.
+    var storeRetryDuration: Duration { storeRetry.flatMap(DurationSyntax.parse) ?? .seconds(60) }
 
     /// Applies the options to a run's options.
     func apply(to options: inout RunOptions) {
@@ -169,8 +182,10 @@ enum StoreLocation {
     }
 
     /// The operator's name: $GOLIVE_OPERATOR, else the login name.
+    /// A control character (a line break) in it is shown as `?`: a name is one line wherever the record shows it.
     static var operatorName: String {
-        ProcessInfo.processInfo.environment["GOLIVE_OPERATOR"] ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
+        let name = ProcessInfo.processInfo.environment["GOLIVE_OPERATOR"] ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
+        return String(name.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : Character($0) })
     }
 
     /// A new run id: UTC time and a random suffix, sortable.

@@ -13,13 +13,13 @@ struct StoreOptions: ParsableArguments {
     var store: String?
 
     /// Opens the store to read: one that does not exist yet is an error (exit 2).
-    func open() async throws -> any RunStore {
+    func open(retry: Duration = .seconds(60)) async throws -> any RunStore {
         let url = try StoreLocation.url(store, besidePlaybook: nil)
         guard url.exists else {
             Terminal.error("error: no timeline store at \(url) (use --store or GOLIVE_STORE)")
             throw ExitStatus.invalidInput.exitCode
         }
-        return try await RunDriver.openStore(url)
+        return try await RunDriver.openStore(url, retry: retry)
     }
 
     /// Writes `data` to `path` (and says so) or stdout. Text for people (`text` true: plain text, Markdown, HTML)
@@ -38,7 +38,15 @@ struct StoreOptions: ParsableArguments {
     func run(_ store: any RunStore, _ id: String?) async throws -> RunRecord {
         if let id {
             guard let run = try await store.run(id) else {
-                Terminal.error("error: no run '\(id)' in \(store.location)")
+                // A prefix more than one run has is not "no run": say which it could be.
+                let matching = try await store.runs(limit: 100_000, kind: nil).map(\.id).filter { $0.hasPrefix(id) }
+                if matching.count > 1 {
+                    Terminal.error(
+                        "error: '\(id)' is the start of \(matching.count) runs' ids in \(store.location) ("
+                            + matching.prefix(5).joined(separator: ", ") + (matching.count > 5 ? ", ..." : "") + "): give more of it")
+                } else {
+                    Terminal.error("error: no run '\(id)' in \(store.location)")
+                }
                 throw ExitStatus.invalidInput.exitCode
             }
             return run
@@ -128,18 +136,48 @@ struct TimelineCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Option(name: .long, help: "text, json or html.") var format: Format = .text
     @Option(name: [.customShort("o"), .long], help: "Write to this file instead of stdout.") var output: String?
+    @Flag(
+        name: .long,
+        help: "Show the orphan records kept beside the run instead (events of a controller that had lost the run, never merged into it).")
+    var orphans = false
 
     func run() async throws {
         let store = try await storeOptions.open()
         let record = try await storeOptions.run(store, run)
+        let kept = try await store.orphans(runID: record.id)
+        if orphans { return try show(kept, of: record) }
         let renderer = TimelineRenderer(run: record, events: try await store.events(runID: record.id))
-        let data: Data
+        var data: Data
         switch format {
-        case .text: data = Data(renderer.text().utf8)
+        case .text:
+            data = Data(renderer.text().utf8)
+            if !kept.isEmpty {
+                data += Data(
+                    ("\n\(kept.count) orphan record\(kept.count == 1 ? "" : "s") beside this run (events of a controller that had lost it, "
+                        + "not merged): golive timeline \(record.id) --orphans\n").utf8)
+            }
         case .json: data = try renderer.json()
         case .html: data = Data(renderer.html().utf8)
         }
         try StoreOptions.deliver(format == .json ? data + Data("\n".utf8) : data, to: output, text: format != .json)
+    }
+
+    /// The orphan records, each with its events as a timeline of its own.
+    private func show(_ kept: [OrphanRecord], of record: RunRecord) throws {
+        if format == .json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            encoder.dateEncodingStrategy = .iso8601
+            return try StoreOptions.deliver(try encoder.encode(kept) + Data("\n".utf8), to: output, text: false)
+        }
+        var text = kept.isEmpty ? "no orphan record beside run \(record.id)\n" : ""
+        for orphan in kept {
+            text += "orphan record \(orphan.id) of run \(orphan.runID): \(orphan.events.count) events written by \(orphan.controller) "
+                + "from \(Timestamp.seconds(orphan.created)) after it had lost the run; replayed \(Timestamp.seconds(orphan.replayed)) "
+                + "by \(orphan.replayedBy); NOT part of the run's timeline\n"
+            text += TimelineRenderer(run: record, events: orphan.events).text() + "\n"
+        }
+        try StoreOptions.deliver(Data(text.utf8), to: output, text: true)
     }
 }
 
@@ -160,6 +198,7 @@ struct UnlockCommand: AsyncParsableCommand {
     func run() async throws {
         let url = try StoreLocation.url(storeOptions.store, besidePlaybook: nil)
         let store: any RunStore = url.exists ? try await RunDriver.openStore(url) : MemoryStore()
+        try await RunDriver.requireWritable(store)
         // Without -i, the hosts' locks are released through the inventory the holder's run recorded.
         var inventoryPaths = inventory.map { [$0] }
         if inventoryPaths == nil, let holder = try await store.environmentLock?.holder(of: environment),
@@ -178,7 +217,7 @@ struct UnlockCommand: AsyncParsableCommand {
         defer { transport?.shutdown() }
         let session = RunSession(store: store, transport: transport ?? SSHTransport(inventory: Inventory.empty(environment: environment)))
         let report = try await session.unlock(
-            environment: environment, operatorName: StoreLocation.operatorName, reason: reason, hosts: loaded?.hosts ?? [],
+            environment: environment, operatorName: await RunDriver.recordedIdentity(store), reason: reason, hosts: loaded?.hosts ?? [],
             force: force)
         if let refused = report.refused {
             Terminal.error("error: \(refused); nothing was released")

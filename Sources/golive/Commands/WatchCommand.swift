@@ -43,6 +43,7 @@ struct WatchCommand: AsyncParsableCommand {
         var lastRead = Date()
         var newestDue = false
         var notice: (text: String, until: Date)?
+        var unreachable = false
         while true {
             // A store that says when it changed is read only then (and every 5 s all the same);
             // one that cannot say is read each time round.
@@ -50,19 +51,35 @@ struct WatchCommand: AsyncParsableCommand {
             let changed = now == nil || now != mark || Date().timeIntervalSince(lastRead) >= 5
             mark = now
             if changed { newestDue = true }
-            // Without a run id, follow the newest run: a later run takes the screen, and says so.
-            if run == nil, newestDue, Date().timeIntervalSince(lastCheck) >= 1 {
-                lastCheck = Date()
-                newestDue = false
-                if let newest = try await store.runs(limit: 1, kind: nil).first, newest.id != watched {
-                    watched = newest.id
-                    model = WatchModel(runID: newest.id)
-                    notice = ("now watching run \(newest.id), the newest (give a run id to stay on one)", Date().addingTimeInterval(5))
+            var fresh: [RunEvent] = []
+            do {
+                // Without a run id, follow the newest run: a later run takes the screen, and says so.
+                if run == nil, newestDue, Date().timeIntervalSince(lastCheck) >= 1 {
+                    lastCheck = Date()
+                    newestDue = false
+                    if let newest = try await store.runs(limit: 1, kind: nil).first, newest.id != watched {
+                        watched = newest.id
+                        model = WatchModel(runID: newest.id)
+                        notice = ("now watching run \(newest.id), the newest (give a run id to stay on one)", Date().addingTimeInterval(5))
+                        dirty = true
+                    }
+                }
+                fresh = changed ? try await store.events(runID: watched, after: model.lastSequence) : []
+                if changed { lastRead = Date() }
+                if unreachable {
+                    unreachable = false
+                    notice = ("the store answers again", Date().addingTimeInterval(3))
                     dirty = true
                 }
+            } catch {
+                // A store that went away (restarted, failed over) is asked again every second; the
+                // screen stays, and says so.
+                unreachable = true
+                newestDue = true
+                lastRead = Date().addingTimeInterval(-4)
+                notice = ("the store is unreachable (\(error)): trying again every second", Date().addingTimeInterval(3600))
+                dirty = true
             }
-            let fresh = changed ? try await store.events(runID: watched, after: model.lastSequence) : []
-            if changed { lastRead = Date() }
             if !fresh.isEmpty {
                 model.apply(fresh)
                 dirty = true

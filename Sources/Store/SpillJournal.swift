@@ -1,0 +1,133 @@
+import Engine
+import Foundation
+import GRDB
+
+/// The local journal a run writes when its team store stays unreachable past the retry time: a
+/// private SQLite file per run (`~/.golive/spill/RUN-XXXX.sqlite`, 0600 in a 0700 directory)
+/// holding the events the store did not get, in order, with what a replay must check — the
+/// store they belong to, the run, the fence (the lock token) the controller held, and the last
+/// event the store had acknowledged. ``SpillReplay`` puts them into the store later.
+public final class SpillJournal: Sendable {
+    /// The file.
+    let path: String
+    private let queue: DatabaseQueue
+
+    /// Where spill files are kept: `$GOLIVE_SPILL_DIR`, else `~/.golive/spill`.
+    public static func directory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let explicit = environment["GOLIVE_SPILL_DIR"], !explicit.isEmpty { return explicit }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return home + "/.golive/spill"
+    }
+
+    /// What a spill file says of itself.
+    struct Header: Sendable, Equatable {
+        /// A name for this spill, unique across machines (recorded with the replay).
+        var id: String
+        var runID: String
+        /// The store's own id (`golive.store`): a spill is replayed into that store only.
+        var store: String
+        /// The lock token the controller held (nil: it held none).
+        var fence: String?
+        /// The last sequence number the store acknowledged.
+        var acknowledged: Int64
+        /// `HOST pid PID`.
+        var controller: String
+        var created: Date
+    }
+
+    /// Creates the spill file for `header.runID` in `directory`.
+    static func create(in directory: String, header: Header) throws -> SpillJournal {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        chmod(directory, 0o700)
+        let name = String(header.runID.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") ? $0 : "_" })
+        let path = directory + "/\(name)-\(header.id.suffix(8)).sqlite"
+        let journal = try SpillJournal(path: path)
+        try journal.queue.write { db in
+            for (key, value) in header.fields { try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [key, value]) }
+        }
+        return journal
+    }
+
+    private init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        let mask = umask(0o077)
+        defer { umask(mask) }
+        queue = try DatabaseQueue(path: path, configuration: configuration)
+        chmod(path, 0o600)
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, event TEXT NOT NULL)")
+        }
+    }
+
+    /// Appends `events` (numbered) durably, in one transaction; an event already there (the same
+    /// number) is kept as it was.
+    func append(_ events: [RunEvent]) throws {
+        let encoder = Self.encoder
+        try queue.write { db in
+            for event in events {
+                let text = String(decoding: try encoder.encode(event), as: UTF8.self)
+                try db.execute(sql: "INSERT OR IGNORE INTO events (seq, event) VALUES (?, ?)", arguments: [event.sequence ?? 0, text])
+            }
+        }
+    }
+
+    private static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }
+
+    /// Events as an orphan record keeps them: a JSON array.
+    static func encode(_ events: [RunEvent]) throws -> String { String(decoding: try encoder.encode(events), as: UTF8.self) }
+
+    /// The events of ``encode(_:)``.
+    static func decode(_ text: String) throws -> [RunEvent] { try JSONDecoder().decode([RunEvent].self, from: Data(text.utf8)) }
+
+    /// Reads the spill file at `path`.
+    static func read(_ path: String) throws -> (header: Header, events: [RunEvent]) {
+        let journal = try SpillJournal(path: path)
+        return try journal.queue.read { db in
+            let pairs = try Row.fetchAll(db, sql: "SELECT key, value FROM meta").map { ($0["key"] as String, $0["value"] as String) }
+            guard let header = Header(Dictionary(pairs) { first, _ in first }) else {
+                throw StoreError(message: "\(path) is not a golive spill file (its header is incomplete)")
+            }
+            let decoder = JSONDecoder()
+            let events = try String.fetchAll(db, sql: "SELECT event FROM events ORDER BY seq").map {
+                try decoder.decode(RunEvent.self, from: Data($0.utf8))
+            }
+            return (header, events)
+        }
+    }
+
+    /// The spill files in `directory`, oldest first.
+    public static func files(in directory: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasSuffix(".sqlite") }.sorted().map { directory + "/" + $0 }
+    }
+
+    /// Removes a replayed spill file (and SQLite's companions).
+    static func remove(_ path: String) {
+        for file in [path, path + "-wal", path + "-shm", path + "-journal"] { try? FileManager.default.removeItem(atPath: file) }
+    }
+}
+
+extension SpillJournal.Header {
+    var fields: [(String, String)] {
+        [
+            ("id", id), ("run", runID), ("store", store), ("acknowledged", String(acknowledged)), ("controller", controller),
+            ("created", StoreTime.format(created)),
+        ] + (fence.map { [("fence", $0)] } ?? [])
+    }
+
+    init?(_ fields: [String: String]) {
+        guard let id = fields["id"], let runID = fields["run"], let store = fields["store"],
+            let acknowledged = fields["acknowledged"].flatMap({ Int64($0) }), let controller = fields["controller"]
+        else { return nil }
+        self.init(
+            id: id, runID: runID, store: store, fence: fields["fence"], acknowledged: acknowledged, controller: controller,
+            created: fields["created"].flatMap(StoreTime.parse) ?? Date())
+    }
+}

@@ -1,0 +1,115 @@
+import Engine
+import Foundation
+import PostgresNIO
+
+/// What the replay of one spill file did.
+public struct SpillReplay: Sendable, CustomStringConvertible {
+    /// How a spill ended up in the store.
+    public enum Outcome: String, Sendable {
+        /// Its events joined the run's timeline (those the store lacked), in order.
+        case merged
+        /// The run had moved on (another controller took it over): kept beside it, not merged.
+        case orphan
+        /// An earlier replay had put it in the store already (the file was left behind).
+        case alreadyReplayed = "already-replayed"
+    }
+
+    /// The spill file.
+    public var path: String
+    public var runID: String
+    public var outcome: Outcome
+    /// Events the store took from it (merged), or kept (orphan).
+    public var events: Int
+    /// The run's environment lock, released because the spill holds the run's end.
+    public var releasedLock: Bool
+
+    public var description: String {
+        switch outcome {
+        case .merged:
+            "the spill of run \(runID) (\(events) event\(events == 1 ? "" : "s")) was replayed into its timeline"
+                + (releasedLock ? " and its environment lock released" : "")
+        case .orphan:
+            "the spill of run \(runID) (\(events) event\(events == 1 ? "" : "s")) came from a controller that had lost the run: "
+                + "kept as an orphan record beside it, not merged (`golive timeline \(runID) --orphans`)"
+        case .alreadyReplayed:
+            "the spill of run \(runID) was already in the store"
+        }
+    }
+}
+
+extension PostgresStore {
+    /// How many spill files on this machine were written for this database.
+    public var spillsWaiting: Int {
+        SpillJournal.files(in: spillDirectory).filter { (try? SpillJournal.read($0).header.store) == storeID.withLock({ $0 }) }.count
+    }
+
+    /// Replays every spill file in `directory` written for this database, oldest first: each in
+    /// one transaction that checks the run's fence. While the fence is still the one the spilling
+    /// controller held, nobody took the run over: the events the store lacks join its timeline
+    /// (those it has — a commit whose answer was lost — are skipped), and a spill that holds the
+    /// run's end releases its environment lock too. Otherwise the spill is kept beside the run as
+    /// an orphan record. Each replay is recorded under the spill's id, so a file left behind is
+    /// never replayed twice; the file is removed once its replay is committed.
+    ///
+    /// - Returns: each spill file's replay, or why it could not be replayed (it is kept then).
+    public func replaySpills(in directory: String? = nil) async -> [(path: String, result: Result<SpillReplay, StoreError>)] {
+        var results: [(String, Result<SpillReplay, StoreError>)] = []
+        for path in SpillJournal.files(in: directory ?? spillDirectory) {
+            do {
+                let (header, events) = try SpillJournal.read(path)
+                guard header.store == storeID.withLock({ $0 }) else { continue }
+                let replay = try await replay(header, events, path: path)
+                SpillJournal.remove(path)
+                results.append((path, .success(replay)))
+            } catch {
+                results.append((path, .failure(error as? StoreError ?? StoreError(message: "\(error)"))))
+            }
+        }
+        return results
+    }
+
+    private func replay(_ header: SpillJournal.Header, _ events: [RunEvent], path: String) async throws -> SpillReplay {
+        let notify = "pg_notify('\(PostgresChangeFeed.channel)', ?)"
+        return try await writer.transaction { connection in
+            try await connection.rows("SELECT pg_advisory_xact_lock(hashtext('golive-spill:' || ?))", [.text(header.runID)])
+            if let done = try await connection.rows("SELECT outcome, count FROM spills WHERE id = ?", [.text(header.id)]).first {
+                return SpillReplay(
+                    path: path, runID: header.runID, outcome: .alreadyReplayed, events: done.int("count") ?? 0, releasedLock: false)
+            }
+            let run = try await connection.rows("SELECT fence FROM runs WHERE id = ?" + SQLDialect.postgres.forUpdate, [.text(header.runID)])
+            let fence = run.first?.text("fence")
+            let last = try await connection.rows(StoreQueries.lastSequence, [.text(header.runID)]).first?.integer("seq") ?? 0
+            let fresh = events.filter { ($0.sequence ?? 0) > last }
+            // The run is still the spilling controller's, and the spill continues its timeline without a gap.
+            let continues = fresh.first.map { $0.sequence == last + 1 } ?? true
+            let merge = fence == header.fence && (run.first != nil || events.first?.kind == .runStarted) && continues
+            var released = false
+            if merge {
+                try await connection.write(fresh.flatMap(TimelineProjection.writes(for:)))
+                if let fence = header.fence, events.contains(where: { $0.kind == .runFinished }) {
+                    let gone = try await connection.rows(
+                        "DELETE FROM locks WHERE run_id = ? AND token = ? RETURNING environment", [.text(header.runID), .text(fence)])
+                    released = !gone.isEmpty
+                    try await connection.write([LockStatements.fence(runID: header.runID, StoreTokens.released(after: fence))])
+                }
+            }
+            try await connection.write([
+                RowWrite(
+                    .insert, "spills",
+                    [
+                        "id": .text(header.id), "run_id": .text(header.runID), "outcome": .text(merge ? "merged" : "orphan"),
+                        "controller": .text(header.controller), "fence": header.fence.map(StoreValue.text) ?? .null,
+                        "acknowledged": .integer(header.acknowledged), "first_seq": events.first?.sequence.map(StoreValue.integer) ?? .null,
+                        "last_seq": events.last?.sequence.map(StoreValue.integer) ?? .null,
+                        "count": .integer(Int64(merge ? fresh.count : events.count)), "created": .text(StoreTime.format(header.created)),
+                        "replayed": .text(StoreTime.format(Date())), "replayed_by": .text(LockRules.controller),
+                        "events": merge ? .null : .text(try SpillJournal.encode(events)),
+                    ])
+            ])
+            try await connection.rows("SELECT \(notify)", [.text(header.runID)])
+            return SpillReplay(
+                path: path, runID: header.runID, outcome: merge ? .merged : .orphan, events: merge ? fresh.count : events.count,
+                releasedLock: released)
+        }
+    }
+}
