@@ -11,6 +11,9 @@ public final class SpillJournal: Sendable {
     /// The file.
     let path: String
     private let queue: DatabaseQueue
+    /// Held (`flock`, exclusive) while the file is being written, and while it is replayed: a
+    /// replay never takes a spill its controller is still writing, nor one another replay has.
+    private let hold: Int32
 
     /// Where spill files are kept: `$GOLIVE_SPILL_DIR`, else `~/.golive/spill`.
     public static func directory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -41,15 +44,39 @@ public final class SpillJournal: Sendable {
         chmod(directory, 0o700)
         let name = String(header.runID.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") ? $0 : "_" })
         let path = directory + "/\(name)-\(header.id.suffix(8)).sqlite"
-        let journal = try SpillJournal(path: path)
+        let journal = try SpillJournal(path: path, hold: try Self.hold(path, creating: true))
         try journal.queue.write { db in
             for (key, value) in header.fields { try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [key, value]) }
         }
         return journal
     }
 
-    private init(path: String) throws {
+    /// An exclusive hold on `path` (its descriptor), or nil when another process holds it.
+    static func hold(_ path: String, creating: Bool = false) throws -> Int32 {
+        let mask = umask(0o077)
+        let descriptor = Glibc.open(path, O_RDWR | O_CLOEXEC | (creating ? O_CREAT | O_EXCL : 0), 0o600)
+        umask(mask)
+        guard descriptor >= 0 else {
+            throw StoreError(message: "cannot open the spill journal \(path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw SpillBusy(path: path)
+        }
+        return descriptor
+    }
+
+    /// A spill file another process holds: its controller is still writing it, or another command replays it.
+    struct SpillBusy: Error, CustomStringConvertible {
+        var path: String
+        var description: String { "\(path) is being written by a live controller (or replayed by another command): left for later" }
+    }
+
+    deinit { close(hold) }
+
+    private init(path: String, hold: Int32) throws {
         self.path = path
+        self.hold = hold
         var configuration = Configuration()
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let mask = umask(0o077)
@@ -86,10 +113,36 @@ public final class SpillJournal: Sendable {
     /// The events of ``encode(_:)``.
     static func decode(_ text: String) throws -> [RunEvent] { try JSONDecoder().decode([RunEvent].self, from: Data(text.utf8)) }
 
-    /// Reads the spill file at `path`.
+    /// Opens the spill file at `path` to replay it, holding it meanwhile.
+    ///
+    /// - Throws: ``SpillBusy`` when another process holds it; when it cannot be read.
+    static func open(_ path: String) throws -> SpillJournal {
+        let descriptor = try hold(path)
+        do {
+            return try SpillJournal(path: path, hold: descriptor)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+    }
+
+    /// The spill file's header, without holding it (nil: not a spill file, or unreadable).
+    static func header(_ path: String) -> Header? {
+        (try? read(path))?.header
+    }
+
+    /// The spill file at `path` as it is now, read without holding it (to look at, not to replay).
     static func read(_ path: String) throws -> (header: Header, events: [RunEvent]) {
-        let journal = try SpillJournal(path: path)
-        return try journal.queue.read { db in
+        var configuration = Configuration()
+        configuration.readonly = true
+        return try read(DatabaseQueue(path: path, configuration: configuration), path: path)
+    }
+
+    /// The header and events of this spill.
+    func read() throws -> (header: Header, events: [RunEvent]) { try Self.read(queue, path: path) }
+
+    private static func read(_ queue: DatabaseQueue, path: String) throws -> (header: Header, events: [RunEvent]) {
+        try queue.read { db in
             let pairs = try Row.fetchAll(db, sql: "SELECT key, value FROM meta").map { ($0["key"] as String, $0["value"] as String) }
             guard let header = Header(Dictionary(pairs) { first, _ in first }) else {
                 throw StoreError(message: "\(path) is not a golive spill file (its header is incomplete)")

@@ -40,7 +40,7 @@ public struct SpillReplay: Sendable, CustomStringConvertible {
 extension PostgresStore {
     /// How many spill files on this machine were written for this database.
     public var spillsWaiting: Int {
-        SpillJournal.files(in: spillDirectory).filter { (try? SpillJournal.read($0).header.store) == storeID.withLock({ $0 }) }.count
+        SpillJournal.files(in: spillDirectory).filter { SpillJournal.header($0)?.store == storeID.withLock({ $0 }) }.count
     }
 
     /// Replays every spill file in `directory` written for this database, oldest first: each in
@@ -56,10 +56,14 @@ extension PostgresStore {
         var results: [(String, Result<SpillReplay, StoreError>)] = []
         for path in SpillJournal.files(in: directory ?? spillDirectory) {
             do {
-                let (header, events) = try SpillJournal.read(path)
-                guard header.store == storeID.withLock({ $0 }) else { continue }
+                // Only a spill of this store, and only one no other process holds (its controller
+                // still writing it, another command replaying it): held until it is removed.
+                guard SpillJournal.header(path)?.store == storeID.withLock({ $0 }) else { continue }
+                let spill = try SpillJournal.open(path)
+                let (header, events) = try spill.read()
                 let replay = try await replay(header, events, path: path)
                 SpillJournal.remove(path)
+                withExtendedLifetime(spill) {}
                 results.append((path, .success(replay)))
             } catch {
                 results.append((path, .failure(error as? StoreError ?? StoreError(message: "\(error)"))))

@@ -108,4 +108,29 @@ import Testing
         #expect(try await lock.holder(of: "prod")?.token == newer, "the new controller's lock was touched")
         await store.close()
     }
+
+    @Test func aSpillItsControllerIsStillWritingIsLeftForLater() async throws {
+        defer { fixture.remove() }
+        let store = try await open()
+        let runID = "20261202-120000-live"
+        let token = try await recorded(store, runID, count: 2, environment: "prod")
+        var live: SpillJournal? = try SpillJournal.create(
+            in: spills,
+            header: .init(
+                id: StoreTokens.random(), runID: runID, store: store.storeID.withLock { $0 }, fence: token, acknowledged: 2,
+                controller: "laptop pid 42", created: Date()))
+        var third = Events.step(runID, host: "web1")
+        third.sequence = 3
+        try live?.append([third])
+        let busy = await store.replaySpills()
+        #expect(busy.count == 1)
+        #expect((try? busy.first?.result.get()) == nil, "a spill still being written was replayed")
+        #expect(try await store.events(runID: runID).count == 2)
+        // Its controller gone (the hold goes with it), the next replay takes it.
+        live = nil
+        let replay = try #require(try await store.replaySpills().first?.result.get())
+        #expect(replay.outcome == .merged && replay.events == 1)
+        #expect(try await store.events(runID: runID).count == 3)
+        await store.close()
+    }
 }
