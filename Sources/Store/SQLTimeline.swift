@@ -47,15 +47,10 @@ extension SQLTimeline {
 
     public func keep(_ orphan: OrphanRecord) async throws {
         try await write([
-            RowWrite(
-                .insertIgnoring, "spills",
-                [
-                    "id": .text(orphan.id), "run_id": .text(orphan.runID), "outcome": .text("orphan"), "controller": .text(orphan.controller),
-                    "fence": .null, "acknowledged": .integer(0), "first_seq": orphan.events.first?.sequence.map(StoreValue.integer) ?? .null,
-                    "last_seq": orphan.events.last?.sequence.map(StoreValue.integer) ?? .null, "count": .integer(Int64(orphan.events.count)),
-                    "created": .text(StoreTime.format(orphan.created)), "replayed": .text(StoreTime.format(orphan.replayed)),
-                    "replayed_by": .text(orphan.replayedBy), "events": .text(try SpillJournal.encode(orphan.events)),
-                ])
+            try SpillJournal.row(
+                .insertIgnoring, id: orphan.id, runID: orphan.runID, merged: false, controller: orphan.controller, fence: nil,
+                acknowledged: 0, events: orphan.events, count: orphan.events.count, created: orphan.created, replayed: orphan.replayed,
+                replayedBy: orphan.replayedBy)
         ])
     }
 }

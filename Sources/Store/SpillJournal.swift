@@ -184,3 +184,22 @@ extension SpillJournal.Header {
             created: fields["created"].flatMap(StoreTime.parse) ?? Date())
     }
 }
+
+extension SpillJournal {
+    /// The `spills` row recording a replayed spill (`orphan`: its events kept; `merged`: counted only).
+    static func row(
+        _ kind: RowWrite.Kind, id: String, runID: String, merged: Bool, controller: String, fence: String?, acknowledged: Int64,
+        events: [RunEvent], count: Int, created: Date, replayed: Date, replayedBy: String
+    ) throws -> RowWrite {
+        RowWrite(
+            kind, "spills",
+            [
+                "id": .text(id), "run_id": .text(runID), "outcome": .text(merged ? "merged" : "orphan"), "controller": .text(controller),
+                "fence": fence.map(StoreValue.text) ?? .null, "acknowledged": .integer(acknowledged),
+                "first_seq": events.first?.sequence.map(StoreValue.integer) ?? .null,
+                "last_seq": events.last?.sequence.map(StoreValue.integer) ?? .null, "count": .integer(Int64(count)),
+                "created": .text(StoreTime.format(created)), "replayed": .text(StoreTime.format(replayed)), "replayed_by": .text(replayedBy),
+                "events": merged ? .null : .text(try encode(events)),
+            ])
+    }
+}

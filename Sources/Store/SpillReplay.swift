@@ -98,17 +98,10 @@ extension PostgresStore {
                 }
             }
             try await connection.write([
-                RowWrite(
-                    .insert, "spills",
-                    [
-                        "id": .text(header.id), "run_id": .text(header.runID), "outcome": .text(merge ? "merged" : "orphan"),
-                        "controller": .text(header.controller), "fence": header.fence.map(StoreValue.text) ?? .null,
-                        "acknowledged": .integer(header.acknowledged), "first_seq": events.first?.sequence.map(StoreValue.integer) ?? .null,
-                        "last_seq": events.last?.sequence.map(StoreValue.integer) ?? .null,
-                        "count": .integer(Int64(merge ? fresh.count : events.count)), "created": .text(StoreTime.format(header.created)),
-                        "replayed": .text(StoreTime.format(Date())), "replayed_by": .text(LockRules.controller),
-                        "events": merge ? .null : .text(try SpillJournal.encode(events)),
-                    ])
+                try SpillJournal.row(
+                    .insert, id: header.id, runID: header.runID, merged: merge, controller: header.controller, fence: header.fence,
+                    acknowledged: header.acknowledged, events: events, count: merge ? fresh.count : events.count, created: header.created,
+                    replayed: Date(), replayedBy: LockRules.controller)
             ])
             try await connection.rows("SELECT \(notify)", [.text(header.runID)])
             return SpillReplay(
