@@ -46,11 +46,18 @@ extension SQLTimeline {
     }
 
     public func keep(_ orphan: OrphanRecord) async throws {
-        try await write([
-            try SpillJournal.row(
-                .insertIgnoring, id: orphan.id, runID: orphan.runID, merged: false, controller: orphan.controller, fence: nil,
-                acknowledged: 0, events: orphan.events, count: orphan.events.count, created: orphan.created, replayed: orphan.replayed,
-                replayedBy: orphan.replayedBy)
-        ])
+        try await write([try Self.row(of: orphan)])
+    }
+
+    public func load(events: [RunEvent], orphans: [OrphanRecord]) async throws {
+        try await write(events.flatMap(TimelineProjection.writes(for:)) + orphans.map(Self.row(of:)))
+    }
+
+    /// The `spills` row that keeps `orphan` (one already kept, by its id, stays as it is).
+    private static func row(of orphan: OrphanRecord) throws -> RowWrite {
+        try SpillJournal.row(
+            .insertIgnoring, id: orphan.id, runID: orphan.runID, merged: false, controller: orphan.controller, fence: nil,
+            acknowledged: 0, events: orphan.events, count: orphan.events.count, created: orphan.created, replayed: orphan.replayed,
+            replayedBy: orphan.replayedBy)
     }
 }

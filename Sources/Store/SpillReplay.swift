@@ -22,6 +22,8 @@ public struct SpillReplay: Sendable, CustomStringConvertible {
     public var events: Int
     /// The run's environment lock, released because the spill holds the run's end.
     public var releasedLock: Bool
+    /// Why an orphan was not merged (the run taken over, or a spill that does not continue it).
+    public var whyKept = "came from a controller that had lost the run"
 
     public var description: String {
         switch outcome {
@@ -29,7 +31,7 @@ public struct SpillReplay: Sendable, CustomStringConvertible {
             "the spill of run \(runID) (\(events) event\(events == 1 ? "" : "s")) was replayed into its timeline"
                 + (releasedLock ? " and its environment lock released" : "")
         case .orphan:
-            "the spill of run \(runID) (\(events) event\(events == 1 ? "" : "s")) came from a controller that had lost the run: "
+            "the spill of run \(runID) (\(events) event\(events == 1 ? "" : "s")) \(whyKept): "
                 + "kept as an orphan record beside it, not merged (`golive timeline \(runID) --orphans`)"
         case .alreadyReplayed:
             "the spill of run \(runID) was already in the store"
@@ -81,12 +83,17 @@ extension PostgresStore {
                     path: path, runID: header.runID, outcome: .alreadyReplayed, events: done.int("count") ?? 0, releasedLock: false)
             }
             let run = try await connection.rows("SELECT fence FROM runs WHERE id = ?" + SQLDialect.postgres.forUpdate, [.text(header.runID)])
+            // An orphan record is kept beside its run: a spill of a run this store never held
+            // (and that does not start it) has nothing to be kept beside, and stays a file.
+            guard run.first != nil || events.first?.kind == .runStarted else {
+                throw StoreError(message: "run \(header.runID) is not in this store, and its spill does not start it: the spill is kept at \(path)")
+            }
             let fence = run.first?.text("fence")
             let last = try await connection.rows(StoreQueries.lastSequence, [.text(header.runID)]).first?.integer("seq") ?? 0
             let fresh = events.filter { ($0.sequence ?? 0) > last }
             // The run is still the spilling controller's, and the spill continues its timeline without a gap.
             let continues = fresh.first.map { $0.sequence == last + 1 } ?? true
-            let merge = fence == header.fence && (run.first != nil || events.first?.kind == .runStarted) && continues
+            let merge = fence == header.fence && continues
             var released = false
             if merge {
                 try await connection.write(fresh.flatMap(TimelineProjection.writes(for:)))
@@ -104,9 +111,13 @@ extension PostgresStore {
                     replayed: Date(), replayedBy: LockRules.controller)
             ])
             try await connection.rows("SELECT \(notify)", [.text(header.runID)])
-            return SpillReplay(
+            var replay = SpillReplay(
                 path: path, runID: header.runID, outcome: merge ? .merged : .orphan, events: merge ? fresh.count : events.count,
                 releasedLock: released)
+            if fence == header.fence, let first = fresh.first?.sequence {
+                replay.whyKept = "does not continue the run's timeline (the store has its events up to \(last), the spill goes on from \(first))"
+            }
+            return replay
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 
 /// Where the timeline is, as `--store` and `GOLIVE_STORE` name it: a file path (`PATH`,
 /// `sqlite:PATH`) for the embedded SQLite store, or `postgres://USER@HOST:PORT/DATABASE?sslmode=MODE`
@@ -107,8 +108,12 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         database = path.isEmpty ? (environment["PGDATABASE"] ?? user) : path
         tls = .prefer
         connectTimeout = 10
+        var named: Set<String> = []
         for item in components.queryItems ?? [] {
             let value = item.value ?? ""
+            if ["sslmode", "sslrootcert", "connect_timeout", "user"].contains(item.name), !named.insert(item.name).inserted {
+                throw StoreError(message: "store \(Self.redacted(text)): \(item.name) is given twice (which one was meant?)")
+            }
             switch item.name {
             case "sslmode":
                 if value == "allow" {
@@ -148,6 +153,12 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
                     message: "store \(Self.redacted(text)): sslmode=\(tls.rawValue) verifies the server against a root certificate, and \(file) "
                         + (FileManager.default.fileExists(atPath: file) ? "cannot be read" : "does not exist")
                         + " (name the CA's certificate with sslrootcert=PATH or PGSSLROOTCERT)")
+            }
+            // Read as the TLS library will: a file that holds no certificate is refused here, by name.
+            let certificates = try? NIOSSLCertificate.fromPEMFile(file)
+            guard let certificates, !certificates.isEmpty else {
+                throw StoreError(
+                    message: "store \(Self.redacted(text)): the root certificate file \(file) holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
             }
             rootCertificate = file
         } else if rootCertificate != nil {

@@ -70,6 +70,11 @@ import Testing
             let result = try golive.run(arguments + ["-i", live.inventoryPath, "--yes", "--json", "--store", source], environment: environment)
             try #require([0, 1].contains(result.status), "\(arguments): \(result.output.suffix(1500))")
             ids.append(try #require(GoliveBinary.runID(in: result.output)))
+            if index == 0 {
+                // A finished run is not resumed, not even backwards: `golive rollback` undoes it, once.
+                let resumed = try golive.run(["resume", ids[0], "--rollback", "--yes", "--store", source], environment: environment)
+                #expect(resumed.status == 2 && resumed.output.contains("has ended") && resumed.output.contains("golive rollback \(ids[0])"), "\(resumed.output)")
+            }
             if index % 4 == 0 { _ = try golive.run(["rollback", ids.last!, "--yes", "--store", source], environment: environment) }
         }
         let original = try timelines(source, ids, environment)
@@ -95,5 +100,45 @@ import Testing
         try Data("{\"run\": 1}\n".utf8).write(to: URL(fileURLWithPath: live.directory + "/bad.jsonl"))
         let broken = try golive.run(["store", "import", live.directory + "/bad.jsonl", "--store", back], environment: environment)
         #expect(broken.status == 2 && broken.output.contains("bad.jsonl:1:1:"), "\(broken.output)")
+    }
+
+    /// A well-formed line whose run cannot be written as it is (two events of one number, the same
+    /// run twice, bytes that are not UTF-8, JSON cut short or broken), from a real export: refused
+    /// at its line and column with exit 2, and no store is even opened, so nothing is half-written.
+    @Test func anExportWithABadRunIsRefusedWholeAtItsLine() async throws {
+        let environment = ["HOME": live.directory]
+        let source = "sqlite:" + live.directory + "/one.sqlite"
+        let playbook = try live.write("name: one\nhosts: web\ndeploy:\n  - name: hello\n    shell: echo hello\n", name: "one.yml")
+        for _ in 0..<2 {
+            let result = try golive.run(["check", playbook, "-i", live.inventoryPath, "--yes", "--json", "--store", source], environment: environment)
+            try #require(result.status == 0, "\(result.output.suffix(1500))")
+        }
+        let export = live.directory + "/two.jsonl"
+        #expect(try golive.run(["store", "export", "--store", source, "-o", export], environment: environment).status == 0)
+        let lines = try Data(contentsOf: URL(fileURLWithPath: export)).split(separator: UInt8(ascii: "\n")).map { Data($0) }
+        try #require(lines.count == 2)
+        var run = try #require(try JSONSerialization.jsonObject(with: lines[1]) as? [String: Any])
+        var events = try #require(run["events"] as? [[String: Any]])
+        try #require(events.count > 3)
+        events[2]["sequence"] = 2
+        run["events"] = events
+        let renumbered = try JSONSerialization.data(withJSONObject: run, options: .sortedKeys)
+        let id = try #require(run["run"] as? String)
+        var notText = lines[1]
+        notText.insert(0xFF, at: 10)
+        var broken = lines[1]
+        broken.insert(contentsOf: Data(",,".utf8), at: 1)
+        let cases: [(Data, String)] = [
+            (renumbered, ":2:1: run \(id): event 3 is numbered 2"), (lines[1], ":2:1: run \(id) is in the export twice"),
+            (notText, ":2:11: not UTF-8"), (lines[1].prefix(lines[1].count / 2), ":2:"), (broken, ":2:2: not a run of a golive export: not valid JSON"),
+        ]
+        for (index, (second, expected)) in cases.enumerated() {
+            let file = live.directory + "/bad\(index).jsonl"
+            let target = live.directory + "/target\(index).sqlite"
+            try (lines[index == 1 ? 1 : 0] + Data("\n".utf8) + second + Data("\n".utf8)).write(to: URL(fileURLWithPath: file))
+            let imported = try golive.run(["store", "import", file, "--store", "sqlite:" + target], environment: environment)
+            #expect(imported.status == 2 && imported.output.contains(file + expected), "case \(index): \(imported.output)")
+            #expect(!FileManager.default.fileExists(atPath: target), "case \(index): the store was opened (and perhaps written)")
+        }
     }
 }

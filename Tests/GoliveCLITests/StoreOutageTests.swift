@@ -96,7 +96,8 @@ import Testing
         #expect(sequences(events) == Array(1...max(1, events.count)), "gaps or repeats in \(sequences(events))")
         let finished = events.filter { $0["kind"] as? String == "stepFinished" && $0["stepName"] as? String == "slow" }
         #expect(finished.count == 2, "each host's slow step recorded once: \(finished.count)")
-        #expect(events.contains { $0["status"] as? String == "store-recovered" }, "the outage is on the record")
+        #expect(events.filter { $0["status"] as? String == "store-recovered" }.count == 1, "the outage is on the record once")
+        #expect(read(log).components(separatedBy: "\"store-recovered\"").count == 2, "the store's return was told more than once")
         #expect(events.last?["kind"] as? String == "runFinished")
         #expect(spills(ana).isEmpty, "nothing was spilled: \(spills(ana))")
     }

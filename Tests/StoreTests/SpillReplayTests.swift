@@ -133,4 +133,29 @@ import Testing
         #expect(try await store.events(runID: runID).count == 3)
         await store.close()
     }
+
+    @Test func aSpillOfARunTheStoreNeverHeldIsKeptAsAFile() async throws {
+        defer { fixture.remove() }
+        let store = try await open()
+        let path = try spill(store, "20261202-120000-none", fence: "1-abc", acknowledged: 3, from: 4, through: 6)
+        let results = await store.replaySpills()
+        let failure = try #require(results.first.map { (try? $0.result.get()) == nil ? "\($0.result)" : nil } ?? nil, "replayed: \(results)")
+        #expect(failure.contains("not in this store"), "\(failure)")
+        #expect(FileManager.default.fileExists(atPath: path), "the only copy of the events was removed")
+        #expect(try await store.orphans(runID: "20261202-120000-none").isEmpty)
+        #expect(try await store.run("20261202-120000-none") == nil)
+        await store.close()
+    }
+
+    @Test func aSpillWithAGapIsKeptAsAnOrphanThatSaysSo() async throws {
+        defer { fixture.remove() }
+        let store = try await open()
+        let runID = "20261202-120000-gap"
+        let token = try await recorded(store, runID, count: 3, environment: "prod")
+        _ = try spill(store, runID, fence: token, acknowledged: 5, from: 6, through: 8)
+        let replay = try #require(try await store.replaySpills().first?.result.get())
+        #expect(replay.outcome == .orphan && "\(replay)".contains("does not continue") && !"\(replay)".contains("lost the run"), "\(replay)")
+        #expect(try await store.events(runID: runID).count == 3)
+        await store.close()
+    }
 }

@@ -317,4 +317,31 @@ extension StoreConformanceTests {
         #expect(try await store.events(runID: runID).count == 1, "an orphan record joined the timeline")
         #expect(try await store.orphans(runID: "20261202-110000-none").isEmpty)
     }
+
+    /// A run moved from another store is written whole or not at all: one whose events clash with
+    /// what the store holds leaves no row behind.
+    @Test(arguments: kinds) func aLoadedRunIsWrittenWholeOrNotAtAll(_ kind: StoreFixture.Kind) async throws {
+        let fixture = try StoreFixture(kind)
+        defer { fixture.remove() }
+        let store = try await fixture.open()
+        let runID = "20261202-110000-load"
+        let numbered = (1...5).map { number in
+            var event = number == 1 ? Events.started(runID) : number == 5 ? Events.finished(runID, status: "succeeded", exitCode: 0) : Events.step(runID, host: "web1")
+            event.sequence = Int64(number)
+            return event
+        }
+        var clashing = numbered
+        clashing[3].sequence = 3
+        await #expect(throws: (any Error).self) { try await store.load(events: clashing, orphans: []) }
+        #expect(try await store.run(runID) == nil, "a refused run was half-written")
+        #expect(try await store.events(runID: runID).isEmpty, "a refused run was half-written")
+        let orphan = OrphanRecord(
+            id: "spill-9", runID: runID, controller: "laptop pid 9", created: Date(timeIntervalSince1970: 1_800_000_000),
+            replayed: Date(timeIntervalSince1970: 1_800_000_100), replayedBy: "desk pid 3", events: [numbered[2]])
+        try await store.load(events: numbered, orphans: [orphan])
+        #expect(try await store.events(runID: runID).map(\.sequence) == (1...5).map { Int64($0) })
+        #expect(try await store.run(runID)?.status == "succeeded")
+        #expect(try await store.orphans(runID: runID) == [orphan])
+        await store.close()
+    }
 }

@@ -51,6 +51,9 @@ import Testing
             ("postgres://db/x?sslmode=verify-ca&sslrootcert=/nonexistent/ca.crt", "/nonexistent/ca.crt does not exist"),
             ("postgres://db/x?sslmode=require&sslrootcert=/etc/hostname", "only by sslmode=verify-ca or verify-full"),
             ("postgres://db/x?sslrootcert=", "names no file"),
+            ("postgres://db/x?sslmode=verify-full&sslrootcert=/etc/hostname", "/etc/hostname holds no PEM certificate"),
+            ("postgres://db/x?sslmode=verify-full&sslmode=disable", "sslmode is given twice"),
+            ("postgres://db/x?user=a&user=b", "user is given twice"),
             ("postgres://db/x?connect_timeout=0", "connect_timeout"), ("postgres://db/x?search_path=evil", "unknown parameter"),
             ("sqlite:", "no file"), ("postgres:golive@db/x", "not a PostgreSQL URL"), ("postgres//golive@db/x", "not a PostgreSQL URL"),
         ]

@@ -26,8 +26,7 @@ extension Executor {
         case .recovered(let seconds):
             storeUnreachableSince = nil
             let text = "the store was unreachable for \(String(format: "%.1f", seconds)) s; no step started meanwhile, and the run goes on"
-            observer?.observe(RunEvent(runID: options.runID, kind: .attentionRequired, status: "store-recovered", message: text))
-            // On the record too, after the events that waited for the store (not from inside its commit).
+            // On the record (and so on the console), after the events that waited for the store (not from inside its commit).
             Task { await self.emit(self.event(.attentionRequired, status: "store-recovered", message: text)) }
         case .spilling(let path, let reason):
             spillPath = path

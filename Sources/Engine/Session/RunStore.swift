@@ -55,6 +55,11 @@ public protocol RunStore: Sendable {
     ///
     /// - Throws: when the store cannot be written, or keeps no orphan records.
     func keep(_ orphan: OrphanRecord) async throws
+    /// Writes a whole run moved from another store, its `events` and the `orphans` kept beside
+    /// it, in one transaction: afterwards the store holds all of it or none of it.
+    ///
+    /// - Throws: when the store cannot be written, or already holds one of the events.
+    func load(events: [RunEvent], orphans: [OrphanRecord]) async throws
     /// The name the store authenticated this controller as (PostgreSQL's `session_user`), which
     /// gate answers and unlocks on it record; nil when the store authenticates nobody (a file).
     func identity() async -> String?
@@ -66,6 +71,14 @@ public protocol RunStore: Sendable {
 }
 
 extension RunStore {
+    /// A store without transactions of its own: the events through a journal, then the orphans.
+    public func load(events: [RunEvent], orphans: [OrphanRecord]) async throws {
+        guard let runID = events.first?.runID else { return }
+        let journal = try await journal(runID: runID)
+        for event in events { _ = try await journal.append(event) }
+        for orphan in orphans { try await keep(orphan) }
+    }
+
     /// A store that authenticates nobody.
     public func identity() async -> String? { nil }
 

@@ -190,6 +190,8 @@ public struct RunState: Sendable, Hashable {
         case .rollbackFinished:
             rollbackStatus = event.status
         case .attentionRequired:
+            // The store's return is on the record, and nothing is left for a person to do about it.
+            if event.status == "store-recovered" { break }
             if let message = event.message { attention.append(message) }
             if let host = event.host { update(host) { $0.state = .needsAttention } }
         case .controllerLost:

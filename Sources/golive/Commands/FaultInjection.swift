@@ -70,6 +70,7 @@ struct KillingStore: RunStore {
     func changeMark() async -> Int? { await inner.changeMark() }
     func orphans(runID: String) async throws -> [OrphanRecord] { try await inner.orphans(runID: runID) }
     func keep(_ orphan: OrphanRecord) async throws { try await inner.keep(orphan) }
+    func load(events: [RunEvent], orphans: [OrphanRecord]) async throws { try await inner.load(events: events, orphans: orphans) }
     func identity() async -> String? { await inner.identity() }
     func writeRefusal() async -> String? { await inner.writeRefusal() }
     func close() async { await inner.close() }

@@ -18,7 +18,7 @@ struct ResumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await RunDriver.recover(
-            run, mode: rollback ? .rollback : .resume, storeOptions: storeOptions, session: session, force: force, json: json,
+            run, mode: rollback ? .rollback : .resume, onlyDied: true, storeOptions: storeOptions, session: session, force: force, json: json,
             files: files)
     }
 }

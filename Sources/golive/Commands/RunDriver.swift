@@ -64,18 +64,19 @@ enum RunDriver {
         }
     }
 
-    /// Recovers run `id` from the store: `resume` (forward) or a rollback (`resume --rollback`, `rollback`).
+    /// Recovers run `id` from the store: `resume` (forward) or a rollback (`resume --rollback`, `rollback`);
+    /// `onlyDied` refuses a run that has ended (`resume` is for a run whose controller died).
     static func recover(
-        _ id: String, mode: Executor.Recovery, storeOptions: StoreOptions, session sessionOptions: SessionOptions, force: Bool,
-        json: Bool, files: RecoveryFiles
+        _ id: String, mode: Executor.Recovery, onlyDied: Bool = false, storeOptions: StoreOptions, session sessionOptions: SessionOptions,
+        force: Bool, json: Bool, files: RecoveryFiles
     ) async throws {
         if sessionOptions.noColor { Terminal.colorDisabled = true }
         let store = try await storeOptions.open(retry: sessionOptions.storeRetryDuration)
         try await requireWritable(store)
         let record = try await storeOptions.run(store, id)
-        if mode == .resume, record.status != "running" {
+        if mode == .resume || onlyDied, record.status != "running" {
             Terminal.error(
-                "error: run \(record.id) has ended (\(record.status)); only a run whose controller died can be resumed (use `golive rollback` to undo a finished run)"
+                "error: run \(record.id) has ended (\(record.status)); only a run whose controller died can be resumed (use `golive rollback \(record.id)` to undo a finished run)"
             )
             throw ExitStatus.invalidInput.exitCode
         }

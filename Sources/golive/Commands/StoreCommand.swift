@@ -11,14 +11,6 @@ struct StoreCommand: AsyncParsableCommand {
         subcommands: [StoreSyncCommand.self, StoreExportCommand.self, StoreImportCommand.self, StoreMigrateCommand.self])
 }
 
-/// One run as an export holds it: its events (its timeline, the run's record derives from them)
-/// and the orphan records kept beside it.
-struct ExportedRun: Codable {
-    var run: String
-    var events: [RunEvent]
-    var orphans: [OrphanRecord]
-}
-
 /// `golive store sync`: replays this machine's spill journals into the store they were written for.
 struct StoreSyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,7 +30,9 @@ struct StoreSyncCommand: AsyncParsableCommand {
         let left = SpillJournal.files(in: SpillJournal.directory())
         if left.isEmpty { print("no spill journal left in \(SpillJournal.directory())") }
         for path in left { print("kept: \(path) (another store's, or not replayable yet)") }
-        if let team = store as? PostgresStore, await RunDriver.replaySpills(into: team) > 0 { throw ExitStatus.refused.exitCode }
+        try await RunDriver.requireWritable(store)
+        // What opening could not replay of this store's spills was said then; it is a refusal here.
+        if let team = store as? PostgresStore, team.spillsWaiting > 0 { throw ExitStatus.refused.exitCode }
     }
 }
 
@@ -85,21 +79,15 @@ struct StoreImportCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
-        let lines: [Substring]
+        let runs: [ExportedRun]
         do {
-            lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true)
+            runs = try ExportedRun.parse(try Data(contentsOf: URL(fileURLWithPath: file)), file: file)
+        } catch let problem as ExportedRun.Problem {
+            Terminal.error("error: \(problem)")
+            throw ExitStatus.invalidInput.exitCode
         } catch {
             Terminal.error("error: \(file): \(error.localizedDescription)")
             throw ExitStatus.invalidInput.exitCode
-        }
-        var runs: [ExportedRun] = []
-        for (index, line) in lines.enumerated() {
-            do {
-                runs.append(try JSONDecoder().decode(ExportedRun.self, from: Data(line.utf8)))
-            } catch {
-                Terminal.error("error: \(file):\(index + 1):1: not a run of a golive export (\(error))")
-                throw ExitStatus.invalidInput.exitCode
-            }
         }
         let url = try StoreLocation.url(storeOptions.store, besidePlaybook: nil)
         let store = try await RunDriver.openStore(url)
@@ -109,8 +97,8 @@ struct StoreImportCommand: AsyncParsableCommand {
         print("imported \(imported) run\(imported == 1 ? "" : "s") into \(url)" + (skipped.isEmpty ? "" : "; already there, left as they are: \(skipped.joined(separator: ", "))"))
     }
 
-    /// Writes `runs` into `store`, each through its journal (the rows derived exactly as when it
-    /// was recorded); a run the store already has is skipped.
+    /// Writes `runs` into `store`, each whole in one transaction (the rows derived from its events
+    /// exactly as when it was recorded); a run the store already has is skipped.
     static func load(_ runs: [ExportedRun], into store: any RunStore) async throws -> (imported: Int, skipped: [String]) {
         var imported = 0
         var skipped: [String] = []
@@ -121,13 +109,12 @@ struct StoreImportCommand: AsyncParsableCommand {
                 skipped.append(run.run)
                 continue
             }
-            let journal = try await store.journal(runID: run.run)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                // Appended at once, committed in their order: the journal groups them into few transactions.
-                for event in run.events { group.addTask { _ = try await journal.append(event) } }
-                try await group.waitForAll()
+            do {
+                try await store.load(events: run.events, orphans: run.orphans)
+            } catch {
+                Terminal.error("error: run \(run.run) could not be written, and nothing of it was (\(error))" + (imported > 0 ? "; the \(imported) run\(imported == 1 ? "" : "s") before it were" : ""))
+                throw ExitStatus.refused.exitCode
             }
-            for orphan in run.orphans { try await store.keep(orphan) }
             imported += 1
         }
         return (imported, skipped)
@@ -152,7 +139,13 @@ struct StoreMigrateCommand: AsyncParsableCommand {
         let reading = try await RunDriver.openStore(source)
         let data = try await StoreExportCommand.export(reading)
         await reading.close()
-        let runs = try data.split(separator: UInt8(ascii: "\n")).map { try JSONDecoder().decode(ExportedRun.self, from: Data($0)) }
+        let runs: [ExportedRun]
+        do {
+            runs = try ExportedRun.parse(data, file: "\(source)")
+        } catch {
+            Terminal.error("error: \(error); nothing was copied")
+            throw ExitStatus.invalidInput.exitCode
+        }
         let writing = try await RunDriver.openStore(target)
         try await RunDriver.requireWritable(writing)
         let (imported, skipped) = try await StoreImportCommand.load(runs, into: writing)
