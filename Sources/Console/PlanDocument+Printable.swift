@@ -201,14 +201,21 @@ extension PlanDocument {
             for step in gates {
                 guard case .gate(let gate) = step.action else { continue }
                 let prompt = StepDescription.describe(step.action, context(batch.hosts[0], part))
-                rows.append(["\(batch.number)", prompt, gate.owner ?? "the operator running golive"])
+                rows.append([
+                    "\(batch.number)", prompt, gate.owner ?? "the operator running golive",
+                    gate.approvers.isEmpty ? "anyone who reaches the run (and --yes)" : gate.approvers.joined(separator: ", "),
+                    step.timeout.map { "no after \(DurationSyntax.format($0))" } ?? "waits",
+                ])
             }
         }
         return .init(
             title,
             [
-                .paragraph("The run waits at each gate, once per batch, for a yes; a no rolls back every changed host."),
-                .table(header: ["Batch", "Gate", "Answered by"], rows: rows),
+                .paragraph(
+                    "The run waits at each gate, once per batch, for a yes; a no rolls back every changed host. A gate is answered at "
+                        + "the run's terminal or with `golive answer RUN yes|no` from any terminal that reaches the store; a gate that "
+                        + "names approvers counts only their answer, whatever flags the operator passed."),
+                .table(header: ["Batch", "Gate", "Owner", "Approvers", "Unanswered"], rows: rows),
             ])
     }
 

@@ -195,6 +195,11 @@ public struct PlanDocument: Sendable {
                     var item: [String: Any] = ["id": step.id, "name": step.name, "kind": step.action.kind, "action": StepDescription.describe(step.action, context)]
                     if let undo = step.undo { item["rollback"] = StepDescription.describe(.shell(undo), context) }
                     if let delegate = step.delegate { item["delegate_to"] = delegate.description }
+                    if case .gate(let gate) = step.action {
+                        item["owner"] = gate.owner
+                        item["approvers"] = gate.approvers
+                        item["timeout"] = step.timeout.map(DurationSyntax.format)
+                    }
                     return item
                 }
             }

@@ -194,15 +194,26 @@ public struct RunReport: Sendable {
     private func gateSection() -> PrintableDocument.Section {
         let asked = events.filter { $0.kind == .gateAsked }
         guard !asked.isEmpty else { return .init("Gates", [.paragraph("No gates.")]) }
-        let answers = events.filter { $0.kind == .gateAnswered }
+        let answers = events.filter { $0.kind == .gateAnswered && $0.status != "refused" }
         let rows = asked.map { question -> [String] in
-            let answer = answers.first { $0.batch == question.batch && $0.step == question.step && $0.time >= question.time }
+            let answer = answers.first { $0.batch == question.batch && $0.step == question.step && ($0.sequence ?? 0) > (question.sequence ?? 0) }
+            let details = answer?.details ?? [:]
+            let who = details["answered_by"].map { $0 + (details["verified"] == "no" ? " (claimed, not verified)" : "") }
             return [
-                question.batch.map(String.init) ?? "", question.message ?? "", answer?.status ?? "not answered", answer?.message ?? "",
+                question.batch.map(String.init) ?? "", question.message ?? "", answer?.status ?? "not answered",
+                who ?? answer?.message ?? "", details["machine"] ?? "", details["reason"] ?? "",
                 answer.map { PlanDocument.seconds($0.time.timeIntervalSince(question.time)) } ?? "",
             ]
         }
-        return .init("Gates", [.table(header: ["Batch", "Question", "Answer", "Answered by", "Waited"], rows: rows)])
+        var blocks: [PrintableDocument.Block] = [
+            .table(header: ["Batch", "Question", "Answer", "Answered by", "From", "Reason", "Waited"], rows: rows)
+        ]
+        let refused = events.filter { $0.kind == .gateAnswered && $0.status == "refused" }
+        if !refused.isEmpty {
+            blocks.append(.paragraph("Answers that did not count (not an approver):"))
+            blocks.append(.table(header: ["When", "What"], rows: refused.map { [Timestamp.seconds($0.time), $0.message ?? ""] }))
+        }
+        return .init("Gates", blocks)
     }
 
     private func probeSection() -> PrintableDocument.Section {

@@ -33,6 +33,8 @@ public struct WatchModel: Sendable {
     public var lastOutput: [String: String] = [:]
     /// The newest matching log lines from the log probes (host, line), newest last (last 20).
     public var logLines: [(host: String, line: String)] = []
+    /// The gate the run waits at, if any.
+    public var waitingGate: WaitingGate?
     private var probes: [String: [Bool]] = [:]
     private var figures: [String: [String: [Double]]] = [:]
 
@@ -117,7 +119,12 @@ public struct WatchModel: Sendable {
                 let play = run.info?.playList.first { $0.batches.contains(event.batch ?? 0) }?.id
                 phase = "batch \(event.batch ?? 0)" + (play.map { " (play \($0))" } ?? "")
             case .rollbackStarted: phase = "rollback"
-            case .runFinished: phase = "finished"
+            case .gateAsked: waitingGate = WaitingGate.of([event])
+            case .gateAnswered where event.status != "refused": waitingGate = nil
+            case .runResumed: waitingGate = nil
+            case .runFinished:
+                phase = "finished"
+                waitingGate = nil
             case .stepFinished:
                 if let host = event.host { lastOutput[host] = "$ \(event.command ?? "")\n\(event.stdout ?? "")\(event.stderr ?? "")" }
             case .probeRound:

@@ -48,6 +48,8 @@ public struct WatchScreen: Sendable {
     /// The screen's lines, each at most `width` characters, exactly `height` lines.
     public func render(_ model: WatchModel, now: Date = Date()) -> [String] {
         var lines: [String] = []
+        // A waiting gate takes two lines at the top.
+        let hostRows = max(1, self.hostRows - (model.waitingGate == nil ? 0 : 2))
         let status = model.status.map { " [\($0)]" } ?? ""
         lines.append("golive watch — run \(model.runID)\(status) · \(model.kind) on \(model.environment) · \(model.playbook)")
         var second = "phase: \(model.phase) · operator \(model.operatorName)"
@@ -55,6 +57,14 @@ public struct WatchScreen: Sendable {
         if let point = model.rollbackPoint { second += " · rollback point in " + Self.clock(point.timeIntervalSince(now)) }
         if let end = model.windowEnd { second += " · window ends in " + Self.clock(end.timeIntervalSince(now)) }
         lines.append(second)
+        if let gate = model.waitingGate {
+            var text = "⏸ GATE WAITING: \(gate.question) · owner \(gate.owner ?? "the operator")"
+            if !gate.approvers.isEmpty { text += " · approvers \(gate.approvers.joined(separator: ", "))" }
+            text += " · waiting " + Self.clock(now.timeIntervalSince(gate.since))
+            if let deadline = gate.deadline { text += " · no by itself in " + Self.clock(deadline.timeIntervalSince(now)) }
+            lines.append(text)
+            lines.append("  answer it: golive answer \(model.runID) yes|no --reason TEXT")
+        }
         let rows = model.hosts.filter { filter.isEmpty || $0.host.contains(filter) }
         let counts = Dictionary(grouping: rows, by: \.state).mapValues(\.count)
         lines.append(

@@ -50,22 +50,23 @@ public final class ScriptedRun: @unchecked Sendable {
         return options
     }
 
-    private func session(gates: (any GateAnswerer)?) -> RunSession {
+    private func session(gates: (any GateAnswerer)?, mailbox: (any GateMailbox)? = nil) -> RunSession {
         RunSession(
-            store: MemoryStore(journal: journal), transport: transport, gates: gates,
+            store: MemoryStore(journal: journal, mailbox: mailbox), transport: transport, gates: gates,
             stateObserver: { [weak self] event, state in
                 guard let self else { return }
                 self.lock.withLock { self.states.append((event, state)) }
             })
     }
 
-    /// Runs `playbook` to its end.
+    /// Runs `playbook` to its end (its gates answered by `gates` at the "terminal", and from
+    /// elsewhere through `mailbox`).
     public func run(
         _ playbook: String, vars: [String: Value] = [:], options: RunOptions? = nil, gates: (any GateAnswerer)? = nil,
-        during: (@Sendable (Executor) async -> Void)? = nil
+        mailbox: (any GateMailbox)? = nil, during: (@Sendable (Executor) async -> Void)? = nil
     ) async throws -> RunOutcome {
         let play = try load(playbook, vars: vars)
-        return await session(gates: gates).run(play, options: options ?? self.options(), whileRunning: during)
+        return await session(gates: gates, mailbox: mailbox).run(play, options: options ?? self.options(), whileRunning: during)
     }
 
     /// Puts `events` in the journal, as a dead controller would have left them.

@@ -85,6 +85,35 @@ enum PostgresSchema {
                 "INSERT INTO store (id) VALUES (md5(random()::text || clock_timestamp()::text))",
             ]
         ),
+        (
+            "v3",
+            [
+                // Answers to waiting gates, left by any terminal that reaches the store; the run's
+                // controller takes them in `id` order. Who answered is the login the server
+                // authenticated, whatever the client wrote: the trigger puts `session_user` there.
+                """
+                CREATE TABLE gate_answers (
+                    id BIGSERIAL PRIMARY KEY, run_id TEXT NOT NULL, gate_seq BIGINT NOT NULL,
+                    answer TEXT NOT NULL CHECK (answer IN ('yes', 'no')), identity TEXT NOT NULL, verified INTEGER NOT NULL,
+                    machine TEXT NOT NULL, reason TEXT NOT NULL, answered TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX gate_answers_by_gate ON gate_answers (run_id, gate_seq, id)",
+                """
+                CREATE FUNCTION gate_answer_identity() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    NEW.identity := session_user;
+                    NEW.verified := 1;
+                    RETURN NEW;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER gate_answer_identity BEFORE INSERT OR UPDATE ON gate_answers
+                FOR EACH ROW EXECUTE FUNCTION gate_answer_identity()
+                """,
+            ]
+        ),
     ]
 
     /// Brings the database to the newest schema, once, whoever else is starting: one transaction

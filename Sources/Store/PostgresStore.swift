@@ -207,6 +207,12 @@ public final class PostgresStore: SQLTimeline {
         try await writer.transaction { connection in try await connection.write(rows) }
     }
 
+    func writeReturning<T: Sendable>(_ sql: String, _ arguments: [StoreValue], _ transform: @escaping @Sendable (any StoreRow) -> T)
+        async throws -> [T]
+    {
+        try await writer.withConnection { connection in try await connection.rows(sql, arguments).map(transform) }
+    }
+
     func read<T: Sendable>(_ sql: String, _ arguments: [StoreValue], _ transform: @escaping @Sendable (any StoreRow) -> T) async throws -> [T] {
         try await reader.withConnection { connection in try await connection.rows(sql, arguments).map(transform) }
     }

@@ -3,12 +3,15 @@ import Foundation
 
 /// A store whose reads are SQL: the queries of the ``RunStore`` seam written once, over the one
 /// thing each store does its own way (run a statement and decode its rows).
-protocol SQLTimeline: RunStore {
+protocol SQLTimeline: RunStore, GateMailbox {
     /// The rows `sql` (with `?` placeholders) gives with `arguments` bound, each through `transform`.
     func read<T: Sendable>(_ sql: String, _ arguments: [StoreValue], _ transform: @escaping @Sendable (any StoreRow) -> T)
         async throws -> [T]
     /// Writes `rows` in one transaction.
     func write(_ rows: [RowWrite]) async throws
+    /// Runs the writing statement `sql` and gives the rows it returns (`RETURNING`).
+    func writeReturning<T: Sendable>(_ sql: String, _ arguments: [StoreValue], _ transform: @escaping @Sendable (any StoreRow) -> T)
+        async throws -> [T]
 }
 
 extension SQLTimeline {
@@ -43,6 +46,23 @@ extension SQLTimeline {
 
     public func orphans(runID: String) async throws -> [OrphanRecord] {
         try await read(StoreQueries.orphans, [.text(runID)]) { $0.orphanRecord }.compactMap { $0 }
+    }
+
+    public var gateMailbox: (any GateMailbox)? { self }
+
+    public func post(_ answer: GateAnswer) async throws -> GateAnswer {
+        let arguments: [StoreValue] = [
+            .text(answer.runID), .integer(answer.gate), .text(answer.yes ? "yes" : "no"), .text(answer.identity),
+            .integer(answer.verified ? 1 : 0), .text(answer.machine), .text(answer.reason), .text(StoreTime.format(answer.time)),
+        ]
+        guard let posted = try await writeReturning(StoreQueries.postGateAnswer, arguments, { $0.gateAnswer }).first else {
+            throw StoreError(message: "the store kept no answer")
+        }
+        return posted
+    }
+
+    public func answers(runID: String, gate: Int64) async throws -> [GateAnswer] {
+        try await read(StoreQueries.gateAnswers, [.text(runID), .integer(gate)]) { $0.gateAnswer }
     }
 
     public func keep(_ orphan: OrphanRecord) async throws {

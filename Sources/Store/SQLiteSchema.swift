@@ -76,6 +76,18 @@ enum SQLiteSchema {
                     CREATE INDEX spills_by_run ON spills (run_id);
                     """)
         }
+        migrator.registerMigration("v5-gate-answers") { db in
+            // Answers to waiting gates, left by any terminal on this machine; taken in `id` order.
+            try db.execute(
+                sql: """
+                    CREATE TABLE gate_answers (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, gate_seq INTEGER NOT NULL,
+                        answer TEXT NOT NULL CHECK (answer IN ('yes', 'no')), identity TEXT NOT NULL, verified INTEGER NOT NULL,
+                        machine TEXT NOT NULL, reason TEXT NOT NULL, answered TEXT NOT NULL
+                    );
+                    CREATE INDEX gate_answers_by_gate ON gate_answers (run_id, gate_seq, id);
+                    """)
+        }
         return migrator
     }
 }

@@ -18,6 +18,12 @@ enum StoreQueries {
     static let events = "SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq"
     static let artifacts = "SELECT * FROM artifacts WHERE run_id = ? ORDER BY time"
     static let lastSequence = "SELECT MAX(seq) AS seq FROM events WHERE run_id = ?"
+    static let gateAnswers = "SELECT * FROM gate_answers WHERE run_id = ? AND gate_seq = ? ORDER BY id"
+    /// A gate answer left (the team store's trigger puts its own login in `identity`).
+    static let postGateAnswer = """
+        INSERT INTO gate_answers (run_id, gate_seq, answer, identity, verified, machine, reason, answered)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *
+        """
     static let orphans = "SELECT * FROM spills WHERE run_id = ? AND outcome = 'orphan' ORDER BY created, id"
     static let finishedRehearsals = """
         SELECT * FROM runs WHERE kind = 'rehearse' AND playbook_file = ? AND status IN ('succeeded', 'rolled-back')

@@ -61,6 +61,14 @@ extension StoreRow {
             events: events)
     }
 
+    /// The gate answer this `gate_answers` row keeps.
+    var gateAnswer: GateAnswer {
+        GateAnswer(
+            id: integer("id") ?? 0, runID: text("run_id") ?? "", gate: integer("gate_seq") ?? 0, yes: text("answer") == "yes",
+            identity: text("identity") ?? "", verified: (integer("verified") ?? 0) != 0, machine: text("machine") ?? "",
+            reason: text("reason") ?? "", time: text("answered").flatMap(StoreTime.parse) ?? Date(timeIntervalSince1970: 0))
+    }
+
     /// The backup this `artifacts` row records.
     var artifact: Artifact {
         Artifact(

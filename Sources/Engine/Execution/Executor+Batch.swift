@@ -86,29 +86,6 @@ extension Executor {
         await emit(event(.batchFinished, batch: number, status: status, message: abortReason.map { "stopped: \($0.rawValue)" }))
     }
 
-    private func askGate(_ gate: Step, batch: Int, hosts: [String], play: Play) async -> Bool {
-        let context = hostContext(hosts.first ?? "", for: gate)
-        let prompt = (try? gate.action.gatePrompt?.render(context, quoting: .plain).display) ?? gate.name
-        await emit(event(.gateAsked, batch: batch, step: gate, message: prompt))
-        let answer: Bool
-        let how: String
-        if options.assumeYes {
-            answer = true
-            how = "--yes (\(options.answeringIdentity))"
-        } else if let gates {
-            let steps = play.backup + play.deploy
-            let done = steps.filter { $0.index < gate.index || $0.section == .backup }.map(\.name)
-            let next = play.deploy.filter { $0.index > gate.index }.map(\.name)
-            answer = await gates.answer(prompt, done: done, next: next)
-            how = "answered by \(options.answeringIdentity)"
-        } else {
-            answer = false
-            how = "no terminal and no --yes: a gate without an answer is a no"
-        }
-        await emit(event(.gateAnswered, batch: batch, step: gate, status: answer ? "yes" : "no", message: how))
-        return answer
-    }
-
     /// Runs `body` for each host with the batch's work cancellable by ``abort(_:detail:)``.
     private func runCancellable(
         _ hosts: [String], _ body: @escaping @Sendable (Executor, String) async -> StepFailure?

@@ -16,6 +16,8 @@ public actor Executor {
     let observer: (any RunObserver)?
     let lock: (any EnvironmentLock)?
     let gates: (any GateAnswerer)?
+    /// Where answers to this run's gates are left from other terminals (the store's).
+    let mailbox: (any GateMailbox)?
     let options: RunOptions
     /// Redacts every secret, its derived forms and every value derived from one that a command used.
     var redactor: Redactor
@@ -73,7 +75,7 @@ public actor Executor {
     ///   - stateObserver: called after each event with the state it led to (tests compare it with the journal).
     public init(
         playbook: ValidatedPlaybook, transport: any Transport, journal: any Journal, observer: (any RunObserver)? = nil,
-        lock: (any EnvironmentLock)? = nil, gates: (any GateAnswerer)? = nil, options: RunOptions,
+        lock: (any EnvironmentLock)? = nil, gates: (any GateAnswerer)? = nil, mailbox: (any GateMailbox)? = nil, options: RunOptions,
         history: [RunEvent] = [], stateObserver: (@Sendable (RunEvent, RunState) -> Void)? = nil
     ) {
         self.playbook = playbook
@@ -82,6 +84,7 @@ public actor Executor {
         self.observer = observer
         self.lock = lock
         self.gates = gates
+        self.mailbox = mailbox
         self.options = options
         self.stateObserver = stateObserver
         redactor = Redactor(

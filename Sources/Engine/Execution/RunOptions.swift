@@ -25,6 +25,11 @@ public struct RunOptions: Sendable {
     public var forks: Int = 200
     /// Answer every gate yes (recorded as such).
     public var assumeYes = false
+    /// Whether golive stands behind ``operatorName`` as the operator's identity (the OS user, not
+    /// a name given in `GOLIVE_OPERATOR`): a gate answered at the run's terminal is recorded so.
+    public var operatorVerified = true
+    /// The controller's machine, as gate answers given at its terminal record it.
+    public var machine = ProcessInfo.processInfo.hostName
     /// Stop and report instead of rolling back.
     public var noRollback = false
     /// Run outside the window, for this recorded reason.

@@ -163,6 +163,7 @@ public struct ResolvedPlan: Sendable, Hashable {
         if step.nothingToUndo { parts.append("rollback none") }
         if step.undoneByBackup { parts.append("rollback backup") }
         if step.ignoreErrors { parts.append("ignore_errors") }
+        if case .gate(let gate) = step.action, !gate.approvers.isEmpty { parts.append("approvers \(gate.approvers.joined(separator: " "))") }
         return parts.joined(separator: ", ")
     }
 

@@ -6,8 +6,17 @@ public struct MemoryStore: RunStore {
     /// The journal every run appends to.
     public let journal: any Journal
 
-    /// A store over `journal` (a fresh ``MemoryJournal`` by default).
-    public init(journal: any Journal = MemoryJournal()) { self.journal = journal }
+    /// Where gate answers are left, if this store takes them.
+    public let mailbox: (any GateMailbox)?
+
+    /// A store over `journal` (a fresh ``MemoryJournal`` by default), taking gate answers in
+    /// `mailbox` when given.
+    public init(journal: any Journal = MemoryJournal(), mailbox: (any GateMailbox)? = nil) {
+        self.journal = journal
+        self.mailbox = mailbox
+    }
+
+    public var gateMailbox: (any GateMailbox)? { mailbox }
 
     public var location: String { "memory" }
     public var environmentLock: (any EnvironmentLock)? { nil }

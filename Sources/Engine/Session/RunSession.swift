@@ -45,7 +45,7 @@ public final class RunSession: Sendable {
             return RunOutcome(result: .failed, reason: "cannot open the timeline in \(store.location): \(error)")
         }
         let executor = Executor(
-            playbook: play, transport: transport, journal: journal, observer: observer, lock: store.environmentLock, gates: gates,
+            playbook: play, transport: transport, journal: journal, observer: observer, lock: store.environmentLock, gates: gates, mailbox: store.gateMailbox,
             options: options, stateObserver: stateObserver)
         var outcome = await drive(executor, whileRunning: whileRunning) { await $0.run() }
         if outcome.result == .refused, let hint = await staleLockHint(play) {
@@ -112,7 +112,7 @@ public final class RunSession: Sendable {
         }
         let executor = Executor(
             playbook: play, transport: transport, journal: try await store.journal(runID: options.runID), observer: observer,
-            lock: store.environmentLock, gates: gates, options: options, history: history, stateObserver: stateObserver)
+            lock: store.environmentLock, gates: gates, mailbox: store.gateMailbox, options: options, history: history, stateObserver: stateObserver)
         return await drive(executor, whileRunning: whileRunning) { await $0.recover(recovery, takeover: takeover) }
     }
 

@@ -66,11 +66,17 @@ public protocol RunStore: Sendable {
     /// Why this store cannot be written with the login it was opened with (a read-only role);
     /// nil when it can. Asked before a command that writes touches anything.
     func writeRefusal() async -> String?
+    /// Where answers to this store's runs' gates are left; nil when it keeps none (then only the
+    /// operator's terminal answers).
+    var gateMailbox: (any GateMailbox)? { get }
     /// Closes the store's connections (a no-op for a file).
     func close() async
 }
 
 extension RunStore {
+    /// A store that keeps no gate answers.
+    public var gateMailbox: (any GateMailbox)? { nil }
+
     /// A store without transactions of its own: the events through a journal, then the orphans.
     public func load(events: [RunEvent], orphans: [OrphanRecord]) async throws {
         guard let runID = events.first?.runID else { return }

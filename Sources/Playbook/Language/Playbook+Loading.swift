@@ -39,7 +39,7 @@ struct PlaybookParser {
     static let kinds = StepKind.allCases.map(\.rawValue)
     static let options = [
         "name", "when", "timeout", "retries", "delay", "until", "register", "rollback", "run_once", "ignore_errors", "owner",
-        "delegate_to", "throttle",
+        "approvers", "delegate_to", "throttle",
     ] + BecomeSettings.keys
 
     func parse(_ root: Node) -> Playbook? {
@@ -506,6 +506,7 @@ struct PlaybookParser {
         step.play = play
         step.playID = id
         var owner: String?
+        var approvers: [String]?
         for entry in entries where entry.key != kindEntry.key {
             let keyPath = "\(path).\(entry.key)"
             switch entry.key {
@@ -547,6 +548,7 @@ struct PlaybookParser {
             case "run_once": step.runOnce = reader.bool(entry.value, keyPath) ?? false
             case "ignore_errors": step.ignoreErrors = reader.bool(entry.value, keyPath) ?? false
             case "owner": owner = reader.string(entry.value, keyPath)
+            case "approvers": approvers = parseApprovers(entry.value, keyPath)
             default: reader.become(entry.key, entry.value, keyPath, into: &step.become)
             }
         }
@@ -556,7 +558,14 @@ struct PlaybookParser {
         if owner != nil && kindEntry.key != "gate" {
             reader.error(.conflict("`owner` applies to gates only"), node, "\(path).owner")
         }
-        guard let action = StepKind(rawValue: kindEntry.key)?.parse(kindEntry.value, kindPath, with: self, owner: owner) else { return nil }
+        if approvers != nil && kindEntry.key != "gate" {
+            reader.error(.conflict("`approvers` applies to gates only"), node, "\(path).approvers")
+        }
+        guard var action = StepKind(rawValue: kindEntry.key)?.parse(kindEntry.value, kindPath, with: self, owner: owner) else { return nil }
+        if case .gate(var gate) = action, let approvers {
+            gate.approvers = approvers
+            action = .gate(gate)
+        }
         step.action = action
         if step.name.isEmpty { step.name = Self.defaultName(action) }
         return step

@@ -232,4 +232,7 @@ public struct Gate: Sendable, Hashable {
     public var prompt: Template
     /// Who answers it (shown in plans and reports).
     public var owner: String?
+    /// The only identities whose answer counts (the store's login, or the OS user of a local
+    /// store); empty: anyone who can reach the run, and `--yes`.
+    public var approvers: [String] = []
 }

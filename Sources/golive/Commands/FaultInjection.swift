@@ -72,6 +72,7 @@ struct KillingStore: RunStore {
     func keep(_ orphan: OrphanRecord) async throws { try await inner.keep(orphan) }
     func load(events: [RunEvent], orphans: [OrphanRecord]) async throws { try await inner.load(events: events, orphans: orphans) }
     func identity() async -> String? { await inner.identity() }
+    var gateMailbox: (any GateMailbox)? { inner.gateMailbox }
     func writeRefusal() async -> String? { await inner.writeRefusal() }
     func close() async { await inner.close() }
 }

@@ -33,6 +33,7 @@ enum RunDriver {
             playbookDirectory: URL(fileURLWithPath: playbook).deletingLastPathComponent().path)
         execution.session.apply(to: &options)
         options.storeIdentity = await store.identity()
+        options.operatorVerified = options.storeIdentity != nil || StoreLocation.operatorName == StoreLocation.osUser
         options.noRollback = execution.noRollback
         options.ignoreWindowReason = execution.ignoreWindow ? execution.reason : nil
         options.waitForWindow = execution.waitForWindow
@@ -53,7 +54,8 @@ enum RunDriver {
         }
         let gated = play.playbook.plays.flatMap { $0.backup + $0.deploy }.contains { if case .gate = $0.action { true } else { false } }
         if !canAskGates(json: input.json) && !execution.session.yes && gated && kind != .check {
-            Terminal.error(Terminal.yellow("note: no terminal and no --yes: every gate will be answered no (safe default)"))
+            Terminal.error(
+                Terminal.yellow("note: no terminal and no --yes: each gate waits for `golive answer \(runID) yes|no` from a terminal that reaches the store (or its timeout)"))
         }
         let transport = SSHTransport(inventory: play.inventory, options: execution.session.transportOptions)
         defer { transport.shutdown() }
@@ -65,7 +67,7 @@ enum RunDriver {
     }
 
     /// Recovers run `id` from the store: `resume` (forward) or a rollback (`resume --rollback`, `rollback`);
-    /// `onlyDied` refuses a run that has ended (`resume` is for a run whose controller died).
+    /// `onlyDied` refuses a run that ended clean (succeeded, or rolled back): `resume` is for a run left changed.
     static func recover(
         _ id: String, mode: Executor.Recovery, onlyDied: Bool = false, storeOptions: StoreOptions, session sessionOptions: SessionOptions,
         force: Bool, json: Bool, files: RecoveryFiles
@@ -74,7 +76,9 @@ enum RunDriver {
         let store = try await storeOptions.open(retry: sessionOptions.storeRetryDuration)
         try await requireWritable(store)
         let record = try await storeOptions.run(store, id)
-        if mode == .resume || onlyDied, record.status != "running" {
+        // `resume --rollback` finishes a run left changed (its controller died, a resume refused,
+        // a rollback abandoned); one that ended clean is undone on purpose with `golive rollback`.
+        if mode == .resume && record.status != "running" || onlyDied && ["succeeded", "rolled-back"].contains(record.status) {
             Terminal.error(
                 "error: run \(record.id) has ended (\(record.status)); only a run whose controller died can be resumed (use `golive rollback \(record.id)` to undo a finished run)"
             )
@@ -104,6 +108,7 @@ enum RunDriver {
             playbookDirectory: URL(fileURLWithPath: playbookFile).deletingLastPathComponent().path)
         sessionOptions.apply(to: &options)
         options.storeIdentity = await store.identity()
+        options.operatorVerified = options.storeIdentity != nil || StoreLocation.operatorName == StoreLocation.osUser
         let transport = SSHTransport(inventory: play.inventory, options: sessionOptions.transportOptions)
         defer { transport.shutdown() }
         let session = makeSession(store: store, transport: transport, json: json)
@@ -287,16 +292,21 @@ final class SignalWatcher: @unchecked Sendable {
     }
 }
 
-/// Asks gates on the terminal: what was done, what comes next, yes or no.
+/// Asks gates on the terminal: what was done, what comes next, yes or no. Lines are read by one
+/// reader for the whole run, so a gate answered elsewhere first leaves nothing blocked on the
+/// terminal, and a line typed before a gate is asked never answers it.
 struct TerminalGate: GateAnswerer {
-    func answer(_ prompt: String, done: [String], next: [String]) async -> Bool {
+    let lines = TerminalLines()
+
+    func answer(_ prompt: String, done: [String], next: [String]) async -> Bool? {
         var text = "\n" + Terminal.bold(Terminal.yellow("GATE: \(prompt)")) + "\n"
         if !done.isEmpty { text += "  done so far: \(done.joined(separator: ", "))\n" }
         if !next.isEmpty { text += "  next: \(next.joined(separator: ", "))\n" }
         text += "Go on? [yes/no] "
         Terminal.out(Data(text.utf8))
+        lines.discardTyped()
         for _ in 0..<5 {
-            guard let line = readLine() else { return false }
+            guard let line = await lines.next() else { return nil }
             switch line.trimmingCharacters(in: .whitespaces).lowercased() {
             case "yes", "y": return true
             case "no", "n": return false

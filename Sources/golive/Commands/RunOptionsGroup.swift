@@ -188,6 +188,12 @@ enum StoreLocation {
         return String(name.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : Character($0) })
     }
 
+    /// The OS user this process runs as (by its uid, whatever the environment says).
+    static var osUser: String {
+        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return "uid \(geteuid())" }
+        return String(cString: name)
+    }
+
     /// A new run id: UTC time and a random suffix, sortable.
     static func newRunID() -> String {
         let formatter = DateFormatter()

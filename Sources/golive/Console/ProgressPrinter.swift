@@ -120,8 +120,15 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
         case .backupRecorded: return "\(host)backup \(event.message ?? "")"
         case .probeRound:
             return "\(host)health round \(event.attempt ?? 0): " + painted(status) + (event.message.map { " — \($0)" } ?? "")
-        case .gateAsked: return Terminal.yellow("? gate: \(event.message ?? "")")
-        case .gateAnswered: return "gate answered " + painted(status) + " (\(event.message ?? ""))"
+        case .gateAsked:
+            let details = event.details ?? [:]
+            var text = Terminal.yellow("? gate: \(event.message ?? "")")
+            if let owner = details["owner"] { text += " — owner: \(owner)" }
+            if let approvers = details["approvers"] { text += " — approvers: \(approvers.split(separator: ",").joined(separator: ", "))" }
+            return text + "\n  answer from any terminal: golive answer \(event.runID) yes|no --reason TEXT"
+        case .gateAnswered:
+            return status == "refused"
+                ? Terminal.yellow("gate answer refused: \(event.message ?? "")") : "gate answered " + painted(status) + " (\(event.message ?? ""))"
         case .hostFailed: return "\(host)\(Terminal.red("failed")): \(event.message ?? "")"
         case .rollbackStarted: return Terminal.yellow("↺ rollback: \(event.message ?? status)")
         case .rollbackStepStarted: return "\(host)↺ \(step)"
