@@ -78,4 +78,9 @@ static inline void golive_hmac_sha1(const void *key, int keylen, const void *dat
     HMAC(EVP_sha1(), key, keylen, (const unsigned char *)data, len, out, &outlen);
 }
 
+static inline void golive_hmac_sha256(const void *key, int keylen, const void *data, size_t len, unsigned char *out) {
+    unsigned int outlen = 32;
+    HMAC(EVP_sha256(), key, keylen, (const unsigned char *)data, len, out, &outlen);
+}
+
 #endif

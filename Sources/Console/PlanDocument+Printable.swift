@@ -55,6 +55,7 @@ extension PlanDocument {
             sections.append(gatesSection(part))
             sections.append(healthSection(part))
         }
+        sections.append(notifySection())
         sections.append(renderedFilesSection())
         sections.append(rollbackSection())
         sections.append(notUndoneSection())
@@ -190,6 +191,24 @@ extension PlanDocument {
                     rows: stepRows(part.play.deploy, hosts: batch.hosts, part, withRollback: true)))
         }
         return .init(heading(part) + "Deployment steps", blocks)
+    }
+
+    private func notifySection() -> PrintableDocument.Section {
+        guard !play.notifyTargets.isEmpty else {
+            return .init("Notifications", [.paragraph("No notification targets: nobody is told but the operator's terminal.")])
+        }
+        let rows = play.notifyTargets.map { target in
+            [
+                target.name, target.kind.rawValue, target.shownAddress + (target.signingSecret == nil ? "" : " (signed)"),
+                target.events == NotifyTarget.defaultEvents ? "all" : target.events.map(\.rawValue).sorted().joined(separator: ", "),
+            ]
+        }
+        return .init(
+            "Notifications",
+            [
+                .paragraph("Told as the run goes (delivery never holds a step up; every delivery is on the timeline). Addresses are shown without their paths and tokens."),
+                .table(header: ["Target", "Kind", "Address", "Events"], rows: rows),
+            ])
     }
 
     private func gatesSection(_ part: ValidatedPlay) -> PrintableDocument.Section {

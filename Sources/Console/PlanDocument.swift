@@ -182,8 +182,17 @@ public struct PlanDocument: Sendable {
                 "rollback_point": Timestamp.seconds(window.rollbackPoint),
             ]
         }
+        if !play.notifyTargets.isEmpty { document["notify"] = play.notifyTargets.map(Self.notifyJSON) }
         if includeHosts { document["hosts"] = play.plays.flatMap { part in part.hosts.map { hostJSON($0, part) } } }
         return document
+    }
+
+    /// A notification target as the plan shows it: its address redacted (see ``NotifyTarget/shownAddress``).
+    static func notifyJSON(_ target: NotifyTarget) -> [String: Any] {
+        [
+            "name": target.name, "kind": target.kind.rawValue, "address": target.shownAddress, "events": target.events.map(\.rawValue).sorted(),
+            "signed": target.signingSecret != nil,
+        ]
     }
 
     func hostJSON(_ host: InventoryHost, _ part: ValidatedPlay) -> [String: Any] {

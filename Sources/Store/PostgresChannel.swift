@@ -71,7 +71,7 @@ extension PostgresConnection {
         var binds = PostgresBindings(capacity: values.count)
         for value in values {
             switch value {
-            // PostgreSQL's text holds no NUL (SQLite's does): a step's binary output is kept, the NULs shown as ␀.
+            // PostgreSQL's text holds no NUL: a step's binary output is kept, the NULs shown as ␀ (as in SQLite).
             case .text(let text): binds.append(text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{2400}") : text)
             case .integer(let number): binds.append(number)
             case .real(let number): binds.append(number)

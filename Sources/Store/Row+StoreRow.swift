@@ -10,7 +10,9 @@ extension StoreValue {
     /// The value as SQLite binds it.
     var databaseValue: DatabaseValue {
         switch self {
-        case .text(let text): text.databaseValue
+        // Read back, SQLite's text ends at a NUL: a step's binary output is kept with its NULs shown
+        // as ␀, as in PostgreSQL (whose text holds none).
+        case .text(let text): (text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{2400}") : text).databaseValue
         case .integer(let number): number.databaseValue
         case .real(let number): number.databaseValue
         case .null: .null

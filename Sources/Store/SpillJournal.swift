@@ -40,7 +40,12 @@ public final class SpillJournal: Sendable {
 
     /// Creates the spill file for `header.runID` in `directory`.
     static func create(in directory: String, header: Header) throws -> SpillJournal {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            let why = (error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? error.localizedDescription
+            throw StoreError(message: "the spill journal cannot be made: the directory \(directory) cannot be created (\(why.contains("Not a directory") || why.contains("20") ? "a part of its path is a file" : why))")
+        }
         chmod(directory, 0o700)
         let name = String(header.runID.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") ? $0 : "_" })
         let path = directory + "/\(name)-\(header.id.suffix(8)).sqlite"

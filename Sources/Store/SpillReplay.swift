@@ -39,7 +39,23 @@ public struct SpillReplay: Sendable, CustomStringConvertible {
     }
 }
 
+/// What a spill file left in the spill directory is, to this store.
+public enum SpillStanding: Sendable {
+    /// Not a spill journal golive can read.
+    case damaged
+    /// One of this store's, for run `runID` (not replayable yet).
+    case ours(runID: String)
+    /// Another store's.
+    case another(runID: String, store: String)
+}
+
 extension PostgresStore {
+    /// What the spill file `path` is to this store.
+    public func standing(ofSpill path: String) -> SpillStanding {
+        guard let header = SpillJournal.header(path) else { return .damaged }
+        return header.store == storeID.withLock({ $0 }) ? .ours(runID: header.runID) : .another(runID: header.runID, store: header.store)
+    }
+
     /// How many spill files on this machine were written for this database.
     public var spillsWaiting: Int {
         SpillJournal.files(in: spillDirectory).filter { SpillJournal.header($0)?.store == storeID.withLock({ $0 }) }.count
@@ -83,6 +99,10 @@ extension PostgresStore {
                     path: path, runID: header.runID, outcome: .alreadyReplayed, events: done.int("count") ?? 0, releasedLock: false)
             }
             let run = try await connection.rows("SELECT fence FROM runs WHERE id = ?" + SQLDialect.postgres.forUpdate, [.text(header.runID)])
+            // A spill holds its own run's events only: one that holds another's is not replayed at all.
+            if let stranger = events.first(where: { $0.runID != header.runID }) {
+                throw StoreError(message: "the spill of run \(header.runID) holds an event of run \(stranger.runID): it is damaged, and not replayed")
+            }
             // An orphan record is kept beside its run: a spill of a run this store never held
             // (and that does not start it) has nothing to be kept beside, and stays a file.
             guard run.first != nil || events.first?.kind == .runStarted else {
@@ -93,7 +113,11 @@ extension PostgresStore {
             let fresh = events.filter { ($0.sequence ?? 0) > last }
             // The run is still the spilling controller's, and the spill continues its timeline without a gap.
             let continues = fresh.first.map { $0.sequence == last + 1 } ?? true
-            let merge = fence == header.fence && continues
+            // Nothing joins a run after its end: a run whose last event is its end keeps what it has
+            // (a recovery that undoes a finished run records its resumption first).
+            let lastKind = try await connection.rows("SELECT kind FROM events WHERE run_id = ? AND seq = ?", [.text(header.runID), .integer(last)]).first?.text("kind")
+            let ended = lastKind == RunEvent.Kind.runFinished.rawValue && fresh.first?.kind != .runResumed
+            let merge = fence == header.fence && continues && !(ended && !fresh.isEmpty)
             var released = false
             if merge {
                 try await connection.write(fresh.flatMap(TimelineProjection.writes(for:)))
@@ -114,7 +138,9 @@ extension PostgresStore {
             var replay = SpillReplay(
                 path: path, runID: header.runID, outcome: merge ? .merged : .orphan, events: merge ? fresh.count : events.count,
                 releasedLock: released)
-            if fence == header.fence, let first = fresh.first?.sequence {
+            if fence == header.fence, ended, !fresh.isEmpty {
+                replay.whyKept = "came after the run's end the store already has (nothing joins a run after its end)"
+            } else if fence == header.fence, let first = fresh.first?.sequence {
                 replay.whyKept = "does not continue the run's timeline (the store has its events up to \(last), the spill goes on from \(first))"
             }
             return replay

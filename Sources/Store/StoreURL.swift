@@ -158,7 +158,7 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
             let certificates = try? NIOSSLCertificate.fromPEMFile(file)
             guard let certificates, !certificates.isEmpty else {
                 throw StoreError(
-                    message: "store \(Self.redacted(text)): the root certificate file \(file) holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+                    message: "store \(Self.redacted(text)): the root certificate file \(file) holds no PEM certificate the TLS library can read (it must hold only -----BEGIN CERTIFICATE----- blocks)")
             }
             rootCertificate = file
         } else if rootCertificate != nil {

@@ -1,7 +1,7 @@
 internal import CGoliveSystem
 import Foundation
 
-/// SHA-256 and HMAC-SHA1 through OpenSSL's libcrypto.
+/// SHA-256, HMAC-SHA1 and HMAC-SHA256 through OpenSSL's libcrypto.
 public enum Digest {
     /// SHA-256 of `data` (32 bytes).
     public static func sha256(_ data: Data) -> Data {
@@ -21,6 +21,17 @@ public enum Digest {
         key.withUnsafeBytes { k in
             data.withUnsafeBytes { d in
                 golive_hmac_sha1(k.baseAddress, Int32(k.count), d.baseAddress, d.count, &out)
+            }
+        }
+        return Data(out)
+    }
+
+    /// HMAC-SHA256 of `data` with `key` (32 bytes), as a signed notification's header carries it.
+    public static func hmacSHA256(key: Data, data: Data) -> Data {
+        var out = [UInt8](repeating: 0, count: 32)
+        key.withUnsafeBytes { k in
+            data.withUnsafeBytes { d in
+                golive_hmac_sha256(k.baseAddress, Int32(k.count), d.baseAddress, d.count, &out)
             }
         }
         return Data(out)

@@ -78,7 +78,11 @@ public enum Timestamp {
     private static func format(_ date: Date, milliseconds: Bool) -> String {
         // Whole milliseconds, truncated — but a time read back from its own text (`.974` is
         // 0.97399999... as a Double) must give the same text again: a microsecond of slack.
-        let total = Int64((date.timeIntervalSince1970 * 1000 + 0.001).rounded(.down))
+        // A time outside years 1-9999 (or not a number) is written as the nearest one that is: the
+        // text form has four digits of year, and no value may stop the process.
+        let since = date.timeIntervalSince1970
+        let bounded = since.isFinite ? min(max(since, -62_135_596_800), 253_402_300_799) : 0
+        let total = Int64((bounded * 1000 + 0.001).rounded(.down))
         let wholeSeconds = total >= 0 ? total / 1000 : (total - 999) / 1000
         var whole = time_t(wholeSeconds)
         let millis = Int(total - wholeSeconds * 1000)

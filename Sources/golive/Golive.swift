@@ -10,7 +10,7 @@ struct Golive: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ValidateCommand.self, PlanCommand.self, PingCommand.self, CheckCommand.self, RunCommand.self, RehearseCommand.self,
-            WatchCommand.self, RunsCommand.self, TimelineCommand.self, ReportCommand.self, ResumeCommand.self, RollbackCommand.self, UnlockCommand.self, GatesCommand.self, AnswerCommand.self, InventoryCommand.self, StoreCommand.self,
+            WatchCommand.self, RunsCommand.self, TimelineCommand.self, ReportCommand.self, ResumeCommand.self, RollbackCommand.self, UnlockCommand.self, GatesCommand.self, AnswerCommand.self, NotifyCommand.self, InventoryCommand.self, StoreCommand.self,
             SandboxCommand.self,
         ])
 

@@ -173,7 +173,7 @@ import Testing
                 groups = [[command] + parts.dropFirst(2)]
             }
             for group in groups {
-                let path = group.prefix(command == "sandbox" ? 2 : 1).map { $0 }
+                let path = group.prefix(["sandbox", "notify"].contains(command) ? 2 : 1).map { $0 }
                 let help = try golive.run(path + ["--help"])
                 #expect(help.status == 0, "\(shown): \(path.joined(separator: " ")) --help failed")
                 let flags = group.joined(separator: " ").split(whereSeparator: { " []|".contains($0) })

@@ -124,6 +124,11 @@ import Testing
         run["events"] = events
         let renumbered = try JSONSerialization.data(withJSONObject: run, options: .sortedKeys)
         let id = try #require(run["run"] as? String)
+        var far = try #require(try JSONSerialization.jsonObject(with: lines[1]) as? [String: Any])
+        var farEvents = try #require(far["events"] as? [[String: Any]])
+        farEvents[1]["time"] = 1e300
+        far["events"] = farEvents
+        let farOff = try JSONSerialization.data(withJSONObject: far, options: .sortedKeys)
         var notText = lines[1]
         notText.insert(0xFF, at: 10)
         var broken = lines[1]
@@ -131,6 +136,7 @@ import Testing
         let cases: [(Data, String)] = [
             (renumbered, ":2:1: run \(id): event 3 is numbered 2"), (lines[1], ":2:1: run \(id) is in the export twice"),
             (notText, ":2:11: not UTF-8"), (lines[1].prefix(lines[1].count / 2), ":2:"), (broken, ":2:2: not a run of a golive export: not valid JSON"),
+            (farOff, ":2:1: run \(id): event 2 has a time outside the years 1970 to 9999"),
         ]
         for (index, (second, expected)) in cases.enumerated() {
             let file = live.directory + "/bad\(index).jsonl"

@@ -158,4 +158,45 @@ import Testing
         #expect(try await store.events(runID: runID).count == 3)
         await store.close()
     }
+
+    @Test func aSpillHoldingAnotherRunsEventsIsNotReplayed() async throws {
+        defer { fixture.remove() }
+        let store = try await open()
+        let token = try await recorded(store, "20261202-120000-mine", count: 3, environment: "prod")
+        _ = try await recorded(store, "20261202-120000-else", count: 2, environment: "stage")
+        var journal: SpillJournal? = try SpillJournal.create(
+            in: spills,
+            header: .init(
+                id: StoreTokens.random(), runID: "20261202-120000-mine", store: store.storeID.withLock { $0 }, fence: token,
+                acknowledged: 3, controller: "laptop pid 42", created: Date()))
+        let path = try #require(journal?.path)
+        var stranger = Events.step("20261202-120000-else", host: "web9")
+        stranger.sequence = 4
+        try journal?.append([stranger])
+        journal = nil
+        let results = await store.replaySpills()
+        #expect(results.count == 1 && (try? results.first?.result.get()) == nil, "\(results)")
+        let said = "\(results.first?.result as Any)"
+        #expect(said.contains("holds an event of run 20261202-120000-else"), "\(said)")
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(try await store.events(runID: "20261202-120000-else").count == 2, "another run's timeline was written")
+        #expect(try await store.events(runID: "20261202-120000-mine").count == 3)
+        await store.close()
+    }
+
+    @Test func nothingJoinsARunAfterItsEnd() async throws {
+        defer { fixture.remove() }
+        let store = try await open()
+        let runID = "20261202-120000-done"
+        let token = try await recorded(store, runID, count: 3, environment: "prod")
+        let journal = try await store.journal(runID: runID)
+        await journal.adopt(fence: token)
+        _ = try await journal.append(Events.finished(runID, status: "succeeded", exitCode: 0))
+        _ = try spill(store, runID, fence: token, acknowledged: 4, from: 5, through: 8)
+        let replay = try #require(try await store.replaySpills().first?.result.get())
+        #expect(replay.outcome == .orphan && "\(replay)".contains("after the run's end"), "\(replay)")
+        #expect(try await store.events(runID: runID).count == 4)
+        #expect(try await store.run(runID)?.status == "succeeded")
+        await store.close()
+    }
 }

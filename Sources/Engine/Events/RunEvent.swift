@@ -19,6 +19,8 @@ public struct RunEvent: Codable, Sendable, Hashable {
         case rollbackStarted, rollbackStepStarted, rollbackStepFinished, rollbackHostFinished, rollbackFinished
         case attentionRequired
         case controllerLost, processStopped, runResumed
+        /// A notification delivered to a target, or given up (status `delivered`, `failed`).
+        case notified
         case runFinished
     }
 

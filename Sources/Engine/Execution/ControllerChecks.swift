@@ -21,12 +21,24 @@ public enum ControllerChecks {
     ///
     /// - Throws: a message when the request fails (refused, timed out, bad URL).
     public static func get(_ url: String, timeout: Duration) async throws -> HTTPResponse {
+        try await request("GET", url, timeout: timeout)
+    }
+
+    /// Sends an HTTP request; `shownURL` is what messages name (a URL may hold a token).
+    ///
+    /// - Throws: a message when the request fails (refused, timed out, bad URL).
+    public static func request(
+        _ method: String, _ url: String, headers: [String: String] = [:], body: Data? = nil, timeout: Duration, shownURL: String? = nil
+    ) async throws -> HTTPResponse {
+        let shown = shownURL ?? url
         guard let target = URL(string: url), target.scheme == "http" || target.scheme == "https" else {
-            throw CheckError(message: "'\(url)' is not an http(s) URL")
+            throw CheckError(message: "'\(shown)' is not an http(s) URL")
         }
         var request = URLRequest(url: target)
         request.timeoutInterval = max(0.2, timeout.seconds)
-        request.httpMethod = "GET"
+        request.httpMethod = method
+        request.httpBody = body
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = max(0.2, timeout.seconds)
         configuration.timeoutIntervalForResource = max(0.2, timeout.seconds)
@@ -35,7 +47,7 @@ public enum ControllerChecks {
         return try await withCheckedThrowingContinuation { continuation in
             let task = session.dataTask(with: request) { data, response, error in
                 if let error {
-                    continuation.resume(throwing: CheckError(message: "GET \(url): \(error.localizedDescription)"))
+                    continuation.resume(throwing: CheckError(message: "\(method) \(shown): \(error.localizedDescription)"))
                     return
                 }
                 let status = (response as? HTTPURLResponse)?.statusCode ?? 0

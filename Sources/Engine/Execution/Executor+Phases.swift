@@ -116,7 +116,7 @@ extension Executor {
         var outcome = redactor.redact(outcome)
         if let spillPath {
             outcome.reason = (outcome.reason.map { $0 + "; " } ?? "")
-                + "the store was unreachable: the timeline's last events are in the spill journal \(spillPath), replayed into the store "
+                + "the timeline's last events are in the spill journal \(spillPath), replayed into the store "
                 + "by the next golive command that reaches it (or `golive store sync`)"
         }
         if fenced {
@@ -143,6 +143,7 @@ extension Executor {
             }
         }
 
+        outcome.attention += await finishNotifications(outcome)
         await emit(
             event(
                 .runFinished, status: outcome.result.rawValue, message: outcome.reason,

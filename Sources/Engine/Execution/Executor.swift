@@ -65,6 +65,13 @@ public actor Executor {
     var storeUnreachableSince: Date?
     /// The spill journal the run's events go to once the store was given up.
     var spillPath: String?
+    /// The run's notifications (nil: no targets, or the run has ended).
+    var notifier: Notifier?
+    var notificationsStarted = false
+    /// `late` and `rollback_point_near`, waiting for their time.
+    var timedNotifications: [Task<Void, Never>] = []
+    /// Once the run's end is recorded, nothing more is (deliveries included).
+    var runFinishedRecorded = false
     /// Throttled steps: how many hosts run each now, and the hosts waiting for a slot.
     var throttles: [String: (running: Int, waiting: [CheckedContinuation<Bool, Never>])] = [:]
 
@@ -152,6 +159,8 @@ public actor Executor {
             observer?.observe(redactor.redact(event))
             return false
         }
+        if !notificationsStarted { startNotifications() }
+        if event.kind == .runFinished { runFinishedRecorded = true }
         var event = event
         event.runID = options.runID
         event.sequence = nextSequence
@@ -190,6 +199,8 @@ public actor Executor {
         } else {
             observer?.observe(stored)
         }
+        // Told once it is on the record (a notification never runs ahead of the timeline).
+        if !journalBroken, let notification = notification(for: stored) { notifier?.send(notification) }
         if event.kind == .stepFinished || event.kind == .stepSkipped, let step = event.step, state.runOnce[step] != nil {
             wakeRunOnceWaiters(step)
         }
@@ -214,11 +225,13 @@ public actor Executor {
         let lease: Task<Void, Never>?
         switch await takeEnvironmentLock(reason: playbook.playbook.name) {
         case .failure(let refusal):
+            var outcome = RunOutcome(result: .refused, reason: refusal.description)
+            outcome.attention += await finishNotifications(outcome)
             await emit(
                 event(
                     .runFinished, status: RunResult.refused.rawValue, message: refusal.description,
                     details: RunEvent.details(RunFinishedDetails(exitCode: 3))))
-            return RunOutcome(result: .refused, reason: refusal.description)
+            return outcome
         case .success(let task):
             lease = task
         }

@@ -28,6 +28,8 @@ public struct RunOptions: Sendable {
     /// Whether golive stands behind ``operatorName`` as the operator's identity (the OS user, not
     /// a name given in `GOLIVE_OPERATOR`): a gate answered at the run's terminal is recorded so.
     public var operatorVerified = true
+    /// The pause before a notification's first retry (doubled for each next one).
+    public var notificationRetryDelay: Duration = .seconds(1)
     /// The controller's machine, as gate answers given at its terminal record it.
     public var machine = ProcessInfo.processInfo.hostName
     /// Stop and report instead of rolling back.

@@ -211,7 +211,7 @@ public struct RunState: Sendable, Hashable {
             for host in hostOrder { hosts[host]?.activity = .idle }
         case .windowOverride:
             overrides.insert("window")
-        case .windowChecked, .prediction, .escalationChecked, .phaseFinished, .gateAsked, .gateAnswered, .processStopped:
+        case .windowChecked, .prediction, .escalationChecked, .phaseFinished, .gateAsked, .gateAnswered, .processStopped, .notified:
             break
         }
     }

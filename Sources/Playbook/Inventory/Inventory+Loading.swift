@@ -40,7 +40,7 @@ struct InventoryParser {
     /// `--environment`, when given: names an inventory that does not, and must agree with one that does.
     var givenEnvironment: String? = nil
 
-    static let topKeys = ["environment", "defaults", "groups", "hosts", "vars", "secrets"]
+    static let topKeys = ["environment", "defaults", "groups", "hosts", "vars", "secrets", "notify"]
     static let sshKeys = [
         "user", "port", "identity", "known_hosts", "connect_timeout", "jump", "passphrase", "password", "transport", "connection",
     ] + BecomeSettings.keys + ["become_password"]
@@ -53,6 +53,7 @@ struct InventoryParser {
         var defaults = SSHSettings()
         var vars: [String: Value] = [:]
         var secrets: [String: SecretSource] = [:]
+        var notify: [NotifyTarget] = []
         var hosts: [InventoryHost] = []
         var hostIndex: [String: Int] = [:]
         var groups: [String: InventoryGroup] = [:]
@@ -127,6 +128,7 @@ struct InventoryParser {
                 }
             case "vars": vars = reader.variables(entry.value, "vars")
             case "secrets": secrets = parseSecrets(entry.value)
+            case "notify": notify = NotifyParser(reader: reader).parse(entry.value, "notify")
             case "hosts":
                 if let listed = reader.mapping(entry.value, "hosts") {
                     for host in listed { addHost(host.key, host.keyNode, host.value, path: "hosts.\(host.key)", group: nil) }
@@ -254,7 +256,9 @@ struct InventoryParser {
             }
         }
         guard let environmentName else { return nil }
-        return Inventory(file: reader.file, environment: environmentName, hosts: hosts, groups: groups, vars: vars, secrets: secrets)
+        var inventory = Inventory(file: reader.file, environment: environmentName, hosts: hosts, groups: groups, vars: vars, secrets: secrets)
+        inventory.notify = notify
+        return inventory
     }
 
     private func readSSH(_ key: String, _ node: Node, _ path: String, into settings: inout SSHSettings) {

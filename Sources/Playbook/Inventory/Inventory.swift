@@ -12,6 +12,8 @@ public struct Inventory: Sendable {
     public var vars: [String: Value]
     /// Secrets by name (already read from the environment, or missing).
     public var secrets: [String: SecretSource]
+    /// `notify:`: who is told of this environment's runs.
+    public var notify: [NotifyTarget] = []
     /// Every source it was read from, in the order given (one for golive's own format).
     public var sources: [String] = []
     /// golive's own format, or Ansible's.

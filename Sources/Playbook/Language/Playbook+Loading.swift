@@ -30,7 +30,7 @@ struct PlaybookParser {
     let reader: YAMLReader
 
     /// Keys of the playbook itself (title, window, sign-off, shared variables).
-    static let documentKeys = ["name", "window", "owner", "contacts", "change_id", "description", "vars"] + BecomeSettings.keys
+    static let documentKeys = ["name", "window", "owner", "contacts", "change_id", "description", "vars", "notify"] + BecomeSettings.keys
     /// Keys of a play (at the top in the single-play form, or an entry of `plays:`).
     static let playKeys = [
         "name", "hosts", "serial", "rollback_serial", "max_fail", "vars", "prechecks", "backup", "deploy", "health", "rollback",
@@ -64,6 +64,7 @@ struct PlaybookParser {
                     sawName = true
                 }
             case "window": playbook.window = parseWindow(entry.value)
+            case "notify": playbook.notify = NotifyParser(reader: reader).parse(entry.value, path)
             case "vars": playbook.vars = reader.variables(entry.value, path)
             case "owner": playbook.metadata.owner = reader.string(entry.value, path)
             case "change_id": playbook.metadata.changeID = reader.string(entry.value, path)

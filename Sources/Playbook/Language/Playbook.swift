@@ -11,6 +11,8 @@ public struct Playbook: Sendable {
     public var title: Template?
     /// The maintenance window.
     public var window: Window?
+    /// `notify:`: who is told of its runs (besides the inventory's targets).
+    public var notify: [NotifyTarget] = []
     /// Optional document metadata.
     public var metadata: Metadata
     /// Variables every play sees (a play's own `vars` override them).

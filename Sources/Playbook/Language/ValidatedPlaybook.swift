@@ -11,6 +11,8 @@ public struct ValidatedPlaybook: Sendable {
     public var plays: [ValidatedPlay]
     /// Every play's target hosts, in inventory order.
     public var hosts: [InventoryHost]
+    /// Who is told of the run: the inventory's notification targets, then the playbook's.
+    public var notifyTargets: [NotifyTarget] = []
     /// Hosts that only run delegated steps (`delegate_to:`), in inventory order: connected and
     /// locked with the others, never rolled back themselves (their steps are their hosts').
     public var delegates: [InventoryHost]

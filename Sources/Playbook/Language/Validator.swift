@@ -96,6 +96,20 @@ public struct Validator: Sendable {
                 diagnostics.append(PlaybookError(.undefinedVariable(error.message), at: error.location, keyPath: "name"))
             }
         }
+        // Notification targets: the inventory's, then the playbook's; every secret they name is the inventory's.
+        validated.notifyTargets = inventory.notify + playbook.notify
+        for target in validated.notifyTargets {
+            var named: [String] = []
+            if case .secret(let name) = target.address { named.append(name) }
+            if let name = target.signingSecret { named.append(name) }
+            for case .secret(let name) in target.headers.values { named.append(name) }
+            for name in named where inventory.secrets[name] == nil {
+                diagnostics.append(
+                    PlaybookError(
+                        .undefinedVariable("secret '\(name)' of notification target '\(target.name)': the inventory declares no such secret"),
+                        at: target.location, keyPath: "notify"))
+            }
+        }
         let found = diagnostics + Self.shellDiagnostics(playbook)
         let sorted = found.sorted { ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column) }
         if sorted.contains(where: { $0.severity == .error }) { throw ValidationFailure(sorted) }

@@ -50,14 +50,24 @@ struct ExportedRun: Codable {
         guard !run.isEmpty else { return "no run id" }
         guard let first = events.first else { return "it has no events" }
         guard first.kind == .runStarted else { return "its first event is \(first.kind.rawValue), not runStarted" }
+        // Years 1970 to 9999: what a timeline can hold and show.
+        let times = 0.0...253_402_300_799.0
         for (offset, event) in events.enumerated() {
             guard event.runID == run else { return "event \(offset + 1) belongs to run \(event.runID)" }
+            guard times.contains(event.time.timeIntervalSince1970) else { return "event \(offset + 1) has a time outside the years 1970 to 9999" }
             guard event.sequence == Int64(offset + 1) else {
                 let found = event.sequence.map(String.init) ?? "no number"
                 return "event \(offset + 1) is numbered \(found) (the events must be numbered 1, 2, 3… without a gap)"
             }
         }
         if let orphan = orphans.first(where: { $0.runID != run }) { return "orphan record \(orphan.id) belongs to run \(orphan.runID)" }
+        for orphan in orphans {
+            let dated = [orphan.created, orphan.replayed] + orphan.events.map(\.time)
+            guard dated.allSatisfy({ times.contains($0.timeIntervalSince1970) }) else {
+                return "orphan record \(orphan.id) has a time outside the years 1970 to 9999"
+            }
+            guard orphan.events.allSatisfy({ $0.runID == run }) else { return "orphan record \(orphan.id) holds events of another run" }
+        }
         return nil
     }
 

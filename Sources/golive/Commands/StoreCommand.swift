@@ -27,12 +27,23 @@ struct StoreSyncCommand: AsyncParsableCommand {
         // Opening the store replays what it can, and says so.
         let store = try await RunDriver.openStore(url)
         defer { Task { await store.close() } }
+        try await RunDriver.requireWritable(store)
         let left = SpillJournal.files(in: SpillJournal.directory())
         if left.isEmpty { print("no spill journal left in \(SpillJournal.directory())") }
-        for path in left { print("kept: \(path) (another store's, or not replayable yet)") }
-        try await RunDriver.requireWritable(store)
-        // What opening could not replay of this store's spills was said then; it is a refusal here.
-        if let team = store as? PostgresStore, team.spillsWaiting > 0 { throw ExitStatus.refused.exitCode }
+        var refused = false
+        for path in left {
+            switch (store as? PostgresStore)?.standing(ofSpill: path) ?? .damaged {
+            case .damaged:
+                print("kept: \(path) is damaged (not a spill journal golive can read): nothing of it was replayed; look at it, then move it away")
+                refused = true
+            case .ours(let runID):
+                print("kept: \(path) (run \(runID)): not replayable yet, as said above")
+                refused = true
+            case .another(let runID, let other):
+                print("kept: \(path) (run \(runID)) belongs to another store (id \(other))")
+            }
+        }
+        if refused { throw ExitStatus.refused.exitCode }
     }
 }
 
@@ -49,7 +60,13 @@ struct StoreExportCommand: AsyncParsableCommand {
         let data = try await Self.export(store)
         await store.close()
         if let output {
-            try data.write(to: URL(fileURLWithPath: output))
+            do {
+                try data.write(to: URL(fileURLWithPath: output))
+            } catch {
+                let why = (error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? error.localizedDescription
+                Terminal.error("error: cannot write \(output): \(why)")
+                throw ExitStatus.invalidInput.exitCode
+            }
             print("wrote \(output)")
         } else {
             Terminal.out(data)

@@ -139,6 +139,7 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
         case .attentionRequired: return Terminal.red("! \(event.message ?? "")")
         case .controllerLost: return Terminal.red("controller lost: \(event.message ?? "")")
         case .processStopped: return Terminal.yellow("\(host)\(event.message ?? "")")
+        case .notified: return status == "delivered" ? "✉ \(event.message ?? "")" : Terminal.yellow("✉ \(event.message ?? "")")
         case .runResumed: return Terminal.bold("▶ resumed: \(event.message ?? "")")
         case .runFinished: return nil
         case .prediction: return "prediction: \(event.message ?? "")"
