@@ -73,6 +73,12 @@ public final class NotifyReceiver: @unchecked Sendable {
                         f.write(json.dumps(entry) + '\\n')
                 if self.path.startswith('/hang'):
                     time.sleep(60)
+                if self.path.startswith('/redirect'):
+                    self.send_response(307)
+                    self.send_header('Location', 'http://127.0.0.1:%d/ok/redirected' % port)
+                    self.send_header('Content-Length', '0')
+                    self.end_headers()
+                    return
                 code = 500 if self.path.startswith('/fail') else 200
                 self.send_response(code)
                 self.send_header('Content-Length', '2')

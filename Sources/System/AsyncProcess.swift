@@ -33,12 +33,13 @@ public enum AsyncProcess {
     ///   - timeout: stops the process group when reached (``Result/timedOut``).
     ///   - stopOnCancel: a cancelled task stops the process group too (else the child runs on to its end).
     ///   - outputLimit: bytes of output kept (the first and last halves).
+    ///   - unsetting: variables of this process's environment the child does not get.
     ///   - grace: how long a stopped group gets between SIGTERM and SIGKILL.
     /// - Throws: ``ProcessError`` when the pipes or the process cannot be made, or the child is
     ///   reaped by someone else (its status is then unknown).
     public static func run(
         _ executable: String, _ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:],
-        timeout: Duration? = nil, stopOnCancel: Bool = true, outputLimit: Int = 1 << 20, grace: Duration = .seconds(2)
+        unsetting: Set<String> = [], timeout: Duration? = nil, stopOnCancel: Bool = true, outputLimit: Int = 1 << 20, grace: Duration = .seconds(2)
     ) async throws -> Result {
         // A child that exits before reading its input must not kill this process with SIGPIPE.
         _ = Pause.brokenPipesIgnored
@@ -54,7 +55,8 @@ public enum AsyncProcess {
         let pid: pid_t
         do {
             pid = try ChildProcess.spawnGroupLeader(
-                executable, arguments, stdin: input[0], output: output[1], closing: [input[1], output[0]], environment: environment)
+                executable, arguments, stdin: input[0], output: output[1], closing: [input[1], output[0]], environment: environment,
+                unsetting: unsetting)
         } catch {
             for fd in input + output { close(fd) }
             throw error
@@ -125,6 +127,8 @@ public enum AsyncProcess {
                 throw ProcessError(message: "\(executable) (pid \(pid)) was reaped elsewhere: its exit status is unknown")
             }
             if reaped == pid {
+                // Stopped (timeout, cancel): what is left of its group goes too, even what ignored SIGTERM.
+                if stopAt != nil { kill(-pid, SIGKILL) }
                 // Whatever it wrote before exiting; a background child keeping the pipe open is not waited for.
                 _ = drain()
                 return Result(status: ChildProcess.exitCode(raw), output: capture.data, omitted: capture.omitted, timedOut: timedOut)

@@ -135,11 +135,12 @@ public final class ChildProcess: @unchecked Sendable {
     /// Starts a process in a new process group (its pid is the group's id) with `stdin` as its
     /// standard input and `output` as its standard output and error; `closing` are closed in the child.
     static func spawnGroupLeader(
-        _ executable: String, _ arguments: [String], stdin: Int32, output: Int32, closing: [Int32], environment: [String: String]
+        _ executable: String, _ arguments: [String], stdin: Int32, output: Int32, closing: [Int32], environment: [String: String],
+        unsetting: Set<String> = []
     ) throws -> pid_t {
         try spawn(
             executable, arguments, stdoutPath: nil, stderrPath: nil, pipeFD: (closing.last ?? -1, output),
-            environment: environment, newSession: false, stdinFD: stdin, closing: closing, groupLeader: true)
+            environment: environment, unsetting: unsetting, newSession: false, stdinFD: stdin, closing: closing, groupLeader: true)
     }
 
     static func exitCode(_ raw: Int32) -> Int32 {

@@ -1,5 +1,6 @@
 import Foundation
 import GoliveTestSupport
+import Sandbox
 import System
 import Testing
 
@@ -61,6 +62,10 @@ import Testing
         #expect(listed.output.contains("on-call DBA") && listed.output.contains("Smoke tests green?"))
         let text = try golive.run(["gates", "--store", store], environment: environment).output
         #expect(text.contains("golive answer \(id) yes|no"), "\(text)")
+        // On-call's screen shows it at the top, with its owner and how to answer it.
+        let watched = try golive.run(["watch", id, "--once", "--store", store], environment: environment).output
+        #expect(watched.contains("GATE WAITING: Smoke tests green?") && watched.contains("owner on-call DBA") && watched.contains("approvers dba"), "\(watched)")
+        #expect(watched.contains("golive answer \(id) yes|no"))
         // Somebody not named: refused, recorded, the gate still waits.
         let intruder = try golive.run(["answer", id, "yes", "--as", "mallory", "--store", store], environment: environment)
         #expect(intruder.status == 3 && intruder.output.contains("not an approver"), "\(intruder.output)")
@@ -171,5 +176,43 @@ import Testing
                 + "VALUES ('\(id)', 1, 'yes', 'somebody_else', 0, 'x', 'x', 'x')", database: database)
         let kept = try server.psql("SELECT identity, verified FROM golive.gate_answers WHERE reason = 'x'", database: database)
         #expect(!kept.contains("somebody_else") && kept.contains("1"), "\(kept)")
+    }
+
+    func tmux(_ arguments: [String]) throws -> String { try HostTools.output("/usr/bin/tmux", arguments) }
+
+    /// The operator's own terminal still answers; and when an answer from elsewhere comes first, the
+    /// prompt gives way (the run goes on without waiting for the keyboard) and says who answered.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/tmux"), "needs tmux"))
+    func theRunsTerminalAnswersAndGivesWayToAnAnswerFromElsewhere() async throws {
+        let store = "sqlite:" + live.directory + "/tty.sqlite"
+        let play = try play("", name: "tty.yml")
+        let session = "golive-gate-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", "/bin/bash --norc --noprofile"])
+        defer { _ = try? tmux(["kill-session", "-t", session]) }
+        @Sendable func screen() -> String { (try? HostTools.output("/usr/bin/tmux", ["capture-pane", "-p", "-t", session, "-S", "-200"])) ?? "" }
+        func start() throws {
+            _ = try tmux([
+                "send-keys", "-t", session,
+                "HOME=\(live.directory) \(golive.path) run \(play) -i \(live.inventoryPath) --store \(store); echo RUN-EXIT=$?", "Enter",
+            ])
+        }
+        try start()
+        #expect(await eventually(timeout: .seconds(60)) { screen().contains("Go on? [yes/no]") }, "\(screen())")
+        _ = try tmux(["send-keys", "-t", session, "yes", "Enter"])
+        #expect(await eventually(timeout: .seconds(60)) { screen().contains("RUN-EXIT=0") }, "\(screen())")
+        for host in live.hosts { #expect(live.current(host.name) == "2.0.0") }
+        // Again (back to 1.0.0 first): this time the answer comes from another terminal.
+        for host in live.hosts {
+            _ = try HostTools.sh("ln -sfn releases/1.0.0 \(host.appDirectory)/current && rm -rf \(host.appDirectory)/releases/2.0.0")
+        }
+        _ = try tmux(["send-keys", "-t", session, "clear", "Enter"])
+        try start()
+        #expect(await eventually(timeout: .seconds(60)) { screen().contains("Go on? [yes/no]") }, "\(screen())")
+        let id = try #require(try GoliveBinary.runID(in: golive.run(["runs", "--store", store, "--json", "--limit", "1"]).output.replacingOccurrences(of: "\"id\"", with: "\"runID\"")))
+        let remote = try golive.run(["answer", id, "no", "--reason", "smoke tests red", "--store", store], environment: ["HOME": live.directory])
+        #expect(remote.status == 0, "\(remote.output)")
+        #expect(await eventually(timeout: .seconds(60)) { screen().contains("RUN-EXIT=1") }, "\(screen())")
+        #expect(screen().contains("smoke tests red"), "\(screen())")
+        for host in live.hosts { #expect(live.current(host.name) == "1.0.0") }
     }
 }

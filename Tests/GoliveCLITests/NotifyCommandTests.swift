@@ -139,6 +139,7 @@ import Testing
             let times = events.filter { ($0["kind"] as? String)?.hasPrefix("step") == true }.compactMap { ($0["time"] as? String).flatMap(Timestamp.parse) }
             return ((times.max() ?? Date()).timeIntervalSince(times.min() ?? Date()), wall, events)
         }
+        let stubborn = live.directory + "/stubborn.pids"
         let quiet = try steps(live.inventoryPath)
         let noisy = try steps(
             try inventory(
@@ -151,6 +152,11 @@ import Testing
                     webhook: \(receiver.url("/fail"))
                     timeout: 1s
                     retries: 2
+                  - name: stubborn
+                    command: sh -c 'echo $$ >> \(stubborn); trap "" TERM; while :; do sleep 1; done'
+                    timeout: 1s
+                    retries: 0
+                    events: [run_started]
                 """, name: "slow.yml"))
         print("steps took \(String(format: "%.2f", quiet.seconds)) s without notifications, \(String(format: "%.2f", noisy.seconds)) s with a hanging and a failing receiver (ratio \(String(format: "%.2f", noisy.seconds / quiet.seconds))); the run's end waited \(String(format: "%.2f", noisy.wall - quiet.wall)) s more")
         #expect(noisy.seconds / quiet.seconds < 1.3, "the receivers slowed the steps")
@@ -158,9 +164,16 @@ import Testing
         #expect(noisy.wall - quiet.wall < 6)
         let failures = noisy.events.filter { $0["kind"] as? String == "notified" && $0["status"] as? String == "failed" }
         #expect(failures.contains { ($0["message"] as? String)?.contains("HTTP 500") == true }, "\(failures)")
+        // The hanging receiver's end was not delivered: named on the record before the run's end.
+        #expect(noisy.events.contains { $0["status"] as? String == "not-notified" && ($0["message"] as? String)?.contains("to hangs not delivered") == true })
         let ended = try #require(noisy.events.last)
         #expect(ended["kind"] as? String == "runFinished")
         #expect(receiver.requests.contains { $0.path == "/hang" })
+        // A command that ignores SIGTERM is killed once its time is up: nothing of it outlives the run.
+        let pids = read(stubborn).split(separator: "\n").compactMap { Int32($0) }
+        #expect(!pids.isEmpty)
+        let gone = await eventually(timeout: .seconds(10)) { pids.allSatisfy { kill($0, 0) != 0 } }
+        #expect(gone, "a command target outlived its timeout: \(pids)")
     }
 
     @Test func lateAndRollbackPointNearFireOnTime() async throws {
@@ -211,11 +224,18 @@ import Testing
                 webhook: \(receiver.url("/fail"))
                 timeout: 1s
                 retries: 0
+              - name: moved
+                webhook: \(receiver.url("/redirect"))
+                headers: { Authorization: { secret: hook_key } }
+                retries: 0
             """, name: "try.yml")
         let tried = try golive.run(["notify", "test", "-i", targets], environment: environment)
         #expect(tried.status == 3, "\(tried.output)")
         #expect(tried.output.contains("✓ webhook good") && tried.output.contains("✗ webhook bad") && tried.output.contains("HTTP 500"), "\(tried.output)")
         #expect(!tried.output.contains(Self.token))
+        // A redirect is not followed (it could take the headers anywhere) and is not a delivery.
+        #expect(tried.output.contains("✗ webhook moved") && tried.output.contains("HTTP 307"), "\(tried.output)")
+        #expect(!receiver.requests.contains { $0.path == "/ok/redirected" }, "the redirect was followed")
         #expect(receiver.requests.contains { $0.json?["event"] as? String == "test" })
         // A target naming a secret the inventory does not declare: file, line, exit 2.
         let broken = try inventory("  - webhook: { secret: nowhere }\n", name: "broken.yml")

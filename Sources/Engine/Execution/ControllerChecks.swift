@@ -28,7 +28,8 @@ public enum ControllerChecks {
     ///
     /// - Throws: a message when the request fails (refused, timed out, bad URL).
     public static func request(
-        _ method: String, _ url: String, headers: [String: String] = [:], body: Data? = nil, timeout: Duration, shownURL: String? = nil
+        _ method: String, _ url: String, headers: [String: String] = [:], body: Data? = nil, timeout: Duration, shownURL: String? = nil,
+        followRedirects: Bool = true
     ) async throws -> HTTPResponse {
         let shown = shownURL ?? url
         guard let target = URL(string: url), target.scheme == "http" || target.scheme == "https" else {
@@ -42,7 +43,8 @@ public enum ControllerChecks {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = max(0.2, timeout.seconds)
         configuration.timeoutIntervalForResource = max(0.2, timeout.seconds)
-        let session = URLSession(configuration: configuration)
+        // A redirect may lead anywhere, headers (and secrets) and all: not followed when asked not to.
+        let session = URLSession(configuration: configuration, delegate: followRedirects ? nil : NoRedirects(), delegateQueue: nil)
         defer { session.finishTasksAndInvalidate() }
         return try await withCheckedThrowingContinuation { continuation in
             let task = session.dataTask(with: request) { data, response, error in
@@ -95,4 +97,14 @@ public struct CheckError: Error, Sendable, CustomStringConvertible {
     /// What failed.
     public var message: String
     public var description: String { message }
+}
+
+/// Refuses every redirect: the response is the 3xx itself.
+final class NoRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse, newRequest request: URLRequest,
+        completionHandler: @escaping (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
+    }
 }

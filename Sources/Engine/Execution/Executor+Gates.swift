@@ -57,7 +57,8 @@ extension Executor {
         case .answer(let answer):
             answered.merge(["answer_id": String(answer.id), "answered_by": answer.identity, "verified": answer.verified ? "yes" : "no",
                 "machine": answer.machine, "reason": answer.reason, "answered_at": Timestamp.milliseconds(answer.time)]) { $1 }
-            how = "answered by \(answer.who)" + (answer.reason.isEmpty ? "" : ": \(answer.reason)")
+            let after = String(format: "%.1f", Date().timeIntervalSince(askedAt))
+            how = "answered by \(answer.who) after \(after) s" + (answer.reason.isEmpty ? "" : ": \(answer.reason)")
         case .timedOut(let timeout):
             how = "no answer within its timeout (\(DurationSyntax.format(timeout))): a gate without an answer is a no"
         case .stopping(let reason):
@@ -87,7 +88,11 @@ extension Executor {
             // A store that cannot be read now is asked again: its own outage handling stops the run
             // if it stays away.
             let answers = (try? await mailbox.answers(runID: options.runID, gate: asked)) ?? []
-            for answer in answers where seen.insert(answer.id).inserted {
+            for var answer in answers where seen.insert(answer.id).inserted {
+                // What another terminal wrote is one short line here, whatever it holds.
+                answer.reason = Self.oneLine(answer.reason, limit: 500)
+                answer.machine = Self.oneLine(answer.machine, limit: 100)
+                answer.identity = Self.oneLine(answer.identity, limit: 100)
                 if !spec.approvers.isEmpty && !spec.approvers.contains(answer.identity) {
                     await emit(
                         event(
@@ -103,6 +108,12 @@ extension Executor {
             if let deadline, Date() >= deadline, let timeout = gate.timeout { return .timedOut(timeout) }
             try? await Task.sleep(for: Self.gatePoll)
         }
+    }
+
+    /// `text` with every control character (newlines, escapes) made a space, cut at `limit` characters.
+    static func oneLine(_ text: String, limit: Int) -> String {
+        let flat = String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : Character($0) })
+        return flat.count > limit ? String(flat.prefix(limit)) + "…" : flat
     }
 
     static func milliseconds(_ duration: Duration) -> Int64 {

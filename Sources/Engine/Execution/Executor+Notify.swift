@@ -68,7 +68,7 @@ extension Executor {
     func makeNotification(_ kind: NotifyTarget.Event, event: RunEvent?, message: String? = nil, next: String) -> Notification {
         Notification(
             event: kind, runID: options.runID, kind: options.kind.rawValue, environment: environment, operatorName: options.operatorName,
-            playbook: playbook.playbook.name, time: Date(), sequence: event?.sequence, host: event?.host, step: event?.stepName,
+            playbook: playbook.playbook.name, time: Date(), sequence: event?.sequence, host: event?.host, step: event?.stepName ?? event?.step,
             status: event?.status, message: message ?? event?.message ?? kind.rawValue, nextAction: next)
     }
 
@@ -83,7 +83,12 @@ extension Executor {
         notifier.send(ended)
         let left = await notifier.finish(within: Self.notificationDrain)
         self.notifier = nil
-        return Dictionary(grouping: left, by: { $0 }).map { "\($1.count) notification(s) to \($0) not delivered" }.sorted()
+        let undelivered = Dictionary(grouping: left, by: { $0 }).map {
+            "\($1.count) notification(s) to \($0) not delivered by the run's end: whoever it tells was not told"
+        }.sorted()
+        // On the record too, before the run's end.
+        for text in undelivered { await emit(event(.attentionRequired, status: "not-notified", message: text)) }
+        return undelivered
     }
 
     private func scheduleTimedNotifications(_ targets: [NotifyTarget]) {

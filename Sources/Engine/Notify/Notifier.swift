@@ -17,6 +17,8 @@ public final class Notifier: Sendable {
         public var headers: [String: String]
         /// The directory a command target runs in (the playbook's).
         public var directory: String
+        /// The environment variables that hold the inventory's secrets: a command target does not get them.
+        public var hidden: Set<String> = []
 
         public init(target: NotifyTarget, address: String, signingKey: String?, headers: [String: String], directory: String) {
             self.target = target
@@ -36,13 +38,16 @@ public final class Notifier: Sendable {
             case .secret(let name): secrets[name]?.value?.revealForUse()
             }
         }
+        let hidden = Set(secrets.values.compactMap(\.environmentVariable))
         return targets.compactMap { target -> Reachable? in
             guard let address = reveal(target.address) else { return nil }
             var headers: [String: String] = [:]
             for (name, value) in target.headers { headers[name] = reveal(value) }
-            return Reachable(
+            var reachable = Reachable(
                 target: target, address: address, signingKey: target.signingSecret.flatMap { secrets[$0]?.value?.revealForUse() },
                 headers: headers, directory: directory)
+            reachable.hidden = hidden
+            return reachable
         }
     }
 
@@ -168,12 +173,16 @@ public final class Notifier: Sendable {
                 }
             }
             let response = try await ControllerChecks.request(
-                "POST", reachable.address, headers: headers, body: body, timeout: target.timeout, shownURL: target.shownAddress)
-            guard (200..<300).contains(response.status) else { throw CheckError(message: "HTTP \(response.status)") }
+                "POST", reachable.address, headers: headers, body: body, timeout: target.timeout, shownURL: target.shownAddress,
+                followRedirects: false)
+            guard (200..<300).contains(response.status) else {
+                throw CheckError(message: "HTTP \(response.status)" + ((300..<400).contains(response.status) ? " (a redirect: not followed, give the final URL)" : ""))
+            }
             return "HTTP \(response.status)"
         case .command:
             let script = "cd \(ShellQuote.quote(reachable.directory)) && \(reachable.address)"
-            let result = try await AsyncProcess.run("/bin/sh", ["-c", script], stdin: notification.body(), timeout: target.timeout)
+            let result = try await AsyncProcess.run(
+                "/bin/sh", ["-c", script], stdin: notification.body(), unsetting: reachable.hidden, timeout: target.timeout)
             if result.timedOut { throw CheckError(message: "no exit within \(DurationSyntax.format(target.timeout))") }
             guard result.status == 0 else {
                 let said = result.text.split(separator: "\n").last.map { ": \($0.prefix(200))" } ?? ""

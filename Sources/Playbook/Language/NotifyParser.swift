@@ -50,7 +50,17 @@ struct NotifyParser {
                         continue
                     }
                     for header in reader.mapping(entry.value, keyPath) ?? [] {
-                        if let value = text(header.value, "\(keyPath).\(header.key)") { target.headers[header.key] = value }
+                        let headerPath = "\(keyPath).\(header.key)"
+                        guard !header.key.isEmpty, header.key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) }) else {
+                            reader.error(.invalidValue("'\(header.key)' is not an HTTP header name (letters, digits, - and _)"), header.keyNode, headerPath)
+                            continue
+                        }
+                        guard let value = text(header.value, headerPath) else { continue }
+                        if case .literal(let literal) = value, literal.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                            reader.error(.invalidValue("a header's value is one line, without control characters"), header.value, headerPath)
+                            continue
+                        }
+                        target.headers[header.key] = value
                     }
                 case "events":
                     var events: Set<NotifyTarget.Event> = []

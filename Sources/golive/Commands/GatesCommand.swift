@@ -88,6 +88,10 @@ struct AnswerCommand: AsyncParsableCommand {
             Terminal.error("error: --as '\(TerminalText.visible(name))' is not a name (no spaces or commas)")
             throw ExitStatus.invalidInput.exitCode
         }
+        guard reason.count <= 500, !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            Terminal.error("error: --reason is one line of at most 500 characters, without control characters")
+            throw ExitStatus.invalidInput.exitCode
+        }
         let store = try await storeOptions.open()
         defer { Task { await store.close() } }
         let identity: String
@@ -140,11 +144,12 @@ struct AnswerCommand: AsyncParsableCommand {
             let events = try await store.events(runID: record.id, after: gate.sequence)
             if let decision = gate.decision(in: events) {
                 if decision.details?["answer_id"] == String(posted.id) {
-                    print("run \(record.id): gate '\(gate.stepName)' answered \(said); the run \(yes ? "goes on" : "rolls back")")
+                    print(TerminalText.visible("run \(record.id): gate '\(gate.stepName)' answered \(said); the run \(yes ? "goes on" : "rolls back")"))
                     return
                 }
                 Terminal.error(
-                    "error: the gate was decided before your answer counted: \(decision.status ?? "") (\(decision.message ?? "")); yours (\(said)) was not used")
+                    TerminalText.visible(
+                        "error: the gate was decided before your answer counted: \(decision.status ?? "") (\(decision.message ?? "")); yours (\(said)) was not used"))
                 throw ExitStatus.refused.exitCode
             }
             try await Task.sleep(for: .milliseconds(100))

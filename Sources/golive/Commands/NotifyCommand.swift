@@ -57,20 +57,26 @@ struct NotifyTestCommand: AsyncParsableCommand {
         for target in targets {
             let line: String
             if !reachable.contains(where: { $0.target.name == target.name }) {
-                line = "✗ \(target.kind.rawValue) \(target.name) (\(target.shownAddress)): a secret it needs is not set"
+                line = "✗ \(target.kind.rawValue) \(target.name)\(Self.shown(target)): a secret it needs is not set"
                 failed += 1
             } else if let delivery = results.all.first(where: { $0.target == target.name }) {
                 if !delivery.delivered { failed += 1 }
                 line = (delivery.delivered ? "✓ " : "✗ ")
-                    + "\(target.kind.rawValue) \(target.name) (\(target.shownAddress)): "
+                    + "\(target.kind.rawValue) \(target.name)\(Self.shown(target)): "
                     + (delivery.delivered ? "delivered in \(delivery.milliseconds) ms (\(delivery.detail))" : "not delivered after \(delivery.attempts) attempt(s): \(delivery.detail)")
             } else {
-                line = "✗ \(target.kind.rawValue) \(target.name) (\(target.shownAddress)): no answer in time"
+                line = "✗ \(target.kind.rawValue) \(target.name)\(Self.shown(target)): no answer in time"
                 failed += 1
             }
             print(TerminalText.visible(Redactor(secrets: secrets.values.compactMap { $0.value?.revealForUse() }).redact(line)))
         }
         if failed > 0 { throw ExitStatus.refused.exitCode }
+    }
+
+    /// " (ADDRESS)", or the secret's " (secret NAME)" as it is.
+    static func shown(_ target: NotifyTarget) -> String {
+        let address = target.shownAddress
+        return address.hasPrefix("(") ? " \(address)" : " (\(address))"
     }
 
     /// The deliveries reported, as they come.

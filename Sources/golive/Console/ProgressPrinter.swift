@@ -30,7 +30,7 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
             var current = model ?? WatchModel(runID: event.runID)
             current.apply([event])
             model = current
-            if event.kind == .gateAsked || event.kind == .attentionRequired {
+            if event.kind == .gateAsked || event.kind == .gateAnswered || event.kind == .attentionRequired {
                 // Leave the frame where it is; the prompt or message goes below it.
                 redraw(current, force: true)
                 drawnLines = 0

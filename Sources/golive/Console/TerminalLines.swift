@@ -1,7 +1,7 @@
 import Foundation
 
-/// The lines typed on standard input, read by one thread for the whole process (started at the
-/// first ``next()``): a wait for a line can be cancelled (a gate answered from elsewhere) without
+/// The lines typed on standard input, read (with read(2)) by one thread for the whole process
+/// (started at the first ``next()``): a wait for a line can be cancelled (a gate answered from elsewhere) without
 /// leaving a read behind that would take the next line typed.
 final class TerminalLines: @unchecked Sendable {
     private let lock = NSLock()
@@ -49,11 +49,26 @@ final class TerminalLines: @unchecked Sendable {
         defer { lock.unlock() }
         guard !started else { return }
         started = true
+        // read(2), not stdio: a thread blocked in readLine holds stdin's lock, and the process's
+        // exit() would wait for it for ever.
         Thread.detachNewThread { [self] in
+            var pending = Data()
+            var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
-                let line = readLine()
-                deliver(line)
-                if line == nil { return }
+                let count = read(STDIN_FILENO, &buffer, buffer.count)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else {
+                    if !pending.isEmpty { deliver(String(decoding: pending, as: UTF8.self)) }
+                    deliver(nil)
+                    return
+                }
+                pending.append(contentsOf: buffer[0..<count])
+                while let end = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    var line = pending[pending.startIndex..<end]
+                    if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+                    deliver(String(decoding: line, as: UTF8.self))
+                    pending = Data(pending[(end + 1)...])
+                }
             }
         }
     }
