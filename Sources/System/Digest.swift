@@ -16,22 +16,19 @@ public enum Digest {
     }
 
     /// HMAC-SHA1 of `data` with `key` (20 bytes), as hashed known_hosts entries use.
-    public static func hmacSHA1(key: Data, data: Data) -> Data {
-        var out = [UInt8](repeating: 0, count: 20)
-        key.withUnsafeBytes { k in
-            data.withUnsafeBytes { d in
-                golive_hmac_sha1(k.baseAddress, Int32(k.count), d.baseAddress, d.count, &out)
-            }
-        }
-        return Data(out)
-    }
+    public static func hmacSHA1(key: Data, data: Data) -> Data { hmac(key, data, length: 20, golive_hmac_sha1) }
 
     /// HMAC-SHA256 of `data` with `key` (32 bytes), as a signed notification's header carries it.
-    public static func hmacSHA256(key: Data, data: Data) -> Data {
-        var out = [UInt8](repeating: 0, count: 32)
+    public static func hmacSHA256(key: Data, data: Data) -> Data { hmac(key, data, length: 32, golive_hmac_sha256) }
+
+    private static func hmac(
+        _ key: Data, _ data: Data, length: Int,
+        _ function: (UnsafeRawPointer?, Int32, UnsafeRawPointer?, Int, UnsafeMutablePointer<UInt8>?) -> Void
+    ) -> Data {
+        var out = [UInt8](repeating: 0, count: length)
         key.withUnsafeBytes { k in
             data.withUnsafeBytes { d in
-                golive_hmac_sha256(k.baseAddress, Int32(k.count), d.baseAddress, d.count, &out)
+                function(k.baseAddress, Int32(k.count), d.baseAddress, d.count, &out)
             }
         }
         return Data(out)
