@@ -19,7 +19,7 @@ extension Executor {
         var details: [String: String] = [:]
         if let owner = spec.owner { details["owner"] = owner }
         if !spec.approvers.isEmpty { details["approvers"] = spec.approvers.joined(separator: ",") }
-        if let timeout = gate.timeout { details["timeout_ms"] = String(Self.milliseconds(timeout)) }
+        if let timeout = gate.timeout { details["timeout_ms"] = String(Int64((timeout.seconds * 1000).rounded())) }
         let asked = nextSequence
         let askedAt = Date()
         await emit(event(.gateAsked, batch: batch, step: gate, message: prompt, details: details.isEmpty ? nil : details))
@@ -50,15 +50,14 @@ extension Executor {
         defer { terminal?.cancel() }
         let decision = await awaitAnswer(
             mailbox, gate: gate, spec: spec, asked: asked, askedAt: askedAt, batch: batch)
-        let waited = String(Self.milliseconds(.seconds(Date().timeIntervalSince(askedAt))))
-        var answered = ["waited_ms": waited]
+        let waited = Date().timeIntervalSince(askedAt)
+        var answered = ["waited_ms": String(Int(waited * 1000))]
         let how: String
         switch decision {
         case .answer(let answer):
             answered.merge(["answer_id": String(answer.id), "answered_by": answer.identity, "verified": answer.verified ? "yes" : "no",
                 "machine": answer.machine, "reason": answer.reason, "answered_at": Timestamp.milliseconds(answer.time)]) { $1 }
-            let after = String(format: "%.1f", Date().timeIntervalSince(askedAt))
-            how = "answered by \(answer.who) after \(after) s" + (answer.reason.isEmpty ? "" : ": \(answer.reason)")
+            how = "answered by \(answer.who) after \(String(format: "%.1f", waited)) s" + (answer.reason.isEmpty ? "" : ": \(answer.reason)")
         case .timedOut(let timeout):
             how = "no answer within its timeout (\(DurationSyntax.format(timeout))): a gate without an answer is a no"
         case .stopping(let reason):
@@ -82,7 +81,7 @@ extension Executor {
         _ mailbox: any GateMailbox, gate: Step, spec: Gate, asked: Int64, askedAt: Date, batch: Int
     ) async -> GateDecision {
         var seen: Set<Int64> = []
-        let deadline = gate.timeout.map { askedAt.addingTimeInterval(Self.seconds($0)) }
+        let deadline = gate.timeout.map { askedAt.addingTimeInterval($0.seconds) }
         while true {
             if let reason = abortReason { return .stopping(reason.rawValue) }
             // A store that cannot be read now is asked again: its own outage handling stops the run
@@ -114,13 +113,5 @@ extension Executor {
     static func oneLine(_ text: String, limit: Int) -> String {
         let flat = String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : Character($0) })
         return flat.count > limit ? String(flat.prefix(limit)) + "…" : flat
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-    }
-
-    static func seconds(_ duration: Duration) -> TimeInterval {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

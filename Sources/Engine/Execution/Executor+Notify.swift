@@ -95,7 +95,7 @@ extension Executor {
         let begun = state.started ?? started
         for target in targets {
             if target.events.contains(.late), let prediction = options.prediction {
-                let margin = target.lateMargin.map(Self.seconds) ?? max(30, prediction.run / 10)
+                let margin = target.lateMargin.map(\.seconds) ?? max(30, prediction.run / 10)
                 let due = begun.addingTimeInterval(prediction.run + margin)
                 schedule(at: due, target: target.name) { run in
                     await run.makeNotification(
@@ -106,7 +106,7 @@ extension Executor {
             }
             if target.events.contains(.rollbackPointNear), let window = playbook.playbook.window {
                 let point = effectiveRollbackPoint(window)
-                let due = point.addingTimeInterval(-Self.seconds(target.beforeRollbackPoint))
+                let due = point.addingTimeInterval(-target.beforeRollbackPoint.seconds)
                 schedule(at: due, target: target.name) { run in
                     await run.makeNotification(
                         .rollbackPointNear, event: nil,

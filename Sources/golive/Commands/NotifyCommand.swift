@@ -53,6 +53,7 @@ struct NotifyTestCommand: AsyncParsableCommand {
                 nextAction: "nothing: this is a test"))
         let longest = targets.map { $0.timeout * ($0.retries + 1) + .seconds(1 << min($0.retries, 6)) }.max() ?? .seconds(10)
         _ = await notifier.finish(within: longest)
+        let redactor = Redactor(secrets: secrets.values.compactMap { $0.value?.revealForUse() })
         var failed = 0
         for target in targets {
             let line: String
@@ -68,7 +69,7 @@ struct NotifyTestCommand: AsyncParsableCommand {
                 line = "✗ \(target.kind.rawValue) \(target.name)\(Self.shown(target)): no answer in time"
                 failed += 1
             }
-            print(TerminalText.visible(Redactor(secrets: secrets.values.compactMap { $0.value?.revealForUse() }).redact(line)))
+            print(TerminalText.visible(redactor.redact(line)))
         }
         if failed > 0 { throw ExitStatus.refused.exitCode }
     }
