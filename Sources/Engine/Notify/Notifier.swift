@@ -116,14 +116,12 @@ public final class Notifier: Sendable {
     public func finish(within limit: Duration) async -> [String] {
         for queue in queues { queue.finish() }
         let tasks = workers.withLock { $0 }
-        let all = Task { for task in tasks { await task.value } }
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline, pending.withLock({ $0.values.contains { !$0.isEmpty } }) {
             try? await Task.sleep(for: .milliseconds(20))
         }
         let left = pending.withLock { pending in pending.flatMap { target, ids in ids.map { _ in target } } }
         for task in tasks { task.cancel() }
-        all.cancel()
         return left
     }
 
