@@ -74,7 +74,13 @@ extension PlanDocument {
 
     private func windowSection() -> PrintableDocument.Section {
         guard let window = play.playbook.window else {
-            return .init("Window", [.paragraph("No window declared: the run is not time-boxed (`run` warns and proceeds).")])
+            var blocks: [PrintableDocument.Block] = [.paragraph("No window declared: the run is not time-boxed (`run` warns and proceeds).")]
+            if let prediction {
+                var rows = [["Expected run (from rehearsal \(prediction.rehearsalID))", Self.seconds(prediction.run)]]
+                if let rollback = prediction.rollback { rows.append(["Expected rollback", Self.seconds(rollback)]) }
+                blocks.append(.table(header: ["", "Time"], rows: rows))
+            }
+            return .init("Window", blocks)
         }
         var rows: [[String]] = [
             ["Window opens", Timestamp.seconds(window.start)],

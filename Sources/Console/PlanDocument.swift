@@ -182,6 +182,19 @@ public struct PlanDocument: Sendable {
                 "rollback_point": Timestamp.seconds(window.rollbackPoint),
             ]
         }
+        if let prediction {
+            var predicted: [String: Any] = [
+                "run_seconds": prediction.run, "rehearsal": prediction.rehearsalID, "rehearsed": Timestamp.seconds(prediction.rehearsed),
+            ]
+            if let rollback = prediction.rollback { predicted["rollback_seconds"] = rollback }
+            if let window = playbook.window {
+                let fit = prediction.fit(window, startingAt: window.start)
+                predicted["fits"] = fit.fits
+                predicted["margin_seconds"] = fit.margin
+                predicted["rollback_point"] = Timestamp.seconds(fit.rollbackPoint)
+            }
+            document["prediction"] = predicted
+        }
         if !play.notifyTargets.isEmpty { document["notify"] = play.notifyTargets.map(Self.notifyJSON) }
         if includeHosts { document["hosts"] = play.plays.flatMap { part in part.hosts.map { hostJSON($0, part) } } }
         return document

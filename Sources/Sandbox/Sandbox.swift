@@ -259,8 +259,12 @@ public struct Sandbox: Sendable {
         return hosts
     }
 
-    /// Stops exactly the daemons recorded in the state file (by pid) and forgets them.
-    public func down() {
+    /// Stops exactly the daemons recorded in the state file (by pid) and forgets them — first the
+    /// services a stack started on the hosts, if any (``SandboxServices``) — and returns how many
+    /// of those services were stopped.
+    @discardableResult
+    public func down() -> Int {
+        let services = SandboxServices(directory: directory).stopAll()
         var pids: [Int32] = []
         for host in hosts() {
             for pid in [host.sshdPID, host.httpPID] where pid > 1 && isOurs(pid, host: host) { pids.append(pid) }
@@ -273,6 +277,7 @@ public struct Sandbox: Sendable {
         }
         try? FileManager.default.removeItem(atPath: statePath)
         SandboxNetwork(directory: directory).destroyAll()
+        return services
     }
 
     /// Cuts a host off the network (packets dropped silently) until ``heal(_:)``; needs namespaces.

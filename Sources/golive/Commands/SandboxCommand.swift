@@ -79,8 +79,8 @@ struct SandboxCommand: AsyncParsableCommand {
         func run() async throws {
             let sandbox = Sandbox(directory: location.directory)
             let count = sandbox.hosts().count
-            sandbox.down()
-            print("stopped \(count) host(s)")
+            let services = sandbox.down()
+            print("stopped \(count) host(s)" + (services > 0 ? " and \(services) service(s) running on them" : ""))
         }
     }
 

@@ -1,0 +1,74 @@
+import Foundation
+import System
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The services a sandbox's hosts run besides sshd — nginx, an app server, PostgreSQL, HAProxy —
+/// started by whatever built a stack on the hosts (`examples/web-stack/stack.py`) and recorded in
+/// `services.json` in the sandbox's directory, each by its pid file.
+///
+/// ``Sandbox/down()`` stops them first, so one command stops exactly what was started: each pid is
+/// read from its pid file and signalled only while its command line still names the sandbox's
+/// directory (a pid reused by another program is left alone), with the signal its daemon shuts down
+/// on, then SIGKILL after 15 s.
+struct SandboxServices {
+    /// One recorded service.
+    struct Service: Codable {
+        /// The host it runs on (`controller` for one on this machine's side).
+        var host: String
+        /// What it is (`nginx`, `gunicorn`, ...).
+        var name: String
+        /// The pid file its daemon writes (the pid is its first line).
+        var pidfile: String
+        /// The signal it stops on: `TERM` (the default), `QUIT` (nginx's graceful stop), `INT`
+        /// (PostgreSQL's fast shutdown).
+        var signal: String?
+    }
+
+    private struct Record: Codable {
+        var services: [Service]
+    }
+
+    /// The sandbox's directory.
+    let directory: String
+
+    private var path: String { directory + "/services.json" }
+
+    /// The recorded services, in the order they were started.
+    func services() -> [Service] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return (try? JSONDecoder().decode(Record.self, from: data))?.services ?? []
+    }
+
+    /// Stops the recorded services, the last started first, and forgets them; returns how many were stopped.
+    @discardableResult
+    func stopAll() -> Int {
+        var stopped = 0
+        for service in services().reversed() {
+            guard let pid = pid(of: service) else { continue }
+            let number: Int32 =
+                switch service.signal {
+                case "QUIT": SIGQUIT
+                case "INT": SIGINT
+                default: SIGTERM
+                }
+            Glibc.kill(pid, number)
+            if !ChildProcess.waitForExit(of: pid, timeout: .seconds(15)) { Glibc.kill(pid, SIGKILL) }
+            stopped += 1
+        }
+        try? FileManager.default.removeItem(atPath: path)
+        return stopped
+    }
+
+    /// The service's pid while it still runs as the process that was started (its command line names the sandbox).
+    func pid(of service: Service) -> pid_t? {
+        guard let text = try? String(contentsOfFile: service.pidfile, encoding: .utf8),
+            let pid = pid_t(text.split(separator: "\n").first?.trimmingCharacters(in: .whitespaces) ?? ""), pid > 1,
+            let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+        else { return nil }
+        let commandLine = String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+        return commandLine.contains(directory) && !ChildProcess.isZombie(pid) ? pid : nil
+    }
+}
