@@ -24,6 +24,10 @@ public final class WebStack: Sendable {
             public var releases: [String: Int]
             /// Answers by status code, and connection errors by kind.
             public var statuses: [String: Int]
+            /// Requests not sent on time because their connection was still waiting (a stall).
+            public var missed: Int
+            /// The slowest answer of the second, in milliseconds.
+            public var slowestMS: Int
         }
 
         /// Every second, in order.
@@ -34,6 +38,13 @@ public final class WebStack: Sendable {
         public var failed: Int { seconds.reduce(0) { $0 + $1.failed } }
         /// The seconds holding a failure, for a message.
         public var failures: [Second] { seconds.filter { $0.failed > 0 } }
+        /// Requests not sent on time in all.
+        public var missed: Int { seconds.reduce(0) { $0 + $1.missed } }
+        /// The slowest answer, in milliseconds.
+        public var slowestMS: Int { seconds.map(\.slowestMS).max() ?? 0 }
+        /// The seconds whose traffic stalled (a request not sent on time, or an answer slower than
+        /// `limit` milliseconds), for a message.
+        public func stalls(over limit: Int) -> [Second] { seconds.filter { $0.missed > 0 || $0.slowestMS > limit } }
 
         /// The releases that answered from `start` (an epoch second) on.
         public func releases(from start: Int) -> [String: Int] {
@@ -67,7 +78,8 @@ public final class WebStack: Sendable {
                 seconds: seconds.map {
                     Load.Second(
                         second: $0["second"] as? Int ?? 0, ok: $0["ok"] as? Int ?? 0, failed: $0["failed"] as? Int ?? 0,
-                        releases: $0["release"] as? [String: Int] ?? [:], statuses: $0["status"] as? [String: Int] ?? [:])
+                        releases: $0["release"] as? [String: Int] ?? [:], statuses: $0["status"] as? [String: Int] ?? [:],
+                        missed: $0["missed"] as? Int ?? 0, slowestMS: $0["max_ms"] as? Int ?? 0)
                 })
         }
 

@@ -10,9 +10,10 @@ import System
 /// `services.json` in the sandbox's directory, each by its pid file.
 ///
 /// ``Sandbox/down()`` stops them first, so one command stops exactly what was started: each pid is
-/// read from its pid file and signalled only while its command line still names the sandbox's
-/// directory (a pid reused by another program is left alone), with the signal its daemon shuts down
-/// on, then SIGKILL after 15 s.
+/// read from its pid file (which must lie in the sandbox's directory) and signalled only while it
+/// runs the program recorded and its command line still names that directory (a pid reused by
+/// another program is left alone), with the signal its daemon shuts down on, then SIGKILL after 15 s;
+/// its pid file is removed once it has stopped.
 struct SandboxServices {
     /// One recorded service.
     struct Service: Codable {
@@ -25,6 +26,8 @@ struct SandboxServices {
         /// The signal it stops on: `TERM` (the default), `QUIT` (nginx's graceful stop), `INT`
         /// (PostgreSQL's fast shutdown).
         var signal: String?
+        /// The program it runs (`/proc/PID/exe` when it was started): a pid running anything else is not it.
+        var executable: String?
     }
 
     private struct Record: Codable {
@@ -55,20 +58,35 @@ struct SandboxServices {
                 default: SIGTERM
                 }
             Glibc.kill(pid, number)
-            if !ChildProcess.waitForExit(of: pid, timeout: .seconds(15)) { Glibc.kill(pid, SIGKILL) }
+            if !ChildProcess.waitForExit(of: pid, timeout: .seconds(15)) {
+                Glibc.kill(pid, SIGKILL)
+                _ = ChildProcess.waitForExit(of: pid, timeout: .seconds(3))
+            }
+            // A daemon that leaves its pid file behind (HAProxy does) leaves no stale pid for later.
+            if let text = try? String(contentsOfFile: service.pidfile, encoding: .utf8), text.hasPrefix("\(pid)") {
+                try? FileManager.default.removeItem(atPath: service.pidfile)
+            }
             stopped += 1
         }
         try? FileManager.default.removeItem(atPath: path)
         return stopped
     }
 
-    /// The service's pid while it still runs as the process that was started (its command line names the sandbox).
+    /// The service's pid while it still runs as the process that was started: its pid file lies in
+    /// the sandbox's directory, it runs the program recorded, and its command line names that
+    /// directory as a path (`DIR/...`, so another sandbox at `DIR-two` is not this one).
     func pid(of service: Service) -> pid_t? {
-        guard let text = try? String(contentsOfFile: service.pidfile, encoding: .utf8),
+        guard URL(fileURLWithPath: service.pidfile).standardizedFileURL.path.hasPrefix(directory + "/"),
+            let text = try? String(contentsOfFile: service.pidfile, encoding: .utf8),
             let pid = pid_t(text.split(separator: "\n").first?.trimmingCharacters(in: .whitespaces) ?? ""), pid > 1,
             let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
         else { return nil }
+        if let executable = service.executable {
+            guard let running = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"), running == executable else {
+                return nil
+            }
+        }
         let commandLine = String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
-        return commandLine.contains(directory) && !ChildProcess.isZombie(pid) ? pid : nil
+        return commandLine.contains(directory + "/") && !ChildProcess.isZombie(pid) ? pid : nil
     }
 }

@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """Live traffic for a go-live: requests through HAProxy, counted per second.
 
-    load.py URL [--rate 200] [--connections 4] [--paths /,/orders,/health] [--out FILE] [--seconds S]
+    load.py URL [--rate 200] [--connections 4] [--paths /,/orders,/health] [--timeout 2] [--out FILE] [--seconds S]
 
 Each connection is a keep-alive HTTP/1.1 client sending GETs round the paths, paced so that all
 together send `--rate` requests a second. Every answer is counted in the second it came back: by
-status code and by the release that answered (the X-Release header); a connection that fails (refused,
-reset, timed out, closed mid-answer) counts as a connection error and is made again. A 2xx is ok; any
-other status or a connection error is a failed request.
+status code, by the release that answered (the X-Release header) and its time; a connection that
+fails (refused, reset, closed mid-answer, or no answer within `--timeout` seconds) counts as a
+connection error and is made again. A 2xx is ok; any other status or a connection error is a failed
+request. A stall shorter than the timeout fails nothing, so it is counted too: the slowest answer
+of each second, and the requests a connection could not send on time because it was still waiting
+(`missed`). Every second of the run is listed, an empty one too.
 
 It prints `load: running` once the first answer came back, runs until SIGTERM or SIGINT (or
 `--seconds`), then writes the counts as JSON to `--out` (per second, and in total) and prints a line:
-`requests: 18,342 ok, 0 failed (0 connection errors)`.
+`requests: 18,342 ok, 0 failed (0 connection errors); slowest answer 84 ms, 0 not sent on time`.
 """
 import argparse
 import http.client
@@ -23,7 +26,7 @@ import time
 import urllib.parse
 
 lock = threading.Lock()
-seconds = {}            # epoch second -> {"ok", "failed", "errors", "status": {}, "release": {}}
+seconds = {}            # epoch second -> {"ok", "failed", "errors", "missed", "max_ms", "status": {}, "release": {}}
 first_answer = threading.Event()
 stop = threading.Event()
 
@@ -31,13 +34,17 @@ stop = threading.Event()
 def bucket(second):
     entry = seconds.get(second)
     if entry is None:
-        entry = seconds[second] = {"ok": 0, "failed": 0, "errors": 0, "status": {}, "release": {}}
+        entry = seconds[second] = {"ok": 0, "failed": 0, "errors": 0, "missed": 0, "max_ms": 0, "status": {}, "release": {}}
     return entry
 
 
-def record(status=None, release=None, error=None):
+def record(status=None, release=None, error=None, took=0.0, missed=0):
     with lock:
         entry = bucket(int(time.time()))
+        entry["max_ms"] = max(entry["max_ms"], int(took * 1000))
+        if missed:
+            entry["missed"] += missed
+            return
         if error is not None:
             entry["errors"] += 1
             entry["failed"] += 1
@@ -50,32 +57,38 @@ def record(status=None, release=None, error=None):
     first_answer.set()
 
 
-def client(url, paths, interval, offset):
+def client(url, paths, interval, offset, timeout):
     target = urllib.parse.urlsplit(url)
     connection = None
     next_at = time.monotonic() + offset
     index = 0
     while not stop.is_set():
-        delay = next_at - time.monotonic()
-        if delay > 0:
-            stop.wait(delay)
+        now = time.monotonic()
+        if next_at > now:
+            stop.wait(next_at - now)
             if stop.is_set():
                 break
-        next_at = max(next_at + interval, time.monotonic() - 1)
+        elif now - next_at >= interval:
+            # Still waiting when these were due: not sent, and said so.
+            late = int((now - next_at) / interval)
+            record(missed=late)
+            next_at += late * interval
+        next_at += interval
         path = paths[index % len(paths)]
         index += 1
+        began = time.monotonic()
         try:
             if connection is None:
-                connection = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=5)
+                connection = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=timeout)
             connection.request("GET", path)
             response = connection.getresponse()
             response.read()
-            record(status=response.status, release=response.getheader("X-Release"))
+            record(status=response.status, release=response.getheader("X-Release"), took=time.monotonic() - began)
             if response.getheader("Connection", "").lower() == "close":
                 connection.close()
                 connection = None
         except (OSError, http.client.HTTPException) as error:
-            record(error=type(error).__name__)
+            record(error=type(error).__name__, took=time.monotonic() - began)
             if connection is not None:
                 connection.close()
             connection = None
@@ -83,6 +96,9 @@ def client(url, paths, interval, offset):
 
 def totals():
     with lock:
+        if seconds:
+            for second in range(min(seconds), max(seconds)):
+                bucket(second)     # a second with no answer at all is listed, empty
         ok = sum(e["ok"] for e in seconds.values())
         failed = sum(e["failed"] for e in seconds.values())
         errors = sum(e["errors"] for e in seconds.values())
@@ -90,7 +106,9 @@ def totals():
         for entry in seconds.values():
             for name, count in entry["release"].items():
                 releases[name] = releases.get(name, 0) + count
-        return {"ok": ok, "failed": failed, "connection_errors": errors, "releases": releases,
+        missed = sum(e["missed"] for e in seconds.values())
+        slowest = max((e["max_ms"] for e in seconds.values()), default=0)
+        return {"ok": ok, "failed": failed, "connection_errors": errors, "missed": missed, "slowest_ms": slowest, "releases": releases,
                 "per_second": [{"second": s, **seconds[s]} for s in sorted(seconds)]}
 
 
@@ -100,6 +118,7 @@ def main():
     parser.add_argument("--rate", type=float, default=200, help="requests a second, all connections together")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--paths", default="/,/orders,/health")
+    parser.add_argument("--timeout", type=float, default=2, help="seconds without an answer that fail a request")
     parser.add_argument("--out", help="where to write the counts (JSON)")
     parser.add_argument("--seconds", type=float, help="stop after this long (default: at SIGTERM or SIGINT)")
     options = parser.parse_args()
@@ -107,8 +126,10 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     interval = options.connections / options.rate
-    threads = [threading.Thread(target=client, args=(options.url, paths, interval, i * interval / options.connections), daemon=True)
-               for i in range(options.connections)]
+    threads = [
+        threading.Thread(target=client, args=(options.url, paths, interval, i * interval / options.connections, options.timeout), daemon=True)
+        for i in range(options.connections)
+    ]
     for thread in threads:
         thread.start()
     while not first_answer.wait(0.1):
@@ -123,7 +144,8 @@ def main():
     if options.out:
         with open(options.out, "w") as f:
             json.dump(result, f)
-    print(f"requests: {result['ok']:,} ok, {result['failed']:,} failed ({result['connection_errors']:,} connection errors)", flush=True)
+    print(f"requests: {result['ok']:,} ok, {result['failed']:,} failed ({result['connection_errors']:,} connection errors); "
+          f"slowest answer {result['slowest_ms']:,} ms, {result['missed']:,} not sent on time", flush=True)
 
 
 if __name__ == "__main__":

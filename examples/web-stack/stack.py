@@ -206,6 +206,22 @@ backend app
 """
 
 
+def service(host, name, pidfile, stop_signal):
+    """The record `golive sandbox down` stops a service by: its pid file, the program its pid runs
+    (a pid later reused by another program is not it) and the signal it shuts down on."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            pid = int(open(pidfile).readline().strip())
+            executable = os.readlink(f"/proc/{pid}/exe")
+            break
+        except (OSError, ValueError):
+            if time.monotonic() > deadline:
+                fail(f"{name} on {host} wrote no pid file at {pidfile}")
+            time.sleep(0.05)
+    return {"host": host, "name": name, "pidfile": pidfile, "signal": stop_signal, "executable": executable}
+
+
 def down(options, quiet=False):
     """`golive sandbox down`: it stops the services recorded in services.json, then the hosts."""
     output = run([options.golive, "sandbox", "down", "--directory", os.path.abspath(options.directory)])
@@ -240,12 +256,11 @@ def up(options):
     try:
         bin_dir = pg_bin()
         started, dsn, sockets = start_db(db, bin_dir)
-        services += [{"host": "db1", "name": n, "pidfile": p, "signal": "INT"} for n, p in started]
+        services += [service("db1", n, p, "INT") for n, p in started]
         save()
         artifacts = build_artifacts(directory)
         for host in web:
-            services += [{"host": host["name"], "name": n, "pidfile": p, "signal": "QUIT" if n == "nginx" else "TERM"}
-                         for n, p in start_web(host, artifacts, dsn)]
+            services += [service(host["name"], n, p, "QUIT" if n == "nginx" else "TERM") for n, p in start_web(host, artifacts, dsn)]
             save()
         for host in web:
             wait_for(host["address"], 80, f"nginx on {host['name']}")
@@ -255,7 +270,7 @@ def up(options):
             f.write(haproxy_cfg(directory, port, web))
         pidfile = os.path.join(directory, "haproxy/haproxy.pid")
         run(["/usr/sbin/haproxy", "-D", "-p", pidfile, "-f", os.path.join(directory, "haproxy/haproxy.cfg")])
-        services.append({"host": "controller", "name": "haproxy", "pidfile": pidfile})
+        services.append(service("controller", "haproxy", pidfile, "TERM"))
         state["url"] = f"http://127.0.0.1:{port}"
         save()
         wait_for("127.0.0.1", port, "HAProxy")

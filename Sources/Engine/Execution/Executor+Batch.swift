@@ -12,6 +12,11 @@ extension Executor {
         let batch = planned.hosts.filter { !failedBefore.contains($0) }
         let label = self.playbook.playbook.hasPlayList ? "\(playbook.id ?? ""): " : ""
         let leftOut = failedBefore.isEmpty ? "" : " (left out, failed in an earlier play: \(failedBefore.joined(separator: ", ")))"
+        // Batches are numbered across plays; a failure also names the play's own number (`batch.number` in templates).
+        let named =
+            label.isEmpty
+            ? "batch \(number)"
+            : "batch \(number) (\(playbook.id ?? "play")'s batch \(Planner.schedule(self.playbook).filter { $0.play == planned.play && $0.number <= number }.count))"
         await emit(event(.batchStarted, batch: number, message: label + batch.joined(separator: ", ") + leftOut))
         guard !batch.isEmpty else {
             await emit(event(.batchFinished, batch: number, status: "ok", message: "no host left in the batch"))
@@ -55,7 +60,7 @@ extension Executor {
             if failedInBatch.count > allowed {
                 abort(
                     failedInBatch.count == 1 ? .stepFailed : .maxFailExceeded,
-                    detail: "\(failedInBatch.count) host(s) failed in batch \(number) (max_fail \(playbook.maxFail)): "
+                    detail: "\(failedInBatch.count) host(s) failed in \(named) (max_fail \(playbook.maxFail)): "
                         + failedInBatch.keys.sorted().map { "\($0): \(failedInBatch[$0] ?? "")" }.joined(separator: "; "))
             }
             if abortReason != nil { break }
@@ -70,7 +75,7 @@ extension Executor {
             if failedInBatch.count > allowed, abortReason == nil {
                 abort(
                     .healthFailed,
-                    detail: "health watch failed in batch \(number): "
+                    detail: "health watch failed in \(named): "
                         + unhealthy.keys.sorted().map { "\($0): \(unhealthy[$0] ?? "")" }.joined(separator: "; "))
             }
         }

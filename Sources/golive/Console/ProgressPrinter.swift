@@ -107,15 +107,8 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
         case .batchFinished: return "batch \(event.batch ?? 0) " + painted(status)
         case .stepStarted: return "\(host)→ \(step)" + ((event.attempt ?? 1) > 1 ? " (attempt \(event.attempt ?? 1))" : "")
         case .stepFinished:
-            var text = "\(host)\(painted(status == "ok" ? "✓" : "✗")) \(step) \(Terminal.dim("\(event.durationMS ?? 0) ms"))"
-            if status != "ok" {
-                text += " " + painted(status)
-                if let message = event.message { text += ": \(message)" }
-                if let code = event.exitCode { text += " (exit \(code))" }
-                let stderr = (event.stderr ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-                if !stderr.isEmpty { text += "\n        " + stderr.split(separator: "\n").suffix(5).joined(separator: "\n        ") }
-            }
-            return text
+            let text = "\(host)\(painted(status == "ok" ? "✓" : "✗")) \(step) \(Terminal.dim("\(event.durationMS ?? 0) ms"))"
+            return status == "ok" ? text : text + " " + painted(status) + failure(of: event)
         case .stepSkipped: return "\(host)\(Terminal.yellow("–")) \(step) skipped (\(event.message ?? ""))"
         case .backupRecorded: return "\(host)backup \(event.message ?? "")"
         case .probeRound:
@@ -133,7 +126,7 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
         case .rollbackStarted: return Terminal.yellow("↺ rollback: \(event.message ?? status)")
         case .rollbackStepStarted: return "\(host)↺ \(step)"
         case .rollbackStepFinished:
-            return "\(host)\(painted(status == "ok" ? "↺✓" : "↺✗")) \(step)" + (status == "ok" ? "" : " \(status): \(event.message ?? event.stderr ?? "")")
+            return "\(host)\(painted(status == "ok" ? "↺✓" : "↺✗")) \(step)" + (status == "ok" ? "" : " \(status)" + failure(of: event))
         case .rollbackHostFinished: return "\(host)\(Terminal.green("rolled back")) \(Terminal.dim(event.message ?? ""))"
         case .rollbackFinished: return "rollback " + painted(status)
         case .attentionRequired: return Terminal.red("! \(event.message ?? "")")
@@ -144,5 +137,16 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
         case .runFinished: return nil
         case .prediction: return "prediction: \(event.message ?? "")"
         }
+    }
+
+    /// What a failed step or undo says: its message, its exit code and the end of its error output
+    /// (a command that failed with only an exit code and some stderr still says why).
+    static func failure(of event: RunEvent) -> String {
+        var text = ""
+        if let message = event.message, !message.isEmpty { text += ": \(message)" }
+        if let code = event.exitCode { text += " (exit \(code))" }
+        let stderr = (event.stderr ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        if !stderr.isEmpty { text += "\n        " + stderr.split(separator: "\n").suffix(5).joined(separator: "\n        ") }
+        return text
     }
 }
