@@ -162,6 +162,28 @@ public final class WebStack: Sendable {
         return releases
     }
 
+    /// What each web host answers itself on `/health` (nginx → its gunicorn), not through HAProxy.
+    public func directHealth() -> [String: String] {
+        var answers: [String: String] = [:]
+        for host in Sandbox(directory: directory).hosts() where host.name.hasPrefix("web") {
+            let (status, output) = (try? ChildProcess.run("/usr/bin/curl", ["-sS", "-m", "2", "http://\(host.address)/health"])) ?? (1, "")
+            answers[host.name] = status == 0 ? output.trimmingCharacters(in: .whitespacesAndNewlines) : "unreachable: \(output)"
+        }
+        return answers
+    }
+
+    /// What HAProxy reports of each web host (`UP`, `DOWN`, `DRAIN`, ...), from its runtime API.
+    public func balancerStates() throws -> [String: String] {
+        let (_, output) = try ChildProcess.run(
+            "/bin/sh", ["-c", "echo 'show stat' | socat -t 5 stdio UNIX-CONNECT:\(ShellQuote.quote(directory + "/haproxy/admin.sock"))"])
+        var states: [String: String] = [:]
+        for line in output.split(separator: "\n") {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            if fields.count > 17, fields[0] == "app", fields[1].hasPrefix("web") { states[String(fields[1])] = String(fields[17]) }
+        }
+        return states
+    }
+
     /// A web host's directory.
     public func hostRoot(_ name: String) -> String { directory + "/hosts/" + name }
 

@@ -260,10 +260,10 @@ public struct Sandbox: Sendable {
     }
 
     /// Stops exactly the daemons recorded in the state file (by pid) and forgets them — first the
-    /// services a stack started on the hosts, if any (``SandboxServices``) — and returns how many
-    /// of those services were stopped.
+    /// services a stack started on the hosts, if any (``SandboxServices``) — and says what became
+    /// of those services.
     @discardableResult
-    public func down() -> Int {
+    public func down() -> SandboxServices.Outcome {
         let services = SandboxServices(directory: directory).stopAll()
         var pids: [Int32] = []
         for host in hosts() {

@@ -14,7 +14,7 @@ import System
 /// runs the program recorded and its command line still names that directory (a pid reused by
 /// another program is left alone), with the signal its daemon shuts down on, then SIGKILL after 15 s;
 /// its pid file is removed once it has stopped.
-struct SandboxServices {
+public struct SandboxServices: Sendable {
     /// One recorded service.
     struct Service: Codable {
         /// The host it runs on (`controller` for one on this machine's side).
@@ -45,11 +45,23 @@ struct SandboxServices {
         return (try? JSONDecoder().decode(Record.self, from: data))?.services ?? []
     }
 
-    /// Stops the recorded services, the last started first, and forgets them; returns how many were stopped.
-    @discardableResult
-    func stopAll() -> Int {
-        var stopped = 0
-        for service in services().reversed() {
+    /// What ``stopAll()`` did.
+    public struct Outcome: Sendable {
+        /// How many recorded services were stopped.
+        public var stopped = 0
+        /// The recorded services it did not stop though something of theirs may still run, each
+        /// with why and the pid a person can stop by hand.
+        public var leftRunning: [String] = []
+    }
+
+    /// Stops the recorded services, the last started first, and forgets them. A service it may not
+    /// stop — its pid file gone or naming another program — is never signalled; if a process that
+    /// runs the service's program and names a path in the sandbox is still there, it is named in
+    /// ``Outcome/leftRunning``, so nothing of a stack runs on unnoticed.
+    func stopAll() -> Outcome {
+        var outcome = Outcome()
+        let recorded = services()
+        for service in recorded.reversed() {
             guard let pid = pid(of: service) else { continue }
             let number: Int32 =
                 switch service.signal {
@@ -66,15 +78,42 @@ struct SandboxServices {
             if let text = try? String(contentsOfFile: service.pidfile, encoding: .utf8), text.hasPrefix("\(pid)") {
                 try? FileManager.default.removeItem(atPath: service.pidfile)
             }
-            stopped += 1
+            outcome.stopped += 1
+        }
+        // What still runs a recorded program and names the sandbox: said, never stopped by guess.
+        let programs = Set(recorded.compactMap(\.executable))
+        if !programs.isEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") {
+            for entry in entries {
+                guard let pid = pid_t(entry), pid > 1, pid != getpid(),
+                    let running = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"), programs.contains(running),
+                    let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), namesSandbox(data), !ChildProcess.isZombie(pid)
+                else { continue }
+                let names = recorded.filter { $0.executable == running }.map { "\($0.name) on \($0.host)" }
+                outcome.leftRunning.append("pid \(pid) (\(running)) still runs in the sandbox, not stopped: its pid file no longer names it "
+                    + "(\(Set(names).sorted().joined(separator: ", "))); stop it with: kill \(pid)")
+            }
         }
         try? FileManager.default.removeItem(atPath: path)
-        return stopped
+        return outcome
+    }
+
+    /// True when a command line names a path inside the sandbox: one of its words (or the value of
+    /// a `--name=VALUE` word), `..` resolved, lies under `DIR/` — another sandbox at `DIR-two`, or
+    /// `DIR/../elsewhere`, does not.
+    func namesSandbox(_ commandLine: Data) -> Bool {
+        let words = commandLine.split(whereSeparator: { $0 == 0 || $0 == UInt8(ascii: " ") }).map { String(decoding: $0, as: UTF8.self) }
+        for word in words {
+            for candidate in [word, word.split(separator: "=", maxSplits: 1).dropFirst().first.map(String.init) ?? ""]
+            where candidate.hasPrefix("/") {
+                if URL(fileURLWithPath: candidate).standardizedFileURL.path.hasPrefix(directory + "/") { return true }
+            }
+        }
+        return false
     }
 
     /// The service's pid while it still runs as the process that was started: its pid file lies in
-    /// the sandbox's directory, it runs the program recorded, and its command line names that
-    /// directory as a path (`DIR/...`, so another sandbox at `DIR-two` is not this one).
+    /// the sandbox's directory, it runs the program recorded, and its command line names a path in
+    /// that directory (``namesSandbox(_:)``).
     func pid(of service: Service) -> pid_t? {
         guard URL(fileURLWithPath: service.pidfile).standardizedFileURL.path.hasPrefix(directory + "/"),
             let text = try? String(contentsOfFile: service.pidfile, encoding: .utf8),
@@ -86,7 +125,6 @@ struct SandboxServices {
                 return nil
             }
         }
-        let commandLine = String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
-        return commandLine.contains(directory + "/") && !ChildProcess.isZombie(pid) ? pid : nil
+        return namesSandbox(data) && !ChildProcess.isZombie(pid) ? pid : nil
     }
 }

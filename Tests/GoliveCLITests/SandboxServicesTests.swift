@@ -38,11 +38,13 @@ struct SandboxServicesTests {
         let tail = try ChildProcess("/usr/bin/tail", ["-f", directory + "/run/access.log"])
         // ... or a service of another sandbox whose directory starts with this one's name.
         let sibling = try sleeper(directory + "-two/run/web1")
-        let everyone = [ours, outside, foreign, tail, sibling]
+        // ... or one whose path only climbs out of the sandbox's.
+        let climber = try sleeper(directory + "/../elsewhere/run")
+        let everyone = [ours, outside, foreign, tail, sibling, climber]
         defer { for process in everyone { process.signal(SIGKILL); process.wait() } }
         let files = [
             (ours, directory + "/run/ours.pid"), (outside, elsewhere + "/outside.pid"), (foreign, directory + "/run/foreign.pid"),
-            (tail, directory + "/run/tail.pid"), (sibling, directory + "/run/sibling.pid"),
+            (tail, directory + "/run/tail.pid"), (sibling, directory + "/run/sibling.pid"), (climber, directory + "/run/climber.pid"),
         ]
         for (process, file) in files { try "\(process.pid)\n".write(toFile: file, atomically: true, encoding: .utf8) }
         let record: [String: Any] = [
@@ -55,8 +57,11 @@ struct SandboxServicesTests {
         let down = try golive.run(["sandbox", "down", "--directory", directory])
         #expect(down.status == 0, "\(down.output)")
         #expect(down.output.contains("and 1 service(s) running on them"), "\(down.output)")
+        // What still runs the recorded program and names a path in the sandbox is said, with its pid: not stopped.
+        #expect(down.output.contains("warning: pid \(outside.pid) (\(python)) still runs in the sandbox, not stopped"), "\(down.output)")
+        for process in [foreign, tail, sibling, climber] { #expect(!down.output.contains("pid \(process.pid) "), "\(down.output)") }
         #expect(!ours.isRunning)
-        #expect(outside.isRunning && foreign.isRunning && tail.isRunning && sibling.isRunning)
+        #expect(outside.isRunning && foreign.isRunning && tail.isRunning && sibling.isRunning && climber.isRunning)
         // The stopped service's pid file went with it; the others' stay.
         #expect(!FileManager.default.fileExists(atPath: directory + "/run/ours.pid"))
         #expect(FileManager.default.fileExists(atPath: directory + "/run/tail.pid"))

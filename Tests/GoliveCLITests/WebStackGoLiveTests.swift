@@ -1,5 +1,6 @@
 import Foundation
 import GoliveTestSupport
+import Sandbox
 import System
 import Testing
 
@@ -16,8 +17,8 @@ struct WebStackGoLiveTests {
     let golive = GoliveBinary()
     var playbook: String { golive.root + "/playbooks/release.yml" }
 
-    private func goLive(_ stack: WebStack, _ arguments: [String], store: String) throws -> (status: Int32, output: String) {
-        try golive.run(arguments + [playbook, "-i", stack.inventory, "--yes", "--store", store])
+    private func goLive(_ stack: WebStack, _ arguments: [String], store: String, playbook: String? = nil) throws -> (status: Int32, output: String) {
+        try golive.run(arguments + [playbook ?? self.playbook, "-i", stack.inventory, "--yes", "--store", store])
     }
 
     /// Each web host's application directory, listed (modes, links, contents' digests).
@@ -48,16 +49,30 @@ struct WebStackGoLiveTests {
             + stack.sql("SELECT string_agg(column_name::text, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'orders'")
     }
 
+    /// `release.yml` with a window around now (an hour, a 5-minute rollback reserve), beside it so its
+    /// files resolve; the caller removes it.
+    private func windowed() throws -> String {
+        let formatter = ISO8601DateFormatter()
+        let window = "window: { start: \"\(formatter.string(from: Date().addingTimeInterval(-60)))\", "
+            + "end: \"\(formatter.string(from: Date().addingTimeInterval(3600)))\", rollback_reserve: 5m }\n"
+        let text = try String(contentsOfFile: playbook, encoding: .utf8).replacingOccurrences(of: "\nvars:\n", with: "\n" + window + "vars:\n")
+        let path = golive.root + "/playbooks/.plan-test-release-\(UInt32.random(in: 0...UInt32.max)).yml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     @Test func aRehearsedGoLiveUnderLoadFailsNoRequestAndTakesAboutWhatWasPredicted() throws {
         let stack = try WebStack()
         defer { stack.down() }
         let store = stack.directory + "/../golive.sqlite"
+        let playbook = try windowed()
+        defer { try? FileManager.default.removeItem(atPath: playbook) }
         let before = try trees(stack)
         #expect(try schema(stack) == "001_initial / id,item")
 
         // The rehearsal, rolled back on purpose: out and back under load, and nothing lost either way.
         let rehearsalLoad = try stack.startLoad(name: "rehearsal")
-        let rehearsal = try goLive(stack, ["rehearse", "--rollback-after"], store: store)
+        let rehearsal = try goLive(stack, ["rehearse", "--rollback-after"], store: store, playbook: playbook)
         let rehearsed = Int(Date().timeIntervalSince1970) + 1
         usleep(1_500_000)
         let rehearsalCounts = try rehearsalLoad.stop()
@@ -67,17 +82,22 @@ struct WebStackGoLiveTests {
         #expect(rehearsalCounts.releases(from: rehearsed).keys.sorted() == ["1.0.0"])
         #expect(try schema(stack) == "001_initial / id,item")
         #expect(try trees(stack) == before, "the rehearsal's rollback left the hosts' files as they were")
+        #expect(stack.directHealth() == ["web1": "ok 1.0.0", "web2": "ok 1.0.0", "web3": "ok 1.0.0", "web4": "ok 1.0.0"])
+        #expect(try stack.balancerStates() == ["web1": "UP", "web2": "UP", "web3": "UP", "web4": "UP"])
 
-        // The plan shows what the rehearsal predicts.
+        // The plan shows what the rehearsal predicts, and how it fits the window.
         let plan = try golive.run(["plan", playbook, "-i", stack.inventory, "--store", store, "--format", "json"])
         let document = try #require(try JSONSerialization.jsonObject(with: Data(plan.output.utf8)) as? [String: Any], "\(plan.output)")
-        let predicted = try #require((document["prediction"] as? [String: Any])?["run_seconds"] as? Double, "\(plan.output.prefix(500))")
+        let prediction = try #require(document["prediction"] as? [String: Any], "\(plan.output.prefix(500))")
+        let predicted = try #require(prediction["run_seconds"] as? Double)
+        #expect(prediction["fits"] as? Bool == true && (prediction["rollback_seconds"] as? Double ?? 0) > 0, "\(prediction)")
         let markdown = try golive.run(["plan", playbook, "-i", stack.inventory, "--store", store, "--format", "md"]).output
         #expect(markdown.contains("Expected run (from rehearsal"), "\(markdown.prefix(1500))")
+        #expect(markdown.contains("Fits before the rollback point | yes, "), "\(markdown.prefix(2500))")
 
         // The go-live itself, under load: every host on 2.0.0, the migration applied, the dump checksummed.
         let load = try stack.startLoad(name: "run")
-        let run = try goLive(stack, ["run"], store: store)
+        let run = try goLive(stack, ["run"], store: store, playbook: playbook)
         let ended = Int(Date().timeIntervalSince1970) + 1
         usleep(1_500_000)
         let counts = try load.stop()
@@ -85,6 +105,8 @@ struct WebStackGoLiveTests {
         expectEveryRequestAnswered(counts, "go-live")
         #expect(counts.releases(from: ended).keys.sorted() == ["2.0.0"])
         #expect(stack.currentReleases() == ["web1": "2.0.0", "web2": "2.0.0", "web3": "2.0.0", "web4": "2.0.0"])
+        #expect(stack.directHealth() == ["web1": "ok 2.0.0", "web2": "ok 2.0.0", "web3": "ok 2.0.0", "web4": "ok 2.0.0"])
+        #expect(try stack.balancerStates() == ["web1": "UP", "web2": "UP", "web3": "UP", "web4": "UP"])
         #expect(try schema(stack) == "001_initial,002_order_notes / id,item,note")
         let id = try #require(run.output.firstMatch(of: /timeline (\d{8}-\d{6}-[0-9a-f]{4})/)?.1).description
         let backups = stack.hostRoot("db1") + "/backups"
@@ -117,6 +139,9 @@ struct WebStackGoLiveTests {
         #expect(stack.currentReleases() == ["web1": "1.0.0", "web2": "1.0.0", "web3": "1.0.0", "web4": "1.0.0"])
         #expect(try schema(stack) == "001_initial / id,item", "the down-migration ran after the web hosts were back")
         #expect(try trees(stack) == before)
+        // The hosts themselves, not golive's words: each serves 1.0.0 and HAProxy has each one UP.
+        #expect(stack.directHealth() == ["web1": "ok 1.0.0", "web2": "ok 1.0.0", "web3": "ok 1.0.0", "web4": "ok 1.0.0"])
+        #expect(try stack.balancerStates() == ["web1": "UP", "web2": "UP", "web3": "UP", "web4": "UP"])
         return (run.output, counts, ended)
     }
 
@@ -135,6 +160,34 @@ struct WebStackGoLiveTests {
         #expect(counts.releases(from: ended).keys.sorted() == ["1.0.0"])
     }
 
+    /// `webshop-ctl restart` returns only once every new worker has loaded the release — never
+    /// while one still reads its files (a rollback restores them right after) — and a release whose
+    /// workers cannot load fails it instead of leaving a host without its app.
+    @Test func aGracefulRestartReturnsOnceEveryWorkerServes() throws {
+        let stack = try WebStack()
+        defer { stack.down() }
+        let root = stack.hostRoot("web1"), control = stack.hostRoot("web1") + "/usr/local/bin/webshop-ctl"
+        let conf = root + "/srv/app/releases/1.0.0/app.conf"
+        let text = try String(contentsOfFile: conf, encoding: .utf8)
+        try text.replacingOccurrences(of: "[app]\n", with: "[app]\nboot_delay = 1.5\n").write(toFile: conf, atomically: true, encoding: .utf8)
+        let began = ContinuousClock.now
+        let restart = try ChildProcess.run(control, ["restart"])
+        let took = began.duration(to: .now)
+        #expect(restart.status == 0, "\(restart.output)")
+        #expect(took >= .seconds(1.5), "restart returned after \(took), before its workers had loaded the app")
+        let master = try String(contentsOfFile: root + "/run/gunicorn.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let workers = try HostTools.output("/usr/bin/pgrep", ["-P", master]).split(separator: "\n").map(String.init)
+        #expect(workers.count == 2)
+        for worker in workers { #expect(try String(contentsOfFile: root + "/run/ready/" + worker, encoding: .utf8) == "1.0.0\n") }
+        #expect(stack.directHealth()["web1"] == "ok 1.0.0")
+
+        // A release whose workers cannot load (its files gone): restart fails, and says where to look.
+        try FileManager.default.removeItem(atPath: root + "/srv/app/releases/1.0.0/VERSION")
+        let broken = try ChildProcess.run(control, ["restart"])
+        #expect(broken.status != 0)
+        #expect(broken.output.contains("app-error.log"), "\(broken.output)")
+    }
+
     /// `examples/web-stack/demo.sh`: rehearsal, the plan's prediction, a failing release rolled back,
     /// the working one — each with its request counts — and the record left behind.
     @Test func theStackDemoShowsTheCountsAndLeavesTheRecord() throws {
@@ -146,7 +199,7 @@ struct WebStackGoLiveTests {
         }
         let (status, output) = try ChildProcess.run(
             "/bin/bash", [golive.root + "/examples/web-stack/demo.sh"],
-            environment: ["GOLIVE_DEMO_SKIP_SETUP": "1", "GOLIVE_DEMO_DIR": base + "/stack"])
+            environment: ["GOLIVE_DEMO_SKIP_SETUP": "1", "GOLIVE_DEMO_DIR": base + "/stack", "GOLIVE_BINARY": golive.path])
         #expect(status == 0, "\(output.suffix(3000))")
         let counts = output.split(separator: "\n").filter { $0.contains("requests: ") }.map(String.init)
         #expect(counts.count == 3, "\(counts)")

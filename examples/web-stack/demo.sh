@@ -8,6 +8,7 @@
 # Every step prints how many requests were answered and how many failed.
 #   GOLIVE_DEMO_DIR            where the sandbox lives (default .golive/stack)
 #   GOLIVE_DEMO_SKIP_SETUP=1   skip installing packages and building (tests use this)
+#   GOLIVE_BINARY              the golive binary (default: the one `swift build` made)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" = 0 ] || { echo "the stack demo needs root (network namespaces, nginx on port 80, PostgreSQL as postgres)"; exit 1; }
@@ -15,7 +16,7 @@ if [ "${GOLIVE_DEMO_SKIP_SETUP:-}" != 1 ]; then
     bash .ci/setup
     swift build --product golive
 fi
-golive="$(swift build --show-bin-path)/golive"
+golive="${GOLIVE_BINARY:-$(swift build --show-bin-path)/golive}"
 dir="${GOLIVE_DEMO_DIR:-.golive/stack}"
 base=$(dirname "$dir")
 inventory="$base/stack.yml"

@@ -133,7 +133,7 @@ def app_conf(dsn):
 def start_web(host, artifacts, dsn):
     root = host["root"]
     app = host["appDirectory"]
-    for sub in ["run", "log", "etc/nginx", "usr/local/bin", "var/lib/nginx", "backups", "srv/incoming"]:
+    for sub in ["run", "log", "etc/nginx", "etc/webshop", "usr/local/bin", "var/lib/nginx", "backups", "srv/incoming"]:
         os.makedirs(os.path.join(root, sub), exist_ok=True)
     release = os.path.join(app, "releases", RELEASES[0])
     shutil.rmtree(os.path.join(app, "releases"), ignore_errors=True)
@@ -149,6 +149,7 @@ def start_web(host, artifacts, dsn):
     os.symlink("releases/" + RELEASES[0], current)
     shutil.copy(os.path.join(HERE, "app", "webshop_wsgi.py"), app)
     shutil.copy(os.path.join(HERE, "app", "webshop-ctl"), os.path.join(root, "usr/local/bin"))
+    shutil.copy(os.path.join(HERE, "app", "gunicorn.conf.py"), os.path.join(root, "etc/webshop"))
     with open(os.path.join(root, "etc/nginx/nginx.conf"), "w") as f:
         f.write(nginx_conf(root))
     run(inside(host, [os.path.join(root, "usr/local/bin/webshop-ctl"), "start"]))

@@ -80,7 +80,8 @@ struct SandboxCommand: AsyncParsableCommand {
             let sandbox = Sandbox(directory: location.directory)
             let count = sandbox.hosts().count
             let services = sandbox.down()
-            print("stopped \(count) host(s)" + (services > 0 ? " and \(services) service(s) running on them" : ""))
+            print("stopped \(count) host(s)" + (services.stopped > 0 ? " and \(services.stopped) service(s) running on them" : ""))
+            for line in services.leftRunning { Terminal.error("warning: \(line)") }
         }
     }
 

@@ -6,6 +6,7 @@ the go-live renders into it (app.conf). Release 2.0.0 reads the column that migr
 """
 import configparser
 import os
+import time
 
 import psycopg2
 from flask import Flask, abort, jsonify
@@ -17,6 +18,8 @@ config.read(os.path.join(HERE, "app.conf"))
 DSN = config.get("database", "dsn", fallback="")
 BROKEN = {e.strip() for e in config.get("app", "broken_endpoints", fallback="").split(",") if e.strip()}
 USES_NOTES = not RELEASE.startswith("1.")
+# A release that takes its time to start (`boot_delay = SECONDS` under [app]), as a large app does.
+time.sleep(config.getfloat("app", "boot_delay", fallback=0))
 
 app = Flask(__name__)
 _connection = None
