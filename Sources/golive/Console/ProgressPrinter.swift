@@ -145,8 +145,10 @@ final class ProgressPrinter: RunObserver, @unchecked Sendable {
         var text = ""
         if let message = event.message, !message.isEmpty { text += ": \(message)" }
         if let code = event.exitCode { text += " (exit \(code))" }
+        // Its error output, else (a command that says why on its standard output) that.
         let stderr = (event.stderr ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        if !stderr.isEmpty { text += "\n        " + stderr.split(separator: "\n").suffix(5).joined(separator: "\n        ") }
+        let said = stderr.isEmpty ? (event.stdout ?? "").trimmingCharacters(in: .whitespacesAndNewlines) : stderr
+        if !said.isEmpty { text += "\n        " + said.split(separator: "\n").suffix(5).joined(separator: "\n        ") }
         return text
     }
 }
