@@ -80,6 +80,16 @@ public struct SandboxServices: Sendable {
             }
             outcome.stopped += 1
         }
+        // A pid file naming a live process of the recorded program that does not name the sandbox: said, left alone.
+        for service in recorded {
+            guard let executable = service.executable, let pid = pidInFile(service.pidfile), pid > 1,
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) == executable,
+                let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !namesSandbox(data), !ChildProcess.isZombie(pid)
+            else { continue }
+            outcome.leftRunning.append(
+                "pid \(pid) (\(executable)), which the pid file of \(service.name) on \(service.host) names, does not name the sandbox: "
+                    + "left alone; if it is the service, stop it with: kill \(pid)")
+        }
         // What still runs a recorded program and names the sandbox: said, never stopped by guess.
         let programs = Set(recorded.compactMap(\.executable))
         if !programs.isEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") {
@@ -88,7 +98,10 @@ public struct SandboxServices: Sendable {
                     let running = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"), programs.contains(running),
                     let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), namesSandbox(data), !ChildProcess.isZombie(pid)
                 else { continue }
-                let names = recorded.filter { $0.executable == running }.map { "\($0.name) on \($0.host)" }
+                // The services it could be: those of the host whose directory it names, else every one running that program.
+                let candidates = recorded.filter { $0.executable == running }
+                let ofHost = candidates.filter { namesSandbox(data, under: "/hosts/\($0.host)") }
+                let names = (ofHost.isEmpty ? candidates : ofHost).map { "\($0.name) on \($0.host)" }
                 outcome.leftRunning.append("pid \(pid) (\(running)) still runs in the sandbox, not stopped: its pid file no longer names it "
                     + "(\(Set(names).sorted().joined(separator: ", "))); stop it with: kill \(pid)")
             }
@@ -100,15 +113,23 @@ public struct SandboxServices: Sendable {
     /// True when a command line names a path inside the sandbox: one of its words (or the value of
     /// a `--name=VALUE` word), `..` resolved, lies under `DIR/` — another sandbox at `DIR-two`, or
     /// `DIR/../elsewhere`, does not.
-    func namesSandbox(_ commandLine: Data) -> Bool {
+    /// Symbolic links are resolved on both sides (a link inside the sandbox to elsewhere is elsewhere).
+    func namesSandbox(_ commandLine: Data, under subdirectory: String = "") -> Bool {
+        let root = URL(fileURLWithPath: directory + subdirectory).resolvingSymlinksInPath().path + "/"
         let words = commandLine.split(whereSeparator: { $0 == 0 || $0 == UInt8(ascii: " ") }).map { String(decoding: $0, as: UTF8.self) }
         for word in words {
             for candidate in [word, word.split(separator: "=", maxSplits: 1).dropFirst().first.map(String.init) ?? ""]
             where candidate.hasPrefix("/") {
-                if URL(fileURLWithPath: candidate).standardizedFileURL.path.hasPrefix(directory + "/") { return true }
+                if URL(fileURLWithPath: candidate).standardizedFileURL.resolvingSymlinksInPath().path.hasPrefix(root) { return true }
             }
         }
         return false
+    }
+
+    /// The pid on the first line of a pid file, if it holds one.
+    private func pidInFile(_ path: String) -> pid_t? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return pid_t(text.split(separator: "\n").first?.trimmingCharacters(in: .whitespaces) ?? "")
     }
 
     /// The service's pid while it still runs as the process that was started: its pid file lies in
@@ -116,8 +137,7 @@ public struct SandboxServices: Sendable {
     /// that directory (``namesSandbox(_:)``).
     func pid(of service: Service) -> pid_t? {
         guard URL(fileURLWithPath: service.pidfile).standardizedFileURL.path.hasPrefix(directory + "/"),
-            let text = try? String(contentsOfFile: service.pidfile, encoding: .utf8),
-            let pid = pid_t(text.split(separator: "\n").first?.trimmingCharacters(in: .whitespaces) ?? ""), pid > 1,
+            let pid = pidInFile(service.pidfile), pid > 1,
             let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
         else { return nil }
         if let executable = service.executable {

@@ -6,9 +6,9 @@
 Each connection is a keep-alive HTTP/1.1 client sending GETs round the paths, paced so that all
 together send `--rate` requests a second. Every answer is counted in the second it came back: by
 status code, by the release that answered (the X-Release header) and its time; a connection that
-fails (refused, reset, closed mid-answer, or no answer within `--timeout` seconds) counts as a
-connection error and is made again. A 2xx is ok; any other status or a connection error is a failed
-request. A stall shorter than the timeout fails nothing, so it is counted too: the slowest answer
+fails (refused, reset, closed mid-answer) counts as a connection error and is made again; an answer
+not complete within `--timeout` seconds of the request fails too. A 2xx is ok; any other status, a
+connection error or a late answer is a failed request. A stall shorter than the timeout fails nothing, so it is counted too: the slowest answer
 of each second, and the requests a connection could not send on time because it was still waiting
 (`missed`). Every second of the run is listed, an empty one too.
 
@@ -83,7 +83,12 @@ def client(url, paths, interval, offset, timeout):
             connection.request("GET", path)
             response = connection.getresponse()
             response.read()
-            record(status=response.status, release=response.getheader("X-Release"), took=time.monotonic() - began)
+            took = time.monotonic() - began
+            if took > timeout:
+                # The socket's timeout bounds each read, not the whole answer: a slow one fails here.
+                record(error="SlowAnswer", took=took)
+            else:
+                record(status=response.status, release=response.getheader("X-Release"), took=took)
             if response.getheader("Connection", "").lower() == "close":
                 connection.close()
                 connection = None

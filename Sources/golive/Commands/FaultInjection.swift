@@ -11,6 +11,10 @@ final class KillingJournal: Journal, @unchecked Sendable {
     private let signal: Int32
     private let lock = NSLock()
     private var count = 0
+    /// With a pause asked for, one append (or lease refresh) at a time goes through to the store:
+    /// the pause then never lands while another write of this controller holds the store's write
+    /// lock (a SQLite store would stay locked for everyone until the controller is woken).
+    private let turnstile: Turnstile
 
     /// The point asked for and the signal sent there, if any.
     static var fault: (limit: Int, signal: Int32)? {
@@ -21,21 +25,76 @@ final class KillingJournal: Journal, @unchecked Sendable {
         return nil
     }
 
-    init(inner: any Journal, limit: Int, signal: Int32) {
+    init(inner: any Journal, limit: Int, signal: Int32, turnstile: Turnstile) {
         self.inner = inner
         self.limit = limit
         self.signal = signal
+        self.turnstile = turnstile
     }
 
     @discardableResult
     func append(_ event: RunEvent) async throws -> Int64 {
-        let sequence = try await inner.append(event)
+        let serial = signal == SIGSTOP
+        if serial { await turnstile.enter() }
+        let sequence: Int64
+        do {
+            sequence = try await inner.append(event)
+        } catch {
+            if serial { await turnstile.leave() }
+            throw error
+        }
         let reached = lock.withLock {
             count += 1
             return signal == SIGKILL ? count >= limit : count == limit
         }
         if reached { kill(getpid(), signal) }
+        if serial { await turnstile.leave() }
         return sequence
+    }
+
+}
+
+/// A first-come, first-served async mutex (the fault journal's and its lock's writes, one at a time).
+actor Turnstile {
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func enter() async {
+        if !busy {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func leave() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+    }
+}
+
+/// The store's environment lock, its lease refreshes through the fault journal's turnstile when a
+/// pause is asked for.
+struct KillingLock: EnvironmentLock {
+    let inner: any EnvironmentLock
+    let turnstile: Turnstile?
+
+    func acquire(_ request: LockRequest) async throws -> String { try await inner.acquire(request) }
+    func refresh(environment: String, token: String) async throws -> Bool {
+        guard let turnstile else { return try await inner.refresh(environment: environment, token: token) }
+        await turnstile.enter()
+        do {
+            let held = try await inner.refresh(environment: environment, token: token)
+            await turnstile.leave()
+            return held
+        } catch {
+            await turnstile.leave()
+            throw error
+        }
+    }
+    func release(environment: String, token: String) async throws { try await inner.release(environment: environment, token: token) }
+    func holder(of environment: String) async throws -> LockHeld? { try await inner.holder(of: environment) }
+    func forceRelease(environment: String, operatorName: String, reason: String) async throws -> LockHeld? {
+        try await inner.forceRelease(environment: environment, operatorName: operatorName, reason: reason)
     }
 }
 
@@ -44,6 +103,7 @@ struct KillingStore: RunStore {
     let inner: any RunStore
     let limit: Int
     let signal: Int32
+    let turnstile = Turnstile()
 
     /// Wraps `store` when a fault is asked for; returns it unchanged otherwise.
     static func wrap(_ store: any RunStore) -> any RunStore {
@@ -52,9 +112,11 @@ struct KillingStore: RunStore {
     }
 
     var location: String { inner.location }
-    var environmentLock: (any EnvironmentLock)? { inner.environmentLock }
+    var environmentLock: (any EnvironmentLock)? {
+        inner.environmentLock.map { KillingLock(inner: $0, turnstile: signal == SIGSTOP ? turnstile : nil) }
+    }
     func journal(runID: String) async throws -> any Journal {
-        KillingJournal(inner: try await inner.journal(runID: runID), limit: limit, signal: signal)
+        KillingJournal(inner: try await inner.journal(runID: runID), limit: limit, signal: signal, turnstile: turnstile)
     }
     func events(runID: String, after: Int64) async throws -> [RunEvent] { try await inner.events(runID: runID, after: after) }
     func runs(limit: Int, kind: String?) async throws -> [RunRecord] { try await inner.runs(limit: limit, kind: kind) }

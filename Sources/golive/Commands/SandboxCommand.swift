@@ -82,6 +82,8 @@ struct SandboxCommand: AsyncParsableCommand {
             let services = sandbox.down()
             print("stopped \(count) host(s)" + (services.stopped > 0 ? " and \(services.stopped) service(s) running on them" : ""))
             for line in services.leftRunning { Terminal.error("warning: \(line)") }
+            // Something of the stack may still run: a person must look (see run.md's exit codes).
+            if !services.leftRunning.isEmpty { throw ExitStatus.needsAttention.exitCode }
         }
     }
 
