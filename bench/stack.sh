@@ -15,10 +15,11 @@ VENV="$PWD/bench/.venv"
 [ -x "$VENV/bin/ansible-playbook" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q ansible-core; }
 swift build -c release --product golive >/dev/null
 G="$(swift build -c release --show-bin-path)/golive"
-W="$PWD/bench/work-stack"
-rm -rf "$W"; mkdir -p "$W"; chmod 755 "$W"
+# A scratch directory every login user and PostgreSQL's user can reach (the sandbox's hosts log in
+# as golive-deploy), wherever this checkout lives.
+W=$(mktemp -d /tmp/golive-stack-bench.XXXXXX); chmod 755 "$W"
 RESULTS=${RESULTS:-bench/results/$(date -u +%Y%m%d)-stack.md}
-trap '"$G" sandbox down --directory "$W/sandbox" >/dev/null 2>&1 || true' EXIT
+trap '"$G" sandbox down --directory "$W/sandbox" >/dev/null 2>&1 || true; echo "logs: $W"' EXIT
 
 stack_up() {
     python3 examples/web-stack/stack.py up --golive "$G" --directory "$W/sandbox" --inventory "$W/stack.yml" >/dev/null
