@@ -75,11 +75,7 @@ extension PlanDocument {
     private func windowSection() -> PrintableDocument.Section {
         guard let window = play.playbook.window else {
             var blocks: [PrintableDocument.Block] = [.paragraph("No window declared: the run is not time-boxed (`run` warns and proceeds).")]
-            if let prediction {
-                var rows = [["Expected run (from rehearsal \(prediction.rehearsalID))", Self.seconds(prediction.run)]]
-                if let rollback = prediction.rollback { rows.append(["Expected rollback", Self.seconds(rollback)]) }
-                blocks.append(.table(header: ["", "Time"], rows: rows))
-            }
+            if let prediction { blocks.append(.table(header: ["", "Time"], rows: Self.expectedRows(prediction))) }
             return .init("Window", blocks)
         }
         var rows: [[String]] = [
@@ -93,12 +89,17 @@ extension PlanDocument {
         if let prediction {
             let fit = prediction.fit(window, startingAt: window.start)
             point = fit.rollbackPoint
-            rows.append(["Expected run (from rehearsal \(prediction.rehearsalID))", Self.seconds(prediction.run)])
-            if let rollback = prediction.rollback { rows.append(["Expected rollback", Self.seconds(rollback)]) }
+            rows += Self.expectedRows(prediction)
             rows.append(["Fits before the rollback point", fit.fits ? "yes, \(Self.seconds(fit.margin)) to spare" : "NO: short by \(Self.seconds(-fit.margin))"])
         }
         rows.insert(["Rollback point (no change starts after it; anything unfinished is rolled back)", Timestamp.seconds(point)], at: 2)
         return .init("Window", [.table(header: ["", "Time"], rows: rows)])
+    }
+
+    /// What a rehearsal predicts: the run's length and, when it was timed, the rollback's.
+    private static func expectedRows(_ prediction: Prediction) -> [[String]] {
+        [["Expected run (from rehearsal \(prediction.rehearsalID))", seconds(prediction.run)]]
+            + (prediction.rollback.map { [["Expected rollback", seconds($0)]] } ?? [])
     }
 
     /// Hosts grouped by what a step resolves to on them, in first-seen order.

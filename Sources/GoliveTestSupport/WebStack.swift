@@ -87,7 +87,7 @@ public final class WebStack: Sendable {
     }
 
     /// The package's root.
-    public let root: String
+    public var root: String { golive.root }
     /// The sandbox's directory.
     public let directory: String
     /// The inventory `stack.py up` wrote.
@@ -108,7 +108,6 @@ public final class WebStack: Sendable {
     /// Starts the stack with `hosts` web hosts in a new temporary directory.
     public init(hosts: Int = 4, golive: GoliveBinary = GoliveBinary()) throws {
         self.golive = golive
-        root = golive.root
         let base = try TestHosts.makeTemporaryDirectory(name: "stack")
         // The hosts' login user and PostgreSQL's user reach their files through it.
         chmod(base, 0o755)
@@ -116,7 +115,7 @@ public final class WebStack: Sendable {
         inventory = base + "/stack.yml"
         let (status, output) = try ChildProcess.run(
             "/usr/bin/python3",
-            [root + "/examples/web-stack/stack.py", "up", "--golive", golive.path, "--directory", directory, "--hosts", String(hosts),
+            [golive.root + "/examples/web-stack/stack.py", "up", "--golive", golive.path, "--directory", directory, "--hosts", String(hosts),
              "--inventory", inventory])
         guard status == 0 else {
             _ = try? ChildProcess.run(golive.path, ["sandbox", "down", "--directory", directory])
@@ -189,9 +188,9 @@ public final class WebStack: Sendable {
 
     /// The answer of one SQL statement on db1's database `shop` (`psql -At`).
     public func sql(_ statement: String) throws -> String {
-        let binaries = try FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql").sorted().last.map { "/usr/lib/postgresql/\($0)/bin" }
+        guard let binaries = PostgresServer.installedBinaries else { throw SandboxError(message: "PostgreSQL is not installed") }
         let (status, output) = try ChildProcess.run(
-            (binaries ?? "") + "/psql",
+            binaries + "/psql",
             ["-X", "-At", "-h", hostRoot("db1") + "/run/postgresql", "-p", "5432", "-U", "webshop", "-d", "shop", "-c", statement])
         guard status == 0 else { throw SandboxError(message: "psql failed: \(output)") }
         return output.trimmingCharacters(in: .whitespacesAndNewlines)

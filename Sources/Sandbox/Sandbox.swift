@@ -297,11 +297,10 @@ public struct Sandbox: Sendable {
     }
 
     /// A pid still belongs to this sandbox when its command line names a path in the host's
-    /// directory (`ROOT/...`: web1's is not web10's).
+    /// directory (`ROOT/...`: web1's is not web10's), as a recorded service's must.
     private func isOurs(_ pid: Int32, host: Host) -> Bool {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-        let commandLine = String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
-        return commandLine.contains(host.root + "/")
+        guard let data = SandboxServices.commandLine(of: pid) else { return false }
+        return SandboxServices.commandLine(data, namesPathUnder: host.root)
     }
 
     /// Kills a host's sshd and its connections (SIGKILL), as if the server died.

@@ -75,16 +75,13 @@ public struct SandboxServices: Sendable {
                 _ = ChildProcess.waitForExit(of: pid, timeout: .seconds(3))
             }
             // A daemon that leaves its pid file behind (HAProxy does) leaves no stale pid for later.
-            if let text = try? String(contentsOfFile: service.pidfile, encoding: .utf8), text.hasPrefix("\(pid)") {
-                try? FileManager.default.removeItem(atPath: service.pidfile)
-            }
+            if pidInFile(service.pidfile) == pid { try? FileManager.default.removeItem(atPath: service.pidfile) }
             outcome.stopped += 1
         }
         // A pid file naming a live process of the recorded program that does not name the sandbox: said, left alone.
         for service in recorded {
-            guard let executable = service.executable, let pid = pidInFile(service.pidfile), pid > 1,
-                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) == executable,
-                let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !namesSandbox(data), !ChildProcess.isZombie(pid)
+            guard let executable = service.executable, let pid = pidInFile(service.pidfile), Self.executable(of: pid) == executable,
+                let data = Self.commandLine(of: pid), !namesSandbox(data)
             else { continue }
             outcome.leftRunning.append(
                 "pid \(pid) (\(executable)), which the pid file of \(service.name) on \(service.host) names, does not name the sandbox: "
@@ -94,9 +91,8 @@ public struct SandboxServices: Sendable {
         let programs = Set(recorded.compactMap(\.executable))
         if !programs.isEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") {
             for entry in entries {
-                guard let pid = pid_t(entry), pid > 1, pid != getpid(),
-                    let running = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"), programs.contains(running),
-                    let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), namesSandbox(data), !ChildProcess.isZombie(pid)
+                guard let pid = pid_t(entry), pid > 1, pid != getpid(), let running = Self.executable(of: pid), programs.contains(running),
+                    let data = Self.commandLine(of: pid), namesSandbox(data)
                 else { continue }
                 // The services it could be: those of the host whose directory it names, else every one running that program.
                 let candidates = recorded.filter { $0.executable == running }
@@ -110,12 +106,18 @@ public struct SandboxServices: Sendable {
         return outcome
     }
 
-    /// True when a command line names a path inside the sandbox: one of its words (or the value of
-    /// a `--name=VALUE` word), `..` resolved, lies under `DIR/` — another sandbox at `DIR-two`, or
-    /// `DIR/../elsewhere`, does not.
-    /// Symbolic links are resolved on both sides (a link inside the sandbox to elsewhere is elsewhere).
+    /// True when a command line names a path inside the sandbox (or its `subdirectory`): see
+    /// ``commandLine(_:namesPathUnder:)``.
     func namesSandbox(_ commandLine: Data, under subdirectory: String = "") -> Bool {
-        let root = URL(fileURLWithPath: directory + subdirectory).resolvingSymlinksInPath().path + "/"
+        Self.commandLine(commandLine, namesPathUnder: directory + subdirectory)
+    }
+
+    /// True when a command line (`/proc/PID/cmdline`) names a path inside `directory`: one of its
+    /// words (or the value of a `--name=VALUE` word), `..` resolved, lies under `directory/` —
+    /// another directory at `directory-two`, or `directory/../elsewhere`, does not. Symbolic links
+    /// are resolved on both sides (a link inside the directory to elsewhere is elsewhere).
+    static func commandLine(_ commandLine: Data, namesPathUnder directory: String) -> Bool {
+        let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path + "/"
         let words = commandLine.split(whereSeparator: { $0 == 0 || $0 == UInt8(ascii: " ") }).map { String(decoding: $0, as: UTF8.self) }
         for word in words {
             for candidate in [word, word.split(separator: "=", maxSplits: 1).dropFirst().first.map(String.init) ?? ""]
@@ -126,10 +128,23 @@ public struct SandboxServices: Sendable {
         return false
     }
 
-    /// The pid on the first line of a pid file, if it holds one.
+    /// The pid on the first line of a pid file, if it holds one (above 1).
     private func pidInFile(_ path: String) -> pid_t? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        return pid_t(text.split(separator: "\n").first?.trimmingCharacters(in: .whitespaces) ?? "")
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+            let pid = pid_t(text.split(separator: "\n").first?.trimmingCharacters(in: .whitespaces) ?? ""), pid > 1
+        else { return nil }
+        return pid
+    }
+
+    /// The program a live process runs (`/proc/PID/exe`).
+    static func executable(of pid: pid_t) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")
+    }
+
+    /// A live process's command line (`/proc/PID/cmdline`); nil once it has exited, a zombie too.
+    static func commandLine(of pid: pid_t) -> Data? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !ChildProcess.isZombie(pid) else { return nil }
+        return data
     }
 
     /// The service's pid while it still runs as the process that was started: its pid file lies in
@@ -137,14 +152,9 @@ public struct SandboxServices: Sendable {
     /// that directory (``namesSandbox(_:)``).
     func pid(of service: Service) -> pid_t? {
         guard URL(fileURLWithPath: service.pidfile).standardizedFileURL.path.hasPrefix(directory + "/"),
-            let pid = pidInFile(service.pidfile), pid > 1,
-            let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+            let pid = pidInFile(service.pidfile), let data = Self.commandLine(of: pid), namesSandbox(data)
         else { return nil }
-        if let executable = service.executable {
-            guard let running = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"), running == executable else {
-                return nil
-            }
-        }
-        return namesSandbox(data) && !ChildProcess.isZombie(pid) ? pid : nil
+        if let executable = service.executable, Self.executable(of: pid) != executable { return nil }
+        return pid
     }
 }

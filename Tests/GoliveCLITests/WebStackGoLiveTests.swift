@@ -39,6 +39,25 @@ struct WebStackGoLiveTests {
         #expect(counts.ok > 500, "\(what): only \(counts.ok) answers")
     }
 
+    /// Runs `body` while the load generator sends requests through HAProxy, and lets it run on for
+    /// 1.5 s after: what `body` returned, the counts, and the first whole second after `body` ended.
+    private func underLoad<T>(_ stack: WebStack, name: String = "load", _ body: () throws -> T) throws -> (result: T, counts: WebStack.Load, ended: Int) {
+        let load = try stack.startLoad(name: name)
+        let result = try body()
+        let ended = Int(Date().timeIntervalSince1970) + 1
+        usleep(1_500_000)
+        return (result, try load.stop(), ended)
+    }
+
+    /// The hosts themselves, not golive's words: every web host's `current` is `release`, each
+    /// answers it itself, and HAProxy has each one UP.
+    private func expectEveryHostServes(_ release: String, _ stack: WebStack) throws {
+        let hosts = ["web1", "web2", "web3", "web4"]
+        #expect(stack.currentReleases() == Dictionary(uniqueKeysWithValues: hosts.map { ($0, release) }))
+        #expect(stack.directHealth() == Dictionary(uniqueKeysWithValues: hosts.map { ($0, "ok " + release) }))
+        #expect(try stack.balancerStates() == Dictionary(uniqueKeysWithValues: hosts.map { ($0, "UP") }))
+    }
+
     private func time(_ event: [String: Any]?) -> Date? {
         (event?["time"] as? String).flatMap { try? Date($0, strategy: .iso8601) }
     }
@@ -71,19 +90,16 @@ struct WebStackGoLiveTests {
         #expect(try schema(stack) == "001_initial / id,item")
 
         // The rehearsal, rolled back on purpose: out and back under load, and nothing lost either way.
-        let rehearsalLoad = try stack.startLoad(name: "rehearsal")
-        let rehearsal = try goLive(stack, ["rehearse", "--rollback-after"], store: store, playbook: playbook)
-        let rehearsed = Int(Date().timeIntervalSince1970) + 1
-        usleep(1_500_000)
-        let rehearsalCounts = try rehearsalLoad.stop()
+        let (rehearsal, rehearsalCounts, rehearsed) = try underLoad(stack, name: "rehearsal") {
+            try goLive(stack, ["rehearse", "--rollback-after"], store: store, playbook: playbook)
+        }
         #expect(rehearsal.status == 0, "\(rehearsal.output.suffix(3000))")
         expectEveryRequestAnswered(rehearsalCounts, "rehearsal")
         #expect(rehearsalCounts.releases(from: 0)["2.0.0", default: 0] > 0, "the rehearsal served 2.0.0 before its rollback")
         #expect(rehearsalCounts.releases(from: rehearsed).keys.sorted() == ["1.0.0"])
         #expect(try schema(stack) == "001_initial / id,item")
         #expect(try trees(stack) == before, "the rehearsal's rollback left the hosts' files as they were")
-        #expect(stack.directHealth() == ["web1": "ok 1.0.0", "web2": "ok 1.0.0", "web3": "ok 1.0.0", "web4": "ok 1.0.0"])
-        #expect(try stack.balancerStates() == ["web1": "UP", "web2": "UP", "web3": "UP", "web4": "UP"])
+        try expectEveryHostServes("1.0.0", stack)
 
         // The plan shows what the rehearsal predicts, and how it fits the window.
         let plan = try golive.run(["plan", playbook, "-i", stack.inventory, "--store", store, "--format", "json"])
@@ -96,17 +112,11 @@ struct WebStackGoLiveTests {
         #expect(markdown.contains("Fits before the rollback point | yes, "), "\(markdown.prefix(2500))")
 
         // The go-live itself, under load: every host on 2.0.0, the migration applied, the dump checksummed.
-        let load = try stack.startLoad(name: "run")
-        let run = try goLive(stack, ["run"], store: store, playbook: playbook)
-        let ended = Int(Date().timeIntervalSince1970) + 1
-        usleep(1_500_000)
-        let counts = try load.stop()
+        let (run, counts, ended) = try underLoad(stack, name: "run") { try goLive(stack, ["run"], store: store, playbook: playbook) }
         #expect(run.status == 0, "\(run.output.suffix(3000))")
         expectEveryRequestAnswered(counts, "go-live")
         #expect(counts.releases(from: ended).keys.sorted() == ["2.0.0"])
-        #expect(stack.currentReleases() == ["web1": "2.0.0", "web2": "2.0.0", "web3": "2.0.0", "web4": "2.0.0"])
-        #expect(stack.directHealth() == ["web1": "ok 2.0.0", "web2": "ok 2.0.0", "web3": "ok 2.0.0", "web4": "ok 2.0.0"])
-        #expect(try stack.balancerStates() == ["web1": "UP", "web2": "UP", "web3": "UP", "web4": "UP"])
+        try expectEveryHostServes("2.0.0", stack)
         #expect(try schema(stack) == "001_initial,002_order_notes / id,item,note")
         let id = try #require(run.output.firstMatch(of: /timeline (\d{8}-\d{6}-[0-9a-f]{4})/)?.1).description
         let backups = stack.hostRoot("db1") + "/backups"
@@ -128,20 +138,15 @@ struct WebStackGoLiveTests {
         let stack = try WebStack()
         defer { stack.down() }
         let before = try trees(stack)
-        let load = try stack.startLoad()
-        let run = try goLive(stack, ["run", "-e", "fault=\(fault)"], store: stack.directory + "/../golive.sqlite")
-        let ended = Int(Date().timeIntervalSince1970) + 1
-        usleep(1_500_000)
-        let counts = try load.stop()
+        let (run, counts, ended) = try underLoad(stack) {
+            try goLive(stack, ["run", "-e", "fault=\(fault)"], store: stack.directory + "/../golive.sqlite")
+        }
         #expect(run.status == 1, "\(run.output.suffix(3000))")
         expectEveryRequestAnswered(counts, "fault=\(fault)")
         #expect(counts.releases(from: ended).keys.sorted() == ["1.0.0"])
-        #expect(stack.currentReleases() == ["web1": "1.0.0", "web2": "1.0.0", "web3": "1.0.0", "web4": "1.0.0"])
         #expect(try schema(stack) == "001_initial / id,item", "the down-migration ran after the web hosts were back")
         #expect(try trees(stack) == before)
-        // The hosts themselves, not golive's words: each serves 1.0.0 and HAProxy has each one UP.
-        #expect(stack.directHealth() == ["web1": "ok 1.0.0", "web2": "ok 1.0.0", "web3": "ok 1.0.0", "web4": "ok 1.0.0"])
-        #expect(try stack.balancerStates() == ["web1": "UP", "web2": "UP", "web3": "UP", "web4": "UP"])
+        try expectEveryHostServes("1.0.0", stack)
         return (run.output, counts, ended)
     }
 
@@ -174,41 +179,38 @@ struct WebStackGoLiveTests {
             entryPoints[host] = try String(contentsOfFile: path, encoding: .utf8)
             try "raise RuntimeError('this host cannot start its app')\n".write(toFile: path, atomically: true, encoding: .utf8)
         }
-        let load = try stack.startLoad()
-        let run = try goLive(stack, ["run"], store: store)
-        #expect(run.status == 4, "\(run.output.suffix(3000))")
-        #expect(run.output.contains("not rolled back: play db (db1)"), "\(run.output.suffix(3000))")
-        // While web3 and web4 were out and web1 drained, web2's drain was refused (it was the only
-        // server UP), then taken once web1 was back: both are back on 1.0.0.
-        let events = try golive.timelineEvents(nil, store: store)
-        let web2Undos = events.filter { $0["kind"] as? String == "rollbackStepFinished" && $0["host"] as? String == "web2" }
-        #expect(
-            web2Undos.contains { event in
-                event["status"] as? String != "ok"
-                    && ["message", "stdout", "stderr"].contains { key in (event[key] as? String ?? "").contains("refused: no other server of app is UP") }
-            }, "\(web2Undos)")
-        #expect(stack.directHealth()["web1"] == "ok 1.0.0" && stack.directHealth()["web2"] == "ok 1.0.0")
-        // The migration stays: the plays before the web hosts' wait until all of them are back.
-        #expect(try schema(stack) == "001_initial,002_order_notes / id,item,note")
-        let states = try stack.balancerStates()
-        #expect(states.values.filter { $0 == "UP" }.count >= 1, "\(states)")
+        let (finish, counts, ended) = try underLoad(stack) {
+            let run = try goLive(stack, ["run"], store: store)
+            #expect(run.status == 4, "\(run.output.suffix(3000))")
+            #expect(run.output.contains("not rolled back: play db (db1)"), "\(run.output.suffix(3000))")
+            // While web3 and web4 were out and web1 drained, web2's drain was refused (it was the only
+            // server UP), then taken once web1 was back: both are back on 1.0.0.
+            let events = try golive.timelineEvents(nil, store: store)
+            let web2Undos = events.filter { $0["kind"] as? String == "rollbackStepFinished" && $0["host"] as? String == "web2" }
+            #expect(
+                web2Undos.contains { event in
+                    event["status"] as? String != "ok"
+                        && ["message", "stdout", "stderr"].contains { key in (event[key] as? String ?? "").contains("refused: no other server of app is UP") }
+                }, "\(web2Undos)")
+            #expect(stack.directHealth()["web1"] == "ok 1.0.0" && stack.directHealth()["web2"] == "ok 1.0.0")
+            // The migration stays: the plays before the web hosts' wait until all of them are back.
+            #expect(try schema(stack) == "001_initial,002_order_notes / id,item,note")
+            let states = try stack.balancerStates()
+            #expect(states.values.filter { $0 == "UP" }.count >= 1, "\(states)")
 
-        // Mended (the entry point back, the app started), the rollback is finished.
-        for (host, text) in entryPoints {
-            try text.write(toFile: stack.hostRoot(host) + "/srv/app/webshop_wsgi.py", atomically: true, encoding: .utf8)
-            let start = try ChildProcess.run(stack.hostRoot(host) + "/usr/local/bin/webshop-ctl", ["start"])
-            #expect(start.status == 0, "\(start.output)")
+            // Mended (the entry point back, the app started), the rollback is finished.
+            for (host, text) in entryPoints {
+                try text.write(toFile: stack.hostRoot(host) + "/srv/app/webshop_wsgi.py", atomically: true, encoding: .utf8)
+                let start = try ChildProcess.run(stack.hostRoot(host) + "/usr/local/bin/webshop-ctl", ["start"])
+                #expect(start.status == 0, "\(start.output)")
+            }
+            let id = try #require(run.output.firstMatch(of: /timeline (\d{8}-\d{6}-[0-9a-f]{4})/)?.1).description
+            return try golive.run(["rollback", id, "--store", store])
         }
-        let id = try #require(run.output.firstMatch(of: /timeline (\d{8}-\d{6}-[0-9a-f]{4})/)?.1).description
-        let finish = try golive.run(["rollback", id, "--store", store])
-        let ended = Int(Date().timeIntervalSince1970) + 1
-        usleep(1_500_000)
-        let counts = try load.stop()
         #expect(finish.status == 0, "\(finish.output.suffix(3000))")
         expectEveryRequestAnswered(counts, "a rollback that could not finish, then finished")
         #expect(counts.releases(from: ended).keys.sorted() == ["1.0.0"])
-        #expect(stack.directHealth() == ["web1": "ok 1.0.0", "web2": "ok 1.0.0", "web3": "ok 1.0.0", "web4": "ok 1.0.0"])
-        #expect(try stack.balancerStates() == ["web1": "UP", "web2": "UP", "web3": "UP", "web4": "UP"])
+        try expectEveryHostServes("1.0.0", stack)
         #expect(try schema(stack) == "001_initial / id,item")
     }
 

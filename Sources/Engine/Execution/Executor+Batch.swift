@@ -13,10 +13,7 @@ extension Executor {
         let label = self.playbook.playbook.hasPlayList ? "\(playbook.id ?? ""): " : ""
         let leftOut = failedBefore.isEmpty ? "" : " (left out, failed in an earlier play: \(failedBefore.joined(separator: ", ")))"
         // Batches are numbered across plays; a failure also names the play's own number (`batch.number` in templates).
-        let named =
-            label.isEmpty
-            ? "batch \(number)"
-            : "batch \(number) (\(playbook.id ?? "play")'s batch \(Planner.schedule(self.playbook).filter { $0.play == planned.play && $0.number <= number }.count))"
+        let named = label.isEmpty ? "batch \(number)" : "batch \(number) (\(playbook.id ?? "play")'s batch \(planned.numberInPlay))"
         await emit(event(.batchStarted, batch: number, message: label + batch.joined(separator: ", ") + leftOut))
         guard !batch.isEmpty else {
             await emit(event(.batchFinished, batch: number, status: "ok", message: "no host left in the batch"))

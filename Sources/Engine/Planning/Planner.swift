@@ -14,6 +14,8 @@ public struct PlannedBatch: Sendable, Hashable {
     public var play: Int
     /// The hosts, in inventory order.
     public var hosts: [String]
+    /// 1-based, within its play (what `batch.number` is in templates).
+    public var numberInPlay: Int
 }
 
 extension Planner {
@@ -21,8 +23,8 @@ extension Planner {
     public static func schedule(_ playbook: ValidatedPlaybook) -> [PlannedBatch] {
         var out: [PlannedBatch] = []
         for play in playbook.plays {
-            for hosts in batches(play.hostNames, serial: play.play.serial) {
-                out.append(PlannedBatch(number: out.count + 1, play: play.play.index, hosts: hosts))
+            for (offset, hosts) in batches(play.hostNames, serial: play.play.serial).enumerated() {
+                out.append(PlannedBatch(number: out.count + 1, play: play.play.index, hosts: hosts, numberInPlay: offset + 1))
             }
         }
         return out

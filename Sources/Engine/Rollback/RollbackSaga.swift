@@ -23,7 +23,7 @@ enum RollbackSaga {
         let plays = Array(run.playbook.plays.reversed())
         for (position, play) in plays.enumerated() {
             let index = play.play.index
-            let changed = run.state.changedHosts.filter { !steps(of: $0, play: index, in: run).isEmpty }
+            let changed = changedHosts(of: index, in: run)
             guard !changed.isEmpty else { continue }
             let groups = Planner.rollbackBatches(play, changed: changed)
             var notBack: [String] = []
@@ -34,18 +34,16 @@ enum RollbackSaga {
                 let failed = await unfinishedHosts(group, play: index, in: run)
                 await run.emit(run.event(.phaseFinished, phase: .rollback, status: failed.isEmpty ? "ok" : "incomplete", message: label))
                 notBack += failed
-                clean = clean && failed.isEmpty
             }
-            let held = plays[(position + 1)...].filter { earlier in
-                run.state.changedHosts.contains { !steps(of: $0, play: earlier.play.index, in: run).isEmpty }
+            guard !notBack.isEmpty else { continue }
+            clean = false
+            let held = plays[(position + 1)...].compactMap { earlier -> String? in
+                let hosts = changedHosts(of: earlier.play.index, in: run)
+                return hosts.isEmpty ? nil : "play \(earlier.play.id ?? String(earlier.play.index + 1)) (\(hosts.joined(separator: ", ")))"
             }
-            if !notBack.isEmpty && !held.isEmpty {
-                let names = held.map { earlier in
-                    let hosts = run.state.changedHosts.filter { !steps(of: $0, play: earlier.play.index, in: run).isEmpty }
-                    return "play \(earlier.play.id ?? String(earlier.play.index + 1)) (\(hosts.joined(separator: ", ")))"
-                }
+            if !held.isEmpty {
                 let message =
-                    "not rolled back: \(names.joined(separator: ", ")) — the plays before \(play.play.id.map { "play \($0)" } ?? "this one") are undone "
+                    "not rolled back: \(held.joined(separator: ", ")) — the plays before \(play.play.id.map { "play \($0)" } ?? "this one") are undone "
                     + "only once all its hosts are back, and \(notBack.sorted().joined(separator: ", ")) are not; "
                     + "when they are, finish with: golive rollback \(run.options.runID)"
                 await run.emit(run.event(.attentionRequired, phase: .rollback, status: "held", message: message))
@@ -66,6 +64,11 @@ enum RollbackSaga {
     static func unfinishedHosts(_ hosts: [String], play: Int, in run: isolated any RunControl) async -> [String] {
         let results = await run.eachHost(hosts) { host in await rollbackHost(host, play: play, in: run) }
         return results.filter { $0.value != nil }.map(\.key).sorted()
+    }
+
+    /// The changed hosts with started steps in a play: the ones its rollback undoes.
+    static func changedHosts(of play: Int, in run: isolated any RunControl) -> [String] {
+        run.state.changedHosts.filter { !steps(of: $0, play: play, in: run).isEmpty }
     }
 
     /// A host's started steps that belong to a play, in the order they started. A step the playbook

@@ -14,7 +14,7 @@ final class KillingJournal: Journal, @unchecked Sendable {
     /// With a pause asked for, one append (or lease refresh) at a time goes through to the store:
     /// the pause then never lands while another write of this controller holds the store's write
     /// lock (a SQLite store would stay locked for everyone until the controller is woken).
-    private let turnstile: Turnstile
+    private let turnstile: Turnstile?
 
     /// The point asked for and the signal sent there, if any.
     static var fault: (limit: Int, signal: Int32)? {
@@ -25,7 +25,7 @@ final class KillingJournal: Journal, @unchecked Sendable {
         return nil
     }
 
-    init(inner: any Journal, limit: Int, signal: Int32, turnstile: Turnstile) {
+    init(inner: any Journal, limit: Int, signal: Int32, turnstile: Turnstile?) {
         self.inner = inner
         self.limit = limit
         self.signal = signal
@@ -34,24 +34,19 @@ final class KillingJournal: Journal, @unchecked Sendable {
 
     @discardableResult
     func append(_ event: RunEvent) async throws -> Int64 {
-        let serial = signal == SIGSTOP
-        if serial { await turnstile.enter() }
-        let sequence: Int64
-        do {
-            sequence = try await inner.append(event)
-        } catch {
-            if serial { await turnstile.leave() }
-            throw error
-        }
+        guard let turnstile else { return try await appendThenSignal(event) }
+        return try await turnstile.passing { try await self.appendThenSignal(event) }
+    }
+
+    private func appendThenSignal(_ event: RunEvent) async throws -> Int64 {
+        let sequence = try await inner.append(event)
         let reached = lock.withLock {
             count += 1
             return signal == SIGKILL ? count >= limit : count == limit
         }
         if reached { kill(getpid(), signal) }
-        if serial { await turnstile.leave() }
         return sequence
     }
-
 }
 
 /// A first-come, first-served async mutex (the fault journal's and its lock's writes, one at a time).
@@ -70,6 +65,19 @@ actor Turnstile {
     func leave() {
         if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
     }
+
+    /// Runs `body` alone: no other `passing` body runs until it has returned or thrown.
+    nonisolated func passing<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        await enter()
+        do {
+            let result = try await body()
+            await leave()
+            return result
+        } catch {
+            await leave()
+            throw error
+        }
+    }
 }
 
 /// The store's environment lock, its lease refreshes through the fault journal's turnstile when a
@@ -81,15 +89,7 @@ struct KillingLock: EnvironmentLock {
     func acquire(_ request: LockRequest) async throws -> String { try await inner.acquire(request) }
     func refresh(environment: String, token: String) async throws -> Bool {
         guard let turnstile else { return try await inner.refresh(environment: environment, token: token) }
-        await turnstile.enter()
-        do {
-            let held = try await inner.refresh(environment: environment, token: token)
-            await turnstile.leave()
-            return held
-        } catch {
-            await turnstile.leave()
-            throw error
-        }
+        return try await turnstile.passing { try await inner.refresh(environment: environment, token: token) }
     }
     func release(environment: String, token: String) async throws { try await inner.release(environment: environment, token: token) }
     func holder(of environment: String) async throws -> LockHeld? { try await inner.holder(of: environment) }
@@ -112,11 +112,11 @@ struct KillingStore: RunStore {
     }
 
     var location: String { inner.location }
-    var environmentLock: (any EnvironmentLock)? {
-        inner.environmentLock.map { KillingLock(inner: $0, turnstile: signal == SIGSTOP ? turnstile : nil) }
-    }
+    /// Writes go one at a time only when the controller is to pause (see ``KillingJournal``).
+    private var serialized: Turnstile? { signal == SIGSTOP ? turnstile : nil }
+    var environmentLock: (any EnvironmentLock)? { inner.environmentLock.map { KillingLock(inner: $0, turnstile: serialized) } }
     func journal(runID: String) async throws -> any Journal {
-        KillingJournal(inner: try await inner.journal(runID: runID), limit: limit, signal: signal, turnstile: turnstile)
+        KillingJournal(inner: try await inner.journal(runID: runID), limit: limit, signal: signal, turnstile: serialized)
     }
     func events(runID: String, after: Int64) async throws -> [RunEvent] { try await inner.events(runID: runID, after: after) }
     func runs(limit: Int, kind: String?) async throws -> [RunRecord] { try await inner.runs(limit: limit, kind: kind) }
